@@ -1,0 +1,105 @@
+// The point bus: readings are published once and fanned out to bounded
+// per-subscriber queues. A publisher never waits: when a subscriber's queue
+// is full its OLDEST reading is dropped and counted. Subscribers select
+// points with a glob pattern (fnmatch). Loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "weft/core/clock.hpp"
+#include "weft/core/reading.hpp"
+
+namespace weft {
+
+struct ServiceStats;
+class Bus;
+
+// Intrusive node of the (single) receiver parked on a subscriber queue.
+struct BusWaiter {
+  void (*on_due)(BusWaiter&) = nullptr;
+  void (*on_abandon)(BusWaiter&) = nullptr;
+};
+
+namespace detail {
+struct SubscriberQueue {
+  std::string pattern;
+  std::size_t capacity;
+  std::deque<Reading> items;
+  std::uint64_t dropped = 0;   // oldest readings discarded because the queue was full
+  std::uint64_t delivered = 0; // readings handed to the receiver
+  BusWaiter* waiter = nullptr; // parked receiver, if any
+  bool cancel(BusWaiter& w) noexcept;  // ParkedOp owner interface
+};
+}  // namespace detail
+
+// A subscriber's end. Move-only; unsubscribes when destroyed.
+class Subscription {
+public:
+  Subscription() = default;
+  Subscription(Subscription&&) noexcept;
+  Subscription& operator=(Subscription&&) noexcept;
+  ~Subscription();
+
+  // Waits for the next reading. Cancel-safe: a reading is either returned
+  // or stays queued. One receiver at a time per subscription.
+  boost::asio::awaitable<Reading> receive(std::source_location loc = std::source_location::current());
+  std::optional<Reading> try_receive();
+
+  std::uint64_t dropped() const noexcept { return queue_->dropped; }
+  std::size_t depth() const noexcept { return queue_->items.size(); }
+  std::size_t capacity() const noexcept { return queue_->capacity; }
+  const std::string& pattern() const noexcept { return queue_->pattern; }
+
+private:
+  friend class Bus;
+  Subscription(Bus& bus, std::unique_ptr<detail::SubscriberQueue> q, ServiceStats* stats, const Clock& clock);
+  void reset() noexcept;
+
+  Bus* bus_ = nullptr;
+  std::unique_ptr<detail::SubscriberQueue> queue_;
+  ServiceStats* stats_ = nullptr;  // for the await site; may be null
+  const Clock* clock_ = nullptr;
+};
+
+struct BusStats {
+  std::uint64_t published = 0;
+  std::uint64_t dropped = 0;  // summed over all subscribers, including past ones
+  std::size_t subscribers = 0;
+};
+
+class Bus {
+public:
+  explicit Bus(const Clock& clock) : clock_(clock) {}
+  ~Bus();
+  Bus(const Bus&) = delete;
+  Bus& operator=(const Bus&) = delete;
+
+  // Never blocks, never throws for a full subscriber.
+  void publish(const Reading& reading);
+  // capacity >= 1; `stats` (the subscribing service's) gets the await site.
+  Subscription subscribe(std::string pattern, std::size_t capacity, ServiceStats* stats = nullptr);
+
+  BusStats stats() const noexcept;
+  // Teardown: releases every parked receiver (completes it with operation_aborted).
+  void abandon_waiters() noexcept;
+
+private:
+  friend class Subscription;
+  void unsubscribe(detail::SubscriberQueue* q) noexcept;
+
+  const Clock& clock_;
+  std::vector<detail::SubscriberQueue*> queues_;
+  std::uint64_t published_ = 0;
+  std::uint64_t dropped_past_ = 0;  // drops of subscriptions already gone
+};
+
+}  // namespace weft

@@ -1,0 +1,101 @@
+// The runtime: one io_context (concurrency hint 1) run on the calling
+// thread, the service table, the supervisor, the clock (real or virtual),
+// the timer queue, the point bus and the blocking pool. run() starts
+// services in dependency order, supervises them and returns the process
+// exit status. Clean shutdown is bounded; nothing relies on it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weft/core/clock.hpp"
+#include "weft/core/config.hpp"
+#include "weft/core/service.hpp"
+#include "weft/core/service_stats.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace weft {
+
+class Bus;
+class TimerQueue;
+class ClockWatch;
+namespace detail {
+struct RuntimeCore;
+}
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUsage = 2;      // bad command line or config
+inline constexpr int kExitEscalated = 3;  // a service exceeded its restart intensity
+
+// Rejected service table: unknown needs, cycles, duplicate names.
+class ServiceGraphError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct RuntimeOptions {
+  bool virtual_time = false;
+  bool handle_signals = true;  // SIGINT/SIGTERM request a clean stop
+  Duration stop_grace = std::chrono::seconds(5);
+  std::size_t blocking_threads = 2;
+  std::uint64_t seed = 0;  // backoff jitter; 0: from the clock
+  Duration clock_check_period = std::chrono::seconds(1);
+  Duration clock_warp_threshold = std::chrono::seconds(1);
+};
+
+struct ServiceSnapshot {
+  std::string name;
+  std::string state;  // waiting, starting, running, backoff, stopping, stopped, failed
+  bool ready = false;
+  std::uint64_t restarts = 0;
+  std::string last_error;
+  MonoTime state_since{};
+  ServiceStats stats;
+};
+
+class Runtime {
+public:
+  explicit Runtime(RuntimeOptions options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Before run(). `config` is the service's [service.NAME] table, if any.
+  void add(ServiceSpec spec, std::optional<ConfigSection> config = std::nullopt);
+
+  // Checks the service table (throws ServiceGraphError naming the services),
+  // starts services as their needs become ready, and runs the loop until a
+  // stop. Returns kExitOk after a requested stop, kExitEscalated when a
+  // service exceeded its restart intensity.
+  int run();
+
+  // Loop thread (or before run()): stop every service in reverse start
+  // order, bounded by stop_grace, then return `exit_code` from run().
+  void request_stop(int exit_code = kExitOk);
+  // Requests a stop once `d` has passed on the runtime's clock.
+  void stop_after(Duration d);
+
+  // Loop thread only. Stopping one service never stops another.
+  bool stop_service(std::string_view name);
+  bool start_service(std::string_view name);
+  std::vector<ServiceSnapshot> snapshot() const;
+
+  const Clock& clock() const noexcept;
+  VirtualClock* virtual_clock() noexcept;  // null on the real clock
+  Bus& bus() noexcept;
+  TimerQueue& timers() noexcept;
+  const ClockWatch& clock_watch() const noexcept;
+  boost::asio::io_context& io_context() noexcept;
+
+private:
+  std::unique_ptr<detail::RuntimeCore> core_;
+};
+
+}  // namespace weft

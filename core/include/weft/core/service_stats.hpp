@@ -1,0 +1,69 @@
+// Per-service accounting that the service executor keeps as handlers run:
+// loop time, run slices, the longest slice, heap allocations, and where the
+// service is suspended. Written only on the loop thread; read via snapshots.
+// "Loop time" is the monotonic time a service's handlers held the loop
+// thread: on the single loop thread that is the CPU it took from everyone.
+#pragma once
+
+#include <cstdint>
+#include <source_location>
+
+#include "weft/core/clock.hpp"
+
+namespace weft {
+
+// Where a service waits: set by the runtime's own waits (sleep, ticker,
+// bus receive, blocking work), from the caller's std::source_location.
+struct AwaitSite {
+  const char* what = nullptr;  // "sleep", "ticker", "bus receive", ... (static string)
+  const char* file = nullptr;
+  std::uint32_t line = 0;
+  MonoTime since{};             // monotonic time the wait began (runtime clock)
+
+  bool empty() const noexcept { return what == nullptr; }
+};
+
+struct ServiceStats {
+  std::uint64_t slices = 0;          // handler invocations attributed to the service
+  std::int64_t loop_ns = 0;          // total time its handlers held the loop
+  std::int64_t longest_slice_ns = 0; // longest single uninterrupted slice
+  std::uint64_t allocations = 0;     // operator new calls while it ran
+  std::uint64_t allocated_bytes = 0; // bytes requested by those calls
+  AwaitSite site;                    // innermost current wait, empty while running
+};
+
+// The slice scope: everything that runs inside one is charged to `stats`.
+// Nesting (a handler of B dispatched inline from A) charges each its own
+// exclusive time: A's clock pauses while B runs.
+class SliceScope {
+public:
+  explicit SliceScope(ServiceStats* stats) noexcept;
+  ~SliceScope();
+  SliceScope(const SliceScope&) = delete;
+  SliceScope& operator=(const SliceScope&) = delete;
+
+  // The service whose handler is running on this thread now, or nullptr.
+  static ServiceStats* current() noexcept;
+
+private:
+  ServiceStats* previous_;
+};
+
+// Marks an await site for the current wait; restores the previous one after.
+class AwaitSiteScope {
+public:
+  AwaitSiteScope(ServiceStats& stats, const char* what, const std::source_location& loc,
+                 MonoTime since) noexcept
+      : stats_(stats), saved_(stats.site) {
+    stats.site = AwaitSite{what, loc.file_name(), loc.line(), since};
+  }
+  ~AwaitSiteScope() { stats_.site = saved_; }
+  AwaitSiteScope(const AwaitSiteScope&) = delete;
+  AwaitSiteScope& operator=(const AwaitSiteScope&) = delete;
+
+private:
+  ServiceStats& stats_;
+  AwaitSite saved_;
+};
+
+}  // namespace weft

@@ -1,0 +1,82 @@
+// Replaces the global allocation functions to count, per service, the
+// allocations made while its handlers run. Costs one thread-local read per
+// allocation; memory itself still comes from malloc/aligned_alloc, and the
+// matching deallocation functions free it. Only the loop thread ever sets a
+// target, so blocking-pool threads are never charged to a service.
+#include "alloc_accounting.hpp"
+
+#include <cstdlib>
+#include <new>
+
+#include "weft/core/service_stats.hpp"
+
+namespace weft::detail {
+namespace {
+thread_local ServiceStats* t_target = nullptr;
+
+inline void count(std::size_t size) noexcept {
+  if (ServiceStats* s = t_target) {
+    ++s->allocations;
+    s->allocated_bytes += size;
+  }
+}
+
+void* allocate(std::size_t size) {
+  count(size);
+  if (size == 0) size = 1;
+  for (;;) {
+    if (void* p = std::malloc(size)) return p;
+    std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) throw std::bad_alloc();
+    handler();
+  }
+}
+
+void* allocate_aligned(std::size_t size, std::align_val_t align) {
+  count(size);
+  const auto a = static_cast<std::size_t>(align);
+  const std::size_t rounded = (size + a - 1) / a * a;
+  for (;;) {
+    if (void* p = std::aligned_alloc(a, rounded == 0 ? a : rounded)) return p;
+    std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) throw std::bad_alloc();
+    handler();
+  }
+}
+}  // namespace
+
+void set_allocation_target(ServiceStats* stats) noexcept { t_target = stats; }
+void link_allocation_accounting() noexcept {}
+
+}  // namespace weft::detail
+
+using weft::detail::allocate;
+using weft::detail::allocate_aligned;
+
+void* operator new(std::size_t n) { return allocate(n); }
+void* operator new[](std::size_t n) { return allocate(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  try { return allocate(n); } catch (...) { return nullptr; }
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  try { return allocate(n); } catch (...) { return nullptr; }
+}
+void* operator new(std::size_t n, std::align_val_t a) { return allocate_aligned(n, a); }
+void* operator new[](std::size_t n, std::align_val_t a) { return allocate_aligned(n, a); }
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  try { return allocate_aligned(n, a); } catch (...) { return nullptr; }
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  try { return allocate_aligned(n, a); } catch (...) { return nullptr; }
+}
+
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }

@@ -1,0 +1,76 @@
+// Shared asynchronous sinks: one writer thread, queue of 8192 lines,
+// overrun-oldest. Output goes to stderr (journald picks it up under systemd).
+#include "weft/core/log.hpp"
+
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace weft::logging {
+namespace {
+
+struct Shared {
+  std::shared_ptr<spdlog::details::thread_pool> pool =
+      std::make_shared<spdlog::details::thread_pool>(8192, 1);
+  spdlog::sink_ptr sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  std::atomic<spdlog::level::level_enum> level{spdlog::level::info};
+  std::mutex mutex;
+  std::vector<std::weak_ptr<spdlog::logger>> loggers;
+};
+
+Shared& shared() {
+  static Shared* s = [] {
+    auto* p = new Shared;  // never destroyed: loggers may log during static destruction
+    p->sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+    return p;
+  }();
+  return *s;
+}
+
+}  // namespace
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& name) {
+  Shared& s = shared();
+  auto logger = std::make_shared<spdlog::async_logger>(name, s.sink, s.pool,
+                                                       spdlog::async_overflow_policy::overrun_oldest);
+  logger->set_level(s.level.load());
+  logger->flush_on(spdlog::level::err);
+  std::lock_guard lock(s.mutex);
+  std::erase_if(s.loggers, [](const auto& w) { return w.expired(); });
+  s.loggers.push_back(logger);
+  return logger;
+}
+
+std::optional<spdlog::level::level_enum> parse_level(std::string_view name) noexcept {
+  static constexpr std::pair<std::string_view, spdlog::level::level_enum> kLevels[] = {
+      {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug}, {"info", spdlog::level::info},
+      {"warn", spdlog::level::warn},   {"error", spdlog::level::err},   {"critical", spdlog::level::critical},
+      {"off", spdlog::level::off}};
+  for (const auto& [n, l] : kLevels)
+    if (n == name) return l;
+  return std::nullopt;
+}
+
+void set_default_level(spdlog::level::level_enum level) {
+  Shared& s = shared();
+  s.level = level;
+  std::lock_guard lock(s.mutex);
+  for (auto& w : s.loggers)
+    if (auto l = w.lock()) l->set_level(level);
+}
+
+spdlog::level::level_enum default_level() noexcept { return shared().level.load(); }
+
+std::uint64_t dropped_log_lines() noexcept { return shared().pool->overrun_counter(); }
+
+void flush() {
+  Shared& s = shared();
+  std::lock_guard lock(s.mutex);
+  for (auto& w : s.loggers)
+    if (auto l = w.lock()) l->flush();
+}
+
+}  // namespace weft::logging

@@ -1,0 +1,130 @@
+// Internal: the runtime's parts and the per-service record. Member order is
+// destruction order in reverse: the io_context is declared first so it is
+// destroyed last, after everything that holds handlers or io objects on it.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "blocking_pool.hpp"
+#include "weft/core/bus.hpp"
+#include "weft/core/clock_watch.hpp"
+#include "weft/core/config.hpp"
+#include "weft/core/context.hpp"
+#include "weft/core/runtime.hpp"
+#include "weft/core/service.hpp"
+#include "weft/core/timer_queue.hpp"
+
+namespace weft::detail {
+
+enum class ServiceState { waiting, starting, running, restarting, backoff, stopping, stopped, failed };
+const char* to_string(ServiceState s) noexcept;
+
+class Supervisor;
+struct ServiceRecord;
+
+// A timer node that knows whose it is.
+struct OwnedTimer : TimerNode {
+  Supervisor* supervisor = nullptr;
+  ServiceRecord* record = nullptr;
+};
+
+struct RuntimeCore;
+
+// A runtime-level timer (clock check, stop_after).
+struct OwnedCoreTimer : TimerNode {
+  RuntimeCore* core = nullptr;
+  Runtime* runtime = nullptr;
+};
+
+struct ServiceRecord {
+  ServiceSpec spec;
+  std::optional<ConfigSection> config;  // [service.NAME], if configured
+  std::shared_ptr<spdlog::logger> logger;
+  std::unique_ptr<Context> ctx;
+  ServiceStats stats;
+
+  ServiceState state = ServiceState::waiting;
+  MonoTime state_since{};
+  bool ready = false;
+  bool start_timed_out = false;   // this run missed its start timeout
+  bool ever_launched = false;
+  std::uint64_t generation = 0;   // runs launched; an exit of an older run is ignored
+  std::uint64_t restarts = 0;
+  std::deque<MonoTime> failures;  // within the intensity period
+  std::string last_error;
+  std::unique_ptr<boost::asio::cancellation_signal> cancel;  // fresh per run
+  OwnedTimer timer;               // start timeout, backoff or stop grace
+};
+
+class Supervisor {
+public:
+  explicit Supervisor(RuntimeCore& core) : core_(core) {}
+
+  void validate_and_order();  // throws ServiceGraphError; sorts records_ by dependency
+  void start();
+  void on_ready(ServiceRecord& r);
+  void begin_shutdown();
+  bool stop_service(ServiceRecord& r);
+  bool start_service(ServiceRecord& r);
+
+private:
+  void try_start_waiting();
+  void launch(ServiceRecord& r);
+  void on_exit(ServiceRecord& r, std::uint64_t generation, std::exception_ptr error);
+public:
+  void on_timer(ServiceRecord& r);
+
+private:
+  void record_failure(ServiceRecord& r, const std::string& reason);
+  Duration backoff_for(const ServiceRecord& r);
+  void set_state(ServiceRecord& r, ServiceState s);
+  void arm(ServiceRecord& r, MonoTime deadline);
+  void stop_next();
+  bool needs_ready(const ServiceRecord& r) const;
+
+  RuntimeCore& core_;
+  bool shutting_down_ = false;
+  bool all_ready_logged_ = false;
+  MonoTime shutdown_deadline_{};
+  std::vector<ServiceRecord*> launch_order_;  // first launch order
+  std::vector<ServiceRecord*> stop_queue_;
+};
+
+struct RuntimeCore {
+  explicit RuntimeCore(RuntimeOptions opts);
+
+  ServiceRecord* find(std::string_view name) noexcept;
+  void finish();  // after shutdown: let run() return
+
+  RuntimeOptions options;
+  // Owned by pointer so teardown can destroy it (and the coroutine frames
+  // its pending handlers own) while the parts below are still alive.
+  std::unique_ptr<boost::asio::io_context> ioc_owner = std::make_unique<boost::asio::io_context>(1);
+  boost::asio::io_context& ioc = *ioc_owner;
+  std::unique_ptr<Clock> clock;
+  VirtualClock* vclock = nullptr;
+  TimerQueue timers;
+  Bus bus;
+  BlockingPool pool;
+  ClockWatch clock_watch;
+  std::shared_ptr<spdlog::logger> log;  // the runtime's own ("weft")
+  std::vector<std::unique_ptr<ServiceRecord>> records;
+  Supervisor supervisor{*this};
+  std::mt19937_64 rng;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
+  int exit_code = kExitOk;
+  bool stop_requested = false;
+  OwnedCoreTimer clock_check;
+  OwnedCoreTimer stop_timer;
+};
+
+}  // namespace weft::detail

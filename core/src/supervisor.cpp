@@ -1,0 +1,353 @@
+// The supervisor: starts services in dependency order, restarts failed ones
+// with exponential backoff and jitter, escalates past the restart
+// intensity, and stops everything in reverse start order.
+//
+// One service's states (the function making each transition in brackets):
+//
+//              needs ready [try_start_waiting]     ctx.ready() [on_ready]
+//   waiting ─────────────────────────► starting ─────────────────► running
+//      ▲                                 │   │ start timeout:         │
+//      │ backoff over [on_timer]         │   │ cancel [on_timer]      │
+//      │                                 │   ▼                        │
+//   backoff ◄────────────────────────────┴─ restarting ◄──────────────┘
+//              exit or exception [on_exit → record_failure]
+//              (past the restart intensity: failed, and the process exits)
+//
+//   starting/running/restarting ──stop──► stopping ──exit or grace──► stopped
+//   waiting/backoff ──stop──► stopped;   stopped ──start──► waiting
+//
+// Rules: (1) a service is launched only when every need is ready;
+// (2) at most one run of a service is alive (a new run only after the
+// previous one's exit, or its abandonment after the stop grace);
+// (3) an exit from an older run (generation) is ignored;
+// (4) stopping one service never stops another.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <boost/system/system_error.hpp>
+#include <spdlog/spdlog.h>
+
+#include "runtime_core.hpp"
+#include "weft/core/service_executor.hpp"
+
+namespace weft::detail {
+namespace {
+
+std::string describe(std::exception_ptr error) {
+  if (!error) return "returned early (run() must not return until the service is stopped)";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception (not derived from std::exception)";
+  }
+}
+
+bool is_cancellation(std::exception_ptr error) {
+  if (!error) return false;
+  try {
+    std::rethrow_exception(error);
+  } catch (const boost::system::system_error& e) {
+    return e.code() == boost::asio::error::operation_aborted;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::string millis(Duration d) {
+  std::ostringstream out;
+  out << std::chrono::duration_cast<std::chrono::milliseconds>(d).count() << " ms";
+  return out.str();
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "(none)" : out;
+}
+
+}  // namespace
+
+const char* to_string(ServiceState s) noexcept {
+  switch (s) {
+    case ServiceState::waiting: return "waiting";
+    case ServiceState::starting: return "starting";
+    case ServiceState::running: return "running";
+    case ServiceState::restarting: return "restarting";
+    case ServiceState::backoff: return "backoff";
+    case ServiceState::stopping: return "stopping";
+    case ServiceState::stopped: return "stopped";
+    case ServiceState::failed: return "failed";
+  }
+  return "?";
+}
+
+void Supervisor::validate_and_order() {
+  auto& records = core_.records;
+  std::map<std::string, ServiceRecord*> by_name;
+  std::vector<std::string> names;
+  for (auto& r : records) {
+    if (!by_name.emplace(r->spec.name, r.get()).second)
+      throw ServiceGraphError("service '" + r->spec.name + "' is configured twice; service names must be unique");
+    names.push_back(r->spec.name);
+  }
+  for (auto& r : records)
+    for (const auto& need : r->spec.needs)
+      if (!by_name.contains(need))
+        throw ServiceGraphError("service '" + r->spec.name + "' needs '" + need +
+                                "', which is not configured (configured services: " + join(names) +
+                                "); add it or remove it from the needs");
+
+  // Depth-first topological sort; a back edge is a cycle, reported as a path.
+  enum Mark { unvisited, active, done };
+  std::map<std::string, Mark> mark;
+  std::vector<std::string> path;
+  std::vector<std::unique_ptr<ServiceRecord>> ordered;
+  std::map<std::string, std::unique_ptr<ServiceRecord>*> slot;
+  for (auto& r : records) slot[r->spec.name] = &r;
+  std::function<void(const std::string&)> visit = [&](const std::string& name) {
+    if (mark[name] == done) return;
+    if (mark[name] == active) {
+      auto from = std::find(path.begin(), path.end(), name);
+      std::string cycle;
+      for (auto it = from; it != path.end(); ++it) cycle += *it + " -> ";
+      throw ServiceGraphError("dependency cycle between services: " + cycle + name +
+                              "; break it by removing one of these needs");
+    }
+    mark[name] = active;
+    path.push_back(name);
+    for (const auto& need : (*slot[name])->spec.needs) visit(need);
+    path.pop_back();
+    mark[name] = done;
+    ordered.push_back(std::move(*slot[name]));
+  };
+  for (const auto& n : names) visit(n);
+  records = std::move(ordered);
+}
+
+void Supervisor::start() {
+  for (auto& r : core_.records) {
+    r->timer.supervisor = this;
+    r->timer.record = r.get();
+    r->timer.on_due = [](TimerNode& n) {
+      auto& t = static_cast<OwnedTimer&>(n);
+      t.supervisor->on_timer(*t.record);
+    };
+    set_state(*r, ServiceState::waiting);
+  }
+  try_start_waiting();
+}
+
+bool Supervisor::needs_ready(const ServiceRecord& r) const {
+  for (const auto& need : r.spec.needs)
+    if (!core_.find(need)->ready) return false;
+  return true;
+}
+
+void Supervisor::try_start_waiting() {
+  if (shutting_down_) return;
+  for (auto& r : core_.records)
+    if (r->state == ServiceState::waiting && needs_ready(*r)) launch(*r);
+}
+
+void Supervisor::set_state(ServiceRecord& r, ServiceState s) {
+  r.state = s;
+  r.state_since = core_.clock->now();
+}
+
+void Supervisor::arm(ServiceRecord& r, MonoTime deadline) {
+  core_.timers.cancel(r.timer);
+  core_.timers.schedule(r.timer, deadline, Duration::zero());
+}
+
+void Supervisor::launch(ServiceRecord& r) {
+  if (!r.ever_launched) launch_order_.push_back(&r);
+  r.ever_launched = true;
+  r.ready = false;
+  r.start_timed_out = false;
+  const std::uint64_t generation = ++r.generation;
+  r.cancel = std::make_unique<boost::asio::cancellation_signal>();
+  set_state(r, ServiceState::starting);
+  arm(r, core_.clock->now() + r.spec.policy.start_timeout);
+  r.logger->debug("starting (run {})", generation);
+
+  ServiceExecutor executor(core_.ioc.get_executor(), &r.stats);
+  auto on_exit = [this, &r, generation](std::exception_ptr error) { this->on_exit(r, generation, error); };
+  try {
+    SliceScope slice(&r.stats);  // the launcher's own work is the service's
+    r.spec.launch(Launch{*r.ctx, boost::asio::any_io_executor(executor), r.cancel->slot(), on_exit});
+  } catch (...) {
+    on_exit(std::current_exception());
+  }
+}
+
+void Supervisor::on_ready(ServiceRecord& r) {
+  if (r.state != ServiceState::starting) return;  // twice, or after a stop began: nothing to do
+  core_.timers.cancel(r.timer);
+  r.ready = true;
+  set_state(r, ServiceState::running);
+  r.logger->info("ready");
+  try_start_waiting();
+  const bool all = std::all_of(core_.records.begin(), core_.records.end(), [](auto& x) { return x->ready; });
+  if (all && !all_ready_logged_) {
+    all_ready_logged_ = true;
+    core_.log->info("all {} services ready", core_.records.size());
+  }
+}
+
+void Supervisor::on_exit(ServiceRecord& r, std::uint64_t generation, std::exception_ptr error) {
+  if (generation != r.generation) return;
+  core_.timers.cancel(r.timer);
+  r.ready = false;
+  switch (r.state) {
+    case ServiceState::stopping:
+      set_state(r, ServiceState::stopped);
+      if (error && !is_cancellation(error)) r.logger->warn("stopped with an error: {}", describe(error));
+      else r.logger->info("stopped");
+      if (shutting_down_) stop_next();
+      return;
+    case ServiceState::starting:
+    case ServiceState::running:
+    case ServiceState::restarting: {
+      const std::string reason =
+          r.start_timed_out ? "not ready within its start timeout of " + millis(r.spec.policy.start_timeout)
+                            : describe(error);
+      record_failure(r, reason);
+      return;
+    }
+    default:
+      return;  // already stopped or failed
+  }
+}
+
+void Supervisor::record_failure(ServiceRecord& r, const std::string& reason) {
+  r.last_error = reason;
+  const MonoTime now = core_.clock->now();
+  r.failures.push_back(now);
+  while (!r.failures.empty() && now - r.failures.front() > r.spec.policy.intensity_period) r.failures.pop_front();
+  if (shutting_down_) {
+    r.logger->error("failed during shutdown: {}", reason);
+    set_state(r, ServiceState::stopped);
+    stop_next();
+    return;
+  }
+  if (static_cast<int>(r.failures.size()) > r.spec.policy.intensity) {
+    r.logger->critical("failed: {}; {} failures within {} exceed its restart intensity of {}: "
+                       "exiting so the process supervisor restarts the box",
+                       reason, r.failures.size(), millis(r.spec.policy.intensity_period), r.spec.policy.intensity);
+    set_state(r, ServiceState::failed);
+    core_.exit_code = kExitEscalated;
+    begin_shutdown();
+    return;
+  }
+  const Duration delay = backoff_for(r);
+  r.logger->error("failed: {}; restarting in {}", reason, millis(delay));
+  set_state(r, ServiceState::backoff);
+  arm(r, now + delay);
+}
+
+// Exponential in the failures inside the intensity window (so it decays by
+// itself), capped, with "equal jitter": half fixed, half random.
+Duration Supervisor::backoff_for(const ServiceRecord& r) {
+  const auto& p = r.spec.policy;
+  Duration d = p.min_backoff;
+  for (std::size_t i = 1; i < r.failures.size() && d < p.max_backoff; ++i) d *= 2;
+  d = std::min(d, p.max_backoff);
+  const auto half = d.count() / 2;
+  std::uniform_int_distribution<std::int64_t> jitter(0, half);
+  return Duration(d.count() - half + jitter(core_.rng));
+}
+
+void Supervisor::on_timer(ServiceRecord& r) {
+  switch (r.state) {
+    case ServiceState::starting:
+      r.logger->error("not ready within its start timeout of {}; cancelling it",
+                      millis(r.spec.policy.start_timeout));
+      r.start_timed_out = true;
+      set_state(r, ServiceState::restarting);
+      r.cancel->emit(boost::asio::cancellation_type::terminal);
+      return;
+    case ServiceState::backoff:
+      ++r.restarts;
+      set_state(r, ServiceState::waiting);
+      try_start_waiting();
+      return;
+    case ServiceState::stopping:
+      r.logger->warn("did not stop within the stop grace; abandoning it");
+      set_state(r, ServiceState::stopped);
+      if (shutting_down_) stop_next();
+      return;
+    default:
+      return;
+  }
+}
+
+bool Supervisor::stop_service(ServiceRecord& r) {
+  switch (r.state) {
+    case ServiceState::starting:
+    case ServiceState::running:
+    case ServiceState::restarting:
+      set_state(r, ServiceState::stopping);
+      r.ready = false;
+      arm(r, core_.clock->now() + core_.options.stop_grace);
+      r.cancel->emit(boost::asio::cancellation_type::terminal);
+      return true;
+    case ServiceState::waiting:
+    case ServiceState::backoff:
+      core_.timers.cancel(r.timer);
+      set_state(r, ServiceState::stopped);
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool Supervisor::start_service(ServiceRecord& r) {
+  if (shutting_down_ || (r.state != ServiceState::stopped && r.state != ServiceState::failed)) return false;
+  r.failures.clear();
+  set_state(r, ServiceState::waiting);
+  try_start_waiting();
+  return true;
+}
+
+void Supervisor::begin_shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  shutdown_deadline_ = core_.clock->now() + core_.options.stop_grace;
+  stop_queue_.assign(launch_order_.begin(), launch_order_.end());  // popped from the back: reverse order
+  for (auto& r : core_.records)
+    if (!r->ever_launched) {
+      core_.timers.cancel(r->timer);
+      set_state(*r, ServiceState::stopped);
+    }
+  stop_next();
+}
+
+void Supervisor::stop_next() {
+  while (!stop_queue_.empty()) {
+    ServiceRecord& r = *stop_queue_.back();
+    switch (r.state) {
+      case ServiceState::starting:
+      case ServiceState::running:
+      case ServiceState::restarting:
+        set_state(r, ServiceState::stopping);
+        r.ready = false;
+        arm(r, shutdown_deadline_);
+        r.cancel->emit(boost::asio::cancellation_type::terminal);
+        return;  // on_exit or on_timer calls us again
+      case ServiceState::stopping:
+        arm(r, std::min(shutdown_deadline_, r.timer.queued() ? r.timer.deadline : shutdown_deadline_));
+        return;
+      default:
+        core_.timers.cancel(r.timer);
+        if (r.state != ServiceState::failed) set_state(r, ServiceState::stopped);
+        stop_queue_.pop_back();
+    }
+  }
+  core_.finish();
+}
+
+}  // namespace weft::detail
