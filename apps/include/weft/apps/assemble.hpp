@@ -1,0 +1,33 @@
+// Turns a parsed config into runtime options and the services to run.
+// Every mistake is a ConfigError naming file:line:col and the key; an
+// unknown key anywhere is an error (a typo must not silently do nothing).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/core/config.hpp"
+#include "weft/core/runtime.hpp"
+#include "weft/core/service.hpp"
+
+namespace weft::apps {
+
+struct ConfiguredService {
+  ServiceSpec spec;
+  ConfigSection section;
+};
+
+struct Assembly {
+  RuntimeOptions options;
+  std::string log_level = "info";
+  std::vector<ConfiguredService> services;
+};
+
+// Reads [weftd] and every enabled [service.NAME].
+Assembly assemble(const Config& config);
+
+// Adds the assembled services to `runtime`.
+void add_services(Runtime& runtime, Assembly& assembly);
+
+}  // namespace weft::apps
