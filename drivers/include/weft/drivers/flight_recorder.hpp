@@ -1,0 +1,48 @@
+// A serial flight recorder: the last N frames each way on one bus, with
+// monotonic timestamps and a verdict, so "what was on the wire just before
+// it went wrong" is answerable from the console or a crash report.
+// Fixed capacity, allocated once; recording never allocates more.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "weft/core/clock.hpp"
+
+namespace weft {
+
+enum class FrameDirection : std::uint8_t { tx, rx };
+enum class FrameVerdict : std::uint8_t { ok, sent, timeout, bad_crc, exception, truncated, garbage, other };
+std::string_view to_string(FrameVerdict v) noexcept;
+
+struct RecordedFrame {
+  static constexpr std::size_t kMaxBytes = 256;  // longer frames are cut (the length is kept)
+  MonoTime at{};
+  FrameDirection direction = FrameDirection::tx;
+  FrameVerdict verdict = FrameVerdict::ok;
+  std::uint16_t length = 0;  // bytes on the wire
+  std::uint16_t kept = 0;    // bytes stored
+  std::array<std::uint8_t, kMaxBytes> bytes{};
+};
+
+class FlightRecorder {
+public:
+  explicit FlightRecorder(std::size_t capacity = 64);
+
+  void record(MonoTime at, FrameDirection direction, std::span<const std::uint8_t> bytes, FrameVerdict verdict);
+  // Oldest first.
+  std::vector<RecordedFrame> frames() const;
+  // One line per frame: "+12.345 ms tx 01 03 00 00 00 0a c5 cd  sent".
+  std::string format(MonoTime reference) const;
+  std::uint64_t total() const noexcept { return total_; }
+
+private:
+  std::vector<RecordedFrame> ring_;
+  std::size_t next_ = 0;
+  std::uint64_t total_ = 0;
+};
+
+}  // namespace weft

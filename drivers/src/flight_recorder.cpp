@@ -1,0 +1,65 @@
+// Flight recorder ring: see flight_recorder.hpp.
+#include "weft/drivers/flight_recorder.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace weft {
+
+std::string_view to_string(FrameVerdict v) noexcept {
+  switch (v) {
+    case FrameVerdict::ok: return "ok";
+    case FrameVerdict::sent: return "sent";
+    case FrameVerdict::timeout: return "timeout";
+    case FrameVerdict::bad_crc: return "bad-crc";
+    case FrameVerdict::exception: return "exception";
+    case FrameVerdict::truncated: return "truncated";
+    case FrameVerdict::garbage: return "garbage";
+    case FrameVerdict::other: return "error";
+  }
+  return "?";
+}
+
+FlightRecorder::FlightRecorder(std::size_t capacity) : ring_(std::max<std::size_t>(capacity, 1)) {}
+
+void FlightRecorder::record(MonoTime at, FrameDirection direction, std::span<const std::uint8_t> bytes,
+                            FrameVerdict verdict) {
+  RecordedFrame& f = ring_[next_];
+  f.at = at;
+  f.direction = direction;
+  f.verdict = verdict;
+  f.length = static_cast<std::uint16_t>(std::min<std::size_t>(bytes.size(), 0xFFFF));
+  f.kept = static_cast<std::uint16_t>(std::min(bytes.size(), RecordedFrame::kMaxBytes));
+  std::copy_n(bytes.begin(), f.kept, f.bytes.begin());
+  next_ = (next_ + 1) % ring_.size();
+  ++total_;
+}
+
+std::vector<RecordedFrame> FlightRecorder::frames() const {
+  std::vector<RecordedFrame> out;
+  const std::size_t n = std::min<std::uint64_t>(total_, ring_.size());
+  const std::size_t first = (next_ + ring_.size() - n) % ring_.size();
+  for (std::size_t i = 0; i < n; ++i) out.push_back(ring_[(first + i) % ring_.size()]);
+  return out;
+}
+
+std::string FlightRecorder::format(MonoTime reference) const {
+  std::string out;
+  char buf[64];
+  for (const RecordedFrame& f : frames()) {
+    const double ms = std::chrono::duration<double, std::milli>(f.at - reference).count();
+    std::snprintf(buf, sizeof buf, "%+.3f ms %s", ms, f.direction == FrameDirection::tx ? "tx" : "rx");
+    out += buf;
+    for (std::size_t i = 0; i < f.kept; ++i) {
+      std::snprintf(buf, sizeof buf, " %02x", f.bytes[i]);
+      out += buf;
+    }
+    if (f.kept < f.length) out += " ... (" + std::to_string(f.length) + " bytes)";
+    out += "  ";
+    out += to_string(f.verdict);
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace weft

@@ -1,0 +1,135 @@
+// RTU master transactions. Per attempt:
+//   1. quiet: wait until the line has been silent for t3.5 (+ pause quirk);
+//   2. flush stale input (quirk, default on), write the request;
+//   3. read until the streaming parser has a verdict, or until the response
+//      deadline (wire time of the request + response_timeout), or until the
+//      line goes quiet in mid-frame (the frame is then judged as it is);
+//   4. a garbled answer: wait for silence and drop the rest (resynchronise).
+#include "weft/drivers/modbus/rtu_master.hpp"
+
+#include <array>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "weft/core/service_stats.hpp"
+#include "weft/core/timers.hpp"
+
+namespace weft::modbus {
+namespace {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+// A frame in progress ends when the line has been quiet this long. Generous
+// against USB-serial adapters, which deliver bytes in bursts (latency timers
+// of up to 16 ms), yet far below a response timeout.
+Duration mid_frame_gap(const LineSettings& line) {
+  return std::max<Duration>(line.t3_5() * 4, std::chrono::milliseconds(20));
+}
+
+FrameVerdict verdict_of(const ParseResult& r) {
+  const auto* e = std::get_if<Error>(&r);
+  if (e == nullptr) return FrameVerdict::ok;
+  if (e->code == errc::timeout) return FrameVerdict::timeout;
+  if (e->code == errc::bad_crc) return FrameVerdict::bad_crc;
+  if (e->code == errc::exception_response) return FrameVerdict::exception;
+  if (e->code == errc::truncated) return FrameVerdict::truncated;
+  if (e->code == errc::wrong_unit || e->code == errc::wrong_function || e->code == errc::malformed)
+    return FrameVerdict::garbage;
+  return FrameVerdict::other;
+}
+
+}  // namespace
+
+bool is_retryable(const Error& error) noexcept {
+  return error.code == errc::timeout || error.code == errc::bad_crc || error.code == errc::truncated ||
+         error.code == errc::wrong_unit || error.code == errc::wrong_function || error.code == errc::malformed;
+}
+
+RtuMaster::RtuMaster(ByteStream& stream, TimerQueue& timers, LineSettings line, FlightRecorder& recorder)
+    : stream_(stream), timers_(timers), line_(line), recorder_(recorder) {
+  line_.validate();
+}
+
+boost::asio::awaitable<ParseResult> RtuMaster::transact(const Adu& request, const MasterOptions& options,
+                                                        std::source_location loc) {
+  std::optional<AwaitSiteScope> site;
+  if (ServiceStats* s = SliceScope::current()) site.emplace(*s, "modbus transaction", loc, timers_.clock().now());
+  ++counters_.transactions;
+  ParseResult result;
+  for (int attempt_no = 0;; ++attempt_no) {
+    result = co_await attempt(request, options);
+    const auto* error = std::get_if<Error>(&result);
+    if (error == nullptr || !is_retryable(*error) || attempt_no >= options.retries) break;
+    ++counters_.retries;
+  }
+  count(result);
+  co_return result;
+}
+
+void RtuMaster::count(const ParseResult& result) {
+  const auto* e = std::get_if<Error>(&result);
+  if (e == nullptr) ++counters_.ok;
+  else if (e->code == errc::timeout) ++counters_.timeouts;
+  else if (e->code == errc::bad_crc) ++counters_.crc_errors;
+  else if (e->code == errc::exception_response) ++counters_.exceptions;
+  else ++counters_.other_errors;
+}
+
+boost::asio::awaitable<void> RtuMaster::wait_for_silence(Duration extra) {
+  const MonoTime quiet_from = last_activity_ + line_.t3_5() + extra;
+  if (quiet_from > timers_.clock().now()) co_await sleep_until(timers_, quiet_from);
+}
+
+boost::asio::awaitable<ParseResult> RtuMaster::attempt(const Adu& request, const MasterOptions& options) {
+  co_await wait_for_silence(options.pause_between_requests);
+  if (options.flush_before_request) stream_.discard_input();
+
+  auto [write_error, written] =
+      co_await boost::asio::async_write(stream_, boost::asio::buffer(request), boost::asio::as_tuple(boost::asio::use_awaitable));
+  (void)written;
+  const MonoTime sent = timers_.clock().now();
+  recorder_.record(sent, FrameDirection::tx, request, FrameVerdict::sent);
+  last_activity_ = sent + line_.frame_wire_time(request.size());
+  if (write_error) co_return Error(std::error_code(write_error));
+  if (!expects_response(request)) co_return WriteEcho{};  // broadcast: nobody answers
+
+  const MonoTime deadline = last_activity_ + options.response_timeout;
+  std::vector<std::uint8_t> received;
+  std::array<std::uint8_t, 256> chunk{};
+  ParseResult verdict = parse_response(request, received);
+  while (std::holds_alternative<NeedMore>(verdict)) {
+    const MonoTime give_up =
+        received.empty() ? deadline : std::min(deadline, last_activity_ + mid_frame_gap(line_));
+    auto outcome = co_await (stream_.async_read_some(boost::asio::buffer(chunk), boost::asio::as_tuple(boost::asio::use_awaitable)) ||
+                             sleep_until(timers_, give_up));
+    if (outcome.index() == 1) {  // the line went quiet: judge what we have
+      verdict = parse_final_response(request, received);
+      break;
+    }
+    auto [read_error, n] = std::get<0>(outcome);
+    if (read_error) {
+      recorder_.record(timers_.clock().now(), FrameDirection::rx, received, FrameVerdict::other);
+      co_return Error(std::error_code(read_error));
+    }
+    received.insert(received.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+    last_activity_ = timers_.clock().now();
+    verdict = parse_response(request, received);
+  }
+  recorder_.record(timers_.clock().now(), FrameDirection::rx, received, verdict_of(verdict));
+  if (const auto* e = std::get_if<Error>(&verdict); e != nullptr && e->code != errc::timeout &&
+                                                    e->code != errc::exception_response)
+    co_await resynchronise();
+  co_return verdict;
+}
+
+// After a garbled frame the device may still be sending: wait until the
+// line has been quiet for the mid-frame gap, then drop whatever arrived.
+boost::asio::awaitable<void> RtuMaster::resynchronise() {
+  co_await sleep_until(timers_, timers_.clock().now() + mid_frame_gap(line_));
+  stream_.discard_input();
+}
+
+}  // namespace weft::modbus
