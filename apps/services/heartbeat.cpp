@@ -55,7 +55,7 @@ boost::asio::awaitable<void> run(Context& ctx, const Settings& s) {
 
 ServiceFactory heartbeat_factory() {
   return {"heartbeat", "publishes uptime, loop lag, missed ticks and memory as points",
-          [](const ConfigSection& section, RestartPolicy policy) {
+          [](const ConfigSection& section, const ConfigSection&, RestartPolicy policy) {
             Settings s{section.duration("period", std::chrono::seconds(1), std::chrono::milliseconds(1)),
                        section.string("prefix", "weftd")};
             if (s.prefix.empty()) section.fail("prefix", "must not be empty");

@@ -37,7 +37,7 @@ boost::asio::awaitable<void> run(Context& ctx, const Settings& s) {
 
 ServiceFactory tap_factory() {
   return {"tap", "logs readings matching a pattern",
-          [](const ConfigSection& section, RestartPolicy policy) {
+          [](const ConfigSection& section, const ConfigSection&, RestartPolicy policy) {
             Settings s{section.string("pattern", "*"),
                        static_cast<std::size_t>(section.integer("capacity", 256, 1, 1'000'000))};
             auto needs = section.string_array("needs");

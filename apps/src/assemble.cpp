@@ -6,6 +6,10 @@
 //                                intensity_period, start_timeout
 #include "weft/apps/assemble.hpp"
 
+#include <algorithm>
+#include <functional>
+#include <map>
+
 #include "weft/apps/catalog.hpp"
 #include "weft/core/log.hpp"
 
@@ -38,10 +42,54 @@ void read_weftd_section(const ConfigSection& root, Assembly& out) {
   w.reject_unknown_keys();
 }
 
+// The needs graph, checked here as Runtime::run() would, so that `--check-config`
+// rejects a config that could never start: a need that is not an enabled service, or a
+// dependency cycle (reported at the `needs` that closes it).
+void check_needs(const std::vector<ConfiguredService>& services) {
+  std::map<std::string, const ConfiguredService*> by_name;
+  std::string enabled;
+  for (const auto& s : services) {
+    by_name.emplace(s.spec.name, &s);
+    enabled += (enabled.empty() ? "" : ", ") + s.spec.name;
+  }
+  for (const auto& s : services)
+    for (const auto& need : s.spec.needs)
+      if (!by_name.contains(need))
+        s.section.fail("needs", "'" + need + "' is not an enabled service (enabled: " + enabled +
+                                    "); add it or remove it from the needs");
+
+  enum Mark { unvisited, active, done };
+  std::map<std::string, Mark> mark;
+  std::vector<std::string> path;
+  std::function<void(const ConfiguredService&)> visit = [&](const ConfiguredService& s) {
+    mark[s.spec.name] = active;
+    path.push_back(s.spec.name);
+    for (const auto& need : s.spec.needs) {
+      if (mark[need] == active) {
+        std::string cycle;
+        for (auto it = std::find(path.begin(), path.end(), need); it != path.end(); ++it) cycle += *it + " -> ";
+        s.section.fail("needs", "dependency cycle between services: " + cycle + need +
+                                    "; break it by removing one of these needs");
+      }
+      if (mark[need] == unvisited) visit(*by_name.at(need));
+    }
+    path.pop_back();
+    mark[s.spec.name] = done;
+  };
+  for (const auto& s : services)
+    if (mark[s.spec.name] == unvisited) visit(s);
+}
+
 }  // namespace
 
-Assembly assemble(const Config& config) {
+Assembly assemble(const Config& config, const RunMode& mode) {
   Assembly out;
+  const std::vector<ServiceFactory> catalog = service_catalog(mode);
+  auto find_service = [&](std::string_view name) -> const ServiceFactory* {
+    for (const auto& f : catalog)
+      if (f.name == name) return &f;
+    return nullptr;
+  };
   const ConfigSection root = config.root();
   read_weftd_section(root, out);
   if (const auto services = root.table("service")) {
@@ -55,13 +103,14 @@ Assembly assemble(const Config& config) {
         continue;
       }
       const RestartPolicy policy = read_restart_policy(*section);
-      ServiceSpec spec = factory->make(*section, policy);
+      ServiceSpec spec = factory->make(*section, root, policy);
       section->reject_unknown_keys();
       out.services.push_back(ConfiguredService{std::move(spec), *section});
     }
     services->reject_unknown_keys();
   }
   root.reject_unknown_keys();
+  check_needs(out.services);
   if (out.services.empty())
     throw ConfigError(config.source_name() + ": no service is enabled; add a [service.NAME] table (known services: " +
                       known_service_names() + ")");

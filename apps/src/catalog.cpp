@@ -3,15 +3,8 @@
 
 namespace weft::apps {
 
-const std::vector<ServiceFactory>& service_catalog() {
-  static const std::vector<ServiceFactory> catalog = {heartbeat_factory(), tap_factory()};
-  return catalog;
-}
-
-const ServiceFactory* find_service(std::string_view name) {
-  for (const auto& f : service_catalog())
-    if (f.name == name) return &f;
-  return nullptr;
+std::vector<ServiceFactory> service_catalog(const RunMode& mode) {
+  return {gather_factory(mode), heartbeat_factory(), tap_factory()};
 }
 
 std::string known_service_names() {

@@ -1,13 +1,22 @@
 // weftd: the device binary. Reads the config, assembles the services and
 // runs them on one loop until SIGINT/SIGTERM (exit 0), a config error
 // (exit 2) or a service past its restart intensity (exit 3).
+// `--simulate SERVICE` runs one service (and what it needs) against
+// simulated instruments, printing readings, optionally on the virtual clock.
+#include <algorithm>
 #include <cstdio>
+#include <future>
 #include <iostream>
+#include <mutex>
+#include <utility>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assemble.hpp"
+#include "weft/apps/bus_poller.hpp"
+#include "weft/core/context.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/runtime.hpp"
 
@@ -18,7 +27,9 @@ struct Options {
   std::string check_config;
   std::string log_level;
   std::string run_for;
+  std::string simulate;
   bool virtual_time = false;
+  bool print_readings = false;
 };
 
 // "--for 24h": parsed with the config's duration rules, via a tiny document.
@@ -36,27 +47,119 @@ int check_config(const std::string& file) {
   return weft::kExitOk;
 }
 
+// Waits (at most 5 s) until every line logged so far is written. logging::flush(),
+// which Runtime::run() ends with, only queues a flush for the log thread (spdlog's
+// async flush does not wait), so lines still queued when main() returned — often the
+// whole log of a short run, including each service's "stopped" — were lost. The log
+// thread is one FIFO: when it runs this probe logger's flush, every earlier line is out.
+void wait_for_log_lines() {
+  struct FlushSignal final : spdlog::sinks::base_sink<std::mutex> {
+    std::promise<void> flushed;
+    bool signalled = false;
+    void sink_it_(const spdlog::details::log_msg&) override {}
+    void flush_() override {
+      if (!std::exchange(signalled, true)) flushed.set_value();
+    }
+  };
+  auto signal = std::make_shared<FlushSignal>();
+  auto flushed = signal->flushed.get_future();
+  auto probe = weft::logging::make_logger("weftd");
+  probe->sinks().push_back(signal);
+  probe->flush();
+  flushed.wait_for(std::chrono::seconds(5));
+}
+
+// Keeps `name` and, transitively, what it needs; unknown or unconfigured
+// names are errors that list what is there.
+void keep_only(weft::apps::Assembly& assembly, const std::string& name, const std::string& file) {
+  std::vector<std::string> wanted{name};
+  std::vector<weft::apps::ConfiguredService> kept;
+  while (!wanted.empty()) {
+    const std::string next = wanted.back();
+    wanted.pop_back();
+    if (std::any_of(kept.begin(), kept.end(), [&](const auto& s) { return s.spec.name == next; })) continue;
+    auto it = std::find_if(assembly.services.begin(), assembly.services.end(),
+                           [&](const auto& s) { return s.spec.name == next; });
+    if (it == assembly.services.end()) {
+      std::string configured;
+      for (const auto& s : assembly.services) configured += (configured.empty() ? "" : ", ") + s.spec.name;
+      throw weft::ConfigError("--simulate " + next + ": no enabled [service." + next + "] in " + file +
+                              " (configured: " + (configured.empty() ? "none" : configured) +
+                              "; known services: " + weft::apps::known_service_names() + ")");
+    }
+    for (const auto& need : it->spec.needs) wanted.push_back(need);
+    kept.push_back(std::move(*it));
+    assembly.services.erase(it);
+  }
+  assembly.services = std::move(kept);
+}
+
+// Prints every reading to stdout as it is published (simulation output).
+weft::ServiceSpec printer(std::int64_t origin_ns) {
+  return weft::coroutine_service("print", {}, {}, [origin_ns](weft::Context& ctx) -> boost::asio::awaitable<void> {
+    weft::Subscription sub = ctx.subscribe("*", 65536);
+    ctx.ready();
+    for (;;) {
+      const weft::Reading r = co_await sub.receive();
+      std::printf("%12.3f %s = %s (%s)\n", static_cast<double>(r.mono_ns - origin_ns) / 1e9, r.point.c_str(),
+                  weft::to_string(r.value).c_str(), std::string(weft::to_string(r.quality)).c_str());
+    }
+  });
+}
+
+void print_summary(double simulated_s, double wall_s, const weft::apps::GatherReport& report) {
+  std::printf("summary: %.0f s simulated in %.2f s wall (%.0fx)\n", simulated_s, wall_s,
+              wall_s > 0 ? simulated_s / wall_s : 0.0);
+  if (report.instruments.empty()) return;
+  std::printf("%-16s %10s %10s %10s %9s %7s %7s %7s %7s\n", "instrument", "polls", "good", "readings", "timeouts",
+              "crc", "except", "other", "missed");
+  for (const auto& [name, c] : report.instruments)
+    std::printf("%-16s %10llu %10llu %10llu %9llu %7llu %7llu %7llu %7llu\n", name.c_str(),
+                static_cast<unsigned long long>(c.polls), static_cast<unsigned long long>(c.good_polls),
+                static_cast<unsigned long long>(c.readings), static_cast<unsigned long long>(c.timeouts),
+                static_cast<unsigned long long>(c.crc_errors), static_cast<unsigned long long>(c.exceptions),
+                static_cast<unsigned long long>(c.other_errors), static_cast<unsigned long long>(c.missed));
+}
+
 int run(const Options& o) {
-  auto assembly = weft::apps::assemble(weft::Config::load_file(o.config));
+  weft::apps::GatherReport report;
+  const weft::apps::RunMode mode{!o.simulate.empty(), 1, &report};
+  auto assembly = weft::apps::assemble(weft::Config::load_file(o.config), mode);
+  if (mode.simulate) keep_only(assembly, o.simulate, o.config);
   const std::string level = o.log_level.empty() ? assembly.log_level : o.log_level;
   weft::logging::set_default_level(*weft::logging::parse_level(level));
   assembly.options.virtual_time = o.virtual_time;
-  weft::Runtime runtime(assembly.options);
-  weft::apps::add_services(runtime, assembly);
-  if (!o.run_for.empty()) runtime.stop_after(parse_duration_arg(o.run_for));
-  return runtime.run();
+  int code = weft::kExitOk;
+  double simulated_s = 0, wall_s = 0;
+  {
+    weft::Runtime runtime(assembly.options);
+    weft::apps::add_services(runtime, assembly);
+    if (mode.simulate && (o.print_readings || !o.virtual_time)) runtime.add(printer(weft::to_ns(runtime.clock().now())));
+    if (!o.run_for.empty()) runtime.stop_after(parse_duration_arg(o.run_for));
+    const weft::MonoTime started = runtime.clock().now();
+    const auto wall_started = std::chrono::steady_clock::now();
+    code = runtime.run();
+    simulated_s = std::chrono::duration<double>(runtime.clock().now() - started).count();
+    wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_started).count();
+  }
+  wait_for_log_lines();
+  if (mode.simulate) print_summary(simulated_s, wall_s, report);
+  return code;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // readings interleave with the log as they happen
   CLI::App app{"weftd: the weft device runtime"};
   Options o;
   app.add_option("-c,--config", o.config, "config file (TOML) to run")->check(CLI::ExistingFile);
   app.add_option("--check-config", o.check_config, "validate a config file and exit (0 ok, 2 errors)");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical, off (overrides the config)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--simulate", o.simulate, "run this service (and what it needs) against simulated instruments");
   app.add_flag("--virtual-time", o.virtual_time, "run on the virtual clock (time jumps to the next timer when idle)");
+  app.add_flag("--print-readings", o.print_readings, "with --simulate --virtual-time: print every reading too");
   app.add_option("--for", o.run_for, "stop after this long on the runtime's clock, e.g. 10s, 24h");
   app.set_version_flag("--version", std::string("weftd ") + WEFT_VERSION);
   try {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "weft/apps/catalog.hpp"
 #include "weft/core/config.hpp"
 #include "weft/core/runtime.hpp"
 #include "weft/core/service.hpp"
@@ -25,7 +26,7 @@ struct Assembly {
 };
 
 // Reads [weftd] and every enabled [service.NAME].
-Assembly assemble(const Config& config);
+Assembly assemble(const Config& config, const RunMode& mode = {});
 
 // Adds the assembled services to `runtime`.
 void add_services(Runtime& runtime, Assembly& assembly);

@@ -3,7 +3,9 @@
 // is validation: `weftd --check-config` builds every spec without running it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,20 +14,38 @@
 
 namespace weft::apps {
 
+class BusPoller;
+struct InstrumentCounters;
+
+// What gather's pollers counted, filled in when gather stops (for the
+// --simulate summary).
+struct GatherReport {
+  std::vector<std::pair<std::string, InstrumentCounters>> instruments;
+  void collect(const std::vector<std::unique_ptr<BusPoller>>& pollers);
+};
+
+// How services reach the world: real ports, or simulated devices.
+struct RunMode {
+  bool simulate = false;
+  std::uint64_t seed = 1;          // simulated values and faults
+  GatherReport* report = nullptr;  // optional
+};
+
 struct ServiceFactory {
   std::string name;
   std::string summary;  // one line, for help and errors
-  // Reads its keys from `section` (throws ConfigError on bad values) and
-  // returns the runnable spec (name, needs and `policy` filled in).
-  std::function<ServiceSpec(const ConfigSection& section, RestartPolicy policy)> make;
+  // Reads its keys from `section` (and, for services configured by
+  // top-level arrays like gather's [[instrument]], from `root`); throws
+  // ConfigError on bad values; returns the runnable spec.
+  std::function<ServiceSpec(const ConfigSection& section, const ConfigSection& root, RestartPolicy policy)> make;
 };
 
-const std::vector<ServiceFactory>& service_catalog();
-const ServiceFactory* find_service(std::string_view name);
-std::string known_service_names();  // "heartbeat, tap"
+std::vector<ServiceFactory> service_catalog(const RunMode& mode = {});
+std::string known_service_names();  // "gather, heartbeat, tap"
 
 // One factory per service file.
 ServiceFactory heartbeat_factory();
 ServiceFactory tap_factory();
+ServiceFactory gather_factory(const RunMode& mode);
 
 }  // namespace weft::apps

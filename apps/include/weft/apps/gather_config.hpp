@@ -1,0 +1,69 @@
+// The gather service's configuration: [[serial]] ports and [[instrument]]s
+// with their [[instrument.point]]s, read and validated in one place.
+// Every error names file:line:col and the key. Simulation settings of an
+// instrument (its [instrument.sim] table and each point's `sim` model) are
+// read here too, so the same file runs on a real box and in --simulate.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/core/config.hpp"
+#include "weft/drivers/modbus/registers.hpp"
+#include "weft/drivers/modbus/rtu_master.hpp"
+#include "weft/drivers/serial/reconnect_policy.hpp"
+#include "weft/drivers/serial/settings.hpp"
+#include "weft/drivers/sim/modbus_device.hpp"
+
+namespace weft::apps {
+
+struct PortConfig {
+  std::string name;
+  serial::SerialSettings settings;
+  modbus::MasterOptions master;   // response_timeout, retries, pause_between_requests, flush_before_request
+  Duration pause_after_open{};    // device quirk: some adapters/devices need a moment
+  serial::ReconnectOptions reconnect;
+  std::string where;              // file:line:col of the [[serial]] entry
+};
+
+struct PointConfig {
+  std::string name;
+  sim::Table table = sim::Table::holding;
+  std::uint16_t address = 0;
+  modbus::RegisterType type = modbus::RegisterType::uint16;
+  modbus::WordOrder order = modbus::WordOrder::abcd;
+  double scale = 1;
+  double offset = 0;
+  std::string unit;      // a label, e.g. "degC"
+  sim::ValueModel sim;   // value model when simulated
+};
+
+struct InstrumentConfig {
+  std::string name;
+  std::string port;
+  std::uint8_t unit = 1;
+  Duration period = std::chrono::seconds(1);
+  int max_registers_per_request = 125;
+  int max_gap = 0;
+  int quarantine_after = 3;                       // consecutive failed polls before quarantine
+  Duration probe_period = std::chrono::seconds(30);  // poll rate while quarantined
+  std::vector<PointConfig> points;
+  sim::SimFaults sim_faults;
+  Duration sim_response_delay{};
+  std::string where;
+};
+
+struct GatherConfig {
+  std::vector<PortConfig> ports;
+  std::vector<InstrumentConfig> instruments;
+  std::string lock_dir;  // empty: the system default (/run/lock)
+
+  const PortConfig* find_port(std::string_view name) const noexcept;
+};
+
+// Reads the top-level [[serial]] and [[instrument]] arrays; `section` is the
+// service's own table ([service.gather]) for service-level keys.
+GatherConfig read_gather_config(const ConfigSection& root, const ConfigSection& section);
+
+}  // namespace weft::apps

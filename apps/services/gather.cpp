@@ -1,0 +1,72 @@
+// gather: polls the instruments on the serial buses and publishes their
+// readings. One BusPoller per [[serial]] port that has instruments, all
+// owned by one TaskGroup; a dead instrument delays nothing but its own bus.
+// Ready once every port opened or was found absent (absent is a state,
+// not a crash). Under --simulate every port is bound to simulated devices.
+//
+// [service.gather]
+//   lock_dir = "/run/lock"   # UUCP lock files (default: the system's)
+// plus the top-level [[serial]] and [[instrument]] arrays (gather_config.hpp).
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "weft/apps/bus_poller.hpp"
+#include "weft/apps/catalog.hpp"
+#include "weft/core/task_group.hpp"
+
+namespace weft::apps {
+namespace {
+
+boost::asio::awaitable<void> run(Context& ctx, const GatherConfig& config, const RunMode& mode) {
+  // Owns the pollers and, when simulating, the simulated devices: one join
+  // cancels and waits for all of them.
+  TaskGroup tasks(ctx.executor());
+  std::vector<std::unique_ptr<BusPoller>> pollers;
+  for (const PortConfig& port : config.ports) {
+    std::vector<const InstrumentConfig*> on_port;
+    for (const auto& i : config.instruments)
+      if (i.port == port.name) on_port.push_back(&i);
+    if (on_port.empty()) {
+      ctx.log().warn("port {} has no instruments; not opening it", port.name);
+      continue;
+    }
+    auto binding = mode.simulate ? simulated_port(port, config, tasks, mode.seed + pollers.size())
+                                 : real_port(port, config.lock_dir);
+    pollers.push_back(std::make_unique<BusPoller>(ctx, port, std::move(on_port), std::move(binding)));
+  }
+
+  std::size_t pending = pollers.size();
+  auto one_port_tried = [&] {
+    if (--pending == 0) ctx.ready();
+  };
+  for (auto& p : pollers) tasks.spawn(p->run(one_port_tried));
+  std::exception_ptr stopped;  // pollers run until cancelled or failed
+  try {
+    co_await tasks.join();
+  } catch (...) {
+    stopped = std::current_exception();
+  }
+  if (mode.report != nullptr) mode.report->collect(pollers);
+  std::rethrow_exception(stopped);
+}
+
+}  // namespace
+
+void GatherReport::collect(const std::vector<std::unique_ptr<BusPoller>>& pollers) {
+  instruments.clear();
+  for (const auto& p : pollers)
+    for (auto& [name, counters] : p->counters()) instruments.emplace_back(name, counters);
+}
+
+ServiceFactory gather_factory(const RunMode& mode) {
+  return {"gather", "polls serial instruments (Modbus RTU) and publishes their readings",
+          [mode](const ConfigSection& section, const ConfigSection& root, RestartPolicy policy) {
+            // Shared by every run of the service (restarts) and kept by the spec.
+            auto config = std::make_shared<const GatherConfig>(read_gather_config(root, section));
+            return coroutine_service("gather", {}, policy,
+                                     [config, mode](Context& ctx) { return run(ctx, *config, mode); });
+          }};
+}
+
+}  // namespace weft::apps

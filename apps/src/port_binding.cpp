@@ -1,0 +1,76 @@
+// Port bindings: see port_binding.hpp.
+#include "weft/apps/port_binding.hpp"
+
+#include "weft/drivers/pipe_stream.hpp"
+#include "weft/drivers/serial/open_port.hpp"
+#include "weft/drivers/serial/serial_stream.hpp"
+
+namespace weft::apps {
+namespace {
+
+class RealPort final : public PortBinding {
+public:
+  RealPort(const PortConfig& port, std::string lock_dir) : port_(port), lock_dir_(std::move(lock_dir)) {}
+
+  boost::asio::awaitable<OpenedPort> open(Context& ctx) override {
+    // Lock files, open(2) and termios are system calls: never on the loop.
+    auto result = co_await ctx.blocking_result([&] {
+      return lock_dir_.empty() ? serial::open_exclusive(port_.settings) : serial::open_exclusive(port_.settings, lock_dir_);
+    });
+    if (!result) co_return OpenedPort{nullptr, result.error()};
+    co_return OpenedPort{std::make_unique<serial::SerialStream>(ctx.executor(), std::move(result).value()), std::nullopt};
+  }
+
+private:
+  const PortConfig& port_;
+  std::string lock_dir_;
+};
+
+class SimulatedPort final : public PortBinding {
+public:
+  SimulatedPort(const PortConfig& port, const GatherConfig& config, TaskGroup& devices, std::uint64_t seed)
+      : port_(port), devices_(devices) {
+    std::vector<sim::SimUnit> units;
+    for (const auto& i : config.instruments) {
+      if (i.port != port.name) continue;
+      sim::SimUnit u;
+      u.unit = i.unit;
+      u.faults = i.sim_faults;
+      u.response_delay = i.sim_response_delay;
+      for (const auto& p : i.points)
+        u.points.push_back(sim::SimPoint{p.table, p.address, p.type, p.order, p.scale, p.offset, p.sim});
+      units.push_back(std::move(u));
+    }
+    const modbus::LineSettings line{port.settings.baud, static_cast<int>(port.settings.data_bits),
+                                    port.settings.parity, static_cast<int>(port.settings.stop_bits)};
+    bus_ = std::make_unique<sim::SimBus>(std::move(units), line, seed);
+  }
+
+  boost::asio::awaitable<OpenedPort> open(Context& ctx) override {
+    auto [master_end, device_end] = make_pipe(ctx.executor());
+    device_end_ = std::move(device_end);  // the previous one (if any) sees EOF and its server ends
+    devices_.spawn(bus_->serve(*device_end_, ctx.timers()));
+    co_return OpenedPort{std::move(master_end), std::nullopt};
+  }
+
+  const sim::SimBus& bus() const { return *bus_; }
+
+private:
+  const PortConfig& port_;
+  TaskGroup& devices_;
+  std::unique_ptr<sim::SimBus> bus_;
+  std::unique_ptr<PipeEnd> device_end_;
+};
+
+}  // namespace
+
+std::unique_ptr<PortBinding> real_port(const PortConfig& port, std::string lock_dir) {
+  return std::make_unique<RealPort>(port, std::move(lock_dir));
+}
+
+std::unique_ptr<PortBinding> simulated_port(const PortConfig& port, const GatherConfig& config, TaskGroup& devices,
+                                            std::uint64_t seed) {
+  return std::make_unique<SimulatedPort>(port, config, devices, seed);
+}
+
+}  // namespace weft::apps
