@@ -1,0 +1,202 @@
+// weft-bench: command-line dispatch. `services` runs every measurement of
+// the weft and bare-Asio workloads in fresh child processes (this binary,
+// hidden subcommand `services-child`), so no run inherits another's heap,
+// then prints one greppable line of figures per implementation.
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include "weft/core/log.hpp"
+#include "weft/core/ticker.hpp"
+#include "workload.hpp"
+
+namespace {
+
+using namespace weft::bench;
+using weft::Duration;
+
+struct Args {
+  std::size_t count = 1000;
+  double period_ms = 10;
+  double seconds = 10;
+  std::optional<double> slack_us;
+  double warmup_s = 1;
+  std::string log_level = "warn";
+  bool no_rss = false;
+  // services-child only
+  std::string impl = "weft";
+  std::string mode = "timing";
+};
+
+Duration from_ms(double ms) { return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(ms)); }
+
+std::string fmt(double v, int decimals) {
+  if (std::isnan(v)) return "nan";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::vector<std::string> child_args(const Args& a, const std::string& impl, const std::string& mode, std::size_t count) {
+  std::vector<std::string> v{"services-child", "--impl",      impl,          "--mode",          mode,
+                             "--count",        std::to_string(count),        "--period-ms",     num(a.period_ms),
+                             "--seconds",      num(a.seconds), "--warmup-s", num(a.warmup_s),   "--log-level",
+                             a.log_level};
+  if (a.slack_us) {
+    v.push_back("--slack-us");
+    v.push_back(num(*a.slack_us));
+  }
+  return v;
+}
+
+struct Figures {
+  ChildResult timing;
+  std::size_t n_small = 0, n_large = 0;
+  double rss_small = NAN, rss_large = NAN, heap_small = NAN, heap_large = NAN;
+  double startup_large_ms = NAN;  // creating the services until all have ticked
+  double add_large_ms = NAN;      // of which Runtime::add (weft only)
+
+  double rss_slope_kib() const { return (rss_large - rss_small) / static_cast<double>(n_large - n_small); }
+  double heap_slope_bytes() const { return (heap_large - heap_small) / static_cast<double>(n_large - n_small); }
+  double cpu_us_per_wakeup() const { return number(timing, "cpu_ns") / 1e3 / number(timing, "wakeups"); }
+};
+
+Figures measure(const Args& a, const std::string& impl) {
+  Figures f;
+  std::fprintf(stderr, "weft-bench: %s: timing run, %zu services, %g s warm-up + %g s window\n", impl.c_str(),
+               a.count, a.warmup_s, a.seconds);
+  f.timing = run_self(child_args(a, impl, "timing", a.count));
+  f.n_large = a.count;
+  f.n_small = a.count / 10;
+  if (!a.no_rss && f.n_large > f.n_small) {
+    std::fprintf(stderr, "weft-bench: %s: rss runs, %zu and %zu services\n", impl.c_str(), f.n_small, f.n_large);
+    // For N < 10 the small run has zero services: the slope from an empty runtime.
+    const ChildResult small = run_self(child_args(a, impl, "rss", f.n_small));
+    f.rss_small = number(small, "rss_kib");
+    f.heap_small = number(small, "heap_bytes");
+    const ChildResult large = run_self(child_args(a, impl, "rss", f.n_large));
+    f.rss_large = number(large, "rss_kib");
+    f.heap_large = number(large, "heap_bytes");
+    f.startup_large_ms = number(large, "startup_ns") / 1e6;
+    if (large.contains("add_ns")) f.add_large_ms = number(large, "add_ns") / 1e6;
+  }
+  return f;
+}
+
+void print(const Args& a, const std::string& impl, const Figures& f) {
+  const ChildResult& t = f.timing;
+  const double wakeups = number(t, "wakeups");
+  const char* pad = impl == "weft" ? "weft " : "bare ";
+  std::string head = std::string(pad) + " services=" + std::to_string(a.count) + " period_ms=" + num(a.period_ms);
+  if (impl == "weft") head += " slack_us=" + num(number(t, "slack_ns") / 1e3);
+  std::printf("%s window_s=%s rss_per_service_kib=%s cpu_us_per_wakeup=%s lateness_us p50=%s p99=%s max=%s "
+              "wakeups=%.0f\n",
+              head.c_str(), fmt(number(t, "window_ns") / 1e9, 3).c_str(),
+              fmt(f.n_large > f.n_small ? f.rss_slope_kib() : NAN, 3).c_str(), fmt(f.cpu_us_per_wakeup(), 3).c_str(),
+              fmt(number(t, "lat_p50_ns") / 1e3, 1).c_str(), fmt(number(t, "lat_p99_ns") / 1e3, 1).c_str(),
+              fmt(number(t, "lat_max_ns") / 1e3, 1).c_str(), wakeups);
+  if (impl == "weft") {
+    const double arms = number(t, "kernel_arms"), expiries = number(t, "expiries"), wakes = number(t, "wakes");
+    std::printf("weft  timer_queue kernel_arms=%.0f expiries=%.0f wakes=%.0f wakes_per_expiry=%s "
+                "kernel_arms_per_wakeup=%s\n",
+                arms, expiries, wakes, fmt(expiries > 0 ? wakes / expiries : NAN, 2).c_str(),
+                fmt(wakes > 0 ? arms / wakes : NAN, 3).c_str());
+  }
+  const double window_ns = number(t, "window_ns");
+  std::printf("%s detail cpu_pct=%s user_us=%.0f sys_us=%.0f loop_thread_us_per_wakeup=%s voluntary_switches=%.0f "
+              "involuntary_switches=%.0f missed=%.0f lat_p999_us=%s lat_mean_us=%s lat_negative=%.0f "
+              "rss_kib n%zu=%s n%zu=%s heap_per_service_b=%s startup_ms_n%zu=%s add_ms_n%zu=%s\n",
+              pad, fmt(100.0 * number(t, "cpu_ns") / window_ns, 2).c_str(), number(t, "user_us"),
+              number(t, "sys_us"), fmt(number(t, "loop_thread_ns") / 1e3 / wakeups, 3).c_str(),
+              number(t, "voluntary_switches"), number(t, "involuntary_switches"), number(t, "missed"),
+              fmt(number(t, "lat_p999_ns") / 1e3, 1).c_str(), fmt(number(t, "lat_mean_ns") / 1e3, 1).c_str(),
+              number(t, "lat_negative"), f.n_small, fmt(f.rss_small, 0).c_str(), f.n_large,
+              fmt(f.rss_large, 0).c_str(), fmt(f.n_large > f.n_small ? f.heap_slope_bytes() : NAN, 0).c_str(),
+              f.n_large, fmt(f.startup_large_ms, 1).c_str(), f.n_large, fmt(f.add_large_ms, 1).c_str());
+  std::fflush(stdout);
+}
+
+// Other load on the machine inflates CPU per wakeup and lateness: say what it was.
+void print_host() {
+  double load[3] = {NAN, NAN, NAN};
+  if (::getloadavg(load, 3) < 0) load[0] = NAN;
+  std::printf("host  cpus=%ld loadavg_1m=%s\n", ::sysconf(_SC_NPROCESSORS_ONLN), fmt(load[0], 2).c_str());
+}
+
+int services(const Args& a) {
+  print_host();
+  const Figures weft = measure(a, "weft");
+  print(a, "weft", weft);
+  const Figures bare = measure(a, "bare");
+  print(a, "bare", bare);
+  std::printf("ratio weft/bare: %s\n", fmt(weft.cpu_us_per_wakeup() / bare.cpu_us_per_wakeup(), 3).c_str());
+  print_host();
+  return 0;
+}
+
+int services_child(const Args& a) {
+  Workload w;
+  w.count = a.count;
+  w.period = from_ms(a.period_ms);
+  if (a.slack_us) w.slack = std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::micro>(*a.slack_us));
+  w.warmup = from_ms(a.warmup_s * 1e3);
+  w.window = from_ms(a.seconds * 1e3);
+  w.mode = a.mode == "rss" ? Mode::rss : Mode::timing;
+  if (a.impl == "bare") return run_bare_child(w);
+  weft::logging::set_default_level(*weft::logging::parse_level(a.log_level));
+  return run_weft_child(w);
+}
+
+void add_workload_options(CLI::App& cmd, Args& a, bool allow_zero = false) {
+  cmd.add_option("--count", a.count, "number of services")
+      ->check(allow_zero ? CLI::Validator(CLI::NonNegativeNumber) : CLI::Validator(CLI::PositiveNumber));
+  cmd.add_option("--period-ms", a.period_ms, "ticker period, ms")->check(CLI::PositiveNumber);
+  cmd.add_option("--seconds", a.seconds, "length of the measurement window, s")->check(CLI::PositiveNumber);
+  cmd.add_option("--slack-us", a.slack_us, "weft ticker slack, us (default: the runtime's, 1 % capped at 5 ms)")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--warmup-s", a.warmup_s, "warm-up before the window opens, s")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--log-level", a.log_level, "weft log level in the runs")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft-bench: weft runtime benchmarks"};
+  app.require_subcommand(1);
+  Args a;
+
+  CLI::App* svc = app.add_subcommand(
+      "services",
+      "N periodic services on weft vs. bare Asio: CPU per wakeup, lateness, RSS per service (each in a fresh process)");
+  add_workload_options(*svc, a);
+  svc->add_flag("--no-rss", a.no_rss, "skip the RSS runs");
+
+  CLI::App* child = app.add_subcommand("services-child", "one measurement in this process (used by `services`)");
+  child->group("");  // hidden
+  add_workload_options(*child, a, true);
+  child->add_option("--impl", a.impl)->check(CLI::IsMember({"weft", "bare"}));
+  child->add_option("--mode", a.mode)->check(CLI::IsMember({"timing", "rss"}));
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*child) return services_child(a);
+    return services(a);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "weft-bench: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,169 @@
+// The instruments of measure.hpp: histogram indexing and quantiles, CPU from
+// clock_gettime/getrusage, RSS from /proc/self/status, heap from mallinfo2,
+// and fork+exec of /proc/self/exe with its stdout read through a pipe.
+#include "measure.hpp"
+
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+namespace weft::bench {
+
+void LatencyHistogram::reset() noexcept {
+  counts_.fill(0);
+  count_ = negative_ = sum_ = 0;
+  max_ = 0;
+}
+
+std::size_t LatencyHistogram::index(std::uint64_t v) noexcept {
+  if (v < kSub) return static_cast<std::size_t>(v);
+  const int e = std::bit_width(v) - 1;  // >= kSubBits
+  if (e > kMaxExp) return kBuckets - 1;
+  return static_cast<std::size_t>(e - kSubBits + 1) * kSub + ((v >> (e - kSubBits)) - kSub);
+}
+
+std::uint64_t LatencyHistogram::lower_bound(std::size_t idx) noexcept {
+  if (idx < kSub) return idx;
+  const std::size_t block = idx / kSub;
+  return (idx % kSub + kSub) << (block - 1);
+}
+
+std::uint64_t LatencyHistogram::width(std::size_t idx) noexcept {
+  return idx < kSub ? 1 : std::uint64_t{1} << (idx / kSub - 1);
+}
+
+std::int64_t LatencyHistogram::percentile(double q) const noexcept {
+  if (count_ == 0) return 0;
+  auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
+  if (rank < 1) rank = 1;
+  if (rank > count_) rank = count_;
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < kBuckets; ++i) {
+    seen += counts_[i];
+    if (seen >= rank) {
+      const auto mid = static_cast<std::int64_t>(lower_bound(i) + width(i) / 2);
+      return mid < max_ ? mid : max_;
+    }
+  }
+  return max_;
+}
+
+namespace {
+std::int64_t clock_ns(clockid_t id) noexcept {
+  timespec ts{};
+  ::clock_gettime(id, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+std::int64_t micros(const timeval& tv) noexcept { return static_cast<std::int64_t>(tv.tv_sec) * 1'000'000 + tv.tv_usec; }
+}  // namespace
+
+CpuSample sample_cpu() noexcept {
+  CpuSample s;
+  s.mono_ns = clock_ns(CLOCK_MONOTONIC);
+  s.process_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+  s.thread_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  s.user_us = micros(ru.ru_utime);
+  s.sys_us = micros(ru.ru_stime);
+  s.voluntary_switches = ru.ru_nvcsw;
+  s.involuntary_switches = ru.ru_nivcsw;
+  return s;
+}
+
+std::int64_t read_vmrss_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));  // "VmRSS:     1234 kB"
+  }
+  return -1;
+}
+
+std::int64_t heap_in_use_bytes() noexcept {
+  const struct mallinfo2 mi = ::mallinfo2();
+  return static_cast<std::int64_t>(mi.uordblks + mi.hblkhd);
+}
+
+ResultLine& ResultLine::add(const std::string& key, std::int64_t value) { return add(key, std::to_string(value)); }
+ResultLine& ResultLine::add(const std::string& key, std::uint64_t value) { return add(key, std::to_string(value)); }
+ResultLine& ResultLine::add(const std::string& key, const std::string& value) {
+  text_ += " " + key + "=" + value;
+  return *this;
+}
+void ResultLine::print() const {
+  std::printf("%s\n", text_.c_str());
+  std::fflush(stdout);
+}
+
+ChildResult run_self(const std::vector<std::string>& args) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    std::vector<char*> argv;
+    static char self[] = "weft-bench";
+    argv.push_back(self);
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv("/proc/self/exe", argv.data());
+    std::fprintf(stderr, "weft-bench: exec /proc/self/exe: %s\n", std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+    else if (n == 0 || errno != EINTR) break;
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::string cmd;
+  for (const auto& a : args) cmd += " " + a;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("child `weft-bench" + cmd + "` failed (status " + std::to_string(status) + ")");
+
+  ChildResult result;
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("result ", 0) != 0) continue;
+    std::istringstream words(line.substr(7));
+    std::string word;
+    while (words >> word) {
+      const auto eq = word.find('=');
+      if (eq != std::string::npos) result[word.substr(0, eq)] = word.substr(eq + 1);
+    }
+  }
+  if (result.empty()) throw std::runtime_error("child `weft-bench" + cmd + "` printed no result line");
+  return result;
+}
+
+double number(const ChildResult& r, const std::string& key) {
+  const auto it = r.find(key);
+  if (it == r.end()) throw std::runtime_error("child result has no '" + key + "'");
+  return std::stod(it->second);
+}
+
+}  // namespace weft::bench

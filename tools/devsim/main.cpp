@@ -1,0 +1,90 @@
+// weft-devsim: serves the simulated instruments of one [[serial]] port of a
+// weft config on a pty, so weftd (or any Modbus master: libmodbus,
+// pymodbus, minicom) can poll them over a real tty without hardware.
+//
+//   weft-devsim --config examples/plant.toml --port line1 --pty-link /tmp/ttyV0
+//
+// Values and faults come from the instruments' `sim` settings. With
+// --wire-time each answer is delayed by the request's and the answer's
+// character times at the port's baud rate, so a pty behaves like a line.
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "pty.hpp"
+#include "weft/apps/gather_config.hpp"
+#include "weft/core/context.hpp"
+#include "weft/core/log.hpp"
+#include "weft/core/runtime.hpp"
+#include "weft/drivers/sim/modbus_device.hpp"
+
+namespace {
+
+std::vector<weft::sim::SimUnit> units_on(const weft::apps::GatherConfig& config, const std::string& port) {
+  std::vector<weft::sim::SimUnit> units;
+  for (const auto& i : config.instruments) {
+    if (i.port != port) continue;
+    weft::sim::SimUnit u;
+    u.unit = i.unit;
+    u.faults = i.sim_faults;
+    u.response_delay = i.sim_response_delay;
+    for (const auto& p : i.points)
+      u.points.push_back(weft::sim::SimPoint{p.table, p.address, p.type, p.order, p.scale, p.offset, p.sim});
+    units.push_back(std::move(u));
+  }
+  return units;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft-devsim: simulated serial instruments on a pty"};
+  std::string config_file, port_name, link;
+  bool wire_time = false;
+  std::uint64_t seed = 1;
+  app.add_option("-c,--config", config_file, "weft config with [[serial]] and [[instrument]] tables")
+      ->required()->check(CLI::ExistingFile);
+  app.add_option("--port", port_name, "the [[serial]] name whose instruments to simulate")->required();
+  app.add_option("--pty-link", link, "path of the symlink to the pty's slave side (what the master opens)")->required();
+  app.add_flag("--wire-time", wire_time, "delay answers by their wire time at the port's baud rate");
+  app.add_option("--seed", seed, "seed for simulated values and faults");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const weft::Config config = weft::Config::load_file(config_file);
+    const auto root = config.root();
+    const auto gather_section = root.table("service")->table("gather");
+    const weft::apps::GatherConfig gather = weft::apps::read_gather_config(root, *gather_section);
+    const weft::apps::PortConfig* port = gather.find_port(port_name);
+    if (port == nullptr) {
+      std::cerr << "weft-devsim: " << config_file << " has no [[serial]] named '" << port_name << "'\n";
+      return 2;
+    }
+    auto units = units_on(gather, port_name);
+    if (units.empty()) {
+      std::cerr << "weft-devsim: no [[instrument]] uses port '" << port_name << "' in " << config_file << "\n";
+      return 2;
+    }
+    const weft::modbus::LineSettings line{port->settings.baud, static_cast<int>(port->settings.data_bits),
+                                          port->settings.parity, static_cast<int>(port->settings.stop_bits)};
+    weft::Runtime runtime;
+    runtime.add(weft::coroutine_service(
+        "devsim", {}, {}, [&, units](weft::Context& ctx) -> boost::asio::awaitable<void> {
+          weft::devsim::Pty pty(ctx.executor(), link);
+          weft::sim::SimBus bus(units, line, seed, wire_time);
+          ctx.log().info("serving {} simulated unit(s) of port {} on {} -> {} ({} baud{})", units.size(), port_name,
+                         link, pty.slave_path(), line.baud, wire_time ? ", wire time" : "");
+          ctx.ready();
+          for (;;) {
+            co_await bus.serve(pty, ctx.timers());  // returns on a read error (client went): serve again
+            co_await ctx.sleep(std::chrono::milliseconds(50));
+          }
+        }));
+    return runtime.run();
+  } catch (const std::exception& e) {
+    std::cerr << "weft-devsim: " << e.what() << "\n";
+    return 2;
+  }
+}
