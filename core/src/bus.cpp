@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #include "parked_op.hpp"
 #include "weft/core/service_stats.hpp"
@@ -78,11 +79,18 @@ std::optional<Reading> Subscription::try_receive() {
 
 boost::asio::awaitable<Reading> Subscription::receive(std::source_location loc) {
   if (!queue_) throw std::logic_error("bus: receive on an empty Subscription");
+  const bool cancelled_before = (co_await boost::asio::this_coro::cancellation_state).cancelled() !=
+                                boost::asio::cancellation_type::none;
   while (queue_->items.empty()) {
     std::optional<AwaitSiteScope> site;
     if (stats_ != nullptr) site.emplace(*stats_, "bus receive", loc, clock_->now());
     co_await detail::async_wait_reading(*queue_, co_await boost::asio::this_coro::executor,
                                         boost::asio::use_awaitable);
+    // Woken, but cancelled after the wake was queued (the other side of `||` won in the
+    // same turn): the caller no longer takes the reading, so it stays queued.
+    if (!cancelled_before && (co_await boost::asio::this_coro::cancellation_state).cancelled() !=
+                                 boost::asio::cancellation_type::none)
+      throw boost::system::system_error(boost::asio::error::operation_aborted, "bus receive");
   }
   co_return *try_receive();
 }

@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <boost/asio/error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #include "timer_wait.hpp"
 #include "weft/core/service_stats.hpp"
@@ -28,7 +31,15 @@ boost::asio::awaitable<Tick> Ticker::next(std::source_location loc) {
   {
     std::optional<AwaitSiteScope> site;
     if (stats_ != nullptr) site.emplace(*stats_, "ticker", loc, timers_.clock().now());
+    const bool cancelled_before = (co_await boost::asio::this_coro::cancellation_state).cancelled() !=
+                                  boost::asio::cancellation_type::none;
     co_await detail::async_wait_until(timers_, next_, slack_, boost::asio::use_awaitable);
+    // The wait's completion may already be queued when a cancellation comes (the other
+    // side of `||` woke in the same expiry and won): the caller has given up on this
+    // tick, so leave the schedule as it was rather than consume a tick nobody sees.
+    if (!cancelled_before && (co_await boost::asio::this_coro::cancellation_state).cancelled() !=
+                                 boost::asio::cancellation_type::none)
+      throw boost::system::system_error(boost::asio::error::operation_aborted, "ticker");
   }
   co_return advance(timers_.clock().now());
 }
