@@ -5,13 +5,11 @@
 // simulated instruments, printing readings, optionally on the virtual clock.
 #include <algorithm>
 #include <cstdio>
-#include <future>
 #include <iostream>
 #include <mutex>
 #include <utility>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assemble.hpp"
@@ -45,28 +43,6 @@ int check_config(const std::string& file) {
     std::printf("%s%s", i ? ", " : "", assembly.services[i].spec.name.c_str());
   std::printf(")\n");
   return weft::kExitOk;
-}
-
-// Waits (at most 5 s) until every line logged so far is written. logging::flush(),
-// which Runtime::run() ends with, only queues a flush for the log thread (spdlog's
-// async flush does not wait), so lines still queued when main() returned — often the
-// whole log of a short run, including each service's "stopped" — were lost. The log
-// thread is one FIFO: when it runs this probe logger's flush, every earlier line is out.
-void wait_for_log_lines() {
-  struct FlushSignal final : spdlog::sinks::base_sink<std::mutex> {
-    std::promise<void> flushed;
-    bool signalled = false;
-    void sink_it_(const spdlog::details::log_msg&) override {}
-    void flush_() override {
-      if (!std::exchange(signalled, true)) flushed.set_value();
-    }
-  };
-  auto signal = std::make_shared<FlushSignal>();
-  auto flushed = signal->flushed.get_future();
-  auto probe = weft::logging::make_logger("weftd");
-  probe->sinks().push_back(signal);
-  probe->flush();
-  flushed.wait_for(std::chrono::seconds(5));
 }
 
 // Keeps `name` and, transitively, what it needs; unknown or unconfigured
@@ -142,7 +118,7 @@ int run(const Options& o) {
     simulated_s = std::chrono::duration<double>(runtime.clock().now() - started).count();
     wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_started).count();
   }
-  wait_for_log_lines();
+  weft::logging::flush();  // the log thread may still hold the last lines
   if (mode.simulate) print_summary(simulated_s, wall_s, report);
   return code;
 }

@@ -4,9 +4,11 @@
 
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <atomic>
+#include <future>
 #include <mutex>
 
 namespace weft::logging {
@@ -66,11 +68,25 @@ spdlog::level::level_enum default_level() noexcept { return shared().level.load(
 
 std::uint64_t dropped_log_lines() noexcept { return shared().pool->overrun_counter(); }
 
+// spdlog 1.10's async flush only queues a request. The log thread is one
+// FIFO, so when it runs a probe logger's flush, every line queued before is
+// written; the probe's extra sink tells us so. Bounded: at most 5 s.
 void flush() {
+  struct FlushSignal final : spdlog::sinks::base_sink<std::mutex> {
+    std::promise<void> flushed;
+    bool signalled = false;
+    void sink_it_(const spdlog::details::log_msg&) override {}
+    void flush_() override {
+      if (!std::exchange(signalled, true)) flushed.set_value();
+    }
+  };
   Shared& s = shared();
-  std::lock_guard lock(s.mutex);
-  for (auto& w : s.loggers)
-    if (auto l = w.lock()) l->flush();
+  auto signal = std::make_shared<FlushSignal>();
+  auto flushed = signal->flushed.get_future();
+  auto probe = std::make_shared<spdlog::async_logger>("flush", spdlog::sinks_init_list{s.sink, signal}, s.pool,
+                                                      spdlog::async_overflow_policy::block);
+  probe->flush();
+  flushed.wait_for(std::chrono::seconds(5));
 }
 
 }  // namespace weft::logging

@@ -27,7 +27,8 @@ void set_default_level(spdlog::level::level_enum level);
 spdlog::level::level_enum default_level() noexcept;
 
 std::uint64_t dropped_log_lines() noexcept;
-// Waits until queued lines are written (at exit; never on the loop).
+// Waits (at most 5 s) until every line queued so far is written. At exit
+// only: it blocks, so never on a running loop.
 void flush();
 
 }  // namespace weft::logging
