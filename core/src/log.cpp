@@ -21,6 +21,7 @@ struct Shared {
   std::atomic<spdlog::level::level_enum> level{spdlog::level::info};
   std::mutex mutex;
   std::vector<std::weak_ptr<spdlog::logger>> loggers;
+  std::size_t live_after_prune = 0;
 };
 
 Shared& shared() {
@@ -41,7 +42,12 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& name) {
   logger->set_level(s.level.load());
   logger->flush_on(spdlog::level::err);
   std::lock_guard lock(s.mutex);
-  std::erase_if(s.loggers, [](const auto& w) { return w.expired(); });
+  // Prune dead entries only when the list has doubled: O(1) amortised, so
+  // creating 10,000 service loggers is linear, not quadratic.
+  if (s.loggers.size() >= 2 * s.live_after_prune + 16) {
+    std::erase_if(s.loggers, [](const auto& w) { return w.expired(); });
+    s.live_after_prune = s.loggers.size();
+  }
   s.loggers.push_back(logger);
   return logger;
 }

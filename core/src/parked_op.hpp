@@ -1,9 +1,13 @@
 // Internal: an Asio asynchronous operation whose handler is parked in a
 // heap node (allocated with the handler's allocator, Asio's recycling one by
 // default) until the runtime completes it or the caller cancels it.
-// Completion is always posted through the handler's associated executor
-// (the service executor for a coroutine), never run inline, so waking a
-// waiter never re-enters the code that woke it.
+// Completion runs through the handler's associated executor (the service
+// executor for a coroutine). A wake from the owner's top-level dispatcher
+// (TimerQueue::expire, called only from its own handler) resumes the waiter
+// inline through its service executor: one slice, no allocation. Every
+// other completion (already due at initiation, cancellation, teardown, and
+// owners that complete from inside other code, like the bus) is posted, so
+// it never re-enters the code that caused it.
 //
 // Any cancellation type except `none` cancels: the op's owner is told via
 // Owner::cancel(node), which returns true if the op was still pending
@@ -11,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 #include <boost/asio/append.hpp>
@@ -19,12 +24,16 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/recycling_allocator.hpp>
+
+#include "weft/core/service_executor.hpp"
 
 namespace weft::detail {
 
 // Node: the intrusive base the owner queues (TimerNode, a bus waiter...).
-// It must have members `void (*on_due)(Node&)` and `void (*on_abandon)(Node&)`.
+// It must have members `void (*on_due)(Node&)`, `void (*on_abandon)(Node&)`
+// and `static constexpr bool kInlineWake` (whether on_due may resume inline).
 template <typename Node, typename Owner, typename Handler, typename DefaultExecutor>
 class ParkedOp final : public Node {
 public:
@@ -40,8 +49,10 @@ public:
 
   // Completes the op whose node is `node` (after the owner dequeued it).
   static void complete(Node& node, boost::system::error_code ec) {
-    static_cast<ParkedOp&>(node).finish(ec);
+    static_cast<ParkedOp&>(node).finish(ec, false);
   }
+  // Completes it from a top-level dispatcher where resuming inline is safe.
+  static void complete_inline(Node& node) { static_cast<ParkedOp&>(node).finish({}, true); }
 
 private:
   using Alloc = typename std::allocator_traits<
@@ -50,7 +61,7 @@ private:
 
   ParkedOp(Owner& owner, Handler handler, DefaultExecutor fallback)
       : owner_(owner), handler_(std::move(handler)), fallback_(std::move(fallback)) {
-    this->on_due = [](Node& n) { complete(n, {}); };
+    this->on_due = [](Node& n) { Node::kInlineWake ? complete_inline(n) : complete(n, {}); };
     this->on_abandon = [](Node& n) { complete(n, boost::asio::error::operation_aborted); };
   }
 
@@ -59,7 +70,7 @@ private:
     void operator()(boost::asio::cancellation_type type) const {
       if (type == boost::asio::cancellation_type::none) return;
       ParkedOp* self = op;  // this handler is destroyed inside finish()
-      if (self->owner_.cancel(*self)) self->finish(boost::asio::error::operation_aborted);
+      if (self->owner_.cancel(*self)) self->finish(boost::asio::error::operation_aborted, false);
     }
   };
 
@@ -68,7 +79,7 @@ private:
     if (slot.is_connected()) slot.template emplace<OnCancel>(OnCancel{this});
   }
 
-  void finish(boost::system::error_code ec) {
+  void finish(boost::system::error_code ec, bool inline_ok) {
     auto slot = boost::asio::get_associated_cancellation_slot(handler_);
     Alloc alloc(boost::asio::get_associated_allocator(handler_, boost::asio::recycling_allocator<void>()));
     Handler handler(std::move(handler_));
@@ -76,6 +87,14 @@ private:
     this->~ParkedOp();
     std::allocator_traits<Alloc>::deallocate(alloc, this, 1);
     if (slot.is_connected()) slot.clear();
+    if constexpr (std::is_same_v<decltype(executor), boost::asio::any_io_executor>) {
+      if (inline_ok) {
+        if (const auto* service = executor.template target<ServiceExecutor>()) {
+          service->execute([h = std::move(handler), ec]() mutable { std::move(h)(ec); });
+          return;
+        }
+      }
+    }
     boost::asio::post(executor, boost::asio::append(std::move(handler), ec));
   }
 

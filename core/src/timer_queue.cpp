@@ -133,7 +133,12 @@ void TimerQueue::arm_kernel_timer() {
   kernel_->timer.async_wait([this, when](const boost::system::error_code& ec) {
     if (ec == boost::asio::error::operation_aborted) return;
     if (kernel_->armed_for == when) kernel_->armed_for.reset();
-    expire(clock_.now());
+    // Windows that closed while we ran are served now, not after another
+    // trip through the kernel (bounded, so other handlers get their turn).
+    for (int round = 0; round < 4; ++round) {
+      expire(clock_.now());
+      if (by_latest_.empty() || by_latest_.front()->latest > clock_.now()) break;
+    }
     if (!kernel_->armed_for && !by_latest_.empty()) arm_kernel_timer();
   });
 }

@@ -25,6 +25,7 @@ class Bus;
 
 // Intrusive node of the (single) receiver parked on a subscriber queue.
 struct BusWaiter {
+  static constexpr bool kInlineWake = false;  // woken from inside publish(): never inline
   void (*on_due)(BusWaiter&) = nullptr;
   void (*on_abandon)(BusWaiter&) = nullptr;
 };

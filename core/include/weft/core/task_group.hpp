@@ -22,6 +22,7 @@
 namespace weft {
 
 struct TaskGroupWaiter {
+  static constexpr bool kInlineWake = false;  // woken from a child's completion
   void (*on_due)(TaskGroupWaiter&) = nullptr;
   void (*on_abandon)(TaskGroupWaiter&) = nullptr;
 };

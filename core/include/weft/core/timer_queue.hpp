@@ -29,6 +29,9 @@ namespace weft {
 // supervisor), so scheduling allocates nothing.
 struct TimerNode {
   static constexpr std::size_t kNotQueued = std::numeric_limits<std::size_t>::max();
+  // on_due is called only from expire(), itself called only from the kernel
+  // timer's handler or the virtual-time driver: waking inline is safe there.
+  static constexpr bool kInlineWake = true;
 
   MonoTime deadline{};  // never woken before this
   MonoTime latest{};    // deadline + slack: woken by this (kernel permitting)
