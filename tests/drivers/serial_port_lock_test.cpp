@@ -1,0 +1,194 @@
+// Exclusive access on real ptys: a second open is refused naming our PID and
+// the lock file; close frees the port; a dead holder or a file with no PID
+// (empty/garbage: it cannot be honoured, so it is stale) is taken over; a
+// live holder is respected, and so is a lock that is no longer ours; an open
+// that bypasses the lock file still meets TIOCEXCL or flock.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "support/pty_pair.hpp"
+#include "weft/drivers/serial/open_port.hpp"
+#include "weft/drivers/serial/port_lock.hpp"
+
+using weft::serial::lock_file_path;
+using weft::serial::open_exclusive;
+using weft::serial::PortErrorKind;
+using weft::serial::SerialSettings;
+using weft::test::PtyPair;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_file(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::trunc);
+  out << content;
+}
+
+std::string uucp_pid(int pid) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%10d\n", pid);
+  return text;
+}
+
+// The PID of a process that has exited and been reaped (checked with kill).
+pid_t dead_pid() {
+  for (int tries = 0; tries < 20; ++tries) {
+    pid_t pid = -1;
+    char name[] = "true";
+    char* argv[] = {name, nullptr};
+    REQUIRE(::posix_spawnp(&pid, "true", nullptr, nullptr, argv, environ) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return pid;
+  }
+  FAIL("could not find a PID that stays dead");
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("serial port lock: a second open_exclusive is refused with our PID and the lock file", "[serial]") {
+  PtyPair pty;
+  const SerialSettings settings{.path = pty.a()};
+  const std::string lock_file = lock_file_path(pty.a(), pty.dir());
+
+  auto first = open_exclusive(settings, pty.dir());
+  REQUIRE(first.ok());
+  CHECK(first.value().lock_file() == lock_file);
+  CHECK(read_file(lock_file) == uucp_pid(::getpid()));  // UUCP format: "%10d\n"
+
+  auto second = open_exclusive(settings, pty.dir());
+  REQUIRE_FALSE(second.ok());
+  INFO(second.error().message);
+  CHECK(second.error().kind == PortErrorKind::in_use);
+  CHECK(contains(second.error().message, "port " + pty.a() + " is in use by PID " + std::to_string(::getpid())));
+  CHECK(contains(second.error().message, "(lock file " + lock_file + ")"));
+  CHECK(contains(second.error().message, "stop that process or choose another port"));
+  CHECK(std::filesystem::exists(lock_file));  // the refused open left the holder's lock alone
+
+  first.value().close();
+  CHECK_FALSE(std::filesystem::exists(lock_file));
+  auto third = open_exclusive(settings, pty.dir());
+  INFO((third.ok() ? std::string() : third.error().message));
+  CHECK(third.ok());
+}
+
+TEST_CASE("serial port lock: a lock file naming a dead process is stale and taken over", "[serial]") {
+  PtyPair pty;
+  const std::string lock_file = lock_file_path(pty.a(), pty.dir());
+  write_file(lock_file, uucp_pid(dead_pid()));
+
+  auto port = open_exclusive(SerialSettings{.path = pty.a()}, pty.dir());
+  INFO((port.ok() ? std::string() : port.error().message));
+  REQUIRE(port.ok());
+  CHECK(read_file(lock_file) == uucp_pid(::getpid()));
+}
+
+TEST_CASE("serial port lock: a lock file without a PID (empty or garbage) is stale and taken over", "[serial]") {
+  PtyPair pty;
+  const std::string lock_file = lock_file_path(pty.a(), pty.dir());
+  for (const std::string content : {"", "garbage\n", "12ab\n", "         0\n", "        -5\n", "\x01\x02\x03\x04"}) {
+    write_file(lock_file, content);
+    auto port = open_exclusive(SerialSettings{.path = pty.a()}, pty.dir());
+    INFO("lock content: '" << content << "' " << (port.ok() ? std::string() : port.error().message));
+    REQUIRE(port.ok());
+    CHECK(read_file(lock_file) == uucp_pid(::getpid()));
+  }
+}
+
+TEST_CASE("serial port lock: a lock held by a live process is respected", "[serial]") {
+  PtyPair pty;
+  const std::string lock_file = lock_file_path(pty.a(), pty.dir());
+  write_file(lock_file, uucp_pid(1));  // init is always alive (kill(1, 0) is 0 or EPERM)
+
+  auto port = open_exclusive(SerialSettings{.path = pty.a()}, pty.dir());
+  REQUIRE_FALSE(port.ok());
+  CHECK(port.error().kind == PortErrorKind::in_use);
+  CHECK(contains(port.error().message, "is in use by PID 1 (lock file " + lock_file + ")"));
+  CHECK(read_file(lock_file) == uucp_pid(1));
+}
+
+TEST_CASE("serial port lock: close leaves a lock file that no longer holds our PID", "[serial]") {
+  PtyPair pty;
+  auto port = open_exclusive(SerialSettings{.path = pty.a()}, pty.dir());
+  REQUIRE(port.ok());
+  const std::string lock_file = port.value().lock_file();
+  write_file(lock_file, uucp_pid(1));  // someone took it over
+  port.value().close();
+  CHECK(read_file(lock_file) == uucp_pid(1));
+}
+
+TEST_CASE("serial port lock: symlinks to one device share one lock file", "[serial]") {
+  PtyPair pty;
+  const std::string alias = pty.dir() + "/alias";
+  std::filesystem::create_symlink(pty.a(), alias);
+  CHECK(lock_file_path(alias, pty.dir()) == lock_file_path(pty.a(), pty.dir()));
+
+  auto port = open_exclusive(SerialSettings{.path = pty.a()}, pty.dir());
+  REQUIRE(port.ok());
+  auto other = open_exclusive(SerialSettings{.path = alias}, pty.dir());
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().kind == PortErrorKind::in_use);
+}
+
+TEST_CASE("serial port lock: an open that bypasses the lock file still meets TIOCEXCL or flock", "[serial]") {
+  PtyPair pty;
+  const std::string other_lock_dir = pty.dir() + "/other-locks";
+  std::filesystem::create_directory(other_lock_dir);
+
+  auto port = open_exclusive(SerialSettings{.path = pty.a()}, pty.dir());
+  REQUIRE(port.ok());
+  auto rival = open_exclusive(SerialSettings{.path = pty.a()}, other_lock_dir);
+  REQUIRE_FALSE(rival.ok());
+  INFO(rival.error().message);
+  CHECK(rival.error().kind == PortErrorKind::in_use);
+  // Non-root: open(2) fails with EBUSY (TIOCEXCL). Root bypasses TIOCEXCL, so the flock refuses.
+  CHECK(contains(rival.error().message, ::geteuid() == 0 ? "flock" : "TIOCEXCL"));
+  // The rival released the lock it had taken in its own lock dir.
+  CHECK_FALSE(std::filesystem::exists(lock_file_path(pty.a(), other_lock_dir)));
+}
+
+TEST_CASE("serial port lock: a missing lock dir and a missing device are reported with what to do", "[serial]") {
+  PtyPair pty;
+  auto no_dir = open_exclusive(SerialSettings{.path = pty.a()}, pty.dir() + "/no-such-dir");
+  REQUIRE_FALSE(no_dir.ok());
+  CHECK(no_dir.error().kind == PortErrorKind::lock_dir);
+  CHECK(contains(no_dir.error().message, pty.dir() + "/no-such-dir"));
+  CHECK(contains(no_dir.error().message, "create the directory or configure another lock dir"));
+
+  const std::string missing = pty.dir() + "/ttyUSB9";
+  auto no_device = open_exclusive(SerialSettings{.path = missing}, pty.dir());
+  REQUIRE_FALSE(no_device.ok());
+  CHECK(no_device.error().kind == PortErrorKind::not_found);
+  CHECK(contains(no_device.error().message, "port " + missing + " not found"));
+  CHECK(contains(no_device.error().message, "check that the device is plugged in"));
+  CHECK_FALSE(std::filesystem::exists(lock_file_path(missing, pty.dir())));
+
+  auto invalid = open_exclusive(SerialSettings{.path = pty.a(), .baud = 1234}, pty.dir());
+  REQUIRE_FALSE(invalid.ok());
+  CHECK(invalid.error().kind == PortErrorKind::invalid_settings);
+  CHECK_FALSE(std::filesystem::exists(lock_file_path(pty.a(), pty.dir())));
+}
+
+TEST_CASE("serial port lock: the default lock dir is /run/lock or /var/lock", "[serial]") {
+  const std::string dir = weft::serial::default_lock_dir();
+  CHECK((dir == "/run/lock" || dir == "/var/lock"));
+}
