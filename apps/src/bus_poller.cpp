@@ -158,6 +158,9 @@ boost::asio::awaitable<std::optional<boost::system::error_code>> BusPoller::poll
     const auto result = co_await master.transact(
         modbus::read_request(read.function, i.cfg.unit, read.range.start, read.range.count), port_.master);
     if (const auto* e = std::get_if<modbus::Error>(&result)) {
+      // We are being stopped: a cancelled transaction is not a device error.
+      if (e->code == std::errc::operation_canceled)
+        throw boost::system::system_error(boost::asio::error::operation_aborted);
       if (e->code == modbus::errc::timeout) ++i.counters.timeouts;
       else if (e->code == modbus::errc::bad_crc) ++i.counters.crc_errors;
       else if (e->code == modbus::errc::exception_response) ++i.counters.exceptions;
