@@ -1,7 +1,9 @@
 // weft-bench: command-line dispatch. `services` runs every measurement of
 // the weft and bare-Asio workloads in fresh child processes (this binary,
 // hidden subcommand `services-child`), so no run inherits another's heap,
-// then prints one greppable line of figures per implementation.
+// then prints one greppable line of figures per implementation. `modbus`,
+// `simulate` and `gather` (benches.hpp) run in this process and print one
+// "<bench> key=value" line per figure.
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
@@ -15,6 +17,7 @@
 
 #include "weft/core/log.hpp"
 #include "weft/core/ticker.hpp"
+#include "benches.hpp"
 #include "workload.hpp"
 
 namespace {
@@ -191,9 +194,58 @@ int main(int argc, char** argv) {
   child->add_option("--impl", a.impl)->check(CLI::IsMember({"weft", "bare"}));
   child->add_option("--mode", a.mode)->check(CLI::IsMember({"timing", "rss"}));
 
+  // Device-side benchmarks (benches.hpp), each in this process.
+  ModbusArgs mb;
+  std::string mb_parity = "E";
+  CLI::App* modbus_cmd = app.add_subcommand(
+      "modbus", "Modbus RTU polls/s on a pty against weft-devsim --wire-time, vs. the line's wire-time bound");
+  modbus_cmd->add_option("--baud", mb.baud, "line speed")->check(CLI::PositiveNumber);
+  modbus_cmd->add_option("--parity", mb_parity, "E (8E1) or N (8N1)")->check(CLI::IsMember({"E", "N"}));
+  modbus_cmd->add_option("--registers", mb.registers, "holding registers per read (1..125)")->check(CLI::Range(1, 125));
+  modbus_cmd->add_option("--seconds", mb.seconds, "length of the measurement window, s")->check(CLI::PositiveNumber);
+  modbus_cmd->add_option("--warmup-s", mb.warmup_s, "warm-up before the window opens, s")->check(CLI::NonNegativeNumber);
+  modbus_cmd->add_option("--devsim", mb.devsim, "weft-devsim executable (default: next to weft-bench)");
+  modbus_cmd->add_option("--log-level", mb.log_level, "weft log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  SimulateArgs sim;
+  CLI::App* sim_cmd = app.add_subcommand(
+      "simulate", "gather on the virtual clock: instrument-hours simulated per wall second");
+  sim_cmd->add_option("--instruments", sim.instruments, "simulated instruments")->check(CLI::PositiveNumber);
+  sim_cmd->add_option("--ports", sim.ports, "serial ports they are spread over")->check(CLI::PositiveNumber);
+  sim_cmd->add_option("--points", sim.points, "points per instrument (float32/uint16 alternating)")
+      ->check(CLI::PositiveNumber);
+  sim_cmd->add_option("--period-ms", sim.period_ms, "poll period of every instrument, ms")->check(CLI::PositiveNumber);
+  sim_cmd->add_option("--hours", sim.hours, "simulated hours")->check(CLI::PositiveNumber);
+  sim_cmd->add_option("--log-level", sim.log_level, "weft log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  GatherArgs ga;
+  CLI::App* gather_cmd = app.add_subcommand(
+      "gather", "gather on the real clock: loop CPU per published reading at a steady reading rate");
+  gather_cmd->add_option("--readings-per-s", ga.readings_per_s, "target readings per second (sets the instruments)")
+      ->check(CLI::PositiveNumber);
+  gather_cmd->add_option("--points", ga.points, "points per instrument (float32/uint16 alternating)")
+      ->check(CLI::PositiveNumber);
+  gather_cmd->add_option("--period-ms", ga.period_ms, "poll period of every instrument, ms")->check(CLI::PositiveNumber);
+  gather_cmd->add_option("--ports", ga.ports, "serial ports the instruments are spread over")->check(CLI::PositiveNumber);
+  gather_cmd->add_option("--seconds", ga.seconds, "length of the measurement window, s")->check(CLI::PositiveNumber);
+  gather_cmd->add_option("--warmup-s", ga.warmup_s, "warm-up before the window opens, s")->check(CLI::NonNegativeNumber);
+  gather_cmd->add_option("--devices", ga.devices, "sim: simulated devices inside gather; pty: weft-devsim processes")
+      ->check(CLI::IsMember({"sim", "pty"}));
+  gather_cmd->add_option("--devsim", ga.devsim, "weft-devsim executable for --devices pty (default: next to weft-bench)");
+  gather_cmd->add_option("--log-level", ga.log_level, "weft log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*child) return services_child(a);
+    if (*modbus_cmd) {
+      mb.parity = mb_parity[0];
+      return run_modbus(mb);
+    }
+    if (*sim_cmd) return run_simulate(sim);
+    if (*gather_cmd) return run_gather(ga);
     return services(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "weft-bench: %s\n", e.what());
