@@ -5,7 +5,7 @@
 //   weft-devsim --config examples/plant.toml --port line1 --pty-link /tmp/ttyV0
 //
 // Values and faults come from the instruments' `sim` settings. With
-// --wire-time each answer is delayed by the request's and the answer's
+// --wire-time each answer is delayed by the request's wire time, t3.5 and the answer's
 // character times at the port's baud rate, so a pty behaves like a line.
 #include <cstdio>
 #include <iostream>
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
       ->required()->check(CLI::ExistingFile);
   app.add_option("--port", port_name, "the [[serial]] name whose instruments to simulate")->required();
   app.add_option("--pty-link", link, "path of the symlink to the pty's slave side (what the master opens)")->required();
-  app.add_flag("--wire-time", wire_time, "delay answers by their wire time at the port's baud rate");
+  app.add_flag("--wire-time", wire_time, "delay answers as a real line would: request wire time + t3.5 + answer wire time");
   app.add_option("--seed", seed, "seed for simulated values and faults");
   CLI11_PARSE(app, argc, argv);
 

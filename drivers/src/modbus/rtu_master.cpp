@@ -104,7 +104,7 @@ boost::asio::awaitable<ParseResult> RtuMaster::attempt(const Adu& request, const
     const MonoTime give_up =
         received.empty() ? deadline : std::min(deadline, last_activity_ + mid_frame_gap(line_));
     auto outcome = co_await (stream_.async_read_some(boost::asio::buffer(chunk), boost::asio::as_tuple(boost::asio::use_awaitable)) ||
-                             sleep_until(timers_, give_up));
+                             expires_at(timers_, give_up));
     if (outcome.index() == 1) {  // the line went quiet: judge what we have
       verdict = parse_final_response(request, received);
       break;

@@ -209,7 +209,9 @@ boost::asio::awaitable<void> SimBus::serve(ByteStream& stream, TimerQueue& timer
         return nullptr;
       }();
       Duration delay = unit != nullptr ? unit->response_delay : Duration::zero();
-      if (wire_time_) delay += line_.frame_wire_time(request.size()) + line_.frame_wire_time(reply.size());
+      // A real device hears the request's last byte, waits out t3.5 to know
+      // the frame ended, then needs the answer's wire time to send it.
+      if (wire_time_) delay += line_.frame_wire_time(request.size()) + line_.t3_5() + line_.frame_wire_time(reply.size());
       if (delay > Duration::zero()) co_await sleep_for(timers, delay);
       auto [wec, written] = co_await boost::asio::async_write(stream, boost::asio::buffer(reply),
                                                               boost::asio::as_tuple(boost::asio::use_awaitable));

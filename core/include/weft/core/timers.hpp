@@ -13,6 +13,11 @@
 namespace weft {
 
 boost::asio::awaitable<void> sleep_until(TimerQueue& timers, MonoTime deadline, Duration slack = Duration::zero());
+// As sleep_until, but a cancellation is a return value (false), not an
+// exception: for the timer side of a race (`op || expires_at(...)`), which
+// loses, and so is cancelled, on every successful operation. Unwinding an
+// exception there costs more than the rest of a Modbus transaction.
+boost::asio::awaitable<bool> expires_at(TimerQueue& timers, MonoTime deadline, Duration slack = Duration::zero());
 boost::asio::awaitable<void> sleep_for(TimerQueue& timers, Duration d, Duration slack = Duration::zero());
 
 }  // namespace weft

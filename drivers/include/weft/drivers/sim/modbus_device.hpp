@@ -59,8 +59,9 @@ struct SimCounters {
 
 class SimBus {
 public:
-  // `wire_time`: delay each answer by the request's and the answer's wire
-  // time at `line` speed, so a pty behaves like a real line (benchmarks).
+  // `wire_time`: delay each answer by the request's wire time, t3.5 and the
+  // answer's wire time at `line` speed, so a pty behaves like a real line
+  // (benchmarks).
   SimBus(std::vector<SimUnit> units, modbus::LineSettings line, std::uint64_t seed, bool wire_time = false);
   ~SimBus();
 
