@@ -62,6 +62,9 @@ struct ServiceRecord {
   std::deque<MonoTime> failures;  // within the intensity period
   std::string last_error;
   std::unique_ptr<boost::asio::cancellation_signal> cancel;  // fresh per run
+  // Signals of runs abandoned after the stop grace: their coroutines live on
+  // and their cancellation state lives in the signal's slot, so keep them.
+  std::vector<std::unique_ptr<boost::asio::cancellation_signal>> abandoned_cancels;
   OwnedTimer timer;               // start timeout, backoff or stop grace
 };
 

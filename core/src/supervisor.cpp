@@ -105,7 +105,8 @@ void Supervisor::validate_and_order() {
   enum Mark { unvisited, active, done };
   std::map<std::string, Mark> mark;
   std::vector<std::string> path;
-  std::vector<std::unique_ptr<ServiceRecord>> ordered;
+  // Records move only once the whole table is accepted: a rejected table stays intact.
+  std::vector<std::unique_ptr<ServiceRecord>*> ordered;
   std::map<std::string, std::unique_ptr<ServiceRecord>*> slot;
   for (auto& r : records) slot[r->spec.name] = &r;
   std::function<void(const std::string&)> visit = [&](const std::string& name) {
@@ -122,10 +123,12 @@ void Supervisor::validate_and_order() {
     for (const auto& need : (*slot[name])->spec.needs) visit(need);
     path.pop_back();
     mark[name] = done;
-    ordered.push_back(std::move(*slot[name]));
+    ordered.push_back(slot[name]);
   };
   for (const auto& n : names) visit(n);
-  records = std::move(ordered);
+  std::vector<std::unique_ptr<ServiceRecord>> sorted;
+  for (auto* r : ordered) sorted.push_back(std::move(*r));
+  records = std::move(sorted);
 }
 
 void Supervisor::start() {
@@ -277,6 +280,7 @@ void Supervisor::on_timer(ServiceRecord& r) {
       return;
     case ServiceState::stopping:
       r.logger->warn("did not stop within the stop grace; abandoning it");
+      r.abandoned_cancels.push_back(std::move(r.cancel));  // its run still uses it
       set_state(r, ServiceState::stopped);
       if (shutting_down_) stop_next();
       return;
