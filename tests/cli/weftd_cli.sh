@@ -6,7 +6,7 @@ set -euo pipefail
 
 WEFTD=$1
 ROOT=$2
-DEMO="$ROOT/examples/demo.toml"
+DEMO="$ROOT/tests/cli/heartbeat_tap.toml"
 TMP=$(mktemp -d)
 BG_PID=""
 cleanup() {
@@ -39,6 +39,12 @@ grep -qE '^weftd [0-9]+\.[0-9]+\.[0-9]+' "$TMP/out" || fail "--version printed n
 
 run 0 --check-config "$DEMO"
 grep -qF "ok (2 services: heartbeat, tap)" "$TMP/out" || fail "--check-config printed no summary"
+
+# --- every shipped example is a valid config
+for example in "$ROOT"/examples/*.toml; do
+  run 0 --check-config "$example"
+  grep -qF ": ok (" "$TMP/out" || fail "--check-config $example printed no summary"
+done
 
 # --- a typo'd key: exit 2, file:line:col and the key
 cat >"$TMP/typo.toml" <<'EOF'
