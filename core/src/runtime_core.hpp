@@ -3,7 +3,6 @@
 // destroyed last, after everything that holds handlers or io objects on it.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <optional>
 #include <random>
@@ -59,7 +58,8 @@ struct ServiceRecord {
   bool ever_launched = false;
   std::uint64_t generation = 0;   // runs launched; an exit of an older run is ignored
   std::uint64_t restarts = 0;
-  std::deque<MonoTime> failures;  // within the intensity period
+  std::vector<MonoTime> failures;  // within the intensity period (at most intensity + 1)
+  std::vector<ServiceRecord*> dependents;  // services that need this one (set at start)
   std::string last_error;
   std::unique_ptr<boost::asio::cancellation_signal> cancel;  // fresh per run
   // Signals of runs abandoned after the stop grace: their coroutines live on
@@ -80,7 +80,8 @@ public:
   bool start_service(ServiceRecord& r);
 
 private:
-  void try_start_waiting();
+  void try_start(ServiceRecord& r);         // launches r if waiting and its needs are ready
+  void set_ready(ServiceRecord& r, bool ready);
   void launch(ServiceRecord& r);
   void on_exit(ServiceRecord& r, std::uint64_t generation, std::exception_ptr error);
 public:
@@ -97,6 +98,7 @@ private:
   RuntimeCore& core_;
   bool shutting_down_ = false;
   bool all_ready_logged_ = false;
+  std::size_t ready_count_ = 0;  // services with ready == true
   MonoTime shutdown_deadline_{};
   std::vector<ServiceRecord*> launch_order_;  // first launch order
   std::vector<ServiceRecord*> stop_queue_;

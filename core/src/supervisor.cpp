@@ -4,7 +4,7 @@
 //
 // One service's states (the function making each transition in brackets):
 //
-//              needs ready [try_start_waiting]     ctx.ready() [on_ready]
+//              needs ready [try_start]             ctx.ready() [on_ready]
 //   waiting ─────────────────────────► starting ─────────────────► running
 //      ▲                                 │   │ start timeout:         │
 //      │ backoff over [on_timer]         │   │ cancel [on_timer]      │
@@ -141,7 +141,9 @@ void Supervisor::start() {
     };
     set_state(*r, ServiceState::waiting);
   }
-  try_start_waiting();
+  for (auto& r : core_.records)
+    for (const auto& need : r->spec.needs) core_.find(need)->dependents.push_back(r.get());
+  for (auto& r : core_.records) try_start(*r);
 }
 
 bool Supervisor::needs_ready(const ServiceRecord& r) const {
@@ -150,10 +152,16 @@ bool Supervisor::needs_ready(const ServiceRecord& r) const {
   return true;
 }
 
-void Supervisor::try_start_waiting() {
-  if (shutting_down_) return;
-  for (auto& r : core_.records)
-    if (r->state == ServiceState::waiting && needs_ready(*r)) launch(*r);
+void Supervisor::try_start(ServiceRecord& r) {
+  if (!shutting_down_ && r.state == ServiceState::waiting && needs_ready(r)) launch(r);
+}
+
+// Keeps ready_count_ exact, so "all ready" is O(1), not a scan per ready().
+void Supervisor::set_ready(ServiceRecord& r, bool ready) {
+  if (r.ready == ready) return;
+  r.ready = ready;
+  if (ready) ++ready_count_;
+  else --ready_count_;
 }
 
 void Supervisor::set_state(ServiceRecord& r, ServiceState s) {
@@ -169,7 +177,7 @@ void Supervisor::arm(ServiceRecord& r, MonoTime deadline) {
 void Supervisor::launch(ServiceRecord& r) {
   if (!r.ever_launched) launch_order_.push_back(&r);
   r.ever_launched = true;
-  r.ready = false;
+  set_ready(r, false);
   r.start_timed_out = false;
   const std::uint64_t generation = ++r.generation;
   r.cancel = std::make_unique<boost::asio::cancellation_signal>();
@@ -190,12 +198,11 @@ void Supervisor::launch(ServiceRecord& r) {
 void Supervisor::on_ready(ServiceRecord& r) {
   if (r.state != ServiceState::starting) return;  // twice, or after a stop began: nothing to do
   core_.timers.cancel(r.timer);
-  r.ready = true;
+  set_ready(r, true);
   set_state(r, ServiceState::running);
   r.logger->info("ready");
-  try_start_waiting();
-  const bool all = std::all_of(core_.records.begin(), core_.records.end(), [](auto& x) { return x->ready; });
-  if (all && !all_ready_logged_) {
+  for (ServiceRecord* d : r.dependents) try_start(*d);  // only they can have become startable
+  if (ready_count_ == core_.records.size() && !all_ready_logged_) {
     all_ready_logged_ = true;
     core_.log->info("all {} services ready", core_.records.size());
   }
@@ -204,7 +211,7 @@ void Supervisor::on_ready(ServiceRecord& r) {
 void Supervisor::on_exit(ServiceRecord& r, std::uint64_t generation, std::exception_ptr error) {
   if (generation != r.generation) return;
   core_.timers.cancel(r.timer);
-  r.ready = false;
+  set_ready(r, false);
   switch (r.state) {
     case ServiceState::stopping:
       set_state(r, ServiceState::stopped);
@@ -230,7 +237,7 @@ void Supervisor::record_failure(ServiceRecord& r, const std::string& reason) {
   r.last_error = reason;
   const MonoTime now = core_.clock->now();
   r.failures.push_back(now);
-  while (!r.failures.empty() && now - r.failures.front() > r.spec.policy.intensity_period) r.failures.pop_front();
+  std::erase_if(r.failures, [&](MonoTime t) { return now - t > r.spec.policy.intensity_period; });
   if (shutting_down_) {
     r.logger->error("failed during shutdown: {}", reason);
     set_state(r, ServiceState::stopped);
@@ -276,7 +283,7 @@ void Supervisor::on_timer(ServiceRecord& r) {
     case ServiceState::backoff:
       ++r.restarts;
       set_state(r, ServiceState::waiting);
-      try_start_waiting();
+      try_start(r);
       return;
     case ServiceState::stopping:
       r.logger->warn("did not stop within the stop grace; abandoning it");
@@ -295,7 +302,7 @@ bool Supervisor::stop_service(ServiceRecord& r) {
     case ServiceState::running:
     case ServiceState::restarting:
       set_state(r, ServiceState::stopping);
-      r.ready = false;
+      set_ready(r, false);
       arm(r, core_.clock->now() + core_.options.stop_grace);
       r.cancel->emit(boost::asio::cancellation_type::terminal);
       return true;
@@ -313,7 +320,7 @@ bool Supervisor::start_service(ServiceRecord& r) {
   if (shutting_down_ || (r.state != ServiceState::stopped && r.state != ServiceState::failed)) return false;
   r.failures.clear();
   set_state(r, ServiceState::waiting);
-  try_start_waiting();
+  try_start(r);
   return true;
 }
 
@@ -338,7 +345,7 @@ void Supervisor::stop_next() {
       case ServiceState::running:
       case ServiceState::restarting:
         set_state(r, ServiceState::stopping);
-        r.ready = false;
+        set_ready(r, false);
         arm(r, shutdown_deadline_);
         r.cancel->emit(boost::asio::cancellation_type::terminal);
         return;  // on_exit or on_timer calls us again
