@@ -17,7 +17,7 @@ boost::asio::any_io_executor Context::executor() const {
   return ServiceExecutor(core_.ioc.get_executor(), &record_.stats);
 }
 
-void Context::ready() { core_.supervisor.on_ready(record_); }
+void Context::ready() { core_.supervisor.on_ready(record_, run_); }
 
 boost::asio::awaitable<void> Context::sleep(Duration d, std::source_location loc) {
   const MonoTime now = core_.clock->now();

@@ -62,9 +62,13 @@ struct ServiceRecord {
   std::vector<ServiceRecord*> dependents;  // services that need this one (set at start)
   std::string last_error;
   std::unique_ptr<boost::asio::cancellation_signal> cancel;  // fresh per run
-  // Signals of runs abandoned after the stop grace: their coroutines live on
-  // and their cancellation state lives in the signal's slot, so keep them.
-  std::vector<std::unique_ptr<boost::asio::cancellation_signal>> abandoned_cancels;
+  // Runs abandoned after the stop grace live on: their cancellation state
+  // lives in the signal's slot and they hold their Context, so keep both.
+  struct AbandonedRun {
+    std::unique_ptr<boost::asio::cancellation_signal> cancel;
+    std::unique_ptr<Context> ctx;
+  };
+  std::vector<AbandonedRun> abandoned_runs;
   OwnedTimer timer;               // start timeout, backoff or stop grace
 };
 
@@ -74,7 +78,7 @@ public:
 
   void validate_and_order();  // throws ServiceGraphError; sorts records_ by dependency
   void start();
-  void on_ready(ServiceRecord& r);
+  void on_ready(ServiceRecord& r, std::uint64_t generation);
   void begin_shutdown();
   bool stop_service(ServiceRecord& r);
   bool start_service(ServiceRecord& r);
@@ -86,6 +90,7 @@ private:
   void on_exit(ServiceRecord& r, std::uint64_t generation, std::exception_ptr error);
 public:
   void on_timer(ServiceRecord& r);
+  void abandon_run(ServiceRecord& r);
 
 private:
   void record_failure(ServiceRecord& r, const std::string& reason);

@@ -181,6 +181,7 @@ void Supervisor::launch(ServiceRecord& r) {
   r.start_timed_out = false;
   const std::uint64_t generation = ++r.generation;
   r.cancel = std::make_unique<boost::asio::cancellation_signal>();
+  r.ctx = std::make_unique<Context>(core_, r, generation);  // per run: an abandoned run keeps its own
   set_state(r, ServiceState::starting);
   arm(r, core_.clock->now() + r.spec.policy.start_timeout);
   r.logger->debug("starting (run {})", generation);
@@ -195,8 +196,8 @@ void Supervisor::launch(ServiceRecord& r) {
   }
 }
 
-void Supervisor::on_ready(ServiceRecord& r) {
-  if (r.state != ServiceState::starting) return;  // twice, or after a stop began: nothing to do
+void Supervisor::on_ready(ServiceRecord& r, std::uint64_t generation) {
+  if (generation != r.generation || r.state != ServiceState::starting) return;  // twice, stale, or stopping  // twice, or after a stop began: nothing to do
   core_.timers.cancel(r.timer);
   set_ready(r, true);
   set_state(r, ServiceState::running);
@@ -278,7 +279,14 @@ void Supervisor::on_timer(ServiceRecord& r) {
                       millis(r.spec.policy.start_timeout));
       r.start_timed_out = true;
       set_state(r, ServiceState::restarting);
+      arm(r, core_.clock->now() + core_.options.stop_grace);  // it must exit within the grace
       r.cancel->emit(boost::asio::cancellation_type::terminal);
+      return;
+    case ServiceState::restarting:
+      r.logger->error("ignored its cancellation for the stop grace; abandoning that run");
+      abandon_run(r);
+      record_failure(r, "not ready within its start timeout of " + millis(r.spec.policy.start_timeout) +
+                            ", and ignored its cancellation");
       return;
     case ServiceState::backoff:
       ++r.restarts;
@@ -287,13 +295,20 @@ void Supervisor::on_timer(ServiceRecord& r) {
       return;
     case ServiceState::stopping:
       r.logger->warn("did not stop within the stop grace; abandoning it");
-      r.abandoned_cancels.push_back(std::move(r.cancel));  // its run still uses it
+      abandon_run(r);
       set_state(r, ServiceState::stopped);
       if (shutting_down_) stop_next();
       return;
     default:
       return;
   }
+}
+
+// The run lives on, unsupervised: keep what it still uses (its cancellation
+// signal and its Context) for the runtime's life, and forget its exit.
+void Supervisor::abandon_run(ServiceRecord& r) {
+  r.abandoned_runs.push_back({std::move(r.cancel), std::move(r.ctx)});
+  ++r.generation;  // its exit or ready() now belongs to no run
 }
 
 bool Supervisor::stop_service(ServiceRecord& r) {

@@ -583,3 +583,76 @@ TEST_CASE("a service abandoned after its stop grace can be started again while t
   CHECK(ms_since_start(runtime.clock().now()) == 4000);  // the final stop was abandoned after its grace
   CHECK(snapshot_of(runtime, "stubborn").state == "stopped");
 }
+
+namespace {
+
+// Sleeps, swallowing every cancellation: a service that ignores its stop.
+awaitable<void> sleep_ignoring_cancellation(Context& ctx, Duration total) {
+  const MonoTime until = ctx.clock().now() + total;
+  while (ctx.clock().now() < until) {
+    bool cancelled = false;
+    try {
+      co_await ctx.sleep_until(until);
+    } catch (const boost::system::system_error&) {
+      cancelled = true;  // co_await is not allowed inside a handler
+    }
+    if (cancelled) co_await boost::asio::this_coro::reset_cancellation_state();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a service that ignores its start-timeout cancellation is abandoned after the grace and restarted",
+          "[supervisor]") {
+  auto options = virtual_options();
+  options.stop_grace = 2s;
+  weft::Runtime runtime(options);
+  weft::RestartPolicy policy;
+  policy.start_timeout = 1s;
+  policy.min_backoff = 100ms;
+  policy.max_backoff = 100ms;
+  policy.intensity = 100;
+  int runs = 0;
+  runtime.add(weft::coroutine_service("stubborn", {}, policy, [&](Context& ctx) -> awaitable<void> {
+    ++runs;
+    co_await sleep_ignoring_cancellation(ctx, 1h);  // never ready, never stops
+  }));
+  runtime.stop_after(10s);
+  runtime.run();
+  // Each run: 1 s to the start timeout, 2 s of grace, ~100 ms of backoff.
+  CHECK(runs >= 3);
+  const auto s = snapshot_of(runtime, "stubborn");
+  CHECK(s.restarts >= 2);
+  CHECK_THAT(s.last_error, Contains("ignored its cancellation"));
+}
+
+TEST_CASE("ready() from an abandoned run does not mark the next run ready", "[supervisor]") {
+  auto options = virtual_options();
+  options.stop_grace = 1s;
+  weft::Runtime runtime(options);
+  weft::RestartPolicy policy;
+  policy.start_timeout = 1s;
+  policy.min_backoff = 100ms;
+  policy.max_backoff = 100ms;
+  policy.intensity = 100;
+  int runs = 0;
+  runtime.add(weft::coroutine_service("late", {}, policy, [&](Context& ctx) -> awaitable<void> {
+    const int run = ++runs;
+    if (run == 1) {
+      co_await sleep_ignoring_cancellation(ctx, 2500ms);  // abandoned at 2 s; the next run starts at ~2.1 s
+      ctx.ready();                                        // at 2.5 s: too late, and not for this run
+    }
+    co_await sleep_ignoring_cancellation(ctx, 1h);
+  }));
+  bool second_run_ready_at_3s = true;
+  runtime.add(weft::coroutine_service("observer", {}, {}, [&](Context& ctx) -> awaitable<void> {
+    ctx.ready();
+    co_await ctx.sleep_until(VirtualClock::kStart + 3s);
+    second_run_ready_at_3s = snapshot_of(runtime, "late").ready;
+    for (;;) co_await ctx.sleep(1h);
+  }));
+  runtime.stop_after(4s);
+  runtime.run();
+  CHECK(runs >= 2);
+  CHECK_FALSE(second_run_ready_at_3s);
+}

@@ -5,6 +5,7 @@
 // where each service is suspended and since when.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <source_location>
@@ -33,7 +34,9 @@ struct ServiceRecord;
 
 class Context {
 public:
-  Context(detail::RuntimeCore& core, detail::ServiceRecord& record) noexcept : core_(core), record_(record) {}
+  // One Context per run of a service (`run` is its generation).
+  Context(detail::RuntimeCore& core, detail::ServiceRecord& record, std::uint64_t run = 0) noexcept
+      : core_(core), record_(record), run_(run) {}
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
@@ -79,6 +82,7 @@ public:
 private:
   detail::RuntimeCore& core_;
   detail::ServiceRecord& record_;
+  std::uint64_t run_;  // ready() from an abandoned run must not mark a newer one ready
 };
 
 }  // namespace weft
