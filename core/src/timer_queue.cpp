@@ -5,6 +5,8 @@
 // earlier than what is armed: re-arming costs a syscall.
 #include "weft/core/timer_queue.hpp"
 
+#include <utility>
+
 #include <boost/asio/steady_timer.hpp>
 
 namespace weft {
@@ -85,7 +87,10 @@ void TimerQueue::schedule(TimerNode& node, MonoTime deadline, Duration slack) {
   node.latest = deadline + (slack > Duration::zero() ? slack : Duration::zero());
   ByDeadline::push(by_deadline_, &node);
   ByLatest::push(by_latest_, &node);
-  if (kernel_ && (!kernel_->armed_for || node.latest < *kernel_->armed_for)) arm_kernel_timer();
+  // While expire() runs, waiters woken inline reschedule themselves; arming
+  // then would target a node this same pass is about to wake. The pass arms
+  // once, at its end.
+  if (kernel_ && !expiring_ && (!kernel_->armed_for || node.latest < *kernel_->armed_for)) arm_kernel_timer();
 }
 
 bool TimerQueue::cancel(TimerNode& node) noexcept {
@@ -101,6 +106,7 @@ std::optional<MonoTime> TimerQueue::next_expiry() const noexcept {
 }
 
 std::size_t TimerQueue::expire(MonoTime now) {
+  const bool outer = !std::exchange(expiring_, true);
   std::size_t woken = 0;
   while (!by_deadline_.empty() && by_deadline_.front()->deadline <= now) {
     TimerNode* node = by_deadline_.front();
@@ -111,6 +117,11 @@ std::size_t TimerQueue::expire(MonoTime now) {
   if (woken > 0) {
     ++stats_.expiries;
     stats_.wakes += woken;
+  }
+  if (outer) {
+    expiring_ = false;
+    if (kernel_ && !by_latest_.empty() && (!kernel_->armed_for || by_latest_.front()->latest < *kernel_->armed_for))
+      arm_kernel_timer();
   }
   return woken;
 }
@@ -136,10 +147,9 @@ void TimerQueue::arm_kernel_timer() {
     // Windows that closed while we ran are served now, not after another
     // trip through the kernel (bounded, so other handlers get their turn).
     for (int round = 0; round < 4; ++round) {
-      expire(clock_.now());
+      expire(clock_.now());  // arms for the next window end when it finishes
       if (by_latest_.empty() || by_latest_.front()->latest > clock_.now()) break;
     }
-    if (!kernel_->armed_for && !by_latest_.empty()) arm_kernel_timer();
   });
 }
 

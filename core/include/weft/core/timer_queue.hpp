@@ -89,6 +89,7 @@ private:
   std::vector<TimerNode*> by_deadline_;  // binary min-heap on deadline
   std::vector<TimerNode*> by_latest_;    // binary min-heap on latest
   std::unique_ptr<KernelTimer> kernel_;  // null on a virtual clock
+  bool expiring_ = false;                // inside expire(): arming waits for its end
   TimerQueueStats stats_;
 };
 
