@@ -129,9 +129,7 @@ boost::asio::awaitable<std::unique_ptr<ByteStream>> BusPoller::open_port(std::fu
 // Polls the instrument due first, one transaction at a time. Returns when
 // the stream fails (the port must be reopened).
 boost::asio::awaitable<bool> BusPoller::poll_until_error(ByteStream& stream) {
-  const modbus::LineSettings line{port_.settings.baud, static_cast<int>(port_.settings.data_bits),
-                                  port_.settings.parity, static_cast<int>(port_.settings.stop_bits)};
-  modbus::RtuMaster master(stream, ctx_.timers(), line, recorder_);
+  modbus::RtuMaster master(stream, ctx_.timers(), line_settings(port_), recorder_);
   for (;;) {
     Instrument* due = instruments_.front().get();
     for (auto& i : instruments_)

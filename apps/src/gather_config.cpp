@@ -144,6 +144,26 @@ InstrumentConfig read_instrument(const ConfigSection& s, const GatherConfig& con
 
 }  // namespace
 
+modbus::LineSettings line_settings(const PortConfig& port) {
+  return {port.settings.baud, static_cast<int>(port.settings.data_bits), port.settings.parity,
+          static_cast<int>(port.settings.stop_bits)};
+}
+
+std::vector<sim::SimUnit> simulated_units(const GatherConfig& config, const std::string& port) {
+  std::vector<sim::SimUnit> units;
+  for (const auto& i : config.instruments) {
+    if (i.port != port) continue;
+    sim::SimUnit u;
+    u.unit = i.unit;
+    u.faults = i.sim_faults;
+    u.response_delay = i.sim_response_delay;
+    for (const auto& p : i.points)
+      u.points.push_back(sim::SimPoint{p.table, p.address, p.type, p.order, p.scale, p.offset, p.sim});
+    units.push_back(std::move(u));
+  }
+  return units;
+}
+
 const PortConfig* GatherConfig::find_port(std::string_view name) const noexcept {
   for (const auto& p : ports)
     if (p.name == name) return &p;

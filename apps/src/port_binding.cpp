@@ -29,21 +29,8 @@ private:
 class SimulatedPort final : public PortBinding {
 public:
   SimulatedPort(const PortConfig& port, const GatherConfig& config, TaskGroup& devices, std::uint64_t seed)
-      : port_(port), devices_(devices) {
-    std::vector<sim::SimUnit> units;
-    for (const auto& i : config.instruments) {
-      if (i.port != port.name) continue;
-      sim::SimUnit u;
-      u.unit = i.unit;
-      u.faults = i.sim_faults;
-      u.response_delay = i.sim_response_delay;
-      for (const auto& p : i.points)
-        u.points.push_back(sim::SimPoint{p.table, p.address, p.type, p.order, p.scale, p.offset, p.sim});
-      units.push_back(std::move(u));
-    }
-    const modbus::LineSettings line{port.settings.baud, static_cast<int>(port.settings.data_bits),
-                                    port.settings.parity, static_cast<int>(port.settings.stop_bits)};
-    bus_ = std::make_unique<sim::SimBus>(std::move(units), line, seed);
+      : devices_(devices) {
+    bus_ = std::make_unique<sim::SimBus>(simulated_units(config, port.name), line_settings(port), seed);
   }
 
   boost::asio::awaitable<OpenedPort> open(Context& ctx) override {
@@ -56,7 +43,6 @@ public:
   const sim::SimBus& bus() const { return *bus_; }
 
 private:
-  const PortConfig& port_;
   TaskGroup& devices_;
   std::unique_ptr<sim::SimBus> bus_;
   std::unique_ptr<PipeEnd> device_end_;

@@ -20,24 +20,6 @@
 #include "weft/core/runtime.hpp"
 #include "weft/drivers/sim/modbus_device.hpp"
 
-namespace {
-
-std::vector<weft::sim::SimUnit> units_on(const weft::apps::GatherConfig& config, const std::string& port) {
-  std::vector<weft::sim::SimUnit> units;
-  for (const auto& i : config.instruments) {
-    if (i.port != port) continue;
-    weft::sim::SimUnit u;
-    u.unit = i.unit;
-    u.faults = i.sim_faults;
-    u.response_delay = i.sim_response_delay;
-    for (const auto& p : i.points)
-      u.points.push_back(weft::sim::SimPoint{p.table, p.address, p.type, p.order, p.scale, p.offset, p.sim});
-    units.push_back(std::move(u));
-  }
-  return units;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"weft-devsim: simulated serial instruments on a pty"};
@@ -62,13 +44,12 @@ int main(int argc, char** argv) {
       std::cerr << "weft-devsim: " << config_file << " has no [[serial]] named '" << port_name << "'\n";
       return 2;
     }
-    auto units = units_on(gather, port_name);
+    auto units = weft::apps::simulated_units(gather, port_name);
     if (units.empty()) {
       std::cerr << "weft-devsim: no [[instrument]] uses port '" << port_name << "' in " << config_file << "\n";
       return 2;
     }
-    const weft::modbus::LineSettings line{port->settings.baud, static_cast<int>(port->settings.data_bits),
-                                          port->settings.parity, static_cast<int>(port->settings.stop_bits)};
+    const weft::modbus::LineSettings line = weft::apps::line_settings(*port);
     weft::Runtime runtime;
     runtime.add(weft::coroutine_service(
         "devsim", {}, {}, [&, units](weft::Context& ctx) -> boost::asio::awaitable<void> {

@@ -66,4 +66,9 @@ struct GatherConfig {
 // service's own table ([service.gather]) for service-level keys.
 GatherConfig read_gather_config(const ConfigSection& root, const ConfigSection& section);
 
+// The port's line settings, as the Modbus timing sees them.
+modbus::LineSettings line_settings(const PortConfig& port);
+// The simulated devices of every instrument on `port` (their sim settings).
+std::vector<sim::SimUnit> simulated_units(const GatherConfig& config, const std::string& port);
+
 }  // namespace weft::apps
