@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "weft/core/context.hpp"
+#include "support/virtual_runtime.hpp"
 #include "weft/core/runtime.hpp"
 
 using Catch::Matchers::EndsWith;
@@ -21,23 +22,15 @@ using weft::Context;
 using weft::MonoTime;
 using weft::VirtualClock;
 using namespace std::chrono_literals;
+using weft::test::ms_since_start;
+using weft::test::snapshot_of;
+using weft::test::is_operation_aborted;
 
 namespace {
+weft::RuntimeOptions virtual_options() { return weft::test::virtual_options(99); }
+}  // namespace
 
-weft::RuntimeOptions virtual_options() {
-  weft::RuntimeOptions options;
-  options.virtual_time = true;
-  options.handle_signals = false;
-  options.seed = 99;
-  return options;
-}
-
-weft::ServiceSnapshot snapshot_of(const weft::Runtime& runtime, const std::string& name) {
-  for (auto& s : runtime.snapshot())
-    if (s.name == name) return s;
-  FAIL("no service named " << name << " in the snapshot");
-  return {};
-}
+namespace {
 
 constexpr auto kSpin = 3ms;
 constexpr std::int64_t kSpinNs = std::chrono::duration_cast<std::chrono::nanoseconds>(kSpin).count();

@@ -16,6 +16,7 @@
 #include <boost/system/system_error.hpp>
 
 #include "weft/core/context.hpp"
+#include "support/virtual_runtime.hpp"
 
 using Catch::Matchers::Contains;
 using boost::asio::awaitable;
@@ -24,32 +25,15 @@ using weft::Duration;
 using weft::MonoTime;
 using weft::VirtualClock;
 using namespace std::chrono_literals;
+using weft::test::ms_since_start;
+using weft::test::snapshot_of;
+using weft::test::is_operation_aborted;
 
 namespace {
+weft::RuntimeOptions virtual_options() { return weft::test::virtual_options(12345); }
+}  // namespace
 
-weft::RuntimeOptions virtual_options() {
-  weft::RuntimeOptions options;
-  options.virtual_time = true;
-  options.handle_signals = false;
-  options.seed = 12345;  // reproducible jitter
-  return options;
-}
-
-// Virtual time since the runtime started, in whole milliseconds (readable in failures).
-std::int64_t ms_since_start(MonoTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t - VirtualClock::kStart).count();
-}
-
-weft::ServiceSnapshot snapshot_of(const weft::Runtime& runtime, const std::string& name) {
-  for (auto& s : runtime.snapshot())
-    if (s.name == name) return s;
-  FAIL("no service named " << name << " in the snapshot");
-  return {};
-}
-
-bool is_operation_aborted(const boost::system::system_error& e) {
-  return e.code() == boost::asio::error::operation_aborted;
-}
+namespace {
 
 // A service that becomes ready at once and sleeps until stopped.
 weft::ServiceSpec idle_service(std::string name, std::vector<std::string> needs = {}) {
