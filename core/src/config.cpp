@@ -68,7 +68,11 @@ bool is_bare_key(std::string_view key) {
 }
 
 std::string quote_key(std::string_view key) {
-  return is_bare_key(key) ? std::string(key) : "\"" + std::string(key) + "\"";
+  if (is_bare_key(key)) return std::string(key);
+  std::string quoted = "\"";  // appended, not "\"" + key: GCC 12 -O3 warns falsely on that
+  quoted.append(key);
+  quoted += '"';
+  return quoted;
 }
 
 std::string join(const std::string& path, std::string_view key) {
