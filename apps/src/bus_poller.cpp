@@ -165,7 +165,7 @@ boost::asio::awaitable<std::optional<boost::system::error_code>> BusPoller::poll
       else ++i.counters.other_errors;
       if (e->code.category() != modbus::category()) {  // the stream itself failed: reopen
         publish_failure(i, e->message());
-        co_return boost::system::error_code(e->code.value(), boost::system::system_category());
+        co_return boost::system::error_code(e->code);  // keeps the category: Asio's EOF is not ENOENT
       }
       if (!first_error) {
         first_error = *e;

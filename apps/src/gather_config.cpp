@@ -8,7 +8,8 @@
 //   [[instrument]]        name, port, protocol ("modbus-rtu"), unit, period,
 //                         max_registers_per_request, max_gap,
 //                         quarantine_after, probe_period
-//   [instrument.sim]      no_answer, bad_crc, exception, garbage, response_delay
+//   [instrument.sim]      no_answer, bad_crc, exception, garbage, disconnect,
+//                         response_delay
 //   [[instrument.point]]  name, table ("holding","input","coil","discrete"),
 //                         address, type, order, scale, offset, unit,
 //                         sim = { model, min, max, period, step, seed }
@@ -125,7 +126,8 @@ InstrumentConfig read_instrument(const ConfigSection& s, const GatherConfig& con
     i.sim_faults.bad_crc = sim->number("bad_crc", 0);
     i.sim_faults.exception = sim->number("exception", 0);
     i.sim_faults.garbage = sim->number("garbage", 0);
-    for (const char* key : {"no_answer", "bad_crc", "exception", "garbage"})
+    i.sim_faults.disconnect = sim->number("disconnect", 0);
+    for (const char* key : {"no_answer", "bad_crc", "exception", "garbage", "disconnect"})
       if (double v = sim->number(key, 0); v < 0 || v > 1) sim->fail(key, "a probability: use a number from 0 to 1");
     i.sim_response_delay = sim->duration("response_delay", Duration::zero());
     sim->reject_unknown_keys();

@@ -35,8 +35,7 @@ public:
 
   boost::asio::awaitable<OpenedPort> open(Context& ctx) override {
     auto [master_end, device_end] = make_pipe(ctx.executor());
-    device_end_ = std::move(device_end);  // the previous one (if any) sees EOF and its server ends
-    devices_.spawn(bus_->serve(*device_end_, ctx.timers()));
+    devices_.spawn(serve_until_disconnect(*bus_, std::move(device_end), ctx.timers()));
     co_return OpenedPort{std::move(master_end), std::nullopt};
   }
 
@@ -44,8 +43,14 @@ public:
 
 private:
   TaskGroup& devices_;
+  // The device owns its end of the pipe: when it disconnects (a fault) or
+  // the master's end goes, closing it is what the other side sees.
+  static boost::asio::awaitable<void> serve_until_disconnect(sim::SimBus& bus, std::unique_ptr<PipeEnd> end,
+                                                             TimerQueue& timers) {
+    co_await bus.serve(*end, timers);
+  }
+
   std::unique_ptr<sim::SimBus> bus_;
-  std::unique_ptr<PipeEnd> device_end_;
 };
 
 }  // namespace

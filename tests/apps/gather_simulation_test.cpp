@@ -92,3 +92,46 @@ TEST_CASE("a unit that never answers is quarantined and does not disturb its bus
     }
   }
 }
+
+TEST_CASE("a device that drops off the line is reopened and polled again", "[gather][simulation]") {
+  const std::string toml = R"(
+[service.gather]
+[[serial]]
+name = "bus"
+path = "/dev/null-bus"
+reopen_min = "250ms"
+reopen_max = "1s"
+[[instrument]]
+name = "flaky"
+port = "bus"
+unit = 1
+period = "1s"
+quarantine_after = 1000
+  [[instrument.point]]
+  name = "v"
+  address = 0
+  sim = { model = "constant", value = 42 }
+  [instrument.sim]
+  disconnect = 0.02
+)";
+  weft::apps::GatherReport report;
+  auto assembly = weft::apps::assemble(weft::Config::parse(toml, "disconnect.toml"), {true, 3, &report});
+  assembly.options.virtual_time = true;
+  assembly.options.handle_signals = false;
+  weft::Runtime runtime(assembly.options);
+  weft::apps::add_services(runtime, assembly);
+  auto good = runtime.bus().subscribe("flaky.v", 1);
+  runtime.stop_after(1h);
+  REQUIRE(runtime.run() == weft::kExitOk);
+  REQUIRE(report.instruments.size() == 1);
+  const auto& c = report.instruments[0].second;
+  // About 2 % of polls lose the device: each ends in a stream error (EOF),
+  // then the port is reopened after reopen_min and polling goes on.
+  CHECK(c.other_errors >= 20);
+  CHECK(c.other_errors <= 150);
+  CHECK(c.polls - (c.good_polls + c.other_errors) <= 1);  // at most the poll the stop cut off
+  CHECK(c.good_polls > 3000);
+  auto last = good.try_receive();
+  REQUIRE(last);
+  CHECK(std::get<double>(last->value) == Approx(42));
+}

@@ -4,6 +4,7 @@
 #include "weft/drivers/sim/modbus_device.hpp"
 
 #include <array>
+#include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -115,6 +116,12 @@ std::vector<std::uint8_t> SimBus::respond(Unit& u, std::span<const std::uint8_t>
   std::uniform_real_distribution<double> roll(0, 1);
   const SimFaults& f = u.spec.faults;
   const std::uint8_t unit = req[0], function = req[1];
+  if (roll(rng_) < f.disconnect) {
+    ++counters_.faults_injected;
+    ++counters_.disconnects;
+    disconnecting_ = true;
+    return {};
+  }
   if (roll(rng_) < f.no_answer) {
     ++counters_.faults_injected;
     return {};
@@ -203,6 +210,7 @@ boost::asio::awaitable<void> SimBus::serve(ByteStream& stream, TimerQueue& timer
       const std::vector<std::uint8_t> request(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(*length));
       pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(*length));
       std::vector<std::uint8_t> reply = answer(request, timers.clock().now());
+      if (std::exchange(disconnecting_, false)) co_return;
       if (reply.empty()) continue;
       const auto* unit = [&]() -> const SimUnit* {
         for (auto& u : units_) if (u->spec.unit == request[0]) return &u->spec;

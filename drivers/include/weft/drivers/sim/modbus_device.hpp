@@ -40,6 +40,7 @@ struct SimFaults {  // probability per request, each in [0, 1]
   double bad_crc = 0;
   double exception = 0;  // answers exception 4 (server device failure)
   double garbage = 0;
+  double disconnect = 0;  // the device drops off the line: serve() returns, its owner closes the stream
 };
 
 struct SimUnit {
@@ -55,6 +56,7 @@ struct SimCounters {
   std::uint64_t exceptions = 0;
   std::uint64_t faults_injected = 0;
   std::uint64_t bad_frames = 0;  // bad CRC or unparseable: ignored
+  std::uint64_t disconnects = 0;
 };
 
 class SimBus {
@@ -65,8 +67,9 @@ public:
   SimBus(std::vector<SimUnit> units, modbus::LineSettings line, std::uint64_t seed, bool wire_time = false);
   ~SimBus();
 
-  // Serves until the stream reports an error (EOF: the peer went) or the
-  // coroutine is cancelled.
+  // Serves until the stream reports an error (EOF: the peer went), a
+  // disconnect fault fires (the caller should then close the stream, as an
+  // unplugged adapter would), or the coroutine is cancelled.
   boost::asio::awaitable<void> serve(ByteStream& stream, TimerQueue& timers);
 
   // Answer to one complete request frame at time `now`, or empty for
@@ -83,6 +86,7 @@ private:
   std::vector<std::unique_ptr<Unit>> units_;
   modbus::LineSettings line_;
   bool wire_time_;
+  bool disconnecting_ = false;  // a disconnect fault fired: serve() returns
   std::mt19937_64 rng_;
   SimCounters counters_;
 };
