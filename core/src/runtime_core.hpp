@@ -60,6 +60,7 @@ struct ServiceRecord {
   std::uint64_t restarts = 0;
   std::vector<MonoTime> failures;  // within the intensity period (at most intensity + 1)
   std::vector<ServiceRecord*> dependents;  // services that need this one (set at start)
+  std::vector<ServiceRecord*> need_records;  // spec.needs resolved (set at start): no lookup by name later
   std::string last_error;
   std::unique_ptr<boost::asio::cancellation_signal> cancel;  // fresh per run
   // Runs abandoned after the stop grace live on: their cancellation state

@@ -142,14 +142,16 @@ void Supervisor::start() {
     set_state(*r, ServiceState::waiting);
   }
   for (auto& r : core_.records)
-    for (const auto& need : r->spec.needs) core_.find(need)->dependents.push_back(r.get());
+    for (const auto& need : r->spec.needs) {
+      ServiceRecord* needed = core_.find(need);  // exists: validate_and_order checked
+      needed->dependents.push_back(r.get());
+      r->need_records.push_back(needed);
+    }
   for (auto& r : core_.records) try_start(*r);
 }
 
 bool Supervisor::needs_ready(const ServiceRecord& r) const {
-  for (const auto& need : r.spec.needs)
-    if (!core_.find(need)->ready) return false;
-  return true;
+  return std::all_of(r.need_records.begin(), r.need_records.end(), [](const ServiceRecord* n) { return n->ready; });
 }
 
 void Supervisor::try_start(ServiceRecord& r) {

@@ -570,6 +570,16 @@ TEST_CASE("a service abandoned after its stop grace can be started again while t
 
 namespace {
 
+// A 1 s start timeout, 100 ms backoff and no escalation: restarts are cheap to watch.
+weft::RestartPolicy quick_restarts() {
+  weft::RestartPolicy policy;
+  policy.start_timeout = 1s;
+  policy.min_backoff = 100ms;
+  policy.max_backoff = 100ms;
+  policy.intensity = 100;
+  return policy;
+}
+
 // Sleeps, swallowing every cancellation: a service that ignores its stop.
 awaitable<void> sleep_ignoring_cancellation(Context& ctx, Duration total) {
   const MonoTime until = ctx.clock().now() + total;
@@ -591,11 +601,7 @@ TEST_CASE("a service that ignores its start-timeout cancellation is abandoned af
   auto options = virtual_options();
   options.stop_grace = 2s;
   weft::Runtime runtime(options);
-  weft::RestartPolicy policy;
-  policy.start_timeout = 1s;
-  policy.min_backoff = 100ms;
-  policy.max_backoff = 100ms;
-  policy.intensity = 100;
+  const weft::RestartPolicy policy = quick_restarts();
   int runs = 0;
   runtime.add(weft::coroutine_service("stubborn", {}, policy, [&](Context& ctx) -> awaitable<void> {
     ++runs;
@@ -614,11 +620,7 @@ TEST_CASE("ready() from an abandoned run does not mark the next run ready", "[su
   auto options = virtual_options();
   options.stop_grace = 1s;
   weft::Runtime runtime(options);
-  weft::RestartPolicy policy;
-  policy.start_timeout = 1s;
-  policy.min_backoff = 100ms;
-  policy.max_backoff = 100ms;
-  policy.intensity = 100;
+  const weft::RestartPolicy policy = quick_restarts();
   int runs = 0;
   runtime.add(weft::coroutine_service("late", {}, policy, [&](Context& ctx) -> awaitable<void> {
     const int run = ++runs;
