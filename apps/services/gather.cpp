@@ -1,5 +1,6 @@
 // gather: polls the instruments on the serial buses and publishes their
-// readings. One BusPoller per [[serial]] port that has instruments, all
+// readings. One owner per [[serial]] port that has instruments — a
+// BusPoller for Modbus RTU, an AsciiReader for a line instrument — all
 // owned by one TaskGroup; a dead instrument delays nothing but its own bus.
 // Ready once every port opened or was found absent (absent is a state,
 // not a crash). Under --simulate every port is bound to simulated devices.
@@ -11,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "weft/apps/ascii_reader.hpp"
 #include "weft/apps/bus_poller.hpp"
 #include "weft/apps/catalog.hpp"
 #include "weft/core/task_group.hpp"
@@ -22,7 +24,7 @@ boost::asio::awaitable<void> run(Context& ctx, const GatherConfig& config, const
   // Owns the pollers and, when simulating, the simulated devices: one join
   // cancels and waits for all of them.
   TaskGroup tasks(ctx.executor());
-  std::vector<std::unique_ptr<BusPoller>> pollers;
+  std::vector<std::unique_ptr<PortOwner>> pollers;
   for (const PortConfig& port : config.ports) {
     std::vector<const InstrumentConfig*> on_port;
     for (const auto& i : config.instruments)
@@ -33,7 +35,10 @@ boost::asio::awaitable<void> run(Context& ctx, const GatherConfig& config, const
     }
     auto binding = mode.simulate ? simulated_port(port, config, tasks, mode.seed + pollers.size())
                                  : real_port(port, config.lock_dir);
-    pollers.push_back(std::make_unique<BusPoller>(ctx, port, std::move(on_port), std::move(binding)));
+    if (on_port.front()->protocol == Protocol::ascii)  // then it is the port's only instrument (gather_config)
+      pollers.push_back(std::make_unique<AsciiReader>(ctx, port, *on_port.front(), std::move(binding)));
+    else
+      pollers.push_back(std::make_unique<BusPoller>(ctx, port, std::move(on_port), std::move(binding)));
   }
 
   std::size_t pending = pollers.size();
@@ -53,14 +58,14 @@ boost::asio::awaitable<void> run(Context& ctx, const GatherConfig& config, const
 
 }  // namespace
 
-void GatherReport::collect(const std::vector<std::unique_ptr<BusPoller>>& pollers) {
+void GatherReport::collect(const std::vector<std::unique_ptr<PortOwner>>& pollers) {
   instruments.clear();
   for (const auto& p : pollers)
     for (auto& [name, counters] : p->counters()) instruments.emplace_back(name, counters);
 }
 
 ServiceFactory gather_factory(const RunMode& mode) {
-  return {"gather", "polls serial instruments (Modbus RTU) and publishes their readings",
+  return {"gather", "polls serial instruments (Modbus RTU, ASCII lines) and publishes their readings",
           [mode](const ConfigSection& section, const ConfigSection& root, RestartPolicy policy) {
             // Shared by every run of the service (restarts) and kept by the spec.
             auto config = std::make_shared<const GatherConfig>(read_gather_config(root, section));

@@ -82,7 +82,7 @@ std::vector<PlannedRead> plan_reads(const InstrumentConfig& cfg) {
 
 BusPoller::BusPoller(Context& ctx, const PortConfig& port, std::vector<const InstrumentConfig*> instruments,
                      std::unique_ptr<PortBinding> binding)
-    : ctx_(ctx), port_(port), binding_(std::move(binding)), recorder_(64), reconnect_(port.reconnect) {
+    : PortOwner(ctx, port, std::move(binding)), recorder_(64) {
   const MonoTime now = ctx.clock().now();
   for (const InstrumentConfig* cfg : instruments) {
     auto i = std::make_unique<Instrument>(Instrument{*cfg, plan_reads(*cfg), {}, {}, 0, false, {}});
@@ -94,41 +94,20 @@ BusPoller::BusPoller(Context& ctx, const PortConfig& port, std::vector<const Ins
 
 BusPoller::~BusPoller() = default;
 
-const std::string& BusPoller::port_name() const noexcept { return port_.name; }
-
 std::vector<std::pair<std::string, InstrumentCounters>> BusPoller::counters() const {
   std::vector<std::pair<std::string, InstrumentCounters>> out;
   for (const auto& i : instruments_) out.emplace_back(i->cfg.name, i->counters);
   return out;
 }
 
-boost::asio::awaitable<void> BusPoller::run(std::function<void()> on_first_attempt) {
-  for (;;) {
-    std::unique_ptr<ByteStream> stream = co_await open_port(on_first_attempt);
-    if (port_.pause_after_open > Duration::zero()) co_await ctx_.sleep(port_.pause_after_open);
-    co_await poll_until_error(*stream);
-  }
-}
-
-// Tries until the port opens; logs only state changes.
-boost::asio::awaitable<std::unique_ptr<ByteStream>> BusPoller::open_port(std::function<void()>& on_first_attempt) {
-  for (;;) {
-    if (const Duration delay = reconnect_.next_delay(); delay > Duration::zero()) co_await ctx_.sleep(delay);
-    OpenedPort opened = co_await binding_->open(ctx_);
-    const auto transition = opened.stream ? reconnect_.on_open_ok() : reconnect_.on_open_failed(*opened.error);
-    if (transition) {
-      if (opened.stream) ctx_.log().info("port {} ({}): {}", port_.name, port_.settings.path, transition->describe());
-      else ctx_.log().error("port {} ({}): {}", port_.name, port_.settings.path, transition->describe());
-    }
-    if (on_first_attempt) std::exchange(on_first_attempt, nullptr)();
-    if (opened.stream) co_return std::move(opened.stream);
-    for (auto& i : instruments_) publish_failure(*i, opened.error->message);
-  }
+// Every open attempt that fails is a failed poll of every instrument.
+void BusPoller::on_open_failed(const std::string& reason, bool) {
+  for (auto& i : instruments_) publish_failure(*i, reason);
 }
 
 // Polls the instrument due first, one transaction at a time. Returns when
 // the stream fails (the port must be reopened).
-boost::asio::awaitable<bool> BusPoller::poll_until_error(ByteStream& stream) {
+boost::asio::awaitable<void> BusPoller::serve(ByteStream& stream) {
   modbus::RtuMaster master(stream, ctx_.timers(), line_settings(port_), recorder_);
   for (;;) {
     Instrument* due = instruments_.front().get();
@@ -137,9 +116,8 @@ boost::asio::awaitable<bool> BusPoller::poll_until_error(ByteStream& stream) {
     const Duration period = due->quarantined ? due->cfg.probe_period : due->cfg.period;
     co_await ctx_.sleep_until(due->next_due, default_slack(period));
     if (auto io_error = co_await poll(master, *due)) {
-      if (auto t = reconnect_.on_io_error(*io_error))
-        ctx_.log().error("port {} ({}): {}", port_.name, port_.settings.path, t->describe());
-      co_return false;
+      report_io_error(*io_error);
+      co_return;
     }
   }
 }

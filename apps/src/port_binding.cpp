@@ -4,6 +4,8 @@
 #include "weft/drivers/pipe_stream.hpp"
 #include "weft/drivers/serial/open_port.hpp"
 #include "weft/drivers/serial/serial_stream.hpp"
+#include "weft/drivers/sim/ascii_device.hpp"
+#include "weft/drivers/sim/modbus_device.hpp"
 
 namespace weft::apps {
 namespace {
@@ -26,31 +28,34 @@ private:
   std::string lock_dir_;
 };
 
+// The device owns its end of the pipe: when it disconnects (a fault) or the
+// master's end goes, closing it is what the other side sees.
 class SimulatedPort final : public PortBinding {
 public:
   SimulatedPort(const PortConfig& port, const GatherConfig& config, TaskGroup& devices, std::uint64_t seed)
       : devices_(devices) {
-    bus_ = std::make_unique<sim::SimBus>(simulated_units(config, port.name), line_settings(port), seed);
+    if (const InstrumentConfig* ascii = ascii_instrument(config, port.name))
+      line_device_ = std::make_unique<sim::AsciiDevice>(simulated_ascii_device(*ascii), seed);
+    else
+      bus_ = std::make_unique<sim::SimBus>(simulated_units(config, port.name), line_settings(port), seed);
   }
 
   boost::asio::awaitable<OpenedPort> open(Context& ctx) override {
     auto [master_end, device_end] = make_pipe(ctx.executor());
-    devices_.spawn(serve_until_disconnect(*bus_, std::move(device_end), ctx.timers()));
+    if (line_device_) devices_.spawn(serve(*line_device_, std::move(device_end), ctx.timers()));
+    else devices_.spawn(serve(*bus_, std::move(device_end), ctx.timers()));
     co_return OpenedPort{std::move(master_end), std::nullopt};
   }
 
-  const sim::SimBus& bus() const { return *bus_; }
-
 private:
-  TaskGroup& devices_;
-  // The device owns its end of the pipe: when it disconnects (a fault) or
-  // the master's end goes, closing it is what the other side sees.
-  static boost::asio::awaitable<void> serve_until_disconnect(sim::SimBus& bus, std::unique_ptr<PipeEnd> end,
-                                                             TimerQueue& timers) {
-    co_await bus.serve(*end, timers);
+  template <typename Device>
+  static boost::asio::awaitable<void> serve(Device& device, std::unique_ptr<PipeEnd> end, TimerQueue& timers) {
+    co_await device.serve(*end, timers);
   }
 
-  std::unique_ptr<sim::SimBus> bus_;
+  TaskGroup& devices_;
+  std::unique_ptr<sim::SimBus> bus_;                // Modbus RTU units, or
+  std::unique_ptr<sim::AsciiDevice> line_device_;   // the port's one ASCII instrument
 };
 
 }  // namespace

@@ -1,12 +1,13 @@
 // weft-devsim: serves the simulated instruments of one [[serial]] port of a
 // weft config on a pty, so weftd (or any Modbus master: libmodbus,
-// pymodbus, minicom) can poll them over a real tty without hardware.
+// pymodbus, minicom; or any line reader for an ASCII port: pyserial, cat)
+// can talk to them over a real tty without hardware.
 //
 //   weft-devsim --config examples/plant.toml --port line1 --pty-link /tmp/ttyV0
 //
 // Values and faults come from the instruments' `sim` settings. With
-// --wire-time each answer is delayed by the request's wire time, t3.5 and the answer's
-// character times at the port's baud rate, so a pty behaves like a line.
+// --wire-time each Modbus answer is delayed by the request's wire time, t3.5 and the
+// answer's character times at the port's baud rate, so a pty behaves like a line.
 #include <cstdio>
 #include <iostream>
 
@@ -18,8 +19,29 @@
 #include "weft/core/context.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/runtime.hpp"
+#include "weft/drivers/sim/ascii_device.hpp"
 #include "weft/drivers/sim/modbus_device.hpp"
 
+namespace {
+
+// The one service: the simulated device(s) `make()` builds, served on a pty
+// at `link`. A device returns from serve() when its client goes or a
+// disconnect fault fires: it is back on the line shortly after.
+template <typename MakeDevice>
+weft::ServiceSpec serve_on_pty(MakeDevice make, std::string what, std::string link) {
+  return weft::coroutine_service("devsim", {}, {}, [make, what, link](weft::Context& ctx) -> boost::asio::awaitable<void> {
+    weft::devsim::Pty pty(ctx.executor(), link);
+    auto device = make();
+    ctx.log().info("serving {} on {} -> {}", what, link, pty.slave_path());
+    ctx.ready();
+    for (;;) {
+      co_await device.serve(pty, ctx.timers());
+      co_await ctx.sleep(std::chrono::milliseconds(50));
+    }
+  });
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"weft-devsim: simulated serial instruments on a pty"};
@@ -44,25 +66,25 @@ int main(int argc, char** argv) {
       std::cerr << "weft-devsim: " << config_file << " has no [[serial]] named '" << port_name << "'\n";
       return 2;
     }
-    auto units = weft::apps::simulated_units(gather, port_name);
-    if (units.empty()) {
-      std::cerr << "weft-devsim: no [[instrument]] uses port '" << port_name << "' in " << config_file << "\n";
-      return 2;
-    }
-    const weft::modbus::LineSettings line = weft::apps::line_settings(*port);
     weft::Runtime runtime;
-    runtime.add(weft::coroutine_service(
-        "devsim", {}, {}, [&, units](weft::Context& ctx) -> boost::asio::awaitable<void> {
-          weft::devsim::Pty pty(ctx.executor(), link);
-          weft::sim::SimBus bus(units, line, seed, wire_time);
-          ctx.log().info("serving {} simulated unit(s) of port {} on {} -> {} ({} baud{})", units.size(), port_name,
-                         link, pty.slave_path(), line.baud, wire_time ? ", wire time" : "");
-          ctx.ready();
-          for (;;) {
-            co_await bus.serve(pty, ctx.timers());  // returns on a read error (client went): serve again
-            co_await ctx.sleep(std::chrono::milliseconds(50));
-          }
-        }));
+    if (const weft::apps::InstrumentConfig* instrument = weft::apps::ascii_instrument(gather, port_name)) {
+      const weft::sim::AsciiDeviceSpec spec = weft::apps::simulated_ascii_device(*instrument);
+      const std::string what = "ascii instrument " + instrument->name + " of port " + port_name + " (" +
+                               std::string(weft::ascii::ParseSpec::to_string(spec.format.kind)) + ", " +
+                               (spec.request.empty() ? "streaming" : "answering requests") + ")";
+      runtime.add(serve_on_pty([spec, seed] { return weft::sim::AsciiDevice(spec, seed); }, what, link));
+    } else {
+      auto units = weft::apps::simulated_units(gather, port_name);
+      if (units.empty()) {
+        std::cerr << "weft-devsim: no [[instrument]] uses port '" << port_name << "' in " << config_file << "\n";
+        return 2;
+      }
+      const weft::modbus::LineSettings line = weft::apps::line_settings(*port);
+      const std::string what = std::to_string(units.size()) + " simulated unit(s) of port " + port_name + " (" +
+                               std::to_string(line.baud) + " baud" + (wire_time ? ", wire time" : "") + ")";
+      runtime.add(serve_on_pty([units, line, seed, wire_time] { return weft::sim::SimBus(units, line, seed, wire_time); },
+                               what, link));
+    }
     return runtime.run();
   } catch (const std::exception& e) {
     std::cerr << "weft-devsim: " << e.what() << "\n";

@@ -1,8 +1,9 @@
 // The gather service's configuration: [[serial]] ports and [[instrument]]s
-// with their [[instrument.point]]s, read and validated in one place.
-// Every error names file:line:col and the key. Simulation settings of an
-// instrument (its [instrument.sim] table and each point's `sim` model) are
-// read here too, so the same file runs on a real box and in --simulate.
+// (Modbus RTU, or ASCII line instruments) with their [[instrument.point]]s,
+// read and validated in one place. Every error names file:line:col and the
+// key. Simulation settings of an instrument (its [instrument.sim] table and
+// each point's `sim` model) are read here too, so the same file runs on a
+// real box and in --simulate.
 #pragma once
 
 #include <optional>
@@ -10,10 +11,13 @@
 #include <vector>
 
 #include "weft/core/config.hpp"
+#include "weft/drivers/ascii/line_framer.hpp"
+#include "weft/drivers/ascii/parse_spec.hpp"
 #include "weft/drivers/modbus/registers.hpp"
 #include "weft/drivers/modbus/rtu_master.hpp"
 #include "weft/drivers/serial/reconnect_policy.hpp"
 #include "weft/drivers/serial/settings.hpp"
+#include "weft/drivers/sim/ascii_device.hpp"
 #include "weft/drivers/sim/modbus_device.hpp"
 
 namespace weft::apps {
@@ -37,11 +41,34 @@ struct PointConfig {
   double offset = 0;
   std::string unit;      // a label, e.g. "degC"
   sim::ValueModel sim;   // value model when simulated
+  // ASCII instruments: where the value is in the line (by the format).
+  std::string key;           // kv: the key as sent (default: the point's name)
+  std::size_t column = 0;    // csv: 0-based column
+  std::string sentence;      // nmea: "GPGGA", or "GGA" from any talker
+  std::size_t field = 1;     // nmea: 1-based field after the address
+  ascii::FieldType field_type = ascii::FieldType::number;
+  bool optional = false;     // absent from a line: not an error
+};
+
+enum class Protocol : std::uint8_t { modbus_rtu, ascii };
+
+// An ASCII line instrument: one line (or NMEA sentence) per reading.
+struct AsciiSettings {
+  ascii::FramerOptions framing;                // terminator, max_line
+  std::optional<ascii::ParseSpec> spec;        // built from the points: always set once read
+  ascii::ParseSpec::Kind format = ascii::ParseSpec::Kind::key_value;
+  char pair_separator = ' ';                   // kv
+  char kv_separator = '=';                     // kv
+  char delimiter = ',';                        // csv
+  Duration stale_after = std::chrono::seconds(3);  // no good line this long: points go stale
+  std::string request;                         // sent every period when set (polled); empty: streams
+  sim::AsciiFaults sim_faults;
 };
 
 struct InstrumentConfig {
   std::string name;
   std::string port;
+  Protocol protocol = Protocol::modbus_rtu;
   std::uint8_t unit = 1;
   Duration period = std::chrono::seconds(1);
   int max_registers_per_request = 125;
@@ -51,6 +78,7 @@ struct InstrumentConfig {
   std::vector<PointConfig> points;
   sim::SimFaults sim_faults;
   Duration sim_response_delay{};
+  AsciiSettings ascii;  // protocol == ascii
   std::string where;
 };
 
@@ -68,7 +96,11 @@ GatherConfig read_gather_config(const ConfigSection& root, const ConfigSection& 
 
 // The port's line settings, as the Modbus timing sees them.
 modbus::LineSettings line_settings(const PortConfig& port);
-// The simulated devices of every instrument on `port` (their sim settings).
+// The simulated devices of every Modbus instrument on `port` (their sim settings).
 std::vector<sim::SimUnit> simulated_units(const GatherConfig& config, const std::string& port);
+// The ASCII instrument on `port`, if that port carries one (then it is the only one).
+const InstrumentConfig* ascii_instrument(const GatherConfig& config, const std::string& port);
+// Its simulated twin: same format, values from the points' sim models.
+sim::AsciiDeviceSpec simulated_ascii_device(const InstrumentConfig& instrument);
 
 }  // namespace weft::apps

@@ -32,8 +32,9 @@ public:
 // The tty named in the config, exclusively (lock file, TIOCEXCL, flock).
 std::unique_ptr<PortBinding> real_port(const PortConfig& port, std::string lock_dir);
 
-// A pipe served by simulated devices for every instrument on this port;
-// the device coroutines are owned by `devices`.
+// A pipe served by simulated devices for every instrument on this port (the
+// Modbus units, or the port's ASCII instrument); the device coroutines are
+// owned by `devices`.
 std::unique_ptr<PortBinding> simulated_port(const PortConfig& port, const GatherConfig& config, TaskGroup& devices,
                                             std::uint64_t seed);
 
