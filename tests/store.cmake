@@ -1,1 +1,13 @@
 # tests for the store work: integration scripts and extra targets (included from tests/CMakeLists.txt).
+# The unit tests (tests/drivers/store_*_test.cpp, tag [store]) join weft_tests by the glob.
+
+# Lock contention from another process: the sqlite3 CLI holds BEGIN IMMEDIATE
+# for 3 s while weftd records; nothing may be lost, retries must be counted.
+find_program(WEFT_SQLITE3_CLI sqlite3)
+if(WEFT_SQLITE3_CLI)
+  add_test(NAME integration.store_busy_cli
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/store_busy_cli.sh $<TARGET_FILE:weftd> ${WEFT_SQLITE3_CLI})
+  set_tests_properties(integration.store_busy_cli PROPERTIES LABELS integration TIMEOUT 90)
+else()
+  message(STATUS "sqlite3 CLI not found: integration.store_busy_cli is not run (apt-get install sqlite3)")
+endif()

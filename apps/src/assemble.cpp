@@ -1,6 +1,8 @@
 // Config → runtime options and service specs. Layout of a config file:
 //
-//   [weftd]                      log_level, stop_grace, blocking_threads
+//   [weftd]                      log_level, stop_grace, blocking_threads,
+//                                data_dir, stall_threshold, hang_threshold
+//   [store]                      the SQLite store (store_config.cpp)
 //   [service.NAME]               enabled (default true) + the service's keys
 //   [service.NAME.restart]       min_backoff, max_backoff, intensity,
 //                                intensity_period, start_timeout
@@ -11,6 +13,7 @@
 #include <map>
 
 #include "weft/apps/catalog.hpp"
+#include "weft/apps/store_config.hpp"
 #include "weft/core/log.hpp"
 
 namespace weft::apps {
@@ -39,6 +42,15 @@ void read_weftd_section(const ConfigSection& root, Assembly& out) {
     w.fail("log_level", "unknown level '" + out.log_level + "'; use one of trace, debug, info, warn, error, critical, off");
   out.options.stop_grace = w.duration("stop_grace", out.options.stop_grace, Duration::zero(), std::chrono::minutes(10));
   out.options.blocking_threads = static_cast<std::size_t>(w.integer("blocking_threads", 2, 1, 64));
+  // Health: no default data_dir (two weftd on one config must stay possible,
+  // e.g. the port-lock test, and /var/lib needs root); weftd.service sets it.
+  out.options.data_dir = w.string("data_dir", out.options.data_dir);
+  out.options.stall_threshold =
+      w.duration("stall_threshold", out.options.stall_threshold, std::chrono::milliseconds(1), std::chrono::minutes(1));
+  out.options.hang_threshold =
+      w.duration("hang_threshold", out.options.hang_threshold, std::chrono::milliseconds(10), std::chrono::hours(1));
+  if (out.options.hang_threshold <= out.options.stall_threshold)
+    w.fail("hang_threshold", "must be longer than stall_threshold (a hang is a stall that lasts)");
   w.reject_unknown_keys();
 }
 
@@ -84,13 +96,14 @@ void check_needs(const std::vector<ConfiguredService>& services) {
 
 Assembly assemble(const Config& config, const RunMode& mode) {
   Assembly out;
-  const std::vector<ServiceFactory> catalog = service_catalog(mode);
+  const ConfigSection root = config.root();
+  if (auto store_options = read_store_config(root)) out.store = std::make_unique<store::Store>(std::move(*store_options));
+  const std::vector<ServiceFactory> catalog = service_catalog(mode, out.store.get());
   auto find_service = [&](std::string_view name) -> const ServiceFactory* {
     for (const auto& f : catalog)
       if (f.name == name) return &f;
     return nullptr;
   };
-  const ConfigSection root = config.root();
   read_weftd_section(root, out);
   if (const auto services = root.table("service")) {
     for (const std::string& name : services->keys()) {

@@ -3,6 +3,7 @@
 // unknown key anywhere is an error (a typo must not silently do nothing).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "weft/core/config.hpp"
 #include "weft/core/runtime.hpp"
 #include "weft/core/service.hpp"
+#include "weft/drivers/store/store.hpp"
 
 namespace weft::apps {
 
@@ -23,9 +25,12 @@ struct Assembly {
   RuntimeOptions options;
   std::string log_level = "info";
   std::vector<ConfiguredService> services;
+  // From [store], or null. Its services hold a Store*: keep the Assembly
+  // alive until the Runtime is gone (weftd's main declares it first).
+  std::unique_ptr<store::Store> store;
 };
 
-// Reads [weftd] and every enabled [service.NAME].
+// Reads [weftd], [store] and every enabled [service.NAME].
 Assembly assemble(const Config& config, const RunMode& mode = {});
 
 // Adds the assembled services to `runtime`.

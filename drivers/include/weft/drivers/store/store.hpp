@@ -1,0 +1,155 @@
+// The store: every reading recorded in SQLite (WAL), with a per-box
+// sequence number (the delivery ledger), the wall-clock offset history, the
+// delivered ranges and the lost ranges (gaps). Promise: a reading whose seq
+// is <= committed_seq() (what flushed() returned) is on disk and survives a
+// kill -9; a reading that is lost (dropped from the bounded queue, pruned
+// before delivery) is recorded as a gap with why, never silently.
+//
+// Threads: the loop thread calls append()/record_clock_event() (never block,
+// never touch SQLite) and co_awaits the rest; one writer thread owns the
+// read-write connection (batches, busy retry, prune); one reader thread owns
+// a read-only connection (upload queries, gaps). Every awaitable resumes on
+// the caller's executor; none blocks the loop.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "weft/core/clock.hpp"
+#include "weft/core/reading.hpp"
+
+namespace weft::store {
+
+// open() failed, or the store cannot go on: the message names the path, what
+// was wrong and what to do.
+class StoreError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+struct StoreOptions {
+  enum class Synchronous { normal, full };
+
+  std::string path;                                   // the database file (created with its directory's permissions)
+  std::size_t batch_rows = 500;                       // commit when this many readings are queued...
+  Duration batch_age = std::chrono::milliseconds(200);  // ...or when the oldest has waited this long
+  Synchronous synchronous = Synchronous::normal;      // NORMAL: a power cut may lose the last commits, never corrupt; FULL: fsync each commit
+  Duration busy_deadline = std::chrono::seconds(10);  // another process holding the lock: retry this long, then log an error and keep retrying
+  std::size_t queue_capacity = 100'000;               // readings waiting for the writer; past it the OLDEST is dropped (counted, a gap)
+  Duration retention = Duration::zero();              // delete readings older than this (zero: keep)
+  std::uint64_t max_db_size = 0;                      // bytes; past it prune delivered rows first, then undelivered (0: no cap)
+  // Hard ceiling for the database file (PRAGMA max_page_count): a write past
+  // it fails like a full disk (SQLITE_FULL) and is handled by pruning.
+  // 0: max_db_size + 25 % when max_db_size is set, else none.
+  std::uint64_t hard_max_db_size = 0;
+  Duration housekeeping_period = std::chrono::seconds(10);  // how often retention and the size cap are checked
+  // Called on the writer thread after each committed batch (rows, BEGIN..COMMIT
+  // latency): for benchmarks. Must be cheap and must not call the Store.
+  std::function<void(std::size_t rows, Duration latency)> commit_observer;
+};
+
+// A reading as stored, with its sequence number in the delivery ledger.
+struct StoredReading {
+  std::uint64_t seq = 0;
+  Reading reading;
+  // reading.mono_ns + the latest wall-clock offset recorded for its boot
+  // (clock events); reading.wall_ns when none is recorded for that boot.
+  std::int64_t corrected_wall_ns = 0;
+};
+
+// A range of sequence numbers that was recorded (assigned) but is lost.
+struct Gap {
+  std::uint64_t first_seq = 0;
+  std::uint64_t last_seq = 0;
+  std::string why;  // "dropped (queue full)", "pruned (size cap)", "pruned (retention)", "pruned (disk full)"
+};
+
+struct StoreCounters {
+  std::uint64_t rows_written = 0;        // readings committed (this process)
+  std::uint64_t batches = 0;             // transactions committed
+  std::uint64_t busy_retries = 0;        // SQLITE_BUSY/LOCKED retries
+  std::uint64_t busy_episodes = 0;       // distinct periods of lock contention
+  std::uint64_t pruned_delivered = 0;    // delivered rows deleted (retention, size cap, disk full)
+  std::uint64_t pruned_undelivered = 0;  // undelivered rows deleted: lost, recorded as gaps
+  std::uint64_t dropped = 0;             // readings dropped from the full queue: lost, recorded as gaps
+  std::uint64_t disk_full = 0;           // SQLITE_FULL met (each handled by pruning)
+  std::uint64_t db_size_bytes = 0;       // page_count * page_size after the last commit
+  Duration last_commit_latency{};        // BEGIN .. COMMIT of the last batch, busy waits included
+  std::size_t queue_depth = 0;           // readings queued, not yet taken by the writer
+  std::uint64_t committed_seq = 0;       // highest seq committed (everything <= it is durable or a gap)
+};
+
+class Store {
+public:
+  // No I/O: open() does it.
+  explicit Store(StoreOptions options);
+  ~Store();  // stops and joins the threads (bounded: the batch in hand is committed if the DB lets it)
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const StoreOptions& options() const noexcept;
+
+  // Opens or creates the database, sets WAL, migrates; starts the writer
+  // and reader threads. Throws StoreError (names the path and what to do),
+  // e.g. for a database written by a newer weftd. Idempotent once open.
+  // Not cancel-safe (completes when the open has finished).
+  boost::asio::awaitable<void> open();
+  // The same, blocking the calling thread: for the blocking pool, e.g.
+  //   co_await ctx.blocking([&] { store.open_blocking(); });
+  // which also holds the virtual clock while the database opens. Never on the loop.
+  void open_blocking();
+  bool is_open() const noexcept;
+
+  // Loop thread, never blocks. Assigns the next seq, queues the reading and
+  // returns the seq. A full queue drops its OLDEST reading (counted, recorded
+  // as a gap "dropped (queue full)"). Before open() the reading is queued too.
+  std::uint64_t append(const Reading& reading);
+
+  // Loop thread, never blocks: a wall-clock offset (wall - mono) in effect for
+  // `boot` from `mono_ns` on, committed with the next batch.
+  void record_clock_event(const BootId& boot, std::int64_t mono_ns, std::int64_t offset_ns);
+
+  // Resumes once every reading appended before the call is committed (or is a
+  // gap); returns committed_seq(). Cancel-safe (a cancelled wait commits
+  // nothing less). Throws StoreError if the store was closed.
+  boost::asio::awaitable<std::uint64_t> flushed();
+  std::uint64_t committed_seq() const noexcept;  // any thread
+
+  // ---- upload side: read on the read-only connection -------------------
+  // Undelivered readings with seq > after_seq, ascending, at most `limit`.
+  // Cancel-safe (the result is discarded).
+  boost::asio::awaitable<std::vector<StoredReading>> undelivered(std::uint64_t after_seq, std::size_t limit);
+  // The newest `limit` undelivered readings, returned ascending ("live first").
+  boost::asio::awaitable<std::vector<StoredReading>> newest_undelivered(std::size_t limit);
+  // Records [first_seq, last_seq] as delivered (merged with adjacent ranges);
+  // committed by the writer before it resumes. Cancel-safe in the sense that
+  // a cancelled call may or may not have been committed; marking is idempotent.
+  boost::asio::awaitable<void> mark_delivered(std::uint64_t first_seq, std::uint64_t last_seq);
+  // The latest wall-clock offset (wall - mono) recorded for `boot`, if any:
+  // corrected wall = mono_ns + offset. Cancel-safe.
+  boost::asio::awaitable<std::optional<std::int64_t>> wall_offset(BootId boot);
+  // Recorded but lost ranges, ascending. Cancel-safe.
+  boost::asio::awaitable<std::vector<Gap>> gaps();
+  // Delivered ranges, ascending (the upload watermark, for the console).
+  boost::asio::awaitable<std::vector<std::pair<std::uint64_t, std::uint64_t>>> delivered_ranges();
+
+  // Loop thread (any thread): a snapshot.
+  StoreCounters counters() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+const char* to_string(StoreOptions::Synchronous s) noexcept;
+
+}  // namespace weft::store
