@@ -1,1 +1,23 @@
 # tests for the upload work: integration scripts and extra targets (included from tests/CMakeLists.txt).
+# The MQTT client's own tests against a real broker are Catch2 cases in
+# integration/upload_mqtt_client_test.cpp (globbed into weft_integration_tests,
+# tag [mqtt]). The scripts below run weftd (record + upload) against a
+# mosquitto broker on a free loopback port, with mosquitto_sub collecting
+# and the sqlite3 CLI checking the store; upload_check.py compares the two.
+find_program(WEFT_MOSQUITTO mosquitto PATHS /usr/sbin)
+find_program(WEFT_MOSQUITTO_SUB mosquitto_sub)
+find_program(WEFT_SQLITE3 sqlite3)
+if(WEFT_MOSQUITTO AND WEFT_MOSQUITTO_SUB AND WEFT_SQLITE3)
+  set(WEFT_UPLOAD_SCRIPTS)
+  foreach(script upload_roundtrip upload_outage upload_bad_credentials upload_kill9)
+    add_test(NAME integration.${script} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${script}.sh
+                                                $<TARGET_FILE:weftd>)
+    list(APPEND WEFT_UPLOAD_SCRIPTS integration.${script})
+  endforeach()
+  set_tests_properties(${WEFT_UPLOAD_SCRIPTS} PROPERTIES LABELS integration TIMEOUT 90)
+  # The kill -9 loop (22 kills, then a drain) is bounded well under 2 minutes.
+  set_tests_properties(integration.upload_kill9 PROPERTIES TIMEOUT 120)
+else()
+  message(STATUS "mosquitto, mosquitto_sub or sqlite3 not found: upload integration tests are not run "
+                 "(apt-get install mosquitto mosquitto-clients sqlite3)")
+endif()

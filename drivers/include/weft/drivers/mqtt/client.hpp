@@ -1,0 +1,100 @@
+// An MQTT 3.1.1 client: libmosquitto driven by the Asio loop through its
+// socket (mosquitto_socket + loop_read/loop_write/loop_misc, want_write);
+// libmosquitto never runs a thread of its own. Loop thread only.
+//
+// One Client object, many connections: every connect() starts a fresh
+// libmosquitto session (clean session), so nothing the library queued for an
+// old connection is resent behind the owner's back; resending what was in
+// flight is the owner's decision (it knows what the broker acknowledged).
+//
+//   idle --connect()--> connecting --CONNACK 0--> connected --lost/disconnect()--> idle
+//                          \--refused, timeout, unreachable--> idle
+//
+// DNS: mosquitto_connect_async resolves with a blocking getaddrinfo (and
+// TLS setup reads the CA/cert files), so that step runs through the
+// caller's BlockingRunner (the runtime's blocking pool); the TCP connect is
+// non-blocking and everything after it happens on the loop. Nothing else
+// touches the library while that step runs: the connect() coroutine owns
+// the client until it returns.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "weft/core/clock.hpp"
+#include "weft/drivers/mqtt/broker_url.hpp"
+#include "weft/drivers/mqtt/errors.hpp"
+
+namespace weft {
+class TimerQueue;
+}
+
+namespace weft::mqtt {
+
+struct ClientOptions {
+  BrokerUrl url;
+  std::string client_id;  // empty: the broker assigns one
+  std::string username;   // empty: no credentials
+  std::string password;
+  std::string ca_file;    // TLS (mqtts://): CA to verify the broker; empty: the system's CAs
+  std::string cert_file;  // TLS client certificate and its key (both or neither)
+  std::string key_file;
+  Duration keepalive = std::chrono::seconds(30);
+  Duration connect_timeout = std::chrono::seconds(10);  // from the TCP connect to CONNACK
+  unsigned max_in_flight = 20;  // QoS 1 messages without PUBACK; more are queued by the library
+};
+
+// What next_event() reports.
+struct Event {
+  enum class Kind { acked, lost };
+  Kind kind = Kind::acked;
+  int mid = 0;  // acked: the message id publish() returned
+  Error error;  // lost: why the connection ended
+};
+
+// Runs blocking work off the loop and resumes when it has finished (e.g.
+// [&ctx](auto work) { return ctx.blocking(std::move(work)); }).
+using BlockingRunner = std::function<boost::asio::awaitable<void>(std::function<void()>)>;
+
+class Client {
+public:
+  // `timers` bounds the connect and paces keepalive (it follows the runtime's clock).
+  Client(boost::asio::any_io_executor executor, TimerQueue& timers, ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // One connection attempt, bounded by connect_timeout after the lookup.
+  // Returns an empty Error once the broker accepted (CONNACK 0); otherwise
+  // the reason (refused: the CONNACK code and its text). Drops any previous
+  // connection first. Cancel-safe: a cancelled attempt leaves the client idle.
+  boost::asio::awaitable<Error> connect(const BlockingRunner& blocking);
+
+  // Queues one QoS 1 message (retain off) and starts writing it; returns
+  // its message id, whose PUBACK next_event() reports. Never blocks.
+  std::variant<int, Error> publish(const std::string& topic, std::string_view payload);
+
+  // Drives the socket (reads, writes, keepalive) until the next event: a
+  // PUBACK (acked) or the end of the connection (lost, reported once).
+  // Cancel-safe: a cancelled wait loses no event and no byte.
+  // Precondition: connected(), or a `lost` event still queued.
+  boost::asio::awaitable<Event> next_event();
+
+  // Closes the connection now, without waiting for anything. Idempotent.
+  void disconnect() noexcept;
+  bool connected() const noexcept;
+  const ClientOptions& options() const noexcept;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace weft::mqtt

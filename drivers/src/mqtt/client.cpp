@@ -1,0 +1,354 @@
+// The MQTT client (client.hpp): libmosquitto's callbacks only record what
+// happened (CONNACK code, PUBACKs, the drop) into this object; the owner's
+// coroutine consumes it. The socket is watched with a stream_descriptor that
+// never owns the fd (libmosquitto opens and closes it); after every library
+// call the watched fd is re-synchronised with mosquitto_socket().
+//
+// Readiness: Asio's epoll reactor is edge-triggered and libmosquitto may
+// leave bytes unread (it reads a bounded number of packets per call), so
+// each pump step first asks poll() with a zero timeout whether the socket is
+// ready now, and only waits on the reactor when it is not.
+#include "weft/drivers/mqtt/client.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+#include <poll.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+#include <mosquitto.h>
+
+#include "weft/core/timer_queue.hpp"
+#include "weft/core/timers.hpp"
+
+namespace weft::mqtt {
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace {
+
+// How often loop_misc runs (keepalive PINGREQ, ping timeout): well under
+// any keepalive a user can configure (>= 5 s).
+constexpr Duration kMiscPeriod = std::chrono::seconds(1);
+
+void init_library_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { mosquitto_lib_init(); });
+}
+
+short ready_now(int fd, bool want_write) {
+  pollfd p{fd, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
+  return ::poll(&p, 1, 0) > 0 ? p.revents : 0;
+}
+
+int seconds_at_least_one(Duration d) {
+  return static_cast<int>(std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(d).count()));
+}
+
+}  // namespace
+
+struct Client::Impl {
+  enum class Phase { idle, connecting, connected };
+
+  Impl(asio::any_io_executor ex, TimerQueue& t, ClientOptions o)
+      : timers(t), options(std::move(o)), socket(std::move(ex)) {}
+  ~Impl() { close(); }
+
+  TimerQueue& timers;
+  ClientOptions options;
+  mosquitto* mosq = nullptr;               // one per connection attempt
+  asio::posix::stream_descriptor socket;   // watches mosquitto's fd; released, never closed, here
+  int watched_fd = -1;
+  Phase phase = Phase::idle;
+  std::optional<int> connack;              // CONNACK code of the current attempt
+  int drop_rc = MOSQ_ERR_SUCCESS;          // why an attempt failed before CONNACK
+  int drop_errno = 0;
+  // PUBACKs and at most one `lost`. Bounded: the broker acks only messages
+  // in flight, and publish() is refused once the connection is gone.
+  std::deque<Event> events;
+  MonoTime next_misc{};
+  int steps_without_wait_ = 0;  // pump steps in a row that found the socket ready without waiting
+
+  static void on_connect(mosquitto*, void* self, int rc) { static_cast<Impl*>(self)->connack = rc; }
+  static void on_disconnect(mosquitto*, void* self, int rc) { static_cast<Impl*>(self)->dropped(rc, errno); }
+  static void on_publish(mosquitto*, void* self, int mid) {
+    static_cast<Impl*>(self)->events.push_back(Event{Event::Kind::acked, mid, {}});
+  }
+
+  std::string where() const { return "broker " + options.url.to_string(); }
+
+  void dropped(int rc, int err) {
+    if (phase == Phase::connected) {
+      lost(rc, err);
+    } else if (phase == Phase::connecting) {
+      drop_rc = rc == MOSQ_ERR_SUCCESS ? MOSQ_ERR_CONN_LOST : rc;
+      drop_errno = err;
+      phase = Phase::idle;
+    }
+  }
+
+  void lost(int rc, int err) {
+    if (phase != Phase::connected) return;
+    phase = Phase::idle;
+    events.push_back(Event{Event::Kind::lost, 0,
+                           Error{make_error_code(errc::connection_lost), rc,
+                                 "connection to " + where() + " lost: " + describe_mosquitto_error(rc, err)}});
+  }
+
+  void release_socket() noexcept {
+    if (watched_fd < 0) return;
+    boost::system::error_code ignored;
+    socket.cancel(ignored);
+    (void)socket.release();  // the fd stays libmosquitto's
+    watched_fd = -1;
+  }
+
+  void sync_socket() {
+    const int fd = mosq != nullptr ? mosquitto_socket(mosq) : -1;
+    if (fd == watched_fd) return;
+    release_socket();
+    if (fd < 0) return;
+    boost::system::error_code ec;
+    socket.assign(fd, ec);
+    if (!ec) watched_fd = fd;
+  }
+
+  void close() noexcept {
+    release_socket();
+    if (mosq != nullptr) {
+      Phase was = phase;
+      phase = Phase::idle;  // a callback from inside destroy must not queue anything
+      mosquitto_destroy(mosq);
+      mosq = nullptr;
+      (void)was;
+    }
+    phase = Phase::idle;
+  }
+
+  // One step: waits (until `deadline` at most) for the socket or the
+  // keepalive tick, then lets the library read, write and keep alive.
+  asio::awaitable<void> pump(MonoTime deadline) {
+    if (watched_fd < 0) {
+      lost(MOSQ_ERR_NO_CONN, 0);
+      co_return;
+    }
+    const bool want_write = mosquitto_want_write(mosq);
+    short ready = ready_now(watched_fd, want_write);
+    const bool ready_without_wait = ready != 0;
+    if (ready == 0) {
+      steps_without_wait_ = 0;
+      const MonoTime until = std::min(next_misc, deadline);
+      auto on = asio::as_tuple(asio::use_awaitable);
+      if (want_write) {
+        auto r = co_await (socket.async_wait(asio::posix::descriptor_base::wait_read, on) ||
+                           socket.async_wait(asio::posix::descriptor_base::wait_write, on) ||
+                           expires_at(timers, until));
+        ready = r.index() == 0 ? POLLIN : r.index() == 1 ? POLLOUT : 0;
+      } else {
+        auto r = co_await (socket.async_wait(asio::posix::descriptor_base::wait_read, on) || expires_at(timers, until));
+        ready = r.index() == 0 ? POLLIN : 0;
+      }
+    }
+    // Read on any readiness: during a TLS handshake only loop_read advances
+    // it (loop_write does nothing until the handshake is done), and a
+    // recv() that finds nothing is harmless (EAGAIN).
+    int rc = MOSQ_ERR_SUCCESS;
+    if (ready != 0) rc = mosquitto_loop_read(mosq, 1);
+    if (rc == MOSQ_ERR_SUCCESS && (ready & POLLOUT) != 0 && mosquitto_socket(mosq) >= 0)
+      rc = mosquitto_loop_write(mosq, 1);
+    const MonoTime now = timers.clock().now();
+    if (rc == MOSQ_ERR_SUCCESS && now >= next_misc && mosquitto_socket(mosq) >= 0) {
+      rc = mosquitto_loop_misc(mosq);
+      next_misc = now + kMiscPeriod;
+    }
+    const int err = errno;
+    // Some failures (a TLS handshake error) come back only as a return
+    // code: no callback, the socket left open and readable for ever.
+    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN && phase != Phase::idle) {
+      if (phase == Phase::connecting) dropped(rc, err);
+      else lost(rc, err);
+      close();  // the session is over: drop it (and its socket) now
+    }
+    sync_socket();
+    if (watched_fd < 0) lost(MOSQ_ERR_CONN_LOST, 0);  // closed without telling us
+    // A socket that is ready at once every time must not hold the loop.
+    if (ready_without_wait && ++steps_without_wait_ >= 64) {
+      steps_without_wait_ = 0;
+      co_await asio::post(socket.get_executor(), asio::use_awaitable);
+    }
+  }
+
+  // Creates the libmosquitto session for one attempt; false: `error` says why.
+  bool create_session(Error& error) {
+    init_library_once();
+    mosq = mosquitto_new(options.client_id.empty() ? nullptr : options.client_id.c_str(), true, this);
+    if (mosq == nullptr) {
+      error = Error{make_error_code(errc::bad_option), MOSQ_ERR_ERRNO,
+                    "cannot create an MQTT client with client_id '" + options.client_id +
+                        "': " + std::strerror(errno) + "; use 1-23 letters and digits"};
+      return false;
+    }
+    mosquitto_connect_callback_set(mosq, &Impl::on_connect);
+    mosquitto_disconnect_callback_set(mosq, &Impl::on_disconnect);
+    mosquitto_publish_callback_set(mosq, &Impl::on_publish);
+    mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_max_inflight_messages_set(mosq, options.max_in_flight);
+    if (!options.username.empty()) {
+      const int rc = mosquitto_username_pw_set(mosq, options.username.c_str(),
+                                               options.password.empty() ? nullptr : options.password.c_str());
+      if (rc != MOSQ_ERR_SUCCESS) {
+        error = Error{make_error_code(errc::bad_option), rc,
+                      "username for " + where() + " rejected: " + describe_mosquitto_error(rc, errno)};
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Runs on the blocking pool: TLS files are read and the host is resolved here.
+  void start_connect(int& rc, int& saved_errno, bool& tls_failed) {
+    if (options.url.tls) {
+      const char* ca = options.ca_file.empty() ? nullptr : options.ca_file.c_str();
+      const char* ca_path = ca == nullptr ? "/etc/ssl/certs" : nullptr;
+      rc = mosquitto_tls_set(mosq, ca, ca_path, options.cert_file.empty() ? nullptr : options.cert_file.c_str(),
+                             options.key_file.empty() ? nullptr : options.key_file.c_str(), nullptr);
+      if (rc != MOSQ_ERR_SUCCESS) {
+        saved_errno = errno;
+        tls_failed = true;
+        return;
+      }
+    }
+    errno = 0;
+    rc = mosquitto_connect_async(mosq, options.url.host.c_str(), options.url.port,
+                                 seconds_at_least_one(options.keepalive));
+    saved_errno = errno;
+  }
+};
+
+Client::Client(asio::any_io_executor executor, TimerQueue& timers, ClientOptions options)
+    : impl_(std::make_unique<Impl>(std::move(executor), timers, std::move(options))) {}
+
+Client::~Client() = default;
+
+const ClientOptions& Client::options() const noexcept { return impl_->options; }
+bool Client::connected() const noexcept { return impl_->phase == Impl::Phase::connected; }
+
+void Client::disconnect() noexcept {
+  impl_->close();
+  impl_->events.clear();
+}
+
+asio::awaitable<Error> Client::connect(const BlockingRunner& blocking) {
+  Impl& m = *impl_;
+  disconnect();
+  Error error;
+  if (!m.create_session(error)) {
+    m.close();
+    co_return error;
+  }
+  int rc = MOSQ_ERR_SUCCESS, saved_errno = 0;
+  bool tls_failed = false;
+  co_await blocking([&] { m.start_connect(rc, saved_errno, tls_failed); });
+  if (rc != MOSQ_ERR_SUCCESS) {
+    m.close();
+    if (tls_failed)
+      co_return Error{make_error_code(errc::bad_option), rc,
+                      "TLS setup for " + m.where() + " failed (ca_file '" + m.options.ca_file + "', cert_file '" +
+                          m.options.cert_file + "', key_file '" + m.options.key_file +
+                          "'): " + describe_mosquitto_error(rc, saved_errno) +
+                          "; check that the files exist, are readable and that cert and key go together"};
+    co_return Error{make_error_code(errc::unreachable), rc,
+                    "cannot connect to " + m.where() + ": " + describe_mosquitto_error(rc, saved_errno)};
+  }
+
+  m.phase = Impl::Phase::connecting;
+  m.connack.reset();
+  m.drop_rc = MOSQ_ERR_SUCCESS;
+  m.drop_errno = 0;
+  m.sync_socket();
+  const MonoTime now = m.timers.clock().now();
+  const MonoTime deadline = now + m.options.connect_timeout;
+  m.next_misc = now + kMiscPeriod;
+  try {
+    while (!m.connack && m.phase == Impl::Phase::connecting && m.timers.clock().now() < deadline)
+      co_await m.pump(deadline);
+  } catch (...) {
+    m.close();  // cancelled: leave the client idle
+    throw;
+  }
+  if (m.connack && *m.connack == 0 && m.phase == Impl::Phase::connecting) {
+    m.phase = Impl::Phase::connected;
+    co_return Error{};
+  }
+  if (m.connack) {
+    error = Error{make_error_code(errc::refused), *m.connack,
+                  m.where() + " refused the connection: " + describe_connack(*m.connack) + " (CONNACK " +
+                      std::to_string(*m.connack) + ")"};
+  } else if (m.phase != Impl::Phase::connecting) {
+    error = Error{make_error_code(errc::unreachable), m.drop_rc,
+                  "cannot connect to " + m.where() + ": " + describe_mosquitto_error(m.drop_rc, m.drop_errno) +
+                      (m.drop_rc == MOSQ_ERR_TLS ? " (TLS handshake failed: check that ca_file signed the broker's "
+                                                   "certificate and that the certificate names the URL's host)"
+                                                 : "")};
+  } else {
+    error = Error{make_error_code(errc::timeout), 0,
+                  "no CONNACK from " + m.where() + " within " +
+                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(m.options.connect_timeout).count()) +
+                      " ms; is it an MQTT broker?"};
+  }
+  m.close();
+  m.events.clear();
+  co_return error;
+}
+
+std::variant<int, Error> Client::publish(const std::string& topic, std::string_view payload) {
+  Impl& m = *impl_;
+  if (m.phase != Impl::Phase::connected)
+    return Error{make_error_code(errc::not_connected), MOSQ_ERR_NO_CONN, "not connected to " + m.where()};
+  int mid = 0;
+  errno = 0;
+  const int rc = mosquitto_publish(m.mosq, &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1,
+                                   false);
+  const int saved_errno = errno;
+  m.sync_socket();
+  if (rc == MOSQ_ERR_SUCCESS) return mid;
+  if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) {
+    m.lost(rc, saved_errno);  // the socket broke while writing: the connection is over
+    return Error{make_error_code(errc::connection_lost), rc,
+                 "publish to " + m.where() + " failed: " + describe_mosquitto_error(rc, saved_errno)};
+  }
+  return Error{make_error_code(errc::publish_failed), rc,
+               "publish of " + std::to_string(payload.size()) + " bytes to '" + topic + "' on " + m.where() +
+                   " failed: " + describe_mosquitto_error(rc, saved_errno)};
+}
+
+asio::awaitable<Event> Client::next_event() {
+  Impl& m = *impl_;
+  for (;;) {
+    // A cancelled wait must not consume an event: the winner of an `||`
+    // race discards the loser's result.
+    const auto state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none)
+      throw boost::system::system_error(asio::error::operation_aborted);
+    if (!m.events.empty()) {
+      Event e = std::move(m.events.front());
+      m.events.pop_front();
+      co_return e;
+    }
+    if (m.phase != Impl::Phase::connected)
+      co_return Event{Event::Kind::lost, 0,
+                      Error{make_error_code(errc::not_connected), MOSQ_ERR_NO_CONN, "not connected to " + m.where()}};
+    co_await m.pump(MonoTime::max());
+  }
+}
+
+}  // namespace weft::mqtt
