@@ -1,1 +1,16 @@
 # tests for the console work: integration scripts and extra targets (included from tests/CMakeLists.txt).
+# tests/console: weftd's console and weftctl as processes: weftctl --exec
+# (every command, exit codes, stale and live sockets, --simulate), refusal
+# of another uid (setpriv, as nobody), 100 concurrent clients and a client
+# that stops reading, and weftctl on a real terminal (tmux: completion,
+# history). All labelled `integration`.
+if(TARGET weftctl)
+  set(WEFT_CONSOLE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/console)
+  set(WEFT_CONSOLE_TESTS)
+  foreach(script console_exec console_refusal console_clients weftctl_pty)
+    add_test(NAME console.${script}
+             COMMAND bash ${WEFT_CONSOLE_DIR}/${script}.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl> /usr/bin/python3)
+    list(APPEND WEFT_CONSOLE_TESTS console.${script})
+  endforeach()
+  set_tests_properties(${WEFT_CONSOLE_TESTS} PROPERTIES LABELS integration TIMEOUT 120)
+endif()

@@ -1,0 +1,39 @@
+// The console's own commands (help, services, service, restart, stop,
+// start, points, read, log tail, log level, clock, mem, config, console,
+// complete), registered by the console service for the length of its run.
+// Each registers its help line beside its handler. Loop thread only.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "weft/core/commands.hpp"
+#include "weft/core/config.hpp"
+
+namespace weft {
+class Context;
+}
+
+namespace weft::apps {
+
+struct ConsoleCounters;
+struct ConsoleSettings;
+
+struct ConsoleEnv {
+  Context& ctx;                        // the console service's
+  std::optional<ConfigSection> root;   // the whole config, for `config`
+  const ConsoleSettings& settings;
+  const ConsoleCounters& counters;
+};
+
+using Registrations = std::vector<CommandRegistration>;
+
+void add_service_commands(ConsoleEnv& env, Registrations& out);  // help, services, service, restart, stop, start, complete
+void add_point_commands(ConsoleEnv& env, Registrations& out);    // points, read
+void add_log_commands(ConsoleEnv& env, Registrations& out);      // log tail, log level
+void add_system_commands(ConsoleEnv& env, Registrations& out);   // clock, mem, config, console
+
+// The effective config as TOML, secrets (password, secret, token, ...) masked.
+std::string render_config(const ConfigSection& root);
+
+}  // namespace weft::apps

@@ -1,0 +1,44 @@
+// weftctl: the console client of weftd. Interactive on a terminal (line
+// editing, history, completion), or `--exec 'services'` for scripts, with
+// exit status 0 ok, 1 the command failed, 2 bad usage, 3 weftd not running,
+// access refused or the connection lost. `--json` asks for JSON replies.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "client.hpp"
+#include "repl.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"weftctl: the console of a running weftd"};
+  std::string socket = weftctl::default_socket();
+  std::string exec;
+  bool json = false;
+  double timeout_s = 30;
+  app.add_option("-s,--socket", socket, "weftd's console socket (default: $WEFT_SOCKET, "
+                                        "$RUNTIME_DIRECTORY/weftd.sock, /run/weft/weftd.sock)");
+  app.add_option("-e,--exec", exec, "run one command, print its reply and exit (0 ok, 1 failed, 3 no weftd)");
+  app.add_flag("-j,--json", json, "JSON replies (one JSON value per reply; stream chunks one per line)");
+  app.add_option("--timeout", timeout_s, "seconds to wait for a reply (streams excepted); 0: forever")
+      ->check(CLI::NonNegativeNumber);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? weftctl::kExitOk : weftctl::kExitUsage;
+  }
+  weftctl::Client client;
+  try {
+    client.connect(socket);
+    weftctl::Session session{client, json, timeout_s};
+    if (!exec.empty()) return weftctl::run_one(session, exec);
+    if (::isatty(STDIN_FILENO)) return weftctl::repl(session);
+    return weftctl::run_lines(session);
+  } catch (const weftctl::ConnectError& e) {
+    std::fprintf(stderr, "weftctl: %s\n", e.message.c_str());
+    return weftctl::kExitNoConsole;
+  }
+}
