@@ -1,1 +1,19 @@
 # tests for the health work: integration scripts and extra targets (included from tests/CMakeLists.txt).
+# weft-health-box is weftd's run path plus test-only services (stall, hang,
+# crash, uncaught exception), so weftd itself ships no crash button. The
+# scripts in tests/health drive it (and weftd) as real processes: a fake
+# NOTIFY_SOCKET (Unix datagram socket, tests/health/notify_listener.py),
+# SIGUSR1, SIGSEGV, a hung loop, two processes on one data dir.
+add_executable(weft-health-box ${CMAKE_CURRENT_SOURCE_DIR}/health/weft_health_box.cpp)
+target_link_libraries(weft-health-box PRIVATE weft_services CLI11::CLI11)
+weft_warnings(weft-health-box)
+weft_asio_pch(weft-health-box)
+
+set(WEFT_HEALTH_TESTS)
+foreach(script health_notify_hang health_crash health_dump health_lock)
+  add_test(NAME integration.${script}
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/health/${script}.sh $<TARGET_FILE:weft-health-box>
+                   $<TARGET_FILE:weftd> /usr/bin/python3)
+  list(APPEND WEFT_HEALTH_TESTS integration.${script})
+endforeach()
+set_tests_properties(${WEFT_HEALTH_TESTS} PROPERTIES LABELS "integration;health" TIMEOUT 90)

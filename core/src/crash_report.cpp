@@ -1,0 +1,245 @@
+// The reading side of crash reports: turns <stamp>.dump files written by a
+// dying process into readable <stamp>.txt reports at the next start, and
+// lists reports for the console. Frame addresses are relocated through the
+// dump's copy of /proc/self/maps into this process's mapping of the same
+// file (same path and inode), then symbolised by Boost.Stacktrace; a frame
+// whose module is not mapped here is printed as module+offset, which
+// `addr2line -Cfe MODULE OFFSET` decodes offline.
+#define BOOST_STACKTRACE_LINK
+#include "weft/core/crash_report.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <boost/stacktrace/frame.hpp>
+
+namespace weft::crash {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Mapping {
+  std::uintptr_t start = 0, end = 0, offset = 0;
+  std::string inode;
+  std::string path;
+};
+
+std::optional<Mapping> parse_mapping(const std::string& line) {
+  std::istringstream in(line);
+  std::string range, perms, offset, dev, inode, path;
+  if (!(in >> range >> perms >> offset >> dev >> inode)) return std::nullopt;
+  std::getline(in >> std::ws, path);
+  const auto dash = range.find('-');
+  if (dash == std::string::npos || path.empty() || path[0] != '/') return std::nullopt;
+  Mapping m;
+  m.start = std::stoull(range.substr(0, dash), nullptr, 16);
+  m.end = std::stoull(range.substr(dash + 1), nullptr, 16);
+  m.offset = std::stoull(offset, nullptr, 16);
+  m.inode = inode;
+  m.path = path;
+  return m;
+}
+
+const Mapping* containing(const std::vector<Mapping>& maps, std::uintptr_t addr) {
+  for (const auto& m : maps)
+    if (addr >= m.start && addr < m.end) return &m;
+  return nullptr;
+}
+
+std::vector<Mapping> own_maps() {
+  std::vector<Mapping> out;
+  std::ifstream in("/proc/self/maps");
+  for (std::string line; std::getline(in, line);)
+    if (auto m = parse_mapping(line)) out.push_back(*m);
+  return out;
+}
+
+struct Dump {
+  std::string time, pid, cause, service, thread;
+  std::uintptr_t pc = 0;
+  std::vector<std::uintptr_t> frames;
+  std::vector<Mapping> maps;
+};
+
+Dump read_dump(const fs::path& path) {
+  Dump d;
+  std::ifstream in(path);
+  std::string line;
+  bool in_frames = false, in_maps = false;
+  while (std::getline(in, line)) {
+    if (line == "maps") {  // then the maps, until "frames N"
+      in_maps = true;
+      continue;
+    }
+    if (line.rfind("frames ", 0) == 0) {  // then one address per line, to the end
+      in_maps = false;
+      in_frames = true;
+      continue;
+    }
+    if (in_maps) {
+      if (auto m = parse_mapping(line)) d.maps.push_back(*m);
+      continue;
+    }
+    if (in_frames) {
+      if (line.rfind("0x", 0) == 0) d.frames.push_back(std::stoull(line, nullptr, 16));
+      continue;
+    }
+    const auto space = line.find(' ');
+    const std::string key = line.substr(0, space);
+    const std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+    if (key == "time") d.time = value;
+    else if (key == "pid") d.pid = value;
+    else if (key == "cause") d.cause = value;
+    else if (key == "service") d.service = value;
+    else if (key == "thread") d.thread = value;
+    else if (key == "pc") d.pc = std::stoull(value, nullptr, 16);
+  }
+  return d;
+}
+
+struct Decoded {
+  std::string text;      // one line, without the index
+  std::string function;  // empty if unknown
+};
+
+Decoded decode_frame(std::uintptr_t addr, const Dump& d, const std::vector<Mapping>& mine) {
+  std::ostringstream out;
+  const Mapping* then = containing(d.maps, addr);
+  if (then == nullptr) {
+    out << "0x" << std::hex << addr << " (no module)";
+    return {out.str(), {}};
+  }
+  const std::uintptr_t file_offset = addr - then->start + then->offset;
+  std::string module_offset;
+  {
+    std::ostringstream mo;
+    mo << then->path << "+0x" << std::hex << file_offset;
+    module_offset = mo.str();
+  }
+  for (const auto& now : mine) {
+    if (now.path != then->path || now.inode != then->inode) continue;
+    if (file_offset < now.offset || file_offset >= now.offset + (now.end - now.start)) continue;
+    const auto here = now.start + (file_offset - now.offset);
+    const boost::stacktrace::frame f(reinterpret_cast<boost::stacktrace::frame::native_frame_ptr_t>(here));
+    std::string name = f.name();
+    const std::string file = f.source_file();
+    const std::size_t line = f.source_line();
+    out << (name.empty() ? "??" : name);
+    if (!file.empty()) out << " at " << file << ":" << line;
+    out << " (" << module_offset << ")";
+    return {out.str(), name};
+  }
+  const bool replaced = std::any_of(mine.begin(), mine.end(), [&](const Mapping& m) { return m.path == then->path; });
+  out << module_offset << (replaced ? " (the file has changed since the crash)" : " (not loaded in this process)");
+  return {out.str(), {}};
+}
+
+// Frames of the crash machinery itself, and of the abort path, are not "where".
+bool is_machinery(const std::string& fn) {
+  static const char* const kPrefixes[] = {"weft::crash::", "boost::stacktrace::", "__restore_rt", "raise",
+                                          "abort", "__pthread_kill", "pthread_kill", "gsignal", "std::terminate",
+                                          "__cxxabiv1::", "__cxa_", "__gnu_cxx::__verbose_terminate_handler",
+                                          "_Unwind_", "__GI_", "__gxx_personality"};
+  for (const char* p : kPrefixes)
+    if (fn.rfind(p, 0) == 0) return true;
+  return fn.empty();
+}
+
+std::string header_value(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key + ": ", 0) == 0) return line.substr(key.size() + 2);
+  return {};
+}
+
+CrashReport read_report(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string text = buf.str();
+  return CrashReport{path.string(), header_value(text, "time"), header_value(text, "cause"),
+                     header_value(text, "service"), header_value(text, "where")};
+}
+
+std::vector<fs::path> files_with(const std::string& dir, const std::string& ext) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().extension() == ext) out.push_back(it->path());
+  std::sort(out.begin(), out.end());  // stamps sort by time
+  return out;
+}
+
+void write_atomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write crash report " + tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+std::vector<CrashReport> decode_pending(const std::string& crash_dir, std::size_t keep) {
+  std::vector<CrashReport> out;
+  const std::vector<Mapping> mine = own_maps();
+  for (const fs::path& dump_path : files_with(crash_dir, ".dump")) {
+    const Dump d = read_dump(dump_path);
+    std::ostringstream text;
+    text << "weft crash report\n"
+         << "time: " << d.time << "\n"
+         << "pid: " << d.pid << "\n"
+         << "cause: " << d.cause << "\n"
+         << "service: " << d.service << "\n"
+         << "thread: " << d.thread << "\n";
+    std::vector<Decoded> frames;
+    for (std::uintptr_t a : d.frames) frames.push_back(decode_frame(a, d, mine));
+    // "where": from the faulting pc's frame (signals) or the top, the first
+    // frame that is not the crash or abort machinery.
+    std::size_t first = 0;
+    for (std::size_t i = 0; i < d.frames.size(); ++i)
+      if (d.pc != 0 && d.frames[i] == d.pc) first = i;
+    std::string where = "(unknown)";
+    for (std::size_t i = first; i < frames.size(); ++i)
+      if (!is_machinery(frames[i].function)) {
+        where = frames[i].text;
+        break;
+      }
+    text << "where: " << where << "\n"
+         << "report: " << (dump_path.parent_path() / dump_path.stem()).string() << ".txt\n"
+         << "stack (innermost first):\n";
+    for (std::size_t i = 0; i < frames.size(); ++i) text << "  #" << i << " " << frames[i].text << "\n";
+    if (frames.empty()) text << "  (not recorded: the crash handler faulted while unwinding)\n";
+    const fs::path report_path = dump_path.parent_path() / (dump_path.stem().string() + ".txt");
+    write_atomically(report_path, text.str());
+    fs::remove(dump_path);
+    out.push_back(read_report(report_path));
+  }
+  auto reports = files_with(crash_dir, ".txt");
+  while (reports.size() > keep) {
+    std::error_code ec;
+    fs::remove(reports.front(), ec);
+    reports.erase(reports.begin());
+  }
+  return out;
+}
+
+std::vector<CrashReport> list_reports(const std::string& crash_dir) {
+  std::vector<CrashReport> out;
+  for (const fs::path& p : files_with(crash_dir, ".txt")) out.push_back(read_report(p));
+  return out;
+}
+
+std::string describe(const CrashReport& r) {
+  return "previous run crashed: " + r.cause + " in service " + r.service + " at " + r.where + " (" + r.time +
+         "; report: " + r.path + ")";
+}
+
+}  // namespace weft::crash

@@ -1,0 +1,308 @@
+// The runtime's health wiring (see health.hpp): loop lag probe, stall
+// monitor + systemd notifier thread, hang exit, data-dir lock, crash
+// reports, SIGUSR1 dumps and the console's loop/dump/crashes commands.
+// On the virtual clock there is no probe and no monitor thread: lag and
+// stalls are real-time notions, and virtual runs are simulations.
+#include "health.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "runtime_core.hpp"
+#include "weft/core/crash_report.hpp"
+#include "weft/core/log.hpp"
+#include "weft/core/systemd_notify.hpp"
+
+namespace weft::detail {
+namespace {
+
+// A service is crash-looping when it has failed this often within its
+// restart intensity period and is not ready again: systemd's watchdog
+// should then restart the process, so WATCHDOG=1 stops.
+constexpr std::size_t kCrashLoopFailures = 3;
+
+std::int64_t steady_ns() noexcept { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
+std::string site_line(const AwaitSite& s) {
+  if (s.empty()) return {};
+  return std::string(s.what) + " at " + (s.file ? s.file : "?") + ":" + std::to_string(s.line);
+}
+
+}  // namespace
+
+// Messages for systemd, from the loop to the monitor thread. Capacity: one
+// of each kind; a newer STATUS replaces an unsent one (latest wins).
+struct Health::Mailbox {
+  std::mutex mutex;
+  bool ready = false;
+  bool stopping = false;
+  std::string status;
+};
+
+struct Health::Signals {
+  explicit Signals(boost::asio::io_context& ioc) : usr1(ioc, SIGUSR1) {}
+  boost::asio::signal_set usr1;
+};
+
+Health::Health(RuntimeCore& core) : core_(core), mailbox_(std::make_unique<Mailbox>()) {}
+
+Health::~Health() { after_loop(); }
+
+std::string Health::dumps_dir() const { return (std::filesystem::path(core_.options.data_dir) / "dumps").string(); }
+std::string Health::crash_dir() const { return (std::filesystem::path(core_.options.data_dir) / "crash").string(); }
+
+void Health::before_loop() {
+  const RuntimeOptions& o = core_.options;
+  if (!o.data_dir.empty()) {
+    lock_.emplace(o.data_dir);  // throws DataDirBusyError naming the holder
+    for (const auto& report : crash::decode_pending(crash_dir())) core_.log->warn("{}", crash::describe(report));
+    crash::install_crash_handlers(crash_dir());
+  }
+  beacon_.loop_tid.store(static_cast<int>(::syscall(SYS_gettid)), std::memory_order_relaxed);
+  beacon_.turn(nullptr, steady_ns());
+  set_thread_loop_beacon(&beacon_);
+  std::vector<std::pair<const ServiceStats*, std::string>> names;
+  for (const auto& r : core_.records) names.emplace_back(&r->stats, r->spec.name);
+  crash::set_loop(&beacon_, names);
+  register_commands();
+  if (o.handle_signals) listen_usr1();
+  if (core_.vclock == nullptr) {
+    start_probe();
+    start_monitor();
+  }
+}
+
+void Health::after_loop() noexcept {
+  if (monitor_) {
+    monitor_->stop();
+    final_counters_ = monitor_->counters();
+    monitor_.reset();
+    send_mail();  // STOPPING=1 and a last STATUS: the loop is done, so sending here blocks nothing
+  }
+  core_.timers.cancel(probe_);
+  core_.timers.cancel(tick_);
+  if (signals_) {
+    boost::system::error_code ignored;
+    signals_->usr1.cancel(ignored);
+  }
+  signals_.reset();
+  commands_.clear();
+  crash::set_loop(nullptr, {});
+  set_thread_loop_beacon(nullptr);
+}
+
+// ---- the probe and the health tick (loop thread) --------------------------
+
+void Health::start_probe() {
+  probe_period_ = std::clamp<Duration>(core_.options.stall_threshold / 2, std::chrono::milliseconds(1),
+                                       std::chrono::milliseconds(100));
+  probe_.health = this;
+  probe_.on_due = [](TimerNode& n) { static_cast<HealthTimer&>(n).health->on_probe(); };
+  core_.timers.schedule(probe_, core_.clock->now() + probe_period_, Duration::zero());
+  tick_.health = this;
+  tick_.on_due = [](TimerNode& n) { static_cast<HealthTimer&>(n).health->on_tick(); };
+  core_.timers.schedule(tick_, core_.clock->now() + std::chrono::seconds(1), std::chrono::milliseconds(10));
+}
+
+// Zero slack: the probe is due exactly at its deadline, so now - deadline is
+// how late the loop ran a timer. Drift-free; after a long stall it skips ahead.
+void Health::on_probe() {
+  const MonoTime now = core_.clock->now();
+  lag_.record(probe_.deadline, now);
+  beacon_.turn_ns.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  MonoTime next = probe_.deadline + probe_period_;
+  if (next <= now) next = now + probe_period_;
+  core_.timers.schedule(probe_, next, Duration::zero());
+}
+
+// Once a second: STATUS= and the crash-loop verdict for the watchdog pings.
+void Health::on_tick() {
+  std::size_t ready = 0;
+  std::uint64_t restarts = 0;
+  bool looping = false;
+  for (const auto& r : core_.records) {
+    ready += r->ready ? 1 : 0;
+    restarts += r->restarts;
+    if (!r->ready && r->failures.size() >= kCrashLoopFailures) looping = true;
+  }
+  crash_looping_.store(looping, std::memory_order_relaxed);
+  std::ostringstream status;
+  status << ready << "/" << core_.records.size() << " services ready, " << restarts << " restarts, loop lag p99 "
+         << human_duration(lag_.snapshot().recent.percentile(0.99));
+  if (looping) status << ", a service is crash-looping";
+  {
+    std::lock_guard lock(mailbox_->mutex);
+    mailbox_->status = status.str();
+  }
+  core_.timers.schedule(tick_, tick_.deadline + std::chrono::seconds(1), std::chrono::milliseconds(10));
+}
+
+void Health::on_all_ready() {
+  std::lock_guard lock(mailbox_->mutex);
+  mailbox_->ready = true;
+}
+
+void Health::on_stopping() {
+  std::lock_guard lock(mailbox_->mutex);
+  mailbox_->stopping = true;
+}
+
+// ---- the monitor thread ---------------------------------------------------
+
+const std::string* Health::name_of(const ServiceStats* stats) const noexcept {
+  for (const auto& r : core_.records)  // not resized while the loop runs
+    if (&r->stats == stats) return &r->spec.name;
+  return nullptr;
+}
+
+void Health::start_monitor() {
+  const RuntimeOptions& o = core_.options;
+  StallMonitorOptions mo;
+  mo.stall_threshold = o.stall_threshold;
+  mo.hang_threshold = o.hang_threshold;
+  mo.poll = std::clamp<Duration>(o.stall_threshold / 4, std::chrono::milliseconds(1), std::chrono::milliseconds(25));
+  if (auto timeout = systemd::watchdog_timeout()) {
+    watchdog_ping_ = *timeout / 2;
+    mo.poll = std::min<Duration>(mo.poll, *watchdog_ping_ / 4);
+    next_ping_ = std::chrono::steady_clock::now();
+  }
+  StallMonitor::Hooks hooks;
+  hooks.describe = [this](const ServiceStats* running, StallEvent& e) {
+    const std::string* name = running ? name_of(running) : nullptr;
+    e.culprit = name ? "service '" + *name + "'" : running ? "an unnamed service" : "runtime code (no service running)";
+    // Hazard (see StallMonitor::Hooks): last_site is written by the loop
+    // thread only at a slice boundary, and the loop has been inside this
+    // one slice past the threshold.
+    if (running) e.last_site = site_line(running->last_site);
+  };
+  hooks.on_stall = [this](const StallEvent& e) {
+    core_.log->warn("loop stalled: {} has held the loop for {} without yielding (last await: {}); "
+                    "every other service waits meanwhile",
+                    e.culprit, human_duration(e.stalled_for), e.last_site.empty() ? "none yet" : e.last_site);
+  };
+  hooks.on_stall_end = [this](const StallEvent& e) {
+    core_.log->warn("loop stall over: {} held the loop for at least {}", e.culprit, human_duration(e.stalled_for));
+  };
+  hooks.on_hang = [this](const StallEvent& e) { on_hang(e); };
+  hooks.on_poll = [this](bool healthy) { on_poll(healthy); };
+  monitor_ = std::make_unique<StallMonitor>(beacon_, mo, std::move(hooks));
+  monitor_->start();
+}
+
+// Monitor thread. The loop is stuck, so the records it reads are quiescent
+// (best effort: this is the last thing the process does).
+void Health::on_hang(const StallEvent& e) {
+  hung_.store(true);  // no WATCHDOG=1 from now on
+  const int code = core_.options.hang_exit_code;
+  core_.log->critical("loop hung: {} has held the loop for {} (hang threshold {}; last await: {}); writing a dump "
+                      "and exiting with status {} so the process supervisor restarts the box",
+                      e.culprit, human_duration(e.stalled_for), human_duration(core_.options.hang_threshold),
+                      e.last_site.empty() ? "none yet" : e.last_site, code);
+  systemd::notify("STATUS=loop hung: " + e.culprit + "; exiting");
+  try {
+    const std::string text = dump_text("hang: " + e.culprit + " for " + human_duration(e.stalled_for));
+    core_.log->critical("hang dump:\n{}", text);
+    if (!core_.options.data_dir.empty()) {
+      const std::string path = write_dump_file(dumps_dir(), text, core_.clock->wall_ns());
+      core_.log->critical("hang dump written to {}", path);
+    }
+  } catch (const std::exception& ex) {
+    core_.log->critical("hang dump failed: {}", ex.what());
+  }
+  logging::flush();
+  std::_Exit(code);
+}
+
+void Health::on_poll(bool loop_healthy) {
+  send_mail();
+  if (!watchdog_ping_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_ping_) return;
+  if (!loop_healthy || hung_.load() || crash_looping_.load(std::memory_order_relaxed)) return;  // retried next poll
+  systemd::notify("WATCHDOG=1");
+  next_ping_ = now + *watchdog_ping_;
+}
+
+void Health::send_mail() {
+  std::string status;
+  bool ready = false, stopping = false;
+  {
+    std::lock_guard lock(mailbox_->mutex);
+    std::swap(status, mailbox_->status);
+    ready = std::exchange(mailbox_->ready, false);
+    stopping = std::exchange(mailbox_->stopping, false);
+  }
+  if (ready) systemd::notify("READY=1");
+  if (!status.empty()) systemd::notify("STATUS=" + status);
+  if (stopping) systemd::notify("STOPPING=1");
+}
+
+StallCounters Health::stall_counters() const { return monitor_ ? monitor_->counters() : final_counters_; }
+
+// ---- dumps ----------------------------------------------------------------
+
+DumpInput Health::dump_input(const std::string& reason) const {
+  DumpInput in;
+  in.reason = reason;
+  in.wall_ns = core_.clock->wall_ns();
+  in.now = core_.clock->now();
+  for (const auto& r : core_.records)
+    in.services.push_back(ServiceSnapshot{r->spec.name, to_string(r->state), r->ready, r->restarts, r->last_error,
+                                          r->state_since, r->stats});
+  for (const auto* q : core_.bus.queues()) {
+    const std::string* owner = name_of(q->owner);
+    in.bus_queues.push_back(BusQueueInfo{owner ? *owner : "(runtime)", q->pattern, q->items.size(), q->capacity,
+                                         q->dropped});
+  }
+  const BusStats bs = core_.bus.stats();
+  in.bus_published = bs.published;
+  in.bus_dropped = bs.dropped;
+  in.loop_lag = loop_lag();
+  in.stalls = stall_counters().stalls;
+  in.sections = sections_.render();
+  return in;
+}
+
+std::string Health::dump_text(const std::string& reason) const { return format_dump(dump_input(reason)); }
+
+void Health::dump_on_signal() {
+  std::string text = dump_text("SIGUSR1");
+  core_.log->info("dump (SIGUSR1):\n{}", text);
+  if (core_.options.data_dir.empty()) return;
+  auto path = std::make_shared<std::string>();
+  auto log = core_.log;
+  core_.pool.async_run(
+      [path, dir = dumps_dir(), text = std::move(text), wall = core_.clock->wall_ns()] {
+        *path = write_dump_file(dir, text, wall);
+      },
+      core_.ioc.get_executor(),
+      [log, path](std::exception_ptr error) {  // on the loop
+        if (!error) return log->info("dump written to {}", *path);
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          log->error("dump (SIGUSR1) not written: {}", e.what());
+        } catch (...) {
+          log->error("dump (SIGUSR1) not written: unknown error");
+        }
+      });
+}
+
+void Health::listen_usr1() {
+  if (!signals_) signals_ = std::make_unique<Signals>(core_.ioc);
+  signals_->usr1.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    dump_on_signal();
+    listen_usr1();
+  });
+}
+
+}  // namespace weft::detail

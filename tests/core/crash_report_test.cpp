@@ -1,0 +1,138 @@
+// Crash reports end to end in a forked child: a real SIGSEGV (and an
+// exception that reaches std::terminate) leaves a dump; decoding it here
+// (same binary, other address space) gives a report with the signal, the
+// service that was running and the function that crashed.
+#include "weft/core/crash_report.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "weft/core/service_stats.hpp"
+#include "weft/core/stall_monitor.hpp"
+
+namespace {
+
+std::string temp_dir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "weft-crash-XXXXXX").string();
+  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  return pattern;
+}
+
+[[gnu::noipa]] void crash_test_segv(volatile int* p) { *p = 7; }  // noipa: no trap for a known null
+volatile int* volatile g_null = nullptr;
+using Fn = void (*)();
+Fn volatile g_bad_fn = reinterpret_cast<Fn>(0x47);
+volatile int g_after_call = 0;
+[[gnu::noipa]] void crash_test_bad_jump() {  // a call (not a tail jump) through a corrupt pointer
+  g_bad_fn();
+  g_after_call = 1;
+}
+[[gnu::noipa]] void crash_test_throw() noexcept(false) { throw std::runtime_error("boom in test"); }
+[[gnu::noipa]] void crash_test_noexcept() noexcept { crash_test_throw(); }
+
+// Forks a child that installs the handlers, pretends service "victim" is
+// running on its loop, and runs `die`. Returns the child's wait status.
+template <typename F>
+int in_child(const std::string& dir, F die) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    static weft::LoopBeacon beacon;
+    static weft::ServiceStats stats;
+    weft::crash::install_crash_handlers(dir);
+    beacon.loop_tid.store(static_cast<int>(::syscall(SYS_gettid)));
+    beacon.turn(&stats, 1);
+    weft::crash::set_loop(&beacon, {{&stats, "victim"}});
+    die();
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return status;
+}
+
+std::string read_file(const std::string& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("a SIGSEGV leaves a report naming the signal, the service and the function", "[crash]") {
+  const std::string dir = temp_dir();
+  const int status = in_child(dir, [] { crash_test_segv(g_null); });
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGSEGV);  // re-raised with the default action
+
+  const auto reports = weft::crash::decode_pending(dir);
+  REQUIRE(reports.size() == 1);
+  const auto& r = reports[0];
+  CHECK(r.cause == "SIGSEGV (fault address 0x0)");
+  CHECK(r.service == "victim");
+  INFO(read_file(r.path));
+  CHECK(r.where.find("crash_test_segv") != std::string::npos);
+  CHECK(r.where.find("crash_report_test.cpp:") != std::string::npos);
+  CHECK(r.time.size() == 20);  // 2026-11-22T17:48:07Z
+  const std::string text = read_file(r.path);
+  CHECK(text.find("thread: ") != std::string::npos);
+  CHECK(text.find(" loop\n") != std::string::npos);
+  CHECK(text.find("stack (innermost first):\n  #0 ") != std::string::npos);
+
+  // Decoded once: the dump is gone, the report stays and is listed.
+  CHECK(weft::crash::decode_pending(dir).empty());
+  const auto listed = weft::crash::list_reports(dir);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].cause == r.cause);
+  const std::string line = weft::crash::describe(listed[0]);
+  CHECK(line.rfind("previous run crashed: SIGSEGV (fault address 0x0) in service victim at ", 0) == 0);
+  CHECK(line.find("report: " + r.path) != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("an exception reaching std::terminate leaves a report with its type and message", "[crash]") {
+  const std::string dir = temp_dir();
+  const int status = in_child(dir, [] { crash_test_noexcept(); });
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+  const auto reports = weft::crash::decode_pending(dir);
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].cause == "uncaught exception std::runtime_error: boom in test");
+  CHECK(reports[0].service == "victim");
+  INFO(read_file(reports[0].path));
+  CHECK(reports[0].where.find("crash_test_") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a jump to a bad address is reported with its caller, not a second fault", "[crash]") {
+  const std::string dir = temp_dir();
+  const int status = in_child(dir, [] { crash_test_bad_jump(); });
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGSEGV);
+  const auto reports = weft::crash::decode_pending(dir);
+  REQUIRE(reports.size() == 1);
+  INFO(read_file(reports[0].path));
+  CHECK(reports[0].cause == "SIGSEGV (fault address 0x47)");
+  CHECK(reports[0].service == "victim");
+  CHECK(reports[0].where.find("crash_test_bad_jump") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("only the newest reports are kept", "[crash]") {
+  const std::string dir = temp_dir();
+  for (int i = 0; i < 5; ++i) std::ofstream(dir + "/2026010" + std::to_string(i) + "T000000Z-1.txt") << "cause: x\n";
+  weft::crash::decode_pending(dir, 3);
+  const auto listed = weft::crash::list_reports(dir);
+  REQUIRE(listed.size() == 3);
+  CHECK(listed[0].path == dir + "/20260102T000000Z-1.txt");
+  std::filesystem::remove_all(dir);
+}

@@ -1,0 +1,133 @@
+// weft-health-box: weftd's run path (config, [weftd] health keys, data-dir
+// lock, crash handlers, systemd notify) plus services that exist only in
+// this test binary, so no crash button ships in weftd:
+//   --test sleeper        sleeps for an hour (a known await site for dumps)
+//   --test busy=DUR       once, after 200 ms, holds the loop for DUR
+//   --test hang=AFTER     after AFTER, sends STATUS=test: hanging now, then spins forever
+//   --test crash=AFTER    after AFTER, dereferences a null pointer (SIGSEGV)
+//   --test throw=AFTER    after AFTER, throws out of a loop handler (std::terminate)
+// Exit status as weftd's.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/post.hpp>
+
+#include "weft/apps/assemble.hpp"
+#include "weft/core/context.hpp"
+#include "weft/core/data_dir_lock.hpp"
+#include "weft/core/log.hpp"
+#include "weft/core/runtime.hpp"
+#include "weft/core/systemd_notify.hpp"
+
+namespace {
+
+using boost::asio::awaitable;
+using weft::Context;
+using weft::Duration;
+
+Duration parse_duration(const std::string& text) {
+  const auto doc = weft::Config::parse("d = \"" + text + "\"", "--test");
+  return doc.root().duration("d", Duration::zero(), Duration::zero());
+}
+
+void spin_for(Duration d) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+awaitable<void> sleeper(Context& ctx) {
+  ctx.ready();
+  for (;;) co_await ctx.sleep(std::chrono::hours(1));
+}
+
+awaitable<void> busy(Context& ctx, Duration d) {
+  ctx.ready();
+  co_await ctx.sleep(std::chrono::milliseconds(200));
+  ctx.log().info("holding the loop for {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  spin_for(d);
+  for (;;) co_await ctx.sleep(std::chrono::hours(1));
+}
+
+awaitable<void> hang(Context& ctx, Duration after) {
+  ctx.ready();
+  co_await ctx.sleep(after);
+  weft::systemd::notify("STATUS=test: hanging now");  // a marker the test's notify socket sees in order
+  for (;;) spin_for(std::chrono::seconds(1));
+}
+
+// noipa: the compiler must not see the null and turn the store into a trap (SIGILL).
+[[gnu::noipa]] void crash_now(volatile int* target) { *target = 42; }
+
+awaitable<void> crash(Context& ctx, Duration after) {
+  ctx.ready();
+  co_await ctx.sleep(after);
+  ctx.log().info("dereferencing a null pointer");
+  weft::logging::flush();
+  volatile int* volatile null = nullptr;
+  crash_now(null);
+  for (;;) co_await ctx.sleep(std::chrono::hours(1));
+}
+
+[[gnu::noipa]] void throw_now() { throw std::runtime_error("deliberate test exception"); }
+
+awaitable<void> thrower(Context& ctx, Duration after) {
+  ctx.ready();
+  co_await ctx.sleep(after);
+  weft::logging::flush();
+  boost::asio::post(ctx.executor(), [] { throw_now(); });  // escapes the loop: nobody catches it
+  for (;;) co_await ctx.sleep(std::chrono::hours(1));
+}
+
+weft::ServiceSpec test_service(const std::string& arg) {
+  const auto eq = arg.find('=');
+  const std::string name = arg.substr(0, eq);
+  const Duration d = eq == std::string::npos ? Duration::zero() : parse_duration(arg.substr(eq + 1));
+  auto make = [&](auto body) {
+    return weft::coroutine_service(name, {}, {}, [body, d](Context& ctx) { return body(ctx, d); });
+  };
+  if (name == "sleeper") return weft::coroutine_service(name, {}, {}, sleeper);
+  if (name == "busy") return make(busy);
+  if (name == "hang") return make(hang);
+  if (name == "crash") return make(crash);
+  if (name == "throw") return make(thrower);
+  throw std::invalid_argument("--test " + arg + ": unknown test service (sleeper, busy, hang, crash, throw)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft-health-box: weftd's run path with test-only services"};
+  std::string config, run_for;
+  std::vector<std::string> tests;
+  app.add_option("-c,--config", config, "config file")->required()->check(CLI::ExistingFile);
+  app.add_option("--test", tests, "a test-only service: sleeper, busy=DUR, hang=AFTER, crash=AFTER, throw=AFTER");
+  app.add_option("--for", run_for, "stop after this long");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    auto assembly = weft::apps::assemble(weft::Config::load_file(config));
+    weft::logging::set_default_level(*weft::logging::parse_level(assembly.log_level));
+    weft::Runtime runtime(assembly.options);
+    weft::apps::add_services(runtime, assembly);
+    for (const auto& t : tests) runtime.add(test_service(t));
+    if (!run_for.empty()) runtime.stop_after(parse_duration(run_for));
+    const int code = runtime.run();
+    weft::logging::flush();
+    return code;
+  } catch (const weft::ConfigError& e) {
+    std::cerr << "weft-health-box: " << e.what() << "\n";
+    return weft::kExitUsage;
+  } catch (const std::invalid_argument& e) {  // a bad --test
+    std::cerr << "weft-health-box: " << e.what() << "\n";
+    return weft::kExitUsage;
+  } catch (const weft::DataDirBusyError& e) {
+    weft::logging::flush();
+    std::cerr << "weft-health-box: " << e.what() << "\n";
+    return weft::kExitDataDirBusy;
+  }
+}
