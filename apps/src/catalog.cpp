@@ -3,8 +3,9 @@
 
 namespace weft::apps {
 
-std::vector<ServiceFactory> service_catalog(const RunMode& mode) {
-  return {gather_factory(mode), heartbeat_factory(), tap_factory()};
+std::vector<ServiceFactory> service_catalog(const RunMode& mode, store::Store* store) {
+  return {gather_factory(mode), heartbeat_factory(), tap_factory(), console_factory(), record_factory(mode, store),
+          upload_factory(mode, store)};
 }
 
 std::string known_service_names() {

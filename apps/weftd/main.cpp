@@ -1,6 +1,7 @@
 // weftd: the device binary. Reads the config, assembles the services and
 // runs them on one loop until SIGINT/SIGTERM (exit 0), a config error
-// (exit 2) or a service past its restart intensity (exit 3).
+// (exit 2), a service past its restart intensity (exit 3), a hung loop
+// (exit 4) or a data dir held by another weftd (exit 5).
 // `--simulate SERVICE` runs one service (and what it needs) against
 // simulated instruments, printing readings, optionally on the virtual clock.
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "weft/apps/assemble.hpp"
 #include "weft/apps/bus_poller.hpp"
 #include "weft/core/context.hpp"
+#include "weft/core/data_dir_lock.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/runtime.hpp"
 
@@ -49,6 +51,10 @@ int check_config(const std::string& file) {
 // names are errors that list what is there.
 void keep_only(weft::apps::Assembly& assembly, const std::string& name, const std::string& file) {
   std::vector<std::string> wanted{name};
+  // A configured console comes along: a simulation is looked at with weftctl too.
+  if (name != "console" &&
+      std::any_of(assembly.services.begin(), assembly.services.end(), [](const auto& s) { return s.spec.name == "console"; }))
+    wanted.push_back("console");
   std::vector<weft::apps::ConfiguredService> kept;
   while (!wanted.empty()) {
     const std::string next = wanted.back();
@@ -105,6 +111,8 @@ int run(const Options& o) {
   const std::string level = o.log_level.empty() ? assembly.log_level : o.log_level;
   weft::logging::set_default_level(*weft::logging::parse_level(level));
   assembly.options.virtual_time = o.virtual_time;
+  // A simulation must not take the box's data-dir lock nor leave its crash reports there.
+  if (mode.simulate) assembly.options.data_dir.clear();
   int code = weft::kExitOk;
   double simulated_s = 0, wall_s = 0;
   {
@@ -157,5 +165,9 @@ int main(int argc, char** argv) {
   } catch (const weft::ServiceGraphError& e) {
     std::cerr << "weftd: " << e.what() << "\n";
     return weft::kExitUsage;
+  } catch (const weft::DataDirBusyError& e) {
+    weft::logging::flush();
+    std::cerr << "weftd: " << e.what() << "\n";
+    return weft::kExitDataDirBusy;
   }
 }

@@ -101,6 +101,10 @@ Bus::~Bus() {
 
 void Bus::publish(const Reading& reading) {
   ++published_;
+  // Copy-assigning over the previous reading reuses its string: no allocation per publish.
+  if (auto it = latest_.find(reading.point); it != latest_.end()) it->second = reading;
+  else if (latest_.size() < kLatestPoints) latest_.emplace(reading.point, reading);
+  else ++latest_untracked_;
   for (detail::SubscriberQueue* q : queues_) {
     if (q->pattern != "*" && ::fnmatch(q->pattern.c_str(), reading.point.c_str(), 0) != 0) continue;
     if (q->items.size() >= q->capacity) {
@@ -117,6 +121,7 @@ Subscription Bus::subscribe(std::string pattern, std::size_t capacity, ServiceSt
   auto q = std::make_unique<detail::SubscriberQueue>();
   q->pattern = std::move(pattern);
   q->capacity = capacity;
+  q->owner = stats;
   queues_.push_back(q.get());
   return Subscription(*this, std::move(q), stats, clock_);
 }
@@ -134,6 +139,20 @@ BusStats Bus::stats() const noexcept {
   for (const auto* q : queues_) s.dropped += q->dropped;
   s.subscribers = queues_.size();
   return s;
+}
+
+const Reading* Bus::latest(std::string_view point) const {
+  auto it = latest_.find(std::string(point));
+  return it == latest_.end() ? nullptr : &it->second;
+}
+
+std::vector<const Reading*> Bus::latest_matching(std::string_view glob) const {
+  const std::string pattern(glob);
+  std::vector<const Reading*> out;
+  for (const auto& [point, reading] : latest_)
+    if (pattern == "*" || ::fnmatch(pattern.c_str(), point.c_str(), 0) == 0) out.push_back(&reading);
+  std::sort(out.begin(), out.end(), [](const Reading* a, const Reading* b) { return a->point < b->point; });
+  return out;
 }
 
 void Bus::abandon_waiters() noexcept {

@@ -56,4 +56,13 @@ boost::asio::awaitable<void> Context::blocking(std::function<void()> work, std::
 const std::optional<ConfigSection>& Context::config() const noexcept { return record_.config; }
 ServiceStats& Context::stats() noexcept { return record_.stats; }
 
+CommandRegistration Context::add_command(Command command) {
+  return core_.commands.add(std::move(command), record_.spec.name);
+}
+RuntimeControl& Context::runtime_control() noexcept { return core_.control; }
+
+DumpSectionHandle Context::add_dump_section(std::string title, std::function<std::string()> producer) {
+  return core_.health.sections().add(record_.spec.name + ": " + title, std::move(producer));
+}
+
 }  // namespace weft

@@ -7,6 +7,8 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "log_ring.hpp"
+
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -18,6 +20,7 @@ struct Shared {
   std::shared_ptr<spdlog::details::thread_pool> pool =
       std::make_shared<spdlog::details::thread_pool>(8192, 1);
   spdlog::sink_ptr sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  std::shared_ptr<detail::LogRing> ring = std::make_shared<detail::LogRing>(kRingLines);
   std::atomic<spdlog::level::level_enum> level{spdlog::level::info};
   std::mutex mutex;
   std::vector<std::weak_ptr<spdlog::logger>> loggers;
@@ -37,7 +40,7 @@ Shared& shared() {
 
 std::shared_ptr<spdlog::logger> make_logger(const std::string& name) {
   Shared& s = shared();
-  auto logger = std::make_shared<spdlog::async_logger>(name, s.sink, s.pool,
+  auto logger = std::make_shared<spdlog::async_logger>(name, spdlog::sinks_init_list{s.sink, s.ring}, s.pool,
                                                        spdlog::async_overflow_policy::overrun_oldest);
   logger->set_level(s.level.load());
   logger->flush_on(spdlog::level::err);
@@ -73,6 +76,11 @@ void set_default_level(spdlog::level::level_enum level) {
 spdlog::level::level_enum default_level() noexcept { return shared().level.load(); }
 
 std::uint64_t dropped_log_lines() noexcept { return shared().pool->overrun_counter(); }
+
+std::vector<LogLine> recent_lines(std::uint64_t after, std::size_t max, std::string_view logger) {
+  return shared().ring->since(after, max, logger);
+}
+std::uint64_t last_line_seq() { return shared().ring->last_seq(); }
 
 // spdlog 1.10's async flush only queues a request. The log thread is one
 // FIFO, so when it runs a probe logger's flush, every line queued before is

@@ -89,8 +89,10 @@ Runtime::~Runtime() {
   // the bus, timers and records those frames refer to are still alive.
   core.timers.abandon_all();
   core.bus.abandon_waiters();
+  core.commands.abandon_waiters();
   core.pool.join();
   core.timers.release_kernel_timer();
+  core.work.reset();  // a run() that threw leaves it: it must go before its io_context
   core.ioc_owner.reset();  // destroys pending handlers without running them
 }
 
@@ -107,6 +109,11 @@ void Runtime::add(ServiceSpec spec, std::optional<ConfigSection> config) {
 int Runtime::run() {
   auto& core = *core_;
   core.supervisor.validate_and_order();
+  core.health.before_loop();  // throws DataDirBusyError
+  struct HealthGuard {
+    detail::Health& health;
+    ~HealthGuard() { health.after_loop(); }
+  } health_guard{core.health};
   core.work.emplace(core.ioc.get_executor());
 
   std::optional<boost::asio::signal_set> signals;
@@ -136,6 +143,7 @@ int Runtime::run() {
     if (core.vclock) detail::run_virtual(core);
     else core.ioc.run();
   }
+  core.health.after_loop();  // now: the monitor must not watch a loop that has finished
   if (signals) signals->cancel();
   core.timers.cancel(core.clock_check);
   core.timers.cancel(core.stop_timer);
@@ -178,11 +186,20 @@ std::vector<ServiceSnapshot> Runtime::snapshot() const {
   return out;
 }
 
+LoopLagSnapshot Runtime::loop_lag() const { return core_->health.loop_lag(); }
+StallCounters Runtime::stall_counters() const { return core_->health.stall_counters(); }
+std::string Runtime::dump_text(const std::string& reason) const { return core_->health.dump_text(reason); }
+DumpSectionHandle Runtime::add_dump_section(std::string title, std::function<std::string()> producer) {
+  return core_->health.sections().add(std::move(title), std::move(producer));
+}
+
 const Clock& Runtime::clock() const noexcept { return *core_->clock; }
 VirtualClock* Runtime::virtual_clock() noexcept { return core_->vclock; }
 Bus& Runtime::bus() noexcept { return core_->bus; }
 TimerQueue& Runtime::timers() noexcept { return core_->timers; }
 const ClockWatch& Runtime::clock_watch() const noexcept { return core_->clock_watch; }
 boost::asio::io_context& Runtime::io_context() noexcept { return core_->ioc; }
+Commands& Runtime::commands() noexcept { return core_->commands; }
+RuntimeControl& Runtime::control() noexcept { return core_->control; }
 
 }  // namespace weft

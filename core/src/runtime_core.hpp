@@ -14,11 +14,14 @@
 #include <boost/asio/io_context.hpp>
 
 #include "blocking_pool.hpp"
+#include "health.hpp"
 #include "weft/core/bus.hpp"
 #include "weft/core/clock_watch.hpp"
+#include "weft/core/commands.hpp"
 #include "weft/core/config.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/runtime.hpp"
+#include "weft/core/runtime_control.hpp"
 #include "weft/core/service.hpp"
 #include "weft/core/timer_queue.hpp"
 
@@ -128,6 +131,9 @@ struct RuntimeCore {
   BlockingPool pool;
   ClockWatch clock_watch;
   std::shared_ptr<spdlog::logger> log;  // the runtime's own ("weft")
+  // Before records: registrations held by services refer to it.
+  Commands commands{ioc.get_executor()};
+  RuntimeControl control{*this};
   std::vector<std::unique_ptr<ServiceRecord>> records;
   Supervisor supervisor{*this};
   std::mt19937_64 rng;
@@ -136,6 +142,9 @@ struct RuntimeCore {
   bool stop_requested = false;
   OwnedCoreTimer clock_check;
   OwnedCoreTimer stop_timer;
+  // Last: destroyed first (it holds timers, a signal set, a monitor thread
+  // that reads the records).
+  Health health{*this};
 };
 
 }  // namespace weft::detail

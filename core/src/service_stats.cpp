@@ -1,9 +1,12 @@
 // Slice accounting: which service runs now, and for how long.
 // Uses steady_clock (vDSO, ~20 ns) rather than CLOCK_THREAD_CPUTIME_ID (a
-// real syscall, ~300 ns) because it is read twice per handler.
+// real syscall, ~300 ns) because it is read twice per handler. On a loop
+// thread with a LoopBeacon (the stall monitor's view), each slice boundary
+// also stores who runs and when: two relaxed atomic stores.
 #include "weft/core/service_stats.hpp"
 
 #include "alloc_accounting.hpp"
+#include "weft/core/stall_monitor.hpp"
 
 namespace weft {
 namespace {
@@ -11,6 +14,7 @@ namespace {
 struct SliceState {
   ServiceStats* current = nullptr;
   std::chrono::steady_clock::time_point started{};
+  LoopBeacon* beacon = nullptr;  // set on a runtime's loop thread during run()
 };
 thread_local SliceState t_slice;
 
@@ -28,6 +32,7 @@ SliceScope::SliceScope(ServiceStats* stats) noexcept : previous_(t_slice.current
   charge(previous_, now);  // pause the outer slice
   t_slice.current = stats;
   t_slice.started = now;
+  if (LoopBeacon* b = t_slice.beacon) b->turn(stats, now.time_since_epoch().count());
   detail::set_allocation_target(stats);
   if (stats != nullptr) ++stats->slices;
 }
@@ -37,9 +42,12 @@ SliceScope::~SliceScope() {
   charge(t_slice.current, now);
   t_slice.current = previous_;
   t_slice.started = now;  // resume the outer slice
+  if (LoopBeacon* b = t_slice.beacon) b->turn(previous_, now.time_since_epoch().count());
   detail::set_allocation_target(previous_);
 }
 
 ServiceStats* SliceScope::current() noexcept { return t_slice.current; }
+
+void set_thread_loop_beacon(LoopBeacon* beacon) noexcept { t_slice.beacon = beacon; }
 
 }  // namespace weft

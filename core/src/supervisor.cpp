@@ -208,6 +208,7 @@ void Supervisor::on_ready(ServiceRecord& r, std::uint64_t generation) {
   if (ready_count_ == core_.records.size() && !all_ready_logged_) {
     all_ready_logged_ = true;
     core_.log->info("all {} services ready", core_.records.size());
+    core_.health.on_all_ready();  // READY=1
   }
 }
 
@@ -344,6 +345,7 @@ bool Supervisor::start_service(ServiceRecord& r) {
 void Supervisor::begin_shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
+  core_.health.on_stopping();  // STOPPING=1
   shutdown_deadline_ = core_.clock->now() + core_.options.stop_grace;
   stop_queue_.assign(launch_order_.begin(), launch_order_.end());  // popped from the back: reverse order
   for (auto& r : core_.records)

@@ -43,4 +43,41 @@ struct GatherArgs {
 };
 int run_gather(const GatherArgs& a);
 
+// `upload` (upload_bench.cpp): backlog drain rate into a local mosquitto.
+struct UploadArgs {
+  int rows = 100'000;
+  int batch_rows = 500;
+  int max_in_flight = 8;
+  double backlog_rate = 1e7;  // rows/s limit; the default does not limit
+  double timeout_s = 120;
+  std::string log_level = "warn";
+};
+int run_upload(const UploadArgs& a);
+
+// `console` (console_bench.cpp): `services` round trip with many services,
+// and loop lag with many clients tailing the log.
+struct ConsoleArgs {
+  int services = 100;
+  int requests = 2000;
+  int clients = 100;
+  double log_lines_per_s = 200;
+  double seconds = 5;  // each loop-lag window
+  std::string log_level = "info";  // the chatter logs at info: the tails need lines
+};
+int run_console(const ConsoleArgs& a);
+
+// `store` (store_bench.cpp): the SQLite store's throughput, commit latency
+// and bytes written to disk per reading, for synchronous normal and full.
+struct StoreArgs {
+  double rate = 1000;          // steady readings/s
+  double seconds = 10;         // the steady run
+  int throughput_rows = 200'000;
+  int batch_rows = 500;
+  double batch_age_ms = 200;
+  std::string synchronous = "both";  // normal, full, both
+  std::string dir = ".";             // where the database goes (a real disk, not tmpfs)
+  std::string log_level = "warn";
+};
+int run_store(const StoreArgs& a);
+
 }  // namespace weft::bench

@@ -237,6 +237,41 @@ int main(int argc, char** argv) {
   gather_cmd->add_option("--log-level", ga.log_level, "weft log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
+  UploadArgs ua;
+  CLI::App* upload_cmd = app.add_subcommand(
+      "upload", "backlog drain rate of the upload service into a local mosquitto, and its longest loop slice");
+  upload_cmd->add_option("--rows", ua.rows, "readings in the store before the upload starts")->check(CLI::PositiveNumber);
+  upload_cmd->add_option("--batch-rows", ua.batch_rows, "readings per message")->check(CLI::Range(1, 100000));
+  upload_cmd->add_option("--max-in-flight", ua.max_in_flight, "batches without PUBACK")->check(CLI::Range(2, 1000));
+  upload_cmd->add_option("--backlog-rate", ua.backlog_rate, "backlog rows/s limit")->check(CLI::PositiveNumber);
+  upload_cmd->add_option("--timeout-s", ua.timeout_s, "give up after this long")->check(CLI::PositiveNumber);
+  upload_cmd->add_option("--log-level", ua.log_level, "weft log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  ConsoleArgs ca;
+  CLI::App* console_cmd = app.add_subcommand(
+      "console", "console round trip of `services` with many services; loop lag with many clients tailing the log");
+  console_cmd->add_option("--services", ca.services, "idle services besides the console")->check(CLI::NonNegativeNumber);
+  console_cmd->add_option("--requests", ca.requests, "`services` round trips measured")->check(CLI::PositiveNumber);
+  console_cmd->add_option("--clients", ca.clients, "clients tailing the log")->check(CLI::NonNegativeNumber);
+  console_cmd->add_option("--log-lines-per-s", ca.log_lines_per_s, "lines the chatter service logs")->check(CLI::PositiveNumber);
+  console_cmd->add_option("--seconds", ca.seconds, "each loop-lag window, s")->check(CLI::PositiveNumber);
+
+  StoreArgs sa;
+  CLI::App* store_cmd = app.add_subcommand(
+      "store", "SQLite store: rows/s, commit latency p50/p99, bytes written per reading (synchronous normal, full)");
+  store_cmd->add_option("--rate", sa.rate, "steady run: readings/s")->check(CLI::PositiveNumber);
+  store_cmd->add_option("--seconds", sa.seconds, "steady run: length, s")->check(CLI::PositiveNumber);
+  store_cmd->add_option("--throughput-rows", sa.throughput_rows, "throughput run: readings")->check(CLI::PositiveNumber);
+  store_cmd->add_option("--batch-rows", sa.batch_rows, "rows per transaction")->check(CLI::Range(1, 100000));
+  store_cmd->add_option("--batch-age-ms", sa.batch_age_ms, "oldest reading's age that commits a batch, ms")
+      ->check(CLI::PositiveNumber);
+  store_cmd->add_option("--synchronous", sa.synchronous, "normal, full or both")
+      ->check(CLI::IsMember({"normal", "full", "both"}));
+  store_cmd->add_option("--dir", sa.dir, "directory for the database (a real disk: /tmp may be tmpfs)");
+  store_cmd->add_option("--log-level", sa.log_level, "weft log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*child) return services_child(a);
@@ -246,6 +281,9 @@ int main(int argc, char** argv) {
     }
     if (*sim_cmd) return run_simulate(sim);
     if (*gather_cmd) return run_gather(ga);
+    if (*store_cmd) return run_store(sa);
+    if (*console_cmd) return run_console(ca);
+    if (*upload_cmd) return run_upload(ua);
     return services(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "weft-bench: %s\n", e.what());

@@ -12,16 +12,20 @@
 #include "weft/core/config.hpp"
 #include "weft/core/service.hpp"
 
+namespace weft::store {
+class Store;
+}
+
 namespace weft::apps {
 
-class BusPoller;
-struct InstrumentCounters;
+class PortOwner;
+struct InstrumentCounters;  // port_owner.hpp
 
-// What gather's pollers counted, filled in when gather stops (for the
-// --simulate summary).
+// What gather's port owners (Modbus pollers, ASCII readers) counted, filled
+// in when gather stops (for the --simulate summary).
 struct GatherReport {
   std::vector<std::pair<std::string, InstrumentCounters>> instruments;
-  void collect(const std::vector<std::unique_ptr<BusPoller>>& pollers);
+  void collect(const std::vector<std::unique_ptr<PortOwner>>& pollers);
 };
 
 // How services reach the world: real ports, or simulated devices.
@@ -40,12 +44,17 @@ struct ServiceFactory {
   std::function<ServiceSpec(const ConfigSection& section, const ConfigSection& root, RestartPolicy policy)> make;
 };
 
-std::vector<ServiceFactory> service_catalog(const RunMode& mode = {});
+// `store`: the process's store (from [store]), or null when none is configured;
+// services that need it (record, upload) reject their table without it.
+std::vector<ServiceFactory> service_catalog(const RunMode& mode = {}, store::Store* store = nullptr);
 std::string known_service_names();  // "gather, heartbeat, tap"
 
 // One factory per service file.
 ServiceFactory heartbeat_factory();
 ServiceFactory tap_factory();
+ServiceFactory console_factory();
 ServiceFactory gather_factory(const RunMode& mode);
+ServiceFactory record_factory(const RunMode& mode, store::Store* store);
+ServiceFactory upload_factory(const RunMode& mode, store::Store* store);
 
 }  // namespace weft::apps

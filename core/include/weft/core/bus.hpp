@@ -11,6 +11,8 @@
 #include <optional>
 #include <source_location>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -38,6 +40,7 @@ struct SubscriberQueue {
   std::uint64_t dropped = 0;   // oldest readings discarded because the queue was full
   std::uint64_t delivered = 0; // readings handed to the receiver
   BusWaiter* waiter = nullptr; // parked receiver, if any
+  const ServiceStats* owner = nullptr;  // the subscribing service's, for dumps; may be null
   bool cancel(BusWaiter& w) noexcept;  // ParkedOp owner interface
 };
 }  // namespace detail
@@ -90,6 +93,18 @@ public:
   Subscription subscribe(std::string pattern, std::size_t capacity, ServiceStats* stats = nullptr);
 
   BusStats stats() const noexcept;
+  // Every live subscriber queue (for dumps: depth, capacity, drops, owner).
+  const std::vector<detail::SubscriberQueue*>& queues() const noexcept { return queues_; }
+
+  // The latest reading of every point published so far (for the console's
+  // `points` and `read`). Bounded: at most kLatestPoints points are kept;
+  // readings of further new points are not kept, only counted.
+  static constexpr std::size_t kLatestPoints = 65536;
+  const Reading* latest(std::string_view point) const;
+  std::vector<const Reading*> latest_matching(std::string_view glob) const;  // fnmatch, sorted by point
+  std::size_t latest_size() const noexcept { return latest_.size(); }
+  std::uint64_t latest_untracked() const noexcept { return latest_untracked_; }
+
   // Teardown: releases every parked receiver (completes it with operation_aborted).
   void abandon_waiters() noexcept;
 
@@ -101,6 +116,8 @@ private:
   std::vector<detail::SubscriberQueue*> queues_;
   std::uint64_t published_ = 0;
   std::uint64_t dropped_past_ = 0;  // drops of subscriptions already gone
+  std::unordered_map<std::string, Reading> latest_;  // point -> its last reading, <= kLatestPoints
+  std::uint64_t latest_untracked_ = 0;              // publishes of points beyond kLatestPoints
 };
 
 }  // namespace weft

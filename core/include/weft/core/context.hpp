@@ -17,6 +17,7 @@
 
 #include "weft/core/bus.hpp"
 #include "weft/core/clock.hpp"
+#include "weft/core/commands.hpp"
 #include "weft/core/config.hpp"
 #include "weft/core/service_stats.hpp"
 #include "weft/core/ticker.hpp"
@@ -26,6 +27,9 @@ class logger;
 }
 
 namespace weft {
+
+class RuntimeControl;
+class DumpSectionHandle;
 
 namespace detail {
 struct RuntimeCore;
@@ -78,6 +82,16 @@ public:
   // This service's [service.NAME] table, if the config has one.
   const std::optional<ConfigSection>& config() const noexcept;
   ServiceStats& stats() noexcept;
+
+  // A console command owned by this run: keep the registration in run()'s
+  // frame; the command goes when it is destroyed (see commands.hpp).
+  CommandRegistration add_command(Command command);
+  // The runtime as the console sees it (runtime_control.hpp). For the
+  // console and diagnostic services; an ordinary service needs none of it.
+  RuntimeControl& runtime_control() noexcept;
+  // A section every dump (SIGUSR1, console `dump`, hang) includes while the
+  // handle lives: keep it in run()'s frame. Include weft/core/dump.hpp.
+  DumpSectionHandle add_dump_section(std::string title, std::function<std::string()> producer);
 
 private:
   detail::RuntimeCore& core_;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <spdlog/common.h>
 
@@ -27,6 +28,23 @@ void set_default_level(spdlog::level::level_enum level);
 spdlog::level::level_enum default_level() noexcept;
 
 std::uint64_t dropped_log_lines() noexcept;
+
+// The ring of recent lines (the console's `log tail`): the last kRingLines
+// lines every logger wrote, kept in memory by the log thread, overwrite-oldest.
+inline constexpr std::size_t kRingLines = 4096;
+struct LogLine {
+  std::uint64_t seq = 0;  // 1, 2, ... in the order the log thread wrote them
+  std::int64_t wall_ns = 0;
+  spdlog::level::level_enum level = spdlog::level::info;
+  std::string logger;
+  std::string text;  // the message alone
+};
+// Lines with seq > `after`, oldest first: the newest `max` of them, only
+// `logger`'s if it is not empty. Takes the ring's lock for the copy.
+std::vector<LogLine> recent_lines(std::uint64_t after, std::size_t max, std::string_view logger = {});
+std::uint64_t last_line_seq();
+// "2026-01-31T12:00:00.000Z info   [gather] text" (UTC).
+std::string format_line(const LogLine& line);
 // Waits (at most 5 s) until every line queued so far is written. At exit
 // only: it blocks, so never on a running loop.
 void flush();

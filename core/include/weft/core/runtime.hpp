@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -27,6 +28,11 @@ namespace weft {
 class Bus;
 class TimerQueue;
 class ClockWatch;
+class DumpSectionHandle;
+struct LoopLagSnapshot;
+struct StallCounters;
+class Commands;
+class RuntimeControl;
 namespace detail {
 struct RuntimeCore;
 }
@@ -34,6 +40,8 @@ struct RuntimeCore;
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitUsage = 2;      // bad command line or config
 inline constexpr int kExitEscalated = 3;  // a service exceeded its restart intensity
+inline constexpr int kExitHung = 4;       // the loop hung past hang_threshold (default hang_exit_code)
+inline constexpr int kExitDataDirBusy = 5;  // another weftd holds the data dir (weftd's exit status)
 
 // Rejected service table: unknown needs, cycles, duplicate names.
 class ServiceGraphError : public std::runtime_error {
@@ -48,6 +56,12 @@ struct RuntimeOptions {
   std::uint64_t seed = 0;  // backoff jitter; 0: from the clock
   Duration clock_check_period = std::chrono::seconds(1);
   Duration clock_warp_threshold = std::chrono::seconds(1);
+  // Health (core/src/health.hpp). data_dir: the lock, dumps/ and crash/;
+  // empty: no lock, no dump files, no crash handlers.
+  std::string data_dir{};
+  Duration stall_threshold = std::chrono::milliseconds(100);  // a stall is logged, culprit named
+  Duration hang_threshold = std::chrono::seconds(5);          // a hang: dump, then exit hang_exit_code
+  int hang_exit_code = kExitHung;
 };
 
 struct ServiceSnapshot {
@@ -71,9 +85,11 @@ public:
   void add(ServiceSpec spec, std::optional<ConfigSection> config = std::nullopt);
 
   // Checks the service table (throws ServiceGraphError naming the services),
-  // starts services as their needs become ready, and runs the loop until a
-  // stop. Returns kExitOk after a requested stop, kExitEscalated when a
-  // service exceeded its restart intensity.
+  // takes the data-dir lock (throws DataDirBusyError, data_dir_lock.hpp),
+  // reports crashes of the previous run, starts services as their needs
+  // become ready, and runs the loop until a stop. Returns kExitOk after a
+  // requested stop, kExitEscalated when a service exceeded its restart
+  // intensity. A hung loop exits the process with hang_exit_code.
   int run();
 
   // Loop thread (or before run()): stop every service in reverse start
@@ -87,12 +103,23 @@ public:
   bool start_service(std::string_view name);
   std::vector<ServiceSnapshot> snapshot() const;
 
+  // Health (loop thread). Include weft/core/dump.hpp, loop_lag.hpp and
+  // stall_monitor.hpp to call these.
+  LoopLagSnapshot loop_lag() const;
+  StallCounters stall_counters() const;
+  std::string dump_text(const std::string& reason = "request") const;
+  // A section every dump includes (e.g. a serial bus's flight recorder),
+  // until the handle is destroyed.
+  DumpSectionHandle add_dump_section(std::string title, std::function<std::string()> producer);
+
   const Clock& clock() const noexcept;
   VirtualClock* virtual_clock() noexcept;  // null on the real clock
   Bus& bus() noexcept;
   TimerQueue& timers() noexcept;
   const ClockWatch& clock_watch() const noexcept;
   boost::asio::io_context& io_context() noexcept;
+  Commands& commands() noexcept;  // the console's command registry (commands.hpp)
+  RuntimeControl& control() noexcept;
 
 private:
   std::unique_ptr<detail::RuntimeCore> core_;

@@ -30,6 +30,7 @@ struct ServiceStats {
   std::uint64_t allocations = 0;     // operator new calls while it ran
   std::uint64_t allocated_bytes = 0; // bytes requested by those calls
   AwaitSite site;                    // innermost current wait, empty while running
+  AwaitSite last_site;               // the wait it last resumed from (stall reports name it)
 };
 
 // The slice scope: everything that runs inside one is charged to `stats`.
@@ -57,7 +58,10 @@ public:
       : stats_(stats), saved_(stats.site) {
     stats.site = AwaitSite{what, loc.file_name(), loc.line(), since};
   }
-  ~AwaitSiteScope() { stats_.site = saved_; }
+  ~AwaitSiteScope() {
+    stats_.last_site = stats_.site;
+    stats_.site = saved_;
+  }
   AwaitSiteScope(const AwaitSiteScope&) = delete;
   AwaitSiteScope& operator=(const AwaitSiteScope&) = delete;
 
