@@ -234,7 +234,7 @@ TEST_CASE("console: log tail streams live lines until the client sends a line, w
   CHECK(c->request("console").payload.find("requests:") != std::string::npos);
 }
 
-TEST_CASE("console: a client that stops reading is dropped; the loop and other clients carry on", "[console]") {
+TEST_CASE("console: a client that stops reading is dropped, the loop and other clients carry on", "[console]") {
   // Heartbeat every 1 ms: tap logs 1000 lines/s for the tail to carry.
   ConsoleBox box("output_buffer = 4096\n", "1ms");
   box.start();
@@ -310,7 +310,7 @@ TEST_CASE("console: past max_clients a client is turned away with a reason", "[c
   CHECK(admitted);
 }
 
-TEST_CASE("console: a stale socket of a dead weftd is replaced; the new one is mode 0600", "[console]") {
+TEST_CASE("console: a stale socket of a dead weftd is replaced, the new one is mode 0600", "[console]") {
   ConsoleBox box;
   {
     // What a killed weftd leaves: a socket file nobody listens on.

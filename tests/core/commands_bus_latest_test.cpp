@@ -37,7 +37,7 @@ TEST_CASE("bus latest: glob queries match with fnmatch and come sorted", "[comma
   CHECK(bus.latest_matching("nothing*").empty());
 }
 
-TEST_CASE("bus latest: bounded by kLatestPoints; further points are counted, not kept", "[commands][bus]") {
+TEST_CASE("bus latest: bounded by kLatestPoints, further points are counted, not kept", "[commands][bus]") {
   VirtualClock clock;
   Bus bus(clock);
   for (std::size_t i = 0; i < Bus::kLatestPoints + 3; ++i) bus.publish(reading("p" + std::to_string(i), 1.0, 1));

@@ -117,7 +117,7 @@ TEST_CASE("commands: bad names, missing handlers and another owner's name are re
   CHECK_THROWS_WITH(commands.add(simple("frames"), "record"), Catch::Contains("already registered by 'gather'"));
 }
 
-TEST_CASE("commands: the same owner registering again replaces; the old handle then removes nothing", "[commands]") {
+TEST_CASE("commands: the same owner registering again replaces, the old handle then removes nothing", "[commands]") {
   asio::io_context ioc;
   Commands commands(ioc.get_executor());
   auto old_run = commands.add(simple("frames", "old\n"), "gather");
@@ -129,7 +129,7 @@ TEST_CASE("commands: the same owner registering again replaces; the old handle t
   CHECK(r.text == "new\nx;");
 }
 
-TEST_CASE("commands: run passes arguments; unknown names and throwing handlers are failed replies", "[commands]") {
+TEST_CASE("commands: run passes arguments, unknown names and throwing handlers are failed replies", "[commands]") {
   asio::io_context ioc;
   Commands commands(ioc.get_executor());
   auto echo = commands.add(simple("echo"));
