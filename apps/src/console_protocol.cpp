@@ -2,6 +2,8 @@
 // only: weftctl compiles this file too.
 #include "weft/apps/console_protocol.hpp"
 
+#include "weft/apps/json_text.hpp"
+
 #include <charconv>
 #include <cstdio>
 
@@ -47,26 +49,7 @@ std::optional<Frame> FrameDecoder::next() {
 std::string json_string(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
-  out += '"';
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
+  weft::apps::append_json_string(out, text);
   return out;
 }
 

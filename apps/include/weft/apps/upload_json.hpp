@@ -11,6 +11,8 @@
 // value: a number, true/false, a string, or null for a NaN or infinity.
 #pragma once
 
+#include "weft/apps/json_text.hpp"  // append_json_string, used by the tests too
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,8 +30,5 @@ struct BatchHeader {
 };
 
 std::string encode_batch(const BatchHeader& header, const std::vector<const store::StoredReading*>& readings);
-
-// JSON string escaping (quotes included); invalid UTF-8 becomes U+FFFD.
-void append_json_string(std::string& out, std::string_view text);
 
 }  // namespace weft::apps
