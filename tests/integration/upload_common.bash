@@ -45,6 +45,15 @@ start_collector() {
   PID_OF[collector]=$!
 }
 
+# Sets PORT: a broker on a free port with the collector subscribed to it.
+start_broker_and_collector() {
+  PORT=$(free_port)
+  broker_config "$PORT"
+  start_broker broker
+  start_collector "$PORT"
+  wait_fixed 5 "$TMP/broker.log" "Received SUBSCRIBE from collector"
+}
+
 # weftd_upload_config FILE PORT HEARTBEAT_PERIOD [UPLOAD_EXTRA]
 weftd_upload_config() {
   cat >"$1" <<TOML

@@ -14,11 +14,7 @@ WEFTD=$1
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 source "$(dirname "${BASH_SOURCE[0]}")/upload_common.bash"
 
-PORT=$(free_port)
-broker_config "$PORT"
-start_broker broker
-start_collector "$PORT"
-wait_fixed 5 "$TMP/broker.log" "Received SUBSCRIBE from collector"
+start_broker_and_collector
 
 weftd_upload_config "$TMP/weftd.toml" "$PORT" "20ms"
 start_bg weftd "$WEFTD" --config "$TMP/weftd.toml" --for 120s
