@@ -4,6 +4,8 @@
 // owned by one TaskGroup; a dead instrument delays nothing but its own bus.
 // Ready once every port opened or was found absent (absent is a state,
 // not a crash). Under --simulate every port is bound to simulated devices.
+// While it runs, the console's `frames [PORT] [N]` and one dump section
+// per port show each port's flight recorder (frames_command.hpp).
 //
 // [service.gather]
 //   lock_dir = "/run/lock"   # UUCP lock files (default: the system's)
@@ -15,6 +17,7 @@
 #include "weft/apps/ascii_reader.hpp"
 #include "weft/apps/bus_poller.hpp"
 #include "weft/apps/catalog.hpp"
+#include "weft/apps/frames_command.hpp"
 #include "weft/core/task_group.hpp"
 
 namespace weft::apps {
@@ -24,13 +27,15 @@ boost::asio::awaitable<void> run(Context& ctx, const GatherConfig& config, const
   // Owns the pollers and, when simulating, the simulated devices: one join
   // cancels and waits for all of them.
   TaskGroup tasks(ctx.executor());
-  std::vector<std::unique_ptr<PortOwner>> pollers;
+  PortOwners pollers;
+  std::vector<std::string> idle_ports;  // configured, no instruments: not opened
   for (const PortConfig& port : config.ports) {
     std::vector<const InstrumentConfig*> on_port;
     for (const auto& i : config.instruments)
       if (i.port == port.name) on_port.push_back(&i);
     if (on_port.empty()) {
       ctx.log().warn("port {} has no instruments; not opening it", port.name);
+      idle_ports.push_back(port.name);
       continue;
     }
     auto binding = mode.simulate ? simulated_port(port, config, tasks, mode.seed + pollers.size())
@@ -40,6 +45,10 @@ boost::asio::awaitable<void> run(Context& ctx, const GatherConfig& config, const
     else
       pollers.push_back(std::make_unique<BusPoller>(ctx, port, std::move(on_port), std::move(binding)));
   }
+
+  // Declared after the pollers they read, so they go first.
+  const CommandRegistration frames = add_frames_command(ctx, pollers, std::move(idle_ports));
+  const std::vector<DumpSectionHandle> frame_sections = add_frames_dump_sections(ctx, pollers);
 
   std::size_t pending = pollers.size();
   auto one_port_tried = [&] {

@@ -94,6 +94,7 @@ boost::asio::awaitable<void> AsciiReader::serve(ByteStream& stream) {
 void AsciiReader::lose_stream(boost::system::error_code error) {
   // We are being stopped: a cancelled read or write is not a device error.
   if (error == boost::asio::error::operation_aborted) throw boost::system::system_error(error);
+  record(ctx_.clock().now(), FrameDirection::rx, {}, FrameVerdict::other);
   ++counters_.other_errors;
   counters_.last_error = error.message();
   comm_error_ = true;
@@ -115,7 +116,9 @@ boost::asio::awaitable<bool> AsciiReader::send_request(ByteStream& stream) {
       co_return false;
     }
     ++counters_.requests;
+    record(ctx_.clock().now(), FrameDirection::tx, request, FrameVerdict::sent);
   } else {  // the line would not take it (flow control held): try again next period
+    record(ctx_.clock().now(), FrameDirection::tx, request, FrameVerdict::timeout);
     ++counters_.other_errors;
     counters_.last_error = "request not written within one period (flow control holding the line?)";
   }
@@ -132,6 +135,7 @@ void AsciiReader::on_bytes(std::string_view bytes, MonoTime now) {
     const ascii::FeedResult fed = framer_.feed(bytes.substr(0, cut));
     bytes.remove_prefix(cut);
     for (const ascii::Discard& d : fed.discards) {
+      record(now, FrameDirection::rx, d.head, FrameVerdict::overlong, d.length);
       ++counters_.polls;
       ++counters_.overlong;
       ++counters_.other_errors;
@@ -146,16 +150,19 @@ void AsciiReader::on_bytes(std::string_view bytes, MonoTime now) {
 void AsciiReader::on_line(std::string_view line, MonoTime now) {
   ++counters_.polls;
   ascii::ParseResult parsed = spec_.parse(line);
-  if (parsed.ignored()) {
+  if (parsed.ignored()) {  // a fine line no point asks for
+    record(now, FrameDirection::rx, line, FrameVerdict::ok);
     ++counters_.ignored;
     return;
   }
   if (parsed.error()) {
     const bool checksum = parsed.code == ascii::ParseCode::bad_checksum || parsed.code == ascii::ParseCode::missing_checksum;
+    record(now, FrameDirection::rx, line, checksum ? FrameVerdict::bad_crc : FrameVerdict::garbage);
     ++(checksum ? counters_.crc_errors : counters_.other_errors);
     on_bad_line(std::string(ascii::to_string(parsed.code)) + ": " + parsed.message);
     return;
   }
+  record(now, FrameDirection::rx, line, FrameVerdict::ok);
   ++counters_.good_polls;
   counters_.last_good = now;
   if (bad_run_ > 0) {
@@ -188,9 +195,18 @@ void AsciiReader::on_bad_line(const std::string& why) {
                     port_.name, why);
 }
 
+// Copies at most RecordedFrame::kMaxBytes of the line into a fixed slot:
+// no allocation per line.
+void AsciiReader::record(MonoTime at, FrameDirection direction, std::string_view bytes, FrameVerdict verdict,
+                         std::size_t wire_length) {
+  recorder_.record(at, direction, std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
+                   verdict, wire_length);
+}
+
 void AsciiReader::check_stale(MonoTime now) {
   if (stale_ || now <= fresh_until_) return;
   stale_ = true;
+  record(now, FrameDirection::rx, {}, FrameVerdict::timeout);  // silence: nothing good came
   ++counters_.timeouts;
   ctx_.log().warn("instrument {} on {}: no good line for {} s (stale_after); its points are stale until one comes",
                   cfg_.name, port_.name, seconds(cfg_.ascii.stale_after));

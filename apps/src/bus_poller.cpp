@@ -82,7 +82,7 @@ std::vector<PlannedRead> plan_reads(const InstrumentConfig& cfg) {
 
 BusPoller::BusPoller(Context& ctx, const PortConfig& port, std::vector<const InstrumentConfig*> instruments,
                      std::unique_ptr<PortBinding> binding)
-    : PortOwner(ctx, port, std::move(binding)), recorder_(64) {
+    : PortOwner(ctx, port, std::move(binding)) {
   const MonoTime now = ctx.clock().now();
   for (const InstrumentConfig* cfg : instruments) {
     auto i = std::make_unique<Instrument>(Instrument{*cfg, plan_reads(*cfg), {}, {}, 0, false, {}});

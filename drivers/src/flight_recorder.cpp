@@ -15,6 +15,7 @@ std::string_view to_string(FrameVerdict v) noexcept {
     case FrameVerdict::exception: return "exception";
     case FrameVerdict::truncated: return "truncated";
     case FrameVerdict::garbage: return "garbage";
+    case FrameVerdict::overlong: return "overlong";
     case FrameVerdict::other: return "error";
   }
   return "?";
@@ -24,20 +25,29 @@ FlightRecorder::FlightRecorder(std::size_t capacity) : ring_(std::max<std::size_
 
 void FlightRecorder::record(MonoTime at, FrameDirection direction, std::span<const std::uint8_t> bytes,
                             FrameVerdict verdict) {
+  record(at, direction, bytes, verdict, bytes.size());
+}
+
+void FlightRecorder::record(MonoTime at, FrameDirection direction, std::span<const std::uint8_t> bytes,
+                            FrameVerdict verdict, std::size_t wire_length) {
   RecordedFrame& f = ring_[next_];
   f.at = at;
   f.direction = direction;
   f.verdict = verdict;
-  f.length = static_cast<std::uint16_t>(std::min<std::size_t>(bytes.size(), 0xFFFF));
+  f.length = static_cast<std::uint16_t>(std::min<std::size_t>(std::max(wire_length, bytes.size()), 0xFFFF));
   f.kept = static_cast<std::uint16_t>(std::min(bytes.size(), RecordedFrame::kMaxBytes));
   std::copy_n(bytes.begin(), f.kept, f.bytes.begin());
   next_ = (next_ + 1) % ring_.size();
   ++total_;
 }
 
-std::vector<RecordedFrame> FlightRecorder::frames() const {
+std::vector<RecordedFrame> FlightRecorder::frames() const { return frames(ring_.size()); }
+
+std::vector<RecordedFrame> FlightRecorder::frames(std::size_t last) const {
   std::vector<RecordedFrame> out;
-  const std::size_t n = std::min<std::uint64_t>(total_, ring_.size());
+  const auto n = static_cast<std::size_t>(
+      std::min({total_, static_cast<std::uint64_t>(ring_.size()), static_cast<std::uint64_t>(last)}));
+  out.reserve(n);
   const std::size_t first = (next_ + ring_.size() - n) % ring_.size();
   for (std::size_t i = 0; i < n; ++i) out.push_back(ring_[(first + i) % ring_.size()]);
   return out;

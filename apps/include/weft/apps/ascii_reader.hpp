@@ -8,6 +8,9 @@
 // stale; when the port is lost, once as comm-error. A polled instrument
 // (`request` set) is sent its request line every period, drift-free.
 //
+// Every line (its terminator stripped), request, over-long head, silence
+// (stale) and stream error also goes into the port's flight recorder.
+//
 //   fresh ──no good line for stale_after──► stale ──good line──► fresh
 //   (either) ──stream error / port absent──► comm-error ──port opens──► fresh
 #pragma once
@@ -38,6 +41,7 @@ public:
   std::vector<std::pair<std::string, InstrumentCounters>> counters() const override;
   const InstrumentCounters& instrument_counters() const noexcept { return counters_; }
   bool stale() const noexcept { return stale_; }
+  bool frames_are_lines() const noexcept override { return true; }
 
 private:
   boost::asio::awaitable<void> serve(ByteStream& stream) override;
@@ -47,6 +51,8 @@ private:
   void on_bytes(std::string_view bytes, MonoTime now);
   void on_line(std::string_view line, MonoTime now);
   void on_bad_line(const std::string& why);
+  void record(MonoTime at, FrameDirection direction, std::string_view bytes, FrameVerdict verdict,
+              std::size_t wire_length = 0);
   void check_stale(MonoTime now);
   void publish_all(Quality quality);
 

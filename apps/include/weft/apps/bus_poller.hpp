@@ -20,7 +20,6 @@
 #include "weft/apps/port_binding.hpp"
 #include "weft/apps/port_owner.hpp"
 #include "weft/core/context.hpp"
-#include "weft/drivers/flight_recorder.hpp"
 #include "weft/drivers/modbus/coalesce.hpp"
 
 namespace weft::apps {
@@ -32,7 +31,6 @@ public:
   ~BusPoller() override;
 
   std::vector<std::pair<std::string, InstrumentCounters>> counters() const override;
-  const FlightRecorder& recorder() const noexcept { return recorder_; }
 
 private:
   struct Instrument;
@@ -44,7 +42,6 @@ private:
   void schedule_next(Instrument& i, MonoTime now);
 
   std::vector<std::unique_ptr<Instrument>> instruments_;
-  FlightRecorder recorder_;
 };
 
 }  // namespace weft::apps

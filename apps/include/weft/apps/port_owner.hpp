@@ -3,7 +3,9 @@
 // backoff when the adapter vanishes, one log line per state change), hands
 // the open stream to serve() until that stream fails, and starts over.
 // BusPoller (Modbus RTU) and AsciiReader (line instruments) are its kinds;
-// gather owns them all the same way, and reports their counters.
+// gather owns them all the same way, and reports their counters. Each
+// keeps the port's flight recorder (the last frames or lines on the wire,
+// for the console's `frames` and dumps).
 //
 //   closed ──open──► open ──serve() returns (stream error)──► absent/failed
 //     │                ▲                                          │
@@ -23,6 +25,7 @@
 #include "weft/apps/gather_config.hpp"
 #include "weft/apps/port_binding.hpp"
 #include "weft/core/context.hpp"
+#include "weft/drivers/flight_recorder.hpp"
 #include "weft/drivers/serial/reconnect_policy.hpp"
 
 namespace weft::apps {
@@ -64,6 +67,11 @@ public:
 
   const std::string& port_name() const noexcept { return port_.name; }
   virtual std::vector<std::pair<std::string, InstrumentCounters>> counters() const = 0;
+  const FlightRecorder& recorder() const noexcept { return recorder_; }
+  // The recorded frames are text lines (shown escaped), not binary frames (shown in hex).
+  virtual bool frames_are_lines() const noexcept { return false; }
+
+  static constexpr std::size_t kRecordedFrames = 64;
 
 protected:
   // Talks to the instruments over the open stream; returns once the stream
@@ -78,6 +86,7 @@ protected:
 
   Context& ctx_;
   const PortConfig& port_;
+  FlightRecorder recorder_{kRecordedFrames};  // fixed size: recording never allocates
 
 private:
   boost::asio::awaitable<std::unique_ptr<ByteStream>> open_port(std::function<void()>& on_first_attempt);

@@ -1,4 +1,5 @@
-// A serial flight recorder: the last N frames each way on one bus, with
+// A serial flight recorder: the last N frames on one bus (requests and
+// answers in one ring, so N/2 transactions), with
 // monotonic timestamps and a verdict, so "what was on the wire just before
 // it went wrong" is answerable from the console or a crash report.
 // Fixed capacity, allocated once; recording never allocates more.
@@ -15,7 +16,8 @@
 namespace weft {
 
 enum class FrameDirection : std::uint8_t { tx, rx };
-enum class FrameVerdict : std::uint8_t { ok, sent, timeout, bad_crc, exception, truncated, garbage, other };
+// overlong: a text line longer than its limit, dropped whole (its head is kept).
+enum class FrameVerdict : std::uint8_t { ok, sent, timeout, bad_crc, exception, truncated, garbage, overlong, other };
 std::string_view to_string(FrameVerdict v) noexcept;
 
 struct RecordedFrame {
@@ -33,11 +35,17 @@ public:
   explicit FlightRecorder(std::size_t capacity = 64);
 
   void record(MonoTime at, FrameDirection direction, std::span<const std::uint8_t> bytes, FrameVerdict verdict);
-  // Oldest first.
+  // A frame of which only `bytes` were seen or kept (an over-long line
+  // dropped whole): `wire_length` (at least bytes.size()) is its length.
+  void record(MonoTime at, FrameDirection direction, std::span<const std::uint8_t> bytes, FrameVerdict verdict,
+              std::size_t wire_length);
+  // Oldest first: every frame held, or only the newest `last`.
   std::vector<RecordedFrame> frames() const;
+  std::vector<RecordedFrame> frames(std::size_t last) const;
   // One line per frame: "+12.345 ms tx 01 03 00 00 00 0a c5 cd  sent".
   std::string format(MonoTime reference) const;
-  std::uint64_t total() const noexcept { return total_; }
+  std::uint64_t total() const noexcept { return total_; }  // frames ever recorded
+  std::size_t capacity() const noexcept { return ring_.size(); }
 
 private:
   std::vector<RecordedFrame> ring_;
