@@ -11,3 +11,13 @@ if(WEFT_SQLITE3_CLI)
 else()
   message(STATUS "sqlite3 CLI not found: integration.store_busy_cli is not run (apt-get install sqlite3)")
 endif()
+
+# The store's console commands through weftctl against a real weftd:
+# `sql SELECT` answers, `sql DELETE` exits 1 with the read-only message, `store` shows counters.
+if(TARGET weftctl)
+  add_test(NAME integration.store_sql_console
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/store_sql_console.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>)
+  set_tests_properties(integration.store_sql_console PROPERTIES LABELS integration TIMEOUT 90)
+else()
+  message(STATUS "weftctl is not built (WEFT_BUILD_TOOLS=OFF): integration.store_sql_console is not run")
+endif()

@@ -17,9 +17,13 @@
 //   report_period = "5s"     # counters as points and the "committed through" line
 //   prefix = "weft.store"    # point name prefix of the counters
 //   needs = []
+//
+// Console (while it runs): `sql SELECT ...` (read-only, row and time
+// limits) and `store` (counters and gaps); see store_commands.hpp.
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/catalog.hpp"
+#include "weft/apps/store_commands.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/task_group.hpp"
 #include "weft/drivers/store/store.hpp"
@@ -121,6 +125,7 @@ boost::asio::awaitable<void> run(Context& ctx, const Settings& s, store::Store& 
   ctx.log().info("recording '{}' into {} (bus queue {}, store queue {}, batches of {} rows or {:.0f} ms)", s.pattern,
                  store.options().path, s.capacity, store.options().queue_capacity, store.options().batch_rows,
                  std::chrono::duration<double, std::milli>(store.options().batch_age).count());
+  const auto commands = add_store_commands(ctx, store);  // gone when this run ends
   ctx.ready();
   TaskGroup group(ctx.executor());
   group.spawn(intake(ctx, s, store, sub));

@@ -11,6 +11,7 @@
 
 #include "completion.hpp"
 #include "counters.hpp"
+#include "query.hpp"
 #include "reader.hpp"
 #include "writer.hpp"
 #include "weft/core/log.hpp"
@@ -158,6 +159,32 @@ boost::asio::awaitable<std::vector<Gap>> Store::gaps() {
 boost::asio::awaitable<std::vector<std::pair<std::uint64_t, std::uint64_t>>> Store::delivered_ranges() {
   co_return co_await impl_->read<std::vector<std::pair<std::uint64_t, std::uint64_t>>>(
       [](sql::Db& db) { return Reader::delivered(db).ranges(); });
+}
+
+// On the reader's connection rather than a dedicated one: it is already
+// read-only and on its own thread, and a query is bounded by its timeout,
+// so the upload's queries wait at most that long behind it.
+//
+// Not through Impl::read: the lambda handed to Completion::wait captures
+// only references (it runs during the initiation), because GCC 12 destroys
+// a coroutine's by-value lambda parameter twice when it owns a std::string
+// (a double free seen here); the job copies the statement itself.
+boost::asio::awaitable<QueryResult> Store::query(std::string statement, QueryLimits limits) {
+  if (!is_open()) throw StoreError(impl_->options.path + ": the store is not open (call open() first)");
+  Reader& reader = impl_->reader();
+  const std::string& path = impl_->options.path;
+  co_return co_await Completion<QueryResult>::wait(
+      [&reader, &statement, &limits, &path](std::shared_ptr<Completion<QueryResult>> done) {
+        reader.submit([done, statement, limits, path](sql::Db* db) {
+          if (db == nullptr)
+            return done->fail(std::make_exception_ptr(StoreError(path + ": the store's read connection is closed")));
+          try {
+            done->complete_value(run_query(*db, statement, limits));
+          } catch (...) {
+            done->fail(std::current_exception());
+          }
+        });
+      });
 }
 
 StoreCounters Store::counters() const {

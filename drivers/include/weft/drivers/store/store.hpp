@@ -20,6 +20,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -88,6 +89,37 @@ struct StoreCounters {
   std::uint64_t committed_seq = 0;       // highest seq committed (everything <= it is durable or a gap)
 };
 
+// The console's `sql SELECT ...`: limits of one ad-hoc read-only query.
+struct QueryLimits {
+  std::size_t max_rows = 1000;                    // more rows: the result is cut here (truncated = true)
+  Duration timeout = std::chrono::seconds(2);     // running longer: interrupted, QueryError
+  std::size_t max_cell_bytes = 4096;              // longer text/blob cells are cut (cell_cut = true)
+};
+
+// A BLOB cell: its first bytes (at most max_cell_bytes) and its full size.
+struct QueryBlob {
+  std::string bytes;
+  std::size_t size = 0;
+  bool operator==(const QueryBlob&) const = default;
+};
+using QueryValue = std::variant<std::monostate, std::int64_t, double, std::string, QueryBlob>;  // monostate: NULL
+
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::vector<QueryValue>> rows;
+  bool truncated = false;  // more rows than max_rows: only the first max_rows are here
+  bool cell_cut = false;   // some text cell was longer than max_cell_bytes and was cut
+  Duration elapsed{};      // prepare .. last step, on the reader thread
+};
+
+// A refused or failed query: the message says why, quoting SQLite's error
+// and the statement (escaped, shortened), e.g.
+// "sql: no such table: readingz (in \"SELECT * FROM readingz\")".
+class QueryError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
 class Store {
 public:
   // No I/O: open() does it.
@@ -141,6 +173,17 @@ public:
   boost::asio::awaitable<std::vector<Gap>> gaps();
   // Delivered ranges, ascending (the upload watermark, for the console).
   boost::asio::awaitable<std::vector<std::pair<std::uint64_t, std::uint64_t>>> delivered_ranges();
+
+  // One ad-hoc statement for the console (`sql SELECT ...`), run on the
+  // reader thread's read-only connection (SQLITE_OPEN_READONLY). Refused
+  // with QueryError unless it is exactly one statement that
+  // sqlite3_stmt_readonly() calls read-only and that leaves the shared
+  // connection as it found it (no ATTACH/DETACH, BEGIN/COMMIT/SAVEPOINT,
+  // nor a PRAGMA that sets something). Interrupted past limits.timeout
+  // (QueryError "sql: stopped after 2 s; narrow the query"); rows past
+  // limits.max_rows are not read (truncated). Upload queries queue behind
+  // it for at most the timeout. Cancel-safe (the result is discarded).
+  boost::asio::awaitable<QueryResult> query(std::string sql, QueryLimits limits = {});
 
   // Loop thread (any thread): a snapshot.
   StoreCounters counters() const;

@@ -1,0 +1,25 @@
+// The store's console commands, registered by the record service for the
+// length of its run: `sql SELECT ...` (one read-only statement on the
+// store's read-only connection, row and time limits) and `store` (the
+// store's counters and its gaps). Loop thread only.
+#pragma once
+
+#include <vector>
+
+#include "weft/core/commands.hpp"
+#include "weft/drivers/store/store.hpp"
+
+namespace weft {
+class Context;
+}
+
+namespace weft::apps {
+
+std::vector<CommandRegistration> add_store_commands(Context& ctx, store::Store& store);
+
+// Rendering, for tests: a query result as an aligned table with a footer
+// ("(3 rows)", "(truncated at 1000 rows)"), and as JSON.
+std::string render_query_text(const store::QueryResult& r, const store::QueryLimits& limits);
+std::string render_query_json(const store::QueryResult& r, const store::QueryLimits& limits);
+
+}  // namespace weft::apps
