@@ -1,4 +1,4 @@
-// The store's console commands (store_commands.hpp): `sql` and `store`.
+// The store's console commands (store_commands.hpp): `sql`, `store`, `gaps`.
 // Every SQLite call happens on the store's reader thread; the handlers only
 // await and format.
 #include "weft/apps/store_commands.hpp"
@@ -17,6 +17,7 @@ using namespace console_format;
 using boost::asio::awaitable;
 
 constexpr std::size_t kRecentGaps = 5;     // gaps listed by `store` (the newest)
+constexpr std::size_t kListedGaps = 1000;  // gaps listed by `gaps` (the newest)
 constexpr std::size_t kBlobHexBytes = 16;  // bytes of a BLOB shown in the text table
 
 std::string hex(std::string_view bytes) {
@@ -93,6 +94,30 @@ awaitable<CommandReply> sql(store::Store& store, const Command& self, const Comm
   co_return failure(error);
 }
 
+// `gaps`: the delivery ledger's answer to "what was recorded but never
+// delivered, and why" — every lost seq range (dropped or pruned).
+awaitable<CommandReply> list_gaps(store::Store& store) {
+  std::vector<store::Gap> gaps;
+  try {
+    gaps = co_await store.gaps();
+  } catch (const store::StoreError& e) {
+    co_return failure(std::string("gaps: ") + e.what());
+  }
+  std::uint64_t lost = 0;
+  for (const auto& g : gaps) lost += g.last_seq - g.first_seq + 1;
+  std::string text;
+  std::vector<std::string> json;
+  if (gaps.empty()) text = "no gaps: every seq up to " + std::to_string(store.counters().committed_seq) +
+                           " is stored or was delivered\n";
+  else json = render_gaps(gaps, kListedGaps, text);
+  text += std::to_string(gaps.size()) + " ranges, " + std::to_string(lost) + " readings lost\n";
+  JsonObject o;
+  o.integer("ranges", static_cast<std::int64_t>(gaps.size())).integer("lost", static_cast<std::int64_t>(lost));
+  o.integer("committed_seq", static_cast<std::int64_t>(store.counters().committed_seq));
+  o.raw("gaps", json_array(json));
+  co_return CommandReply{true, text, o.done()};
+}
+
 awaitable<CommandReply> store_status(store::Store& store) {
   const store::StoreCounters c = store.counters();
   std::vector<store::Gap> gaps;
@@ -122,18 +147,8 @@ awaitable<CommandReply> store_status(store::Store& store) {
   std::string text = t.render();
   std::vector<std::string> recent_json;
   if (!gaps.empty()) {
-    Table g({"FIRST SEQ", "LAST SEQ", "WHY"});
-    const std::size_t from = gaps.size() > kRecentGaps ? gaps.size() - kRecentGaps : 0;
-    for (std::size_t i = from; i < gaps.size(); ++i) {
-      g.add({u(gaps[i].first_seq), u(gaps[i].last_seq), gaps[i].why});
-      recent_json.push_back(JsonObject()
-                                .integer("first_seq", static_cast<std::int64_t>(gaps[i].first_seq))
-                                .integer("last_seq", static_cast<std::int64_t>(gaps[i].last_seq))
-                                .str("why", gaps[i].why)
-                                .done());
-    }
-    text += "\n" + g.render();
-    if (from > 0) text += "(the newest " + std::to_string(kRecentGaps) + " of " + u(gaps.size()) + " gaps)\n";
+    text += "\n";
+    recent_json = render_gaps(gaps, kRecentGaps, text);
   }
 
   const auto i64 = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
@@ -155,6 +170,24 @@ awaitable<CommandReply> store_status(store::Store& store) {
 }
 
 }  // namespace
+
+std::vector<std::string> render_gaps(const std::vector<store::Gap>& gaps, std::size_t most, std::string& text) {
+  const auto u = [](std::uint64_t v) { return std::to_string(v); };
+  std::vector<std::string> json;
+  Table g({"FIRST SEQ", "LAST SEQ", "READINGS", "WHY"});
+  const std::size_t from = gaps.size() > most ? gaps.size() - most : 0;
+  for (std::size_t i = from; i < gaps.size(); ++i) {
+    g.add({u(gaps[i].first_seq), u(gaps[i].last_seq), u(gaps[i].last_seq - gaps[i].first_seq + 1), gaps[i].why});
+    json.push_back(JsonObject()
+                       .integer("first_seq", static_cast<std::int64_t>(gaps[i].first_seq))
+                       .integer("last_seq", static_cast<std::int64_t>(gaps[i].last_seq))
+                       .str("why", gaps[i].why)
+                       .done());
+  }
+  text += g.render();
+  if (from > 0) text += "(the newest " + std::to_string(most) + " of " + u(gaps.size()) + " gaps)\n";
+  return json;
+}
 
 std::string render_query_text(const store::QueryResult& r, const store::QueryLimits& limits) {
   std::string text;
@@ -199,9 +232,16 @@ std::vector<CommandRegistration> add_store_commands(Context& ctx, store::Store& 
     if (!args.empty()) co_return usage_error(self, "takes no arguments");
     co_return co_await store_status(store);
   };
+  Command gaps_command{"gaps", "gaps",
+                       "seq ranges recorded but never delivered (dropped or pruned), with why", {}};
+  gaps_command.handler = [&store, self = gaps_command](const CommandArgs& args) -> awaitable<CommandReply> {
+    if (!args.empty()) co_return usage_error(self, "takes no arguments");
+    co_return co_await list_gaps(store);
+  };
   std::vector<CommandRegistration> out;
   out.push_back(ctx.add_command(std::move(sql_command)));
   out.push_back(ctx.add_command(std::move(store_command)));
+  out.push_back(ctx.add_command(std::move(gaps_command)));
   return out;
 }
 

@@ -127,6 +127,12 @@ TEST_CASE("record commands: sql answers a SELECT and refuses a write", "[store][
   CHECK(r.kind == FrameKind::ok);
   CHECK_THAT(r.payload, Catch::StartsWith("{\"path\":") && Catch::Contains("\"rows_written\":") &&
                             Catch::Contains("\"gaps\":{\"ranges\":0,\"lost\":0,\"recent\":[]}"));
+  r = c->request("gaps");
+  CHECK(r.kind == FrameKind::ok);
+  CHECK_THAT(r.payload, Catch::StartsWith("no gaps: every seq up to ") && Catch::Contains("0 ranges, 0 readings lost"));
+  r = c->request("gaps 3");
+  CHECK(r.kind == FrameKind::error);
+  CHECK_THAT(r.payload, Catch::Contains("usage: gaps"));
   r = c->request("store now");
   CHECK(r.kind == FrameKind::error);
   CHECK_THAT(r.payload, Catch::Contains("usage: store"));
@@ -163,4 +169,18 @@ TEST_CASE("record commands: a query result renders as a table with its limits", 
              Catch::StartsWith("{\"columns\":[\"name\",\"v\"],\"rows\":[[\"a\\nb\",1],[null,2.5],[{\"blob_bytes\":40,"
                                "\"hex\":\"0101") &&
                  Catch::Contains("\"truncated\":true,\"max_rows\":3,"));
+}
+
+TEST_CASE("record commands: gaps render newest last, with their size and why", "[store][record]") {
+  const std::vector<store::Gap> gaps{{5, 9, "dropped (queue full)"}, {20, 20, "pruned (size cap)"},
+                                     {31, 40, "pruned (retention)"}};
+  std::string text;
+  const auto json = weft::apps::render_gaps(gaps, 2, text);
+  CHECK(text ==
+        "FIRST SEQ  LAST SEQ  READINGS  WHY\n"
+        "20         20        1         pruned (size cap)\n"
+        "31         40        10        pruned (retention)\n"
+        "(the newest 2 of 3 gaps)\n");
+  REQUIRE(json.size() == 2);
+  CHECK(json[1] == "{\"first_seq\":31,\"last_seq\":40,\"why\":\"pruned (retention)\"}");
 }

@@ -1,7 +1,8 @@
 // The store's console commands, registered by the record service for the
 // length of its run: `sql SELECT ...` (one read-only statement on the
 // store's read-only connection, row and time limits) and `store` (the
-// store's counters and its gaps). Loop thread only.
+// store's counters and its gaps) and `gaps` (every lost seq range with
+// why: the delivery ledger's answer). Loop thread only.
 #pragma once
 
 #include <vector>
@@ -21,5 +22,8 @@ std::vector<CommandRegistration> add_store_commands(Context& ctx, store::Store& 
 // ("(3 rows)", "(truncated at 1000 rows)"), and as JSON.
 std::string render_query_text(const store::QueryResult& r, const store::QueryLimits& limits);
 std::string render_query_json(const store::QueryResult& r, const store::QueryLimits& limits);
+// The newest `most` gaps as a table appended to `text` (with a note when
+// older ones are left out); returns those gaps as JSON objects.
+std::vector<std::string> render_gaps(const std::vector<store::Gap>& gaps, std::size_t most, std::string& text);
 
 }  // namespace weft::apps
