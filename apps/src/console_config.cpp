@@ -1,11 +1,10 @@
 // `config`: the effective configuration, re-serialised from the parsed
 // document as TOML (tables in file order, arrays of tables as [[...]]),
 // with the values of secret-looking keys (password, secret, token, ...)
-// masked. It walks ConfigSection's public getters, trying each type in
-// turn: the document keeps no other public view of its values.
+// masked. Values are written by ConfigSection::value_as_toml (toml++'s
+// formatter); this file only walks the tables and masks.
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
 #include "weft/apps/console_commands.hpp"
 #include "weft/apps/console_protocol.hpp"
@@ -27,51 +26,23 @@ std::string toml_key(const std::string& key) {
   return bare ? key : console::json_string(key);  // a TOML basic string escapes as JSON does
 }
 
-std::string toml_double(double v) {
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, end);
-  if (s == "inf") return "inf";
-  if (s == "-inf") return "-inf";
-  if (s == "nan" || s == "-nan") return "nan";
-  if (s.find_first_of(".e") == std::string::npos) s += ".0";
-  return s;
-}
-
-// The value of a non-table key as TOML, or nullopt if it is a table or an array of tables.
-std::optional<std::string> scalar(const ConfigSection& t, const std::string& key) {
-  try { return console::json_string(t.string(key, "")); } catch (const ConfigError&) {}
-  try { return t.boolean(key, false) ? "true" : "false"; } catch (const ConfigError&) {}
-  try { return std::to_string(t.integer(key, 0)); } catch (const ConfigError&) {}
-  try { return toml_double(t.number(key, 0)); } catch (const ConfigError&) {}
-  try {
-    std::string out = "[";
-    for (const auto& s : t.string_array(key)) out += (out.size() > 1 ? ", " : "") + console::json_string(s);
-    return out + "]";
-  } catch (const ConfigError&) {}
-  return std::nullopt;
-}
-
 void render_table(const ConfigSection& t, const std::string& path, bool array_entry, std::string& out) {
   std::vector<std::pair<std::string, ConfigSection>> subtables;
   std::vector<std::pair<std::string, std::vector<ConfigSection>>> arrays;
   std::string body;
   for (const std::string& key : t.keys()) {
-    if (auto value = scalar(t, key)) {
+    if (auto value = t.value_as_toml(key)) {
       body += toml_key(key) + " = " + (is_secret(key) ? "\"********\"" : *value) + "\n";
       continue;
     }
+    // Not a value: a table or an array of tables (table() throws for those).
+    std::optional<ConfigSection> sub;
     try {
-      if (auto sub = t.table(key)) {
-        subtables.emplace_back(key, *sub);
-        continue;
-      }
-    } catch (const ConfigError&) {}
-    try {
-      arrays.emplace_back(key, t.tables(key));
-      continue;
-    } catch (const ConfigError&) {}
-    body += "# " + toml_key(key) + ": an array of numbers or of mixed values (not shown)\n";
+      sub = t.table(key);
+    } catch (const ConfigError&) {
+    }
+    if (sub) subtables.emplace_back(key, *sub);
+    else arrays.emplace_back(key, t.tables(key));
   }
   if (!path.empty() && (array_entry || !body.empty() || subtables.empty()))
     out += (out.empty() ? "" : "\n") + (array_entry ? "[[" + path + "]]\n" : "[" + path + "]\n");

@@ -20,6 +20,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <sstream>
 #include <set>
 #include <system_error>
 #include <tuple>
@@ -453,6 +454,14 @@ std::vector<std::string> ConfigSection::keys() const {
   std::vector<std::string> names;
   for (const auto& [key, node] : entries_in_file_order(*state_->table)) names.emplace_back(key->str());
   return names;
+}
+
+std::optional<std::string> ConfigSection::value_as_toml(std::string_view key) const {
+  const toml::node* node = state_->table->get(key);
+  if (node == nullptr || node->is_table() || node->is_array_of_tables()) return std::nullopt;
+  std::ostringstream out;
+  out << toml::toml_formatter(*node, toml::format_flags::none);
+  return out.str();
 }
 
 void ConfigSection::reject_unknown_keys() const {

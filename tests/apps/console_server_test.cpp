@@ -335,11 +335,13 @@ TEST_CASE("console: config re-serialises the document with secrets masked", "[co
   const auto config = Config::parse(
       "[weftd]\nlog_level = \"info\"\n\n[store]\npassword = \"hunter2\"\nretention = \"30d\"\n"
       "[upload]\napi_token = \"abc\"\nport = 1883\nratio = 0.5\ntls = true\ntopics = [\"a\", \"b\"]\n"
+      "weights = [1, 2.5]\nsim = { model = \"sine\", min = 60 }\n"
       "[[serial]]\nname = \"rs485\"\n[[serial]]\nname = \"rs232\"\n",
       "secrets.toml");
   const std::string text = apps::render_config(config.root());
   CHECK(text == "[weftd]\nlog_level = \"info\"\n\n[store]\npassword = \"********\"\nretention = \"30d\"\n\n"
-                "[upload]\napi_token = \"********\"\nport = 1883\nratio = 0.5\ntls = true\ntopics = [\"a\", \"b\"]\n\n"
+                "[upload]\napi_token = \"********\"\nport = 1883\nratio = 0.5\ntls = true\ntopics = [ \"a\", \"b\" ]\n"
+                "weights = [ 1, 2.5 ]\n\n[upload.sim]\nmodel = \"sine\"\nmin = 60\n\n"
                 "[[serial]]\nname = \"rs485\"\n\n[[serial]]\nname = \"rs232\"\n");
   CHECK(text.find("hunter2") == std::string::npos);
   // The output is TOML that parses again.

@@ -52,6 +52,10 @@ public:
   std::optional<ConfigSection> table(std::string_view key) const;     // missing: nullopt
   std::vector<ConfigSection> tables(std::string_view key) const;      // [[key]]; missing: empty
   std::vector<std::string> keys() const;                               // in file order
+  // The value of `key` written as TOML ("[1, 2.5]", "\"x\"", "{ a = 1 }"), for
+  // showing the effective config; nullopt for a missing key, a table or an
+  // array of tables (walk those with table()/tables()). Marks nothing used.
+  std::optional<std::string> value_as_toml(std::string_view key) const;
 
   // Throws for the first key (in file order) of this table that no getter and no
   // table()/tables() call touched. Sub-tables check themselves.
