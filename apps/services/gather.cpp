@@ -5,7 +5,8 @@
 // Ready once every port opened or was found absent (absent is a state,
 // not a crash). Under --simulate every port is bound to simulated devices.
 // While it runs, the console's `frames [PORT] [N]` and one dump section
-// per port show each port's flight recorder (frames_command.hpp).
+// per port show each port's flight recorder (frames_command.hpp); a crash
+// report carries its last frames too (PortOwner registers it).
 //
 // [service.gather]
 //   lock_dir = "/run/lock"   # UUCP lock files (default: the system's)

@@ -8,7 +8,15 @@
 namespace weft::apps {
 
 PortOwner::PortOwner(Context& ctx, const PortConfig& port, std::unique_ptr<PortBinding> binding)
-    : ctx_(ctx), port_(port), binding_(std::move(binding)), reconnect_(port.reconnect) {}
+    : ctx_(ctx),
+      port_(port),
+      crash_ring_(recorder_.watch_for_crashes("serial " + port.name)),
+      binding_(std::move(binding)),
+      reconnect_(port.reconnect) {
+  if (!crash_ring_)
+    ctx_.log().warn("port {}: its flight recorder is not in crash reports (more than {} ports)", port_.name,
+                    crash::kMaxRings);
+}
 
 PortOwner::~PortOwner() = default;
 

@@ -4,7 +4,11 @@
 // getpid, gettid, sigaction, raise) and code of our own over fixed static
 // buffers: no allocation, no locks, no stdio. File format (text):
 //   weft crash dump 1 / time / pid / cause / pc / service / thread /
-//   maps + a copy of /proc/self/maps / frames N + one hex address per line.
+//   mono (CLOCK_MONOTONIC ns) / maps + a copy of /proc/self/maps /
+//   per watched ring: ring TITLE / layout .. / verdicts .. / count N TOTAL /
+//   N lines of one slot's raw bytes in hex, oldest first /
+//   frames N + one hex address per line.
+// The rings go before the frames: unwinding is what may fault in here.
 #define BOOST_STACKTRACE_LINK  // the backend is the linked library (core/CMakeLists.txt)
 #include "weft/core/crash_report.hpp"
 
@@ -15,11 +19,14 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <ctime>
 #include <exception>
 #include <filesystem>
+#include <iterator>
+#include <mutex>
 #include <stdexcept>
 #include <typeinfo>
 
@@ -49,6 +56,20 @@ NameEntry g_names[kMaxNames];
 std::atomic<std::size_t> g_name_count{0};
 std::atomic<bool> g_installed{false};
 std::atomic<bool> g_dumping{false};            // first crash wins
+// Watched rings (watch_ring): plain pointers and numbers, filled before
+// `used` is set (release), read by the handler after it sees `used` (acquire).
+struct RingEntry {
+  std::atomic<bool> used{false};
+  const unsigned char* base = nullptr;
+  const std::size_t* next = nullptr;
+  const std::uint64_t* total = nullptr;
+  std::size_t stride = 0, capacity = 0;
+  std::size_t offsets[6] = {};  // mono_ns direction verdict length kept bytes
+  char title[96] = {};
+  char verdicts[256] = {};
+};
+RingEntry g_rings[kMaxRings];
+std::mutex g_rings_mutex;  // registration only; never taken by the handler
 void* g_frames[kMaxFrames];
 char g_line[512];
 char g_copy[4096];
@@ -191,12 +212,62 @@ std::uintptr_t caller_of_bad_jump(void* uctx) noexcept {
 #endif
 }
 
+// One section per watched ring, its slots oldest first. The owner may be
+// recording on another thread (or this one was interrupted mid-record):
+// a torn slot or a stale next index is possible and acceptable; indices
+// are clamped so that only the ring's own memory is read.
+void write_rings(int fd) noexcept {
+  for (const RingEntry& r : g_rings) {
+    if (!r.used.load(std::memory_order_acquire) || r.capacity == 0 || r.stride == 0) continue;
+    const std::uint64_t total = *r.total;
+    const std::size_t count = total < r.capacity ? static_cast<std::size_t>(total) : r.capacity;
+    const std::size_t next = *r.next % r.capacity;
+    Out h{g_line, sizeof g_line};
+    h.put("ring ");
+    h.put(r.title);
+    h.put("\nlayout ");
+    h.dec(r.stride);
+    h.put(' ');
+    h.dec(r.capacity);
+    for (std::size_t off : r.offsets) {
+      h.put(' ');
+      h.dec(off);
+    }
+    h.put("\nverdicts ");
+    write_all(fd, g_line, h.len);
+    write_all(fd, r.verdicts, std::strlen(r.verdicts));
+    h = Out{g_line, sizeof g_line};
+    h.put("\ncount ");
+    h.dec(count);
+    h.put(' ');
+    h.dec(total);
+    h.put('\n');
+    write_all(fd, g_line, h.len);
+    for (std::size_t i = 0; i < count; ++i) {
+      const unsigned char* slot = r.base + ((next + r.capacity - count + i) % r.capacity) * r.stride;
+      std::size_t len = 0;
+      for (std::size_t b = 0; b < r.stride; ++b) {
+        if (len + 2 > sizeof g_copy) {
+          write_all(fd, g_copy, len);
+          len = 0;
+        }
+        g_copy[len++] = "0123456789abcdef"[slot[b] >> 4];
+        g_copy[len++] = "0123456789abcdef"[slot[b] & 0xf];
+      }
+      write_all(fd, g_copy, len);
+      write_all(fd, "\n", 1);
+    }
+  }
+  write_all(fd, "end rings\n", 10);
+}
+
 // Writes the whole dump: the header and the maps first, so that they are on
 // disk even if unwinding the stack faults; the frames last. `bad_jump`: the
 // pc itself faulted (see caller_of_bad_jump).
 void write_dump(const char* cause, std::uintptr_t pc, bool bad_jump, void* uctx) noexcept {
-  timespec now{};
+  timespec now{}, mono{};
   ::clock_gettime(CLOCK_REALTIME, &now);
+  ::clock_gettime(CLOCK_MONOTONIC, &mono);
   const long pid = static_cast<long>(::getpid());
   const long tid = static_cast<long>(::syscall(SYS_gettid));
 
@@ -228,6 +299,8 @@ void write_dump(const char* cause, std::uintptr_t pc, bool bad_jump, void* uctx)
   h.dec(static_cast<unsigned long long>(tid));
   const LoopBeacon* beacon = g_beacon.load(std::memory_order_acquire);
   h.put(beacon != nullptr && beacon->loop_tid.load(std::memory_order_relaxed) == tid ? " loop" : " other");
+  h.put("\nmono ");
+  h.dec(static_cast<unsigned long long>(mono.tv_sec) * 1000000000ULL + static_cast<unsigned long long>(mono.tv_nsec));
   h.put("\nmaps\n");
   write_all(fd, g_line, h.len);
   const int maps = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
@@ -240,6 +313,8 @@ void write_dump(const char* cause, std::uintptr_t pc, bool bad_jump, void* uctx)
     }
     ::close(maps);
   }
+  ::fsync(fd);
+  write_rings(fd);
   ::fsync(fd);
 
   std::size_t frames = 0;
@@ -344,6 +419,51 @@ void set_loop(const LoopBeacon* beacon, const std::vector<std::pair<const Servic
     ++n;
   }
   g_name_count.store(n, std::memory_order_release);
+}
+
+RingHandle watch_ring(const std::string& title, const void* base, const RingLayout& layout,
+                      const std::size_t* next_index, const std::uint64_t* total) {
+  const std::lock_guard lock(g_rings_mutex);
+  for (std::size_t i = 0; i < kMaxRings; ++i) {
+    RingEntry& r = g_rings[i];
+    if (r.used.load(std::memory_order_relaxed)) continue;
+    r.base = static_cast<const unsigned char*>(base);
+    r.next = next_index;
+    r.total = total;
+    r.stride = layout.stride;
+    r.capacity = layout.capacity;
+    const std::size_t offsets[6] = {layout.mono_ns, layout.direction, layout.verdict,
+                                    layout.length,  layout.kept,      layout.bytes};
+    std::copy(std::begin(offsets), std::end(offsets), r.offsets);
+    auto copy_text = [](char* to, std::size_t cap, const std::string& from) {
+      std::size_t n = 0;
+      for (char c : from) {
+        if (n + 1 == cap) break;
+        to[n++] = c == '\n' ? ' ' : c;  // one line in the dump
+      }
+      to[n] = '\0';
+    };
+    copy_text(r.title, sizeof r.title, title);
+    copy_text(r.verdicts, sizeof r.verdicts, layout.verdicts);
+    r.used.store(true, std::memory_order_release);
+    return RingHandle(static_cast<int>(i));
+  }
+  return {};
+}
+
+RingHandle& RingHandle::operator=(RingHandle&& o) noexcept {
+  if (this != &o) {
+    RingHandle old(slot_);  // unregisters ours
+    slot_ = o.slot_;
+    o.slot_ = -1;
+  }
+  return *this;
+}
+
+RingHandle::~RingHandle() {
+  if (slot_ < 0) return;
+  const std::lock_guard lock(g_rings_mutex);
+  g_rings[slot_].used.store(false, std::memory_order_release);
 }
 
 }  // namespace weft::crash

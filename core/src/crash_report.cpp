@@ -4,12 +4,16 @@
 // dump's copy of /proc/self/maps into this process's mapping of the same
 // file (same path and inode), then symbolised by Boost.Stacktrace; a frame
 // whose module is not mapped here is printed as module+offset, which
-// `addr2line -Cfe MODULE OFFSET` decodes offline.
+// `addr2line -Cfe MODULE OFFSET` decodes offline. Watched rings (the
+// serial flight recorders) are rendered like the console's `frames`, with
+// times relative to the crash.
 #define BOOST_STACKTRACE_LINK
 #include "weft/core/crash_report.hpp"
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -58,8 +62,36 @@ std::vector<Mapping> own_maps() {
   return out;
 }
 
+// A watched ring as the dump holds it: its layout and raw slots, oldest first.
+struct DumpedRing {
+  std::string title;
+  std::vector<std::size_t> layout;  // stride capacity mono_ns direction verdict length kept bytes
+  std::vector<std::string> verdicts;
+  std::string count;                // "N TOTAL"
+  std::vector<std::vector<std::uint8_t>> slots;
+};
+
+std::optional<std::vector<std::uint8_t>> unhex(const std::string& line) {
+  if (line.empty() || line.size() % 2 != 0) return std::nullopt;
+  std::vector<std::uint8_t> out;
+  out.reserve(line.size() / 2);
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < line.size(); i += 2) {
+    const int hi = nibble(line[i]), lo = nibble(line[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
+  }
+  return out;
+}
+
 struct Dump {
   std::string time, pid, cause, service, thread;
+  std::optional<std::int64_t> mono_ns;
+  std::vector<DumpedRing> rings;
   std::uintptr_t pc = 0;
   std::vector<std::uintptr_t> frames;
   std::vector<Mapping> maps;
@@ -69,15 +101,41 @@ Dump read_dump(const fs::path& path) {
   Dump d;
   std::ifstream in(path);
   std::string line;
-  bool in_frames = false, in_maps = false;
+  bool in_frames = false, in_maps = false, in_rings = false;
   while (std::getline(in, line)) {
-    if (line == "maps") {  // then the maps, until "frames N"
+    if (line == "maps") {  // then the maps, until a ring or "frames N"
       in_maps = true;
       continue;
     }
-    if (line.rfind("frames ", 0) == 0) {  // then one address per line, to the end
+    if (line.rfind("ring ", 0) == 0) {  // then its layout and slots, until the next or "end rings"
       in_maps = false;
+      in_rings = true;
+      d.rings.push_back(DumpedRing{line.substr(5), {}, {}, {}, {}});
+      continue;
+    }
+    if (line == "end rings") {
+      in_maps = in_rings = false;
+      continue;
+    }
+    if (line.rfind("frames ", 0) == 0) {  // then one address per line, to the end
+      in_maps = in_rings = false;
       in_frames = true;
+      continue;
+    }
+    if (in_rings) {
+      DumpedRing& r = d.rings.back();
+      std::istringstream fields(line);
+      std::string key;
+      fields >> key;
+      if (key == "layout") {
+        for (std::size_t v; fields >> v;) r.layout.push_back(v);
+      } else if (key == "verdicts") {
+        for (std::string v; fields >> v;) r.verdicts.push_back(v);
+      } else if (key == "count") {
+        std::getline(fields >> std::ws, r.count);
+      } else if (auto bytes = unhex(line)) {
+        r.slots.push_back(std::move(*bytes));
+      }
       continue;
     }
     if (in_maps) {
@@ -97,8 +155,55 @@ Dump read_dump(const fs::path& path) {
     else if (key == "service") d.service = value;
     else if (key == "thread") d.thread = value;
     else if (key == "pc") d.pc = std::stoull(value, nullptr, 16);
+    else if (key == "mono") d.mono_ns = std::stoll(value);
   }
   return d;
+}
+
+template <typename T>
+T field(const std::vector<std::uint8_t>& slot, std::size_t offset) {
+  T v{};
+  if (offset + sizeof v <= slot.size()) std::memcpy(&v, slot.data() + offset, sizeof v);
+  return v;
+}
+
+// "serial ttyS1: last frames (3 of 812 recorded; ms before the crash)" and
+// one line per slot, as the console's `frames` shows them.
+void render_ring(std::ostream& text, const DumpedRing& r, std::optional<std::int64_t> crash_mono_ns) {
+  text << r.title << ": last frames";
+  std::istringstream count(r.count);
+  std::size_t n = 0;
+  std::uint64_t total = 0;
+  text << " (";
+  if (count >> n >> total) text << n << " of " << total << " recorded; ";
+  text << (crash_mono_ns ? "ms relative to the crash)\n" : "ms relative to the first)\n");
+  if (r.layout.size() != 8) {
+    text << "  (not recorded: the dump was cut short)\n";
+    return;
+  }
+  const std::size_t stride = r.layout[0];
+  const std::size_t at_mono = r.layout[2], at_dir = r.layout[3], at_verdict = r.layout[4], at_length = r.layout[5],
+                    at_kept = r.layout[6], at_bytes = r.layout[7];
+  if (r.slots.empty()) text << "  (none)\n";
+  std::int64_t reference = crash_mono_ns.value_or(0);
+  if (!crash_mono_ns && !r.slots.empty()) reference = field<std::int64_t>(r.slots.front(), at_mono);
+  char buf[64];
+  for (const auto& slot : r.slots) {
+    if (slot.size() != stride) continue;
+    const double ms = static_cast<double>(field<std::int64_t>(slot, at_mono) - reference) / 1e6;
+    std::snprintf(buf, sizeof buf, "  %+.3f ms %s", ms, field<std::uint8_t>(slot, at_dir) == 0 ? "tx" : "rx");
+    text << buf;
+    const std::size_t length = field<std::uint16_t>(slot, at_length);
+    const std::size_t room = at_bytes < stride ? stride - at_bytes : 0;
+    const std::size_t kept = std::min<std::size_t>(field<std::uint16_t>(slot, at_kept), room);
+    for (std::size_t i = 0; i < kept; ++i) {
+      std::snprintf(buf, sizeof buf, " %02x", slot[at_bytes + i]);
+      text << buf;
+    }
+    if (kept < length) text << " ... (" << length << " bytes)";
+    const std::size_t verdict = field<std::uint8_t>(slot, at_verdict);
+    text << "  " << (verdict < r.verdicts.size() ? r.verdicts[verdict] : "verdict " + std::to_string(verdict)) << "\n";
+  }
 }
 
 struct Decoded {
@@ -217,6 +322,7 @@ std::vector<CrashReport> decode_pending(const std::string& crash_dir, std::size_
          << "stack (innermost first):\n";
     for (std::size_t i = 0; i < frames.size(); ++i) text << "  #" << i << " " << frames[i].text << "\n";
     if (frames.empty()) text << "  (not recorded: the crash handler faulted while unwinding)\n";
+    for (const DumpedRing& ring : d.rings) render_ring(text, ring, d.mono_ns);
     const fs::path report_path = dump_path.parent_path() / (dump_path.stem().string() + ".txt");
     write_atomically(report_path, text.str());
     fs::remove(dump_path);

@@ -2,7 +2,9 @@
 #include "weft/drivers/flight_recorder.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
+#include <type_traits>
 
 namespace weft {
 
@@ -51,6 +53,29 @@ std::vector<RecordedFrame> FlightRecorder::frames(std::size_t last) const {
   const std::size_t first = (next_ + ring_.size() - n) % ring_.size();
   for (std::size_t i = 0; i < n; ++i) out.push_back(ring_[(first + i) % ring_.size()]);
   return out;
+}
+
+// The crash handler reads slots as raw bytes at these offsets.
+static_assert(std::is_trivially_copyable_v<RecordedFrame> && std::is_standard_layout_v<RecordedFrame>);
+static_assert(sizeof(MonoTime) == sizeof(std::int64_t) && std::is_same_v<MonoTime::duration, Duration>);
+static_assert(sizeof(FrameDirection) == 1 && sizeof(FrameVerdict) == 1);
+
+crash::RingHandle FlightRecorder::watch_for_crashes(const std::string& title) const {
+  crash::RingLayout layout;
+  layout.stride = sizeof(RecordedFrame);
+  layout.capacity = ring_.size();
+  layout.mono_ns = offsetof(RecordedFrame, at);
+  layout.direction = offsetof(RecordedFrame, direction);
+  layout.verdict = offsetof(RecordedFrame, verdict);
+  layout.length = offsetof(RecordedFrame, length);
+  layout.kept = offsetof(RecordedFrame, kept);
+  layout.bytes = offsetof(RecordedFrame, bytes);
+  for (int v = 0; v <= static_cast<int>(FrameVerdict::other); ++v) {
+    if (v > 0) layout.verdicts += ' ';
+    layout.verdicts += to_string(static_cast<FrameVerdict>(v));
+  }
+  static_assert(static_cast<int>(FrameDirection::tx) == 0);
+  return crash::watch_ring(title, ring_.data(), layout, &next_, &total_);
 }
 
 std::string FlightRecorder::format(MonoTime reference) const {

@@ -1,7 +1,8 @@
 // Crash reports end to end in a forked child: a real SIGSEGV (and an
 // exception that reaches std::terminate) leaves a dump; decoding it here
 // (same binary, other address space) gives a report with the signal, the
-// service that was running and the function that crashed.
+// service that was running and the function that crashed, and the last
+// slots of every watched ring (the serial flight recorders).
 #include "weft/core/crash_report.hpp"
 
 #include <catch2/catch.hpp>
@@ -10,8 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <stdexcept>
 
@@ -58,6 +65,49 @@ int in_child(const std::string& dir, F die) {
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   return status;
 }
+
+// A ring slot as a flight recorder lays it out (any fixed-size layout works).
+struct TestSlot {
+  std::int64_t at_ns;
+  std::uint8_t direction;
+  std::uint8_t verdict;
+  std::uint16_t length;
+  std::uint16_t kept;
+  std::uint8_t bytes[6];
+};
+
+struct TestRing {
+  TestSlot slots[4]{};
+  std::size_t next = 0;
+  std::uint64_t total = 0;
+  void record(std::uint8_t direction, std::uint8_t verdict, std::initializer_list<std::uint8_t> bytes,
+              std::uint16_t length) {
+    TestSlot& s = slots[next];
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    s.at_ns = static_cast<std::int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec - 2000000000;  // 2 s ago
+    s.direction = direction;
+    s.verdict = verdict;
+    s.length = length;
+    s.kept = static_cast<std::uint16_t>(std::min<std::size_t>(bytes.size(), sizeof s.bytes));
+    std::copy_n(bytes.begin(), s.kept, s.bytes);
+    next = (next + 1) % 4;
+    ++total;
+  }
+  weft::crash::RingHandle watch(const std::string& title) const {
+    weft::crash::RingLayout layout;
+    layout.stride = sizeof(TestSlot);
+    layout.capacity = 4;
+    layout.mono_ns = offsetof(TestSlot, at_ns);
+    layout.direction = offsetof(TestSlot, direction);
+    layout.verdict = offsetof(TestSlot, verdict);
+    layout.length = offsetof(TestSlot, length);
+    layout.kept = offsetof(TestSlot, kept);
+    layout.bytes = offsetof(TestSlot, bytes);
+    layout.verdicts = "ok sent timeout";
+    return weft::crash::watch_ring(title, slots, layout, &next, &total);
+  }
+};
 
 std::string read_file(const std::string& p) {
   std::ifstream in(p);
@@ -134,5 +184,66 @@ TEST_CASE("only the newest reports are kept", "[crash]") {
   const auto listed = weft::crash::list_reports(dir);
   REQUIRE(listed.size() == 3);
   CHECK(listed[0].path == dir + "/20260102T000000Z-1.txt");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a crash report carries the last slots of every watched ring, oldest first", "[crash][frames]") {
+  const std::string dir = temp_dir();
+  const int status = in_child(dir, [] {
+    static TestRing ring;
+    static TestRing empty;
+    ring.record(0, 1, {0xee}, 1);  // overwritten by the fifth
+    ring.record(0, 1, {0x01, 0x03, 0x00, 0x0a}, 4);
+    ring.record(1, 0, {0x01, 0x03, 0x02, 0xbe, 0xef, 0x99}, 7);  // one byte was not kept
+    ring.record(0, 1, {0x02, 0x04}, 2);
+    ring.record(1, 2, {}, 0);
+    static weft::crash::RingHandle a = ring.watch("serial ttyTEST");
+    static weft::crash::RingHandle b = empty.watch("serial ttyIDLE");
+    crash_test_segv(g_null);
+  });
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGSEGV);
+  const auto reports = weft::crash::decode_pending(dir);
+  REQUIRE(reports.size() == 1);
+  const std::string text = read_file(reports[0].path);
+  INFO(text);
+  const auto at = text.find("serial ttyTEST: last frames (4 of 5 recorded; ms relative to the crash)\n");
+  REQUIRE(at != std::string::npos);
+  std::istringstream lines(text.substr(at));
+  std::string line;
+  std::getline(lines, line);
+  const char* expected[] = {" ms tx 01 03 00 0a  sent", " ms rx 01 03 02 be ef 99 ... (7 bytes)  ok",
+                            " ms tx 02 04  sent", " ms rx  timeout"};
+  for (const char* tail : expected) {
+    REQUIRE(std::getline(lines, line));
+    CHECK(line.rfind("  -", 0) == 0);  // recorded before the crash
+    CHECK(line.size() > std::strlen(tail));
+    CHECK(line.substr(line.find(" ms ")) == tail);
+  }
+  CHECK(text.find(" ee ") == std::string::npos);  // the overwritten slot is gone
+  CHECK(text.find("serial ttyIDLE: last frames (0 of 0 recorded; ms relative to the crash)\n  (none)\n") !=
+        std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("std::terminate writes watched rings too, and a released ring is not written", "[crash][frames]") {
+  const std::string dir = temp_dir();
+  const int status = in_child(dir, [] {
+    static TestRing ring;
+    ring.record(0, 1, {0x42}, 1);
+    { const weft::crash::RingHandle gone = ring.watch("serial ttyGONE"); }
+    static weft::crash::RingHandle kept = ring.watch("serial ttyKEPT");
+    crash_test_noexcept();
+  });
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+  const auto reports = weft::crash::decode_pending(dir);
+  REQUIRE(reports.size() == 1);
+  const std::string text = read_file(reports[0].path);
+  INFO(text);
+  CHECK(text.find("serial ttyGONE") == std::string::npos);
+  const auto at = text.find("serial ttyKEPT: last frames (1 of 1 recorded; ms relative to the crash)\n  -");
+  REQUIRE(at != std::string::npos);
+  CHECK(text.find(" ms tx 42  sent\n", at) != std::string::npos);
   std::filesystem::remove_all(dir);
 }

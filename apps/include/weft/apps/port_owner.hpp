@@ -5,7 +5,7 @@
 // BusPoller (Modbus RTU) and AsciiReader (line instruments) are its kinds;
 // gather owns them all the same way, and reports their counters. Each
 // keeps the port's flight recorder (the last frames or lines on the wire,
-// for the console's `frames` and dumps).
+// for the console's `frames`, dumps and crash reports).
 //
 //   closed ──open──► open ──serve() returns (stream error)──► absent/failed
 //     │                ▲                                          │
@@ -89,6 +89,7 @@ protected:
   FlightRecorder recorder_{kRecordedFrames};  // fixed size: recording never allocates
 
 private:
+  crash::RingHandle crash_ring_;  // "serial PORT" in crash reports; after recorder_, so released first
   boost::asio::awaitable<std::unique_ptr<ByteStream>> open_port(std::function<void()>& on_first_attempt);
 
   std::unique_ptr<PortBinding> binding_;

@@ -9,9 +9,12 @@
 // The next start decodes pending dumps into readable reports (<stamp>.txt:
 // the addresses are relocated through the saved maps, so ASLR does not
 // matter as long as the binary is the same) and logs one line per crash.
+// Rings registered with watch_ring() (the serial flight recorders) are
+// copied into the dump too, and rendered in the report as "TITLE: last frames".
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +34,48 @@ void install_crash_handlers(const std::string& crash_dir);
 // What the handler reads to name the running service. The table is copied
 // into fixed-size buffers; call before the loop runs; null/empty to clear.
 void set_loop(const LoopBeacon* beacon, const std::vector<std::pair<const ServiceStats*, std::string>>& names);
+
+// Where the fields of one slot of a watched ring are (byte offsets in the
+// slot, fixed-width fields), so that the next start can render the raw
+// bytes a dying process wrote without knowing the slot's C++ type.
+struct RingLayout {
+  std::size_t stride = 0;     // bytes per slot
+  std::size_t capacity = 0;   // slots
+  std::size_t mono_ns = 0;    // std::int64_t, CLOCK_MONOTONIC nanoseconds
+  std::size_t direction = 0;  // std::uint8_t: 0 tx, 1 rx
+  std::size_t verdict = 0;    // std::uint8_t: index into `verdicts`
+  std::size_t length = 0;     // std::uint16_t: bytes on the wire
+  std::size_t kept = 0;       // std::uint16_t: bytes stored (at most stride - bytes)
+  std::size_t bytes = 0;      // the stored bytes
+  std::string verdicts;       // names of the verdict values, space-separated
+};
+
+// Unregisters its ring when destroyed. Move-only; empty if the table was full.
+class RingHandle {
+public:
+  RingHandle() = default;
+  explicit RingHandle(int slot) noexcept : slot_(slot) {}
+  RingHandle(RingHandle&& o) noexcept : slot_(o.slot_) { o.slot_ = -1; }
+  RingHandle& operator=(RingHandle&& o) noexcept;
+  RingHandle(const RingHandle&) = delete;
+  RingHandle& operator=(const RingHandle&) = delete;
+  ~RingHandle();
+  explicit operator bool() const noexcept { return slot_ >= 0; }
+
+private:
+  int slot_ = -1;
+};
+
+// Makes every later crash dump carry the ring at `base` (layout.capacity
+// slots of layout.stride bytes; *next_index is the slot written next,
+// *total the number of slots ever written), under `title`. The memory must
+// stay where it is while the handle lives. A fixed table of kMaxRings: when
+// full, the handle is empty and the ring is not in crash reports.
+// Thread-safe registration; the handler reads the ring without a lock, so a
+// crash while its owner records may show one torn slot.
+constexpr std::size_t kMaxRings = 16;
+RingHandle watch_ring(const std::string& title, const void* base, const RingLayout& layout,
+                      const std::size_t* next_index, const std::uint64_t* total);
 
 struct CrashReport {
   std::string path;     // the readable report (<stamp>.txt)

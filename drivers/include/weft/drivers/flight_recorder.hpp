@@ -2,7 +2,9 @@
 // answers in one ring, so N/2 transactions), with
 // monotonic timestamps and a verdict, so "what was on the wire just before
 // it went wrong" is answerable from the console or a crash report.
-// Fixed capacity, allocated once; recording never allocates more.
+// Fixed capacity, allocated once; recording never allocates more. Frames
+// are plain fixed-size slots, so a crash handler may copy the ring's raw
+// memory (watch_for_crashes).
 #pragma once
 
 #include <array>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "weft/core/clock.hpp"
+#include "weft/core/crash_report.hpp"
 
 namespace weft {
 
@@ -46,6 +49,9 @@ public:
   std::string format(MonoTime reference) const;
   std::uint64_t total() const noexcept { return total_; }  // frames ever recorded
   std::size_t capacity() const noexcept { return ring_.size(); }
+  // Puts this ring, under `title`, in every crash report while the handle
+  // lives. The recorder must not move meanwhile (owners hold it in place).
+  crash::RingHandle watch_for_crashes(const std::string& title) const;
 
 private:
   std::vector<RecordedFrame> ring_;
