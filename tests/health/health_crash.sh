@@ -3,7 +3,8 @@
 # SIGSEGV); the process dies by SIGSEGV leaving <data>/crash/*.dump; the
 # next start decodes it into a readable report and logs one line naming the
 # signal, the service and the function. The same for an exception thrown
-# out of a loop handler (std::terminate, then SIGABRT).
+# out of a loop handler (std::terminate, then SIGABRT). Last, a crash while
+# gather polls a silent socat pty: the report holds the port's last frames.
 # Usage: bash health_crash.sh <weft-health-box> <weftd> <python3>
 set -euo pipefail
 BOX=$1
@@ -43,4 +44,39 @@ crash_then_restart throw=300ms 134
 grep -E "previous run crashed: uncaught exception std::runtime_error: deliberate test exception in service throw at .*throw_now" "$TMP/next.log" ||
   fail "the next start did not report the uncaught exception in throw_now"
 [[ $(ls "$TMP"/data/crash/*.txt | wc -l) == 2 ]] || fail "expected two reports in $TMP/data/crash"
+
+note "SIGSEGV while gather polls a silent pty: the report has the serial frames"
+rm -rf "$TMP/data/crash"
+start_socat pty "$TMP/pty"
+health_config "$TMP/gather.toml" "$TMP/data" "$(cat <<TOML
+[service.gather]
+lock_dir = "$TMP"
+
+[[serial]]
+name = "rs485"
+path = "$TMP/pty/a"
+baud = 19200
+response_timeout = "100ms"
+retries = 0
+
+[[instrument]]
+name = "boiler"
+port = "rs485"
+unit = 3
+period = "200ms"
+  [[instrument.point]]
+  name = "temperature"
+  address = 100
+TOML
+)"
+code=0
+timeout 30 "$BOX" --config "$TMP/gather.toml" --test crash=1500ms >"$TMP/crash.log" 2>&1 || code=$?
+[[ $code == 139 ]] || fail "--test crash with gather exited $code, expected 139"
+timeout 30 "$BOX" --config "$TMP/gather.toml" --for 1s >"$TMP/next.log" 2>&1 || fail "the next start failed"
+report=$(grep -oE "report: [^)]+\.txt" "$TMP/next.log" | head -1 | cut -d' ' -f2)
+[[ -f $report ]] || fail "the next start named no report"
+grep -q "^serial rs485: last frames" "$report" || fail "report: no serial rs485 section"
+grep -qE "ms tx 03 03 00 64 00 01 [0-9a-f ]+ sent$" "$report" || fail "report: no request frame to unit 3"
+grep -qE "ms rx .*timeout$" "$report" || fail "report: no timeout verdict"
+sed -n '/^serial rs485/,/^$/p' "$report"
 echo "PASS health_crash"
