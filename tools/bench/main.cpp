@@ -22,6 +22,12 @@
 
 namespace {
 
+// Every subcommand takes the weft log level of its runs.
+void add_log_level(CLI::App& cmd, std::string& level) {
+  cmd.add_option("--log-level", level, "weft log level in the runs")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+}
+
 using namespace weft::bench;
 using weft::Duration;
 
@@ -171,8 +177,7 @@ void add_workload_options(CLI::App& cmd, Args& a, bool allow_zero = false) {
   cmd.add_option("--slack-us", a.slack_us, "weft ticker slack, us (default: the runtime's, 1 % capped at 5 ms)")
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("--warmup-s", a.warmup_s, "warm-up before the window opens, s")->check(CLI::NonNegativeNumber);
-  cmd.add_option("--log-level", a.log_level, "weft log level in the runs")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  add_log_level(cmd, a.log_level);
 }
 
 }  // namespace
@@ -205,8 +210,7 @@ int main(int argc, char** argv) {
   modbus_cmd->add_option("--seconds", mb.seconds, "length of the measurement window, s")->check(CLI::PositiveNumber);
   modbus_cmd->add_option("--warmup-s", mb.warmup_s, "warm-up before the window opens, s")->check(CLI::NonNegativeNumber);
   modbus_cmd->add_option("--devsim", mb.devsim, "weft-devsim executable (default: next to weft-bench)");
-  modbus_cmd->add_option("--log-level", mb.log_level, "weft log level")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  add_log_level(*modbus_cmd, mb.log_level);
 
   SimulateArgs sim;
   CLI::App* sim_cmd = app.add_subcommand(
@@ -217,8 +221,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   sim_cmd->add_option("--period-ms", sim.period_ms, "poll period of every instrument, ms")->check(CLI::PositiveNumber);
   sim_cmd->add_option("--hours", sim.hours, "simulated hours")->check(CLI::PositiveNumber);
-  sim_cmd->add_option("--log-level", sim.log_level, "weft log level")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  add_log_level(*sim_cmd, sim.log_level);
 
   GatherArgs ga;
   CLI::App* gather_cmd = app.add_subcommand(
@@ -234,8 +237,7 @@ int main(int argc, char** argv) {
   gather_cmd->add_option("--devices", ga.devices, "sim: simulated devices inside gather; pty: weft-devsim processes")
       ->check(CLI::IsMember({"sim", "pty"}));
   gather_cmd->add_option("--devsim", ga.devsim, "weft-devsim executable for --devices pty (default: next to weft-bench)");
-  gather_cmd->add_option("--log-level", ga.log_level, "weft log level")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  add_log_level(*gather_cmd, ga.log_level);
 
   UploadArgs ua;
   CLI::App* upload_cmd = app.add_subcommand(
@@ -245,8 +247,7 @@ int main(int argc, char** argv) {
   upload_cmd->add_option("--max-in-flight", ua.max_in_flight, "batches without PUBACK")->check(CLI::Range(2, 1000));
   upload_cmd->add_option("--backlog-rate", ua.backlog_rate, "backlog rows/s limit")->check(CLI::PositiveNumber);
   upload_cmd->add_option("--timeout-s", ua.timeout_s, "give up after this long")->check(CLI::PositiveNumber);
-  upload_cmd->add_option("--log-level", ua.log_level, "weft log level")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  add_log_level(*upload_cmd, ua.log_level);
 
   ConsoleArgs ca;
   CLI::App* console_cmd = app.add_subcommand(
@@ -269,8 +270,7 @@ int main(int argc, char** argv) {
   store_cmd->add_option("--synchronous", sa.synchronous, "normal, full or both")
       ->check(CLI::IsMember({"normal", "full", "both"}));
   store_cmd->add_option("--dir", sa.dir, "directory for the database (a real disk: /tmp may be tmpfs)");
-  store_cmd->add_option("--log-level", sa.log_level, "weft log level")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  add_log_level(*store_cmd, sa.log_level);
 
   CLI11_PARSE(app, argc, argv);
   try {
