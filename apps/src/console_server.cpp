@@ -433,19 +433,20 @@ asio::awaitable<void> serve_console(Context& ctx, const ConsoleSettings& s, Cons
   ctx.log().info("console: listening on {} (mode {}{})", s.socket, s.group ? "0660, group " : "0600",
                  s.group ? s.group_name : "");
   ctx.ready();
+  // The accept loop is a child too (children run only inside join()): a
+  // stop cancels it and every session, and join() waits for all of them.
   TaskGroup clients(ctx.executor());
+  clients.spawn(accept_loop(acceptor, clients, ctx, s, counters));
   std::exception_ptr ended;
   try {
-    co_await accept_loop(acceptor, clients, ctx, s, counters);
+    co_await clients.join();
   } catch (...) {
     ended = std::current_exception();
   }
-  // Stop: no new clients, end every session, then remove the socket (a
-  // courtesy: the next start replaces a stale one anyway).
+  // Stopped: remove the socket (a courtesy: the next start replaces a
+  // stale one anyway), although the stop is still pending.
   co_await asio::this_coro::reset_cancellation_state();
   acceptor.close(ec);
-  clients.cancel();
-  co_await clients.join();
   // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
   std::function<void()> remove_socket = [path = s.socket] { ::unlink(path.c_str()); };
   co_await ctx.blocking(std::move(remove_socket));
