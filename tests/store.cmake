@@ -8,8 +8,15 @@ if(WEFT_SQLITE3_CLI)
   add_test(NAME integration.store_busy_cli
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/store_busy_cli.sh $<TARGET_FILE:weftd> ${WEFT_SQLITE3_CLI})
   set_tests_properties(integration.store_busy_cli PROPERTIES LABELS integration TIMEOUT 90)
+  # A start timeout landing inside record's store open (the CLI holds BEGIN
+  # EXCLUSIVE for 4 s): weftd survives and restarts record (issue 9).
+  add_test(NAME integration.record_start_timeout_locked
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/record_start_timeout_locked.sh $<TARGET_FILE:weftd>
+                   ${WEFT_SQLITE3_CLI})
+  set_tests_properties(integration.record_start_timeout_locked PROPERTIES LABELS integration TIMEOUT 90)
 else()
-  message(STATUS "sqlite3 CLI not found: integration.store_busy_cli is not run (apt-get install sqlite3)")
+  message(STATUS "sqlite3 CLI not found: integration.store_busy_cli and integration.record_start_timeout_locked "
+                 "are not run (apt-get install sqlite3)")
 endif()
 
 # The store's console commands through weftctl against a real weftd:

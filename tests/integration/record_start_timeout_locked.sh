@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# A start timeout that lands while record is inside its uncancellable store
+# open (issue 9, defect 1): the sqlite3 CLI creates the database and holds
+# BEGIN EXCLUSIVE on it for 4 s, so record's open (on the blocking pool)
+# waits for the lock well past [service.record.restart] start_timeout = 1s.
+# The supervisor cancels that run; when the open returns, record must end
+# without any child outliving its TaskGroup (before the fix weftd died with
+# SIGSEGV, exit 139). Then record is restarted, becomes ready and commits
+# readings, and weftd stops cleanly (exit 0) with no crash report.
+# Usage: bash record_start_timeout_locked.sh <weftd> <sqlite3>
+set -euo pipefail
+WEFTD=$1
+SQLITE=$2
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+
+mkdir -p "$TMP/data"
+DB="$TMP/data/readings.db"
+cat >"$TMP/weftd.toml" <<TOML
+[weftd]
+log_level = "info"
+stop_grace = "3s"
+data_dir = "$TMP/data"
+
+[store]
+path = "$DB"
+batch_rows = 50
+batch_age = "50ms"
+busy_deadline = "30s"
+
+[service.heartbeat]
+period = "20ms"
+prefix = "box"
+
+[service.record]
+report_period = "200ms"
+
+[service.record.restart]
+start_timeout = "1s"
+min_backoff = "100ms"
+max_backoff = "200ms"
+TOML
+
+# alive_until SECONDS ERE: until weftd.log has a line matching ERE; fails
+# at once, with weftd's exit status, if weftd dies first.
+alive_until() {
+  local deadline=$((SECONDS + $1))
+  until grep -qE -- "$2" "$TMP/weftd.log"; do
+    if ! running weftd; then
+      wait_exit weftd 1
+      fail "weftd died (exit $EXIT_STATUS$( ((EXIT_STATUS > 128)) && echo ", signal $((EXIT_STATUS - 128))")) before logging /$2/"
+    fi
+    ((SECONDS < deadline)) || fail "no line matching /$2/ in weftd.log within $1 s"
+    sleep 0.05
+  done
+}
+
+note "the sqlite3 CLI creates $DB and holds BEGIN EXCLUSIVE on it for 4 s"
+# The CLI executes each line as it reads it: the lock is held while the
+# subshell sleeps; it prints 'locked' once it holds it.
+start_bg cli bash -c "{ echo 'BEGIN EXCLUSIVE;'; echo 'CREATE TABLE lock_holder(x);'; echo \"SELECT 'locked';\"; sleep 4; echo 'COMMIT;'; } | '$SQLITE' '$DB'"
+wait_fixed 10 "$TMP/cli.log" "locked"
+
+note "weftd starts; record's store open waits for the lock past its 1 s start timeout"
+start_bg weftd "$WEFTD" --config "$TMP/weftd.toml" --for 60s
+alive_until 10 "not ready within its start timeout of 1000 ms"
+
+wait_exit cli 15
+[[ $EXIT_STATUS == 0 ]] || fail "the sqlite3 CLI exited $EXIT_STATUS"
+grep -vqx "locked" "$TMP/cli.log" && fail "the sqlite3 CLI complained: $(cat "$TMP/cli.log")"
+
+note "the lock is released: the cancelled run ends, record is restarted and records"
+alive_until 15 "store: committed through seq [1-9]"
+grep -qF "failed: not ready within its start timeout" "$TMP/weftd.log" ||
+  fail "the timed-out run was not counted as a failure"
+ready_lines=$(grep -cE "\[record\].* ready$" "$TMP/weftd.log" || true)
+[[ $ready_lines == 1 ]] || fail "expected record to become ready once (its second run), got $ready_lines"
+grep -qF "ignored its cancellation" "$TMP/weftd.log" && fail "the timed-out run was abandoned instead of ending"
+
+note "weftd stops cleanly"
+kill -TERM "${PID_OF[weftd]}"
+wait_exit weftd 10
+[[ $EXIT_STATUS == 0 ]] || fail "weftd exited $EXIT_STATUS on SIGTERM, expected 0"
+shopt -s nullglob
+reports=("$TMP/data/crash"/*)
+(( ${#reports[@]} == 0 )) || fail "a crash report was left: ${reports[*]}"
+rows=$("$SQLITE" "$DB" "SELECT count(*) FROM readings")
+(( rows > 0 )) || fail "no readings were recorded"
+note "ok: weftd survived the start timeout inside the store open; $rows readings recorded after the restart"
