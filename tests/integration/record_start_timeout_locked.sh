@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A start timeout that lands while record is inside its uncancellable store
 # open (issue 9, defect 1): the sqlite3 CLI creates the database and holds
-# BEGIN EXCLUSIVE on it for 4 s, so record's open (on the blocking pool)
-# waits for the lock well past [service.record.restart] start_timeout = 1s.
+# BEGIN EXCLUSIVE on it until record's [service.record.restart]
+# start_timeout = 1s has fired (at least 4 s), so record's open (on the
+# blocking pool) is still waiting for the lock when it is cancelled.
 # The supervisor cancels that run; when the open returns, record must end
 # without any child outliving its TaskGroup (before the fix weftd died with
 # SIGSEGV, exit 139). Then record is restarted, becomes ready and commits
@@ -54,15 +55,28 @@ alive_until() {
   done
 }
 
-note "the sqlite3 CLI creates $DB and holds BEGIN EXCLUSIVE on it for 4 s"
-# The CLI executes each line as it reads it: the lock is held while the
-# subshell sleeps; it prints 'locked' once it holds it.
-start_bg cli bash -c "{ echo 'BEGIN EXCLUSIVE;'; echo 'CREATE TABLE lock_holder(x);'; echo \"SELECT 'locked';\"; sleep 4; echo 'COMMIT;'; } | '$SQLITE' '$DB'"
+note "the sqlite3 CLI creates $DB and holds BEGIN EXCLUSIVE on it"
+# The CLI executes each line as it reads it from the FIFO, and prints
+# 'locked' once it holds the lock; it commits when we write COMMIT.
+mkfifo "$TMP/cli.in"
+start_bg cli bash -c "exec '$SQLITE' '$DB' <'$TMP/cli.in'"
+exec 3>"$TMP/cli.in"
+echo "BEGIN EXCLUSIVE; CREATE TABLE lock_holder(x); SELECT 'locked';" >&3
 wait_fixed 10 "$TMP/cli.log" "locked"
+locked_at=$SECONDS
 
 note "weftd starts; record's store open waits for the lock past its 1 s start timeout"
 start_bg weftd "$WEFTD" --config "$TMP/weftd.toml" --for 60s
-alive_until 10 "not ready within its start timeout of 1000 ms"
+alive_until 20 "not ready within its start timeout of 1000 ms"
+# Hold the lock for 4 s in all (the issue's case); the cancelled run stays
+# inside its open meanwhile.
+while ((SECONDS - locked_at < 4)); do
+  running weftd || break
+  sleep 0.1
+done
+# .quit, not EOF: weftd inherited fd 3, so the FIFO stays open while it runs.
+printf 'COMMIT;\n.quit\n' >&3
+exec 3>&-
 
 wait_exit cli 15
 [[ $EXIT_STATUS == 0 ]] || fail "the sqlite3 CLI exited $EXIT_STATUS"
