@@ -17,9 +17,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 mkdir -p "$TMP/data"
 DB="$TMP/data/readings.db"
 cat >"$TMP/weftd.toml" <<TOML
+# stop_grace well above the lock's hold: the cancelled run must end by
+# itself when its open returns, not be abandoned after the grace.
 [weftd]
 log_level = "info"
-stop_grace = "3s"
+stop_grace = "15s"
 data_dir = "$TMP/data"
 
 [store]
