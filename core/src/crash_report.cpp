@@ -315,7 +315,7 @@ std::string write_atomically(const fs::path& path, const std::string& text) {
     fs::rename(tmp, path, ec);
     if (ec) error = "cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message();
   }
-  if (!error.empty()) fs::remove(tmp, ec);
+  if (!error.empty() && fs::is_regular_file(tmp, ec)) fs::remove(tmp, ec);
   return error;
 }
 
