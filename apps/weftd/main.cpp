@@ -155,19 +155,19 @@ int main(int argc, char** argv) {
   try {
     if (!o.check_config.empty()) return check_config(o.check_config);
     if (o.config.empty()) {
-      std::cerr << "weftd: no config given; run `weftd --config FILE` (see examples/demo.toml)\n";
+      weft::logging::write_stderr("weftd: no config given; run `weftd --config FILE` (see examples/demo.toml)\n");
       return weft::kExitUsage;
     }
     return run(o);
   } catch (const weft::ConfigError& e) {
-    std::cerr << "weftd: " << e.what() << "\n";
+    weft::logging::write_stderr(std::string("weftd: ") + e.what() + "\n");
     return weft::kExitUsage;
   } catch (const weft::ServiceGraphError& e) {
-    std::cerr << "weftd: " << e.what() << "\n";
+    weft::logging::write_stderr(std::string("weftd: ") + e.what() + "\n");
     return weft::kExitUsage;
   } catch (const weft::DataDirBusyError& e) {
     weft::logging::flush();
-    std::cerr << "weftd: " << e.what() << "\n";
+    weft::logging::write_stderr(std::string("weftd: ") + e.what() + "\n");
     return weft::kExitDataDirBusy;
   }
 }

@@ -387,23 +387,27 @@ void on_terminate() {
 
 }  // namespace
 
-void install_crash_handlers(const std::string& crash_dir) {
-  std::filesystem::create_directories(crash_dir);
+std::string install_crash_handlers(const std::string& crash_dir) {
   if (crash_dir.size() + 1 > sizeof g_dir)
     throw std::invalid_argument("crash dir path too long (" + std::to_string(crash_dir.size()) + " bytes): " + crash_dir);
+  std::error_code ec;  // a full disk: the handlers go in all the same
+  std::filesystem::create_directories(crash_dir, ec);
   std::memcpy(g_dir, crash_dir.c_str(), crash_dir.size() + 1);
 
   stack_t alt{};
   alt.ss_sp = g_alt_stack;
   alt.ss_size = sizeof g_alt_stack;
-  ::sigaltstack(&alt, nullptr);
-  if (g_installed.exchange(true)) return;
+  std::string error = ec ? "cannot create " + crash_dir + ": " + ec.message() : std::string();
+  if (::sigaltstack(&alt, nullptr) != 0)  // then a stack overflow on this thread dies unreported
+    error += std::string(error.empty() ? "" : "; ") + "no alternate signal stack: " + std::strerror(errno);
+  if (g_installed.exchange(true)) return error;
   std::set_terminate(on_terminate);
   struct sigaction sa {};
   sa.sa_sigaction = on_fatal_signal;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
   ::sigemptyset(&sa.sa_mask);
   for (int signo : kFatalSignals) ::sigaction(signo, &sa, nullptr);
+  return error;
 }
 
 void set_loop(const LoopBeacon* beacon, const std::vector<std::pair<const ServiceStats*, std::string>>& names) {

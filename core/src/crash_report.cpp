@@ -11,6 +11,8 @@
 #include "weft/core/crash_report.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -32,6 +34,17 @@ struct Mapping {
   std::string path;
 };
 
+// Hex or decimal numbers from a dump that may be cut short (the disk filled
+// while the dying process wrote it): nothing here throws on a bad field.
+std::optional<std::uintptr_t> to_number(const std::string& text, int base) {
+  if (text.empty()) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, base);
+  if (errno != 0 || end == text.c_str()) return std::nullopt;
+  return static_cast<std::uintptr_t>(v);
+}
+
 std::optional<Mapping> parse_mapping(const std::string& line) {
   std::istringstream in(line);
   std::string range, perms, offset, dev, inode, path;
@@ -39,13 +52,10 @@ std::optional<Mapping> parse_mapping(const std::string& line) {
   std::getline(in >> std::ws, path);
   const auto dash = range.find('-');
   if (dash == std::string::npos || path.empty() || path[0] != '/') return std::nullopt;
-  Mapping m;
-  m.start = std::stoull(range.substr(0, dash), nullptr, 16);
-  m.end = std::stoull(range.substr(dash + 1), nullptr, 16);
-  m.offset = std::stoull(offset, nullptr, 16);
-  m.inode = inode;
-  m.path = path;
-  return m;
+  const auto start = to_number(range.substr(0, dash), 16), end = to_number(range.substr(dash + 1), 16),
+             off = to_number(offset, 16);
+  if (!start || !end || !off) return std::nullopt;
+  return Mapping{*start, *end, *off, inode, path};
 }
 
 const Mapping* containing(const std::vector<Mapping>& maps, std::uintptr_t addr) {
@@ -143,7 +153,8 @@ Dump read_dump(const fs::path& path) {
       continue;
     }
     if (in_frames) {
-      if (line.rfind("0x", 0) == 0) d.frames.push_back(std::stoull(line, nullptr, 16));
+      if (line.rfind("0x", 0) == 0)
+        if (auto a = to_number(line, 16)) d.frames.push_back(*a);
       continue;
     }
     const auto space = line.find(' ');
@@ -154,9 +165,14 @@ Dump read_dump(const fs::path& path) {
     else if (key == "cause") d.cause = value;
     else if (key == "service") d.service = value;
     else if (key == "thread") d.thread = value;
-    else if (key == "pc") d.pc = std::stoull(value, nullptr, 16);
-    else if (key == "mono") d.mono_ns = std::stoll(value);
+    else if (key == "pc") d.pc = to_number(value, 16).value_or(0);
+    else if (key == "mono") {
+      if (auto ns = to_number(value, 10)) d.mono_ns = static_cast<std::int64_t>(*ns);
+    }
   }
+  // Empty or cut short: the crash handler could not write it all (a full disk).
+  if (d.cause.empty()) d.cause = "(unknown: the dump is empty or cut short; was the disk full?)";
+  if (d.service.empty()) d.service = "(unknown)";
   return d;
 }
 
@@ -261,13 +277,16 @@ std::string header_value(const std::string& text, const std::string& key) {
   return {};
 }
 
+CrashReport report_from(const fs::path& path, const std::string& text) {
+  return CrashReport{path.string(), header_value(text, "time"), header_value(text, "cause"),
+                     header_value(text, "service"), header_value(text, "where"), {}};
+}
+
 CrashReport read_report(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream buf;
   buf << in.rdbuf();
-  const std::string text = buf.str();
-  return CrashReport{path.string(), header_value(text, "time"), header_value(text, "cause"),
-                     header_value(text, "service"), header_value(text, "where")};
+  return report_from(path, buf.str());
 }
 
 std::vector<fs::path> files_with(const std::string& dir, const std::string& ext) {
@@ -279,15 +298,25 @@ std::vector<fs::path> files_with(const std::string& dir, const std::string& ext)
   return out;
 }
 
-void write_atomically(const fs::path& path, const std::string& text) {
+// Empty on success, else why not (a full disk: ENOSPC). A failed attempt
+// leaves nothing behind, so it does not hold on to what space there is.
+std::string write_atomically(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp";
+  std::string error;
   {
     std::ofstream out(tmp, std::ios::trunc);
+    if (!out) error = "cannot create " + tmp.string() + ": " + std::strerror(errno);
     out << text;
     out.flush();
-    if (!out) throw std::runtime_error("cannot write crash report " + tmp.string());
+    if (error.empty() && !out) error = "cannot write " + tmp.string() + ": " + std::strerror(errno);
   }
-  fs::rename(tmp, path);
+  std::error_code ec;
+  if (error.empty()) {
+    fs::rename(tmp, path, ec);
+    if (ec) error = "cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message();
+  }
+  if (!error.empty() && fs::is_regular_file(tmp, ec)) fs::remove(tmp, ec);
+  return error;
 }
 
 }  // namespace
@@ -324,9 +353,12 @@ std::vector<CrashReport> decode_pending(const std::string& crash_dir, std::size_
     if (frames.empty()) text << "  (not recorded: the crash handler faulted while unwinding)\n";
     for (const DumpedRing& ring : d.rings) render_ring(text, ring, d.mono_ns);
     const fs::path report_path = dump_path.parent_path() / (dump_path.stem().string() + ".txt");
-    write_atomically(report_path, text.str());
-    fs::remove(dump_path);
-    out.push_back(read_report(report_path));
+    const std::string error = write_atomically(report_path, text.str());
+    CrashReport report = report_from(report_path, text.str());
+    std::error_code ec;
+    if (error.empty()) fs::remove(dump_path, ec);
+    else report.write_error = error + "; the dump " + dump_path.string() + " is kept and decoded again at the next start";
+    out.push_back(std::move(report));
   }
   auto reports = files_with(crash_dir, ".txt");
   while (reports.size() > keep) {
@@ -344,8 +376,10 @@ std::vector<CrashReport> list_reports(const std::string& crash_dir) {
 }
 
 std::string describe(const CrashReport& r) {
-  return "previous run crashed: " + r.cause + " in service " + r.service + " at " + r.where + " (" + r.time +
-         "; report: " + r.path + ")";
+  std::string line = "previous run crashed: " + r.cause + " in service " + r.service + " at " + r.where + " (" +
+                     r.time + "; report: " + r.path;
+  if (!r.write_error.empty()) line += "; not written: " + r.write_error;
+  return line + ")";
 }
 
 }  // namespace weft::crash

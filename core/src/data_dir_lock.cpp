@@ -1,6 +1,9 @@
 // Data-dir lock: open + flock(LOCK_EX|LOCK_NB) on one descriptor, then the
-// PID written over the file's content. flock locks belong to the open file
-// description, so a second lock in the same process conflicts too.
+// PID written over the file's content in place and the file cut to it, so
+// that on a full disk nothing needs a new block once the file has content
+// (every start but the first). The lock never depends on the PID write.
+// flock locks belong to the open file description, so a second lock in the
+// same process conflicts too.
 #include "weft/core/data_dir_lock.hpp"
 
 #include <fcntl.h>
@@ -44,17 +47,24 @@ DataDirLock::DataDirLock(const std::string& dir) {
     fd_ = -1;
     if (e != EWOULDBLOCK)
       throw std::runtime_error("data dir lock " + path_ + ": cannot lock it: " + errno_text(e));
-    const std::string who = holder > 0 ? "weftd PID " + std::to_string(holder) : "another process (its PID is not written yet)";
+    const std::string who = holder > 0 ? "weftd PID " + std::to_string(holder)
+                                       : "another process (its PID is not in the lock file: not written yet, or "
+                                         "its disk was full)";
     throw DataDirBusyError("data dir " + dir + " is in use by " + who + " (lock file " + path_ +
                                "); stop that weftd first, or give this one another [weftd] data_dir",
                            holder);
   }
+  // Write first, then cut: shrinking never needs space, and an overwrite in
+  // place needs none while the file's block exists. If it fails, an empty
+  // file is better than a stale PID naming someone else.
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-    const int e = errno;
-    ::close(fd_);
-    fd_ = -1;
-    throw std::runtime_error("data dir lock " + path_ + ": cannot write our PID into it: " + errno_text(e));
+  const ssize_t n = ::pwrite(fd_, pid.data(), pid.size(), 0);
+  if (n != static_cast<ssize_t>(pid.size())) {
+    pid_error_ = "cannot write our PID into " + path_ + ": " + (n < 0 ? errno_text(errno) : "short write") +
+                 "; the lock holds, but a second weftd cannot name us";
+    if (::ftruncate(fd_, 0) != 0) pid_error_ += " (and the old content could not be cleared)";
+  } else if (::ftruncate(fd_, static_cast<off_t>(pid.size())) != 0) {
+    pid_error_ = "cannot cut " + path_ + " to our PID: " + errno_text(errno);
   }
 }
 

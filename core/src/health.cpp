@@ -63,8 +63,18 @@ void Health::before_loop() {
   const RuntimeOptions& o = core_.options;
   if (!o.data_dir.empty()) {
     lock_.emplace(o.data_dir);  // throws DataDirBusyError naming the holder
-    for (const auto& report : crash::decode_pending(crash_dir())) core_.log->warn("{}", crash::describe(report));
-    crash::install_crash_handlers(crash_dir());
+    // A full data disk must not stop the box: what cannot be written is
+    // logged once here, and tried again at the next start (the PID, a
+    // crash report: its dump is kept, and the crash is logged from memory).
+    if (!lock_->pid_error().empty()) core_.log->warn("data dir lock: {}", lock_->pid_error());
+    try {
+      for (const auto& report : crash::decode_pending(crash_dir())) core_.log->warn("{}", crash::describe(report));
+    } catch (const std::exception& e) {
+      core_.log->warn("crash reports in {}: cannot decode them: {}; tried again at the next start", crash_dir(),
+                      e.what());
+    }
+    if (const std::string error = crash::install_crash_handlers(crash_dir()); !error.empty())
+      core_.log->warn("crash handlers: {}; a crash in this run may leave no report", error);
   }
   beacon_.loop_tid.store(static_cast<int>(::syscall(SYS_gettid)), std::memory_order_relaxed);
   beacon_.turn(nullptr, steady_ns());

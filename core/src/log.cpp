@@ -1,13 +1,16 @@
 // Shared asynchronous sinks: one writer thread, queue of 8192 lines,
 // overrun-oldest. Output goes to stderr (journald picks it up under systemd).
+// Only the log thread writes to stderr, each write bounded (log_stderr.hpp):
+// a stderr that blocks (a full pipe nobody reads) costs lines, counted, and
+// never a wait beyond a bound, here or in flush().
 #include "weft/core/log.hpp"
 
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 
 #include "log_ring.hpp"
+#include "log_stderr.hpp"
 
 #include <atomic>
 #include <future>
@@ -16,15 +19,21 @@
 namespace weft::logging {
 namespace {
 
+constexpr auto kFlushBound = std::chrono::seconds(5);
+
 struct Shared {
   std::shared_ptr<spdlog::details::thread_pool> pool =
       std::make_shared<spdlog::details::thread_pool>(8192, 1);
-  spdlog::sink_ptr sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  std::shared_ptr<detail::StderrSink> stderr_sink = std::make_shared<detail::StderrSink>(*pool);
+  spdlog::sink_ptr sink = stderr_sink;
   std::shared_ptr<detail::LogRing> ring = std::make_shared<detail::LogRing>(kRingLines);
   std::atomic<spdlog::level::level_enum> level{spdlog::level::info};
   std::mutex mutex;
   std::vector<std::weak_ptr<spdlog::logger>> loggers;
   std::size_t live_after_prune = 0;
+  // stderr_sink's progress when a flush last timed out; no progress since
+  // means the log thread is still stuck, and the next flush does not wait.
+  std::atomic<std::uint64_t> stuck_at{UINT64_MAX};
 };
 
 Shared& shared() {
@@ -75,7 +84,10 @@ void set_default_level(spdlog::level::level_enum level) {
 
 spdlog::level::level_enum default_level() noexcept { return shared().level.load(); }
 
-std::uint64_t dropped_log_lines() noexcept { return shared().pool->overrun_counter(); }
+std::uint64_t dropped_log_lines() noexcept {
+  const Shared& s = shared();
+  return s.pool->overrun_counter() + s.stderr_sink->dropped();
+}
 
 std::vector<LogLine> recent_lines(std::uint64_t after, std::size_t max, std::string_view logger) {
   return shared().ring->since(after, max, logger);
@@ -84,8 +96,10 @@ std::uint64_t last_line_seq() { return shared().ring->last_seq(); }
 
 // spdlog 1.10's async flush only queues a request. The log thread is one
 // FIFO, so when it runs a probe logger's flush, every line queued before is
-// written; the probe's extra sink tells us so. Bounded: at most 5 s.
-void flush() {
+// written; the probe's extra sink tells us so. Bounded: the request is
+// queued overrun-oldest (never waits for room: with a stuck log thread the
+// queue may stay full for ever), and the wait for it is kFlushBound.
+bool flush() {
   struct FlushSignal final : spdlog::sinks::base_sink<std::mutex> {
     std::promise<void> flushed;
     bool signalled = false;
@@ -95,12 +109,19 @@ void flush() {
     }
   };
   Shared& s = shared();
+  if (s.stuck_at.load() == s.stderr_sink->progress()) return false;  // still stuck since the last timeout
   auto signal = std::make_shared<FlushSignal>();
   auto flushed = signal->flushed.get_future();
   auto probe = std::make_shared<spdlog::async_logger>("flush", spdlog::sinks_init_list{s.sink, signal}, s.pool,
-                                                      spdlog::async_overflow_policy::block);
+                                                      spdlog::async_overflow_policy::overrun_oldest);
   probe->flush();
-  flushed.wait_for(std::chrono::seconds(5));
+  if (flushed.wait_for(kFlushBound) == std::future_status::ready) return true;
+  s.stuck_at.store(s.stderr_sink->progress());
+  return false;
+}
+
+bool write_stderr(std::string_view text) {
+  return detail::write_within(2, text.data(), text.size(), detail::StderrSink::kWriteBound);
 }
 
 }  // namespace weft::logging

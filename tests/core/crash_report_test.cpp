@@ -21,6 +21,8 @@
 #include <initializer_list>
 #include <sstream>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "weft/core/service_stats.hpp"
 #include "weft/core/stall_monitor.hpp"
@@ -245,5 +247,73 @@ TEST_CASE("std::terminate writes watched rings too, and a released ring is not w
   const auto at = text.find("serial ttyKEPT: last frames (1 of 1 recorded; ms relative to the crash)\n  -");
   REQUIRE(at != std::string::npos);
   CHECK(text.find(" ms tx 42  sent\n", at) != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// A full disk: the report cannot be written. The crash is still returned
+// (to be logged from memory), says why it was not written, and its dump
+// stays for the next start, which writes the report once it can.
+TEST_CASE("a report that cannot be written is still returned, and its dump is kept for the next start", "[crash]") {
+  const std::string dir = temp_dir();
+  const int status = in_child(dir, [] { crash_test_segv(g_null); });
+  REQUIRE(WIFSIGNALED(status));
+  std::string dump;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".dump") dump = e.path().string();
+  REQUIRE(!dump.empty());
+  const std::string stem = dump.substr(0, dump.size() - 5);
+  // Where the report is written first: a directory there makes that fail
+  // as a full disk would (we are root here, so permissions would not).
+  std::filesystem::create_directory(stem + ".txt.tmp");
+
+  std::vector<weft::crash::CrashReport> reports;
+  REQUIRE_NOTHROW(reports = weft::crash::decode_pending(dir));
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].cause == "SIGSEGV (fault address 0x0)");
+  CHECK(reports[0].service == "victim");
+  CHECK_THAT(reports[0].write_error, Catch::Matchers::StartsWith("cannot create " + stem + ".txt.tmp: "));
+  CHECK_THAT(reports[0].write_error,
+             Catch::Matchers::EndsWith("the dump " + dump + " is kept and decoded again at the next start"));
+  const std::string line = weft::crash::describe(reports[0]);
+  CHECK(line.rfind("previous run crashed: SIGSEGV (fault address 0x0) in service victim at ", 0) == 0);
+  CHECK(line.find("; not written: cannot create ") != std::string::npos);
+  CHECK(std::filesystem::exists(dump));
+  CHECK_FALSE(std::filesystem::exists(stem + ".txt"));
+
+  std::filesystem::remove(stem + ".txt.tmp");  // room again
+  REQUIRE_NOTHROW(reports = weft::crash::decode_pending(dir));
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].write_error.empty());
+  CHECK(reports[0].path == stem + ".txt");
+  CHECK(std::filesystem::exists(stem + ".txt"));
+  CHECK_FALSE(std::filesystem::exists(dump));
+  CHECK(weft::crash::describe(reports[0]).find("not written") == std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// The dying process may fill the disk while it writes: a dump cut anywhere
+// (even empty) is decoded as far as it goes, never an exception at start.
+TEST_CASE("a dump cut short or empty is decoded as far as it goes", "[crash]") {
+  const std::string dir = temp_dir();
+  std::ofstream(dir + "/20260101T000000Z-1.dump") << "weft crash dump 1\ntime 2026-01-01T00:00:00Z\npid 1\n"
+                                                     "cause SIGSEGV (fault address 0x8)\npc ";
+  std::ofstream(dir + "/20260101T000001Z-2.dump") << "weft crash dump 1\ntime 2026-01-01T00:00:01Z\npid 2\n"
+                                                     "cause SIGBUS\npc 0x1234\nservice gather\nthread 9 loop\nmono ";
+  std::ofstream(dir + "/20260101T000002Z-3.dump") << "weft crash dump 1\ncause SIGFPE\npc 0x10\nmaps\n"
+                                                     "7f0000000000-7f00";
+  std::ofstream(dir + "/20260101T000003Z-4.dump");  // empty: not a byte could be written
+  std::vector<weft::crash::CrashReport> reports;
+  REQUIRE_NOTHROW(reports = weft::crash::decode_pending(dir));
+  REQUIRE(reports.size() == 4);
+  CHECK(reports[0].cause == "SIGSEGV (fault address 0x8)");
+  CHECK(reports[0].service == "(unknown)");
+  CHECK(reports[1].cause == "SIGBUS");
+  CHECK(reports[1].service == "gather");
+  CHECK(reports[2].cause == "SIGFPE");
+  CHECK(reports[3].cause == "(unknown: the dump is empty or cut short; was the disk full?)");
+  for (const auto& r : reports) {
+    CHECK(r.write_error.empty());
+    CHECK(r.where == "(unknown)");
+  }
   std::filesystem::remove_all(dir);
 }

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -56,6 +57,22 @@ TEST_CASE("a data dir that cannot be created is an error naming it", "[data_dir]
     FAIL("locked a dir under a regular file");
   } catch (const std::runtime_error& e) {
     CHECK(std::string(e.what()).find(dir + "/file/data") != std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// The PID is written over the old content in place, then the file is cut
+// to it (no new block needed on a full disk): a longer stale content leaves
+// no tail behind.
+TEST_CASE("the PID replaces a longer stale content exactly", "[data_dir]") {
+  const std::string dir = temp_dir();
+  std::ofstream(dir + "/weftd.lock") << "4194304999\nleft over by something else\n";
+  {
+    weft::DataDirLock lock(dir);
+    CHECK(lock.pid_error().empty());
+    std::ifstream in(lock.path());
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(content == std::to_string(::getpid()) + "\n");
   }
   std::filesystem::remove_all(dir);
 }

@@ -1,11 +1,19 @@
 // Tests of stackful services (weft/core/stackful.hpp) on the virtual clock: they sleep and
 // tick through the runtime's timers, gate dependents with ready(), are restarted with
-// backoff after a throw (its what() in last_error) and are cancelled by a stop.
+// backoff after a throw (its what() in last_error) and are cancelled by a stop;
+// overflowing the stack is a SIGSEGV that the crash report blames on the service.
 #include "weft/core/stackful.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
 #include <optional>
+#include <thread>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -13,6 +21,8 @@
 #include <boost/system/system_error.hpp>
 
 #include "support/virtual_runtime.hpp"
+#include "weft/core/crash_report.hpp"
+#include "weft/core/log.hpp"
 #include "weft/core/runtime.hpp"
 
 using Catch::Matchers::Contains;
@@ -34,7 +44,70 @@ weft::RuntimeOptions virtual_options() { return weft::test::virtual_options(777)
 
 namespace {
 
+// Each frame holds 1 KiB that it writes and reads back after the call, so
+// the recursion is real (no tail call, no loop) and every frame is touched.
+[[gnu::noipa]] int recurse_deep(int depth) {
+  volatile char frame[1024];
+  for (std::size_t i = 0; i < sizeof frame; i += 64) frame[i] = static_cast<char>(depth);
+  const int below = depth > 0 ? recurse_deep(depth - 1) : 0;
+  return below + frame[depth % 16 * 64];
+}
+
+// Waits at most `limit` for `pid`; kills it (and fails) if it is still running.
+int wait_bounded(pid_t pid, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    REQUIRE(r >= 0);
+    if (r == pid) return status;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      FAIL("the child did not exit within " << limit.count() << " s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 }  // namespace
+
+// The stack is 64 KiB; 128 frames of 1 KiB go past its end. Without a guard
+// page the recursion scribbles over whatever lies below the stack and may
+// return normally (the child then exits 0).
+TEST_CASE("a stackful service that overflows its stack dies by SIGSEGV and the crash report names it",
+          "[stackful][crash]") {
+  std::string dir = (std::filesystem::temp_directory_path() / "weft-stackful-XXXXXX").string();
+  REQUIRE(::mkdtemp(dir.data()) != nullptr);
+  weft::logging::flush();  // the log thread idle: the child inherits no held log lock
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    weft::RuntimeOptions options = virtual_options();
+    options.data_dir = dir;  // the lock, and the crash handlers on this (the loop) thread
+    weft::Runtime runtime(options);
+    runtime.add(weft::stackful_service("deep", {}, {}, [](Context& ctx, yield_context yield) {
+      ctx.ready();
+      weft::sleep(ctx, 10ms, yield);
+      recurse_deep(128);
+      ctx.log().info("recursion returned");
+      for (;;) weft::sleep(ctx, 1h, yield);
+    }));
+    runtime.stop_after(1s);
+    ::_exit(runtime.run() == weft::kExitOk ? 0 : 3);
+  }
+  const int status = wait_bounded(pid, std::chrono::seconds(60));
+  INFO("wait status " << status);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGSEGV);
+
+  const auto reports = weft::crash::decode_pending(dir + "/crash");
+  REQUIRE(reports.size() == 1);
+  CHECK_THAT(reports[0].cause, Catch::Matchers::StartsWith("SIGSEGV (fault address 0x"));
+  CHECK(reports[0].service == "deep");
+  CHECK_THAT(reports[0].where, Contains("recurse_deep"));
+  std::filesystem::remove_all(dir);
+}
 
 TEST_CASE("a stackful service sleeps on the virtual clock and its ready() gates its dependents", "[stackful]") {
   weft::Runtime runtime(virtual_options());

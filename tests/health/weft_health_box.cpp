@@ -120,14 +120,14 @@ int main(int argc, char** argv) {
     weft::logging::flush();
     return code;
   } catch (const weft::ConfigError& e) {
-    std::cerr << "weft-health-box: " << e.what() << "\n";
+    weft::logging::write_stderr(std::string("weft-health-box: ") + e.what() + "\n");
     return weft::kExitUsage;
   } catch (const std::invalid_argument& e) {  // a bad --test
-    std::cerr << "weft-health-box: " << e.what() << "\n";
+    weft::logging::write_stderr(std::string("weft-health-box: ") + e.what() + "\n");
     return weft::kExitUsage;
   } catch (const weft::DataDirBusyError& e) {
     weft::logging::flush();
-    std::cerr << "weft-health-box: " << e.what() << "\n";
+    weft::logging::write_stderr(std::string("weft-health-box: ") + e.what() + "\n");
     return weft::kExitDataDirBusy;
   }
 }

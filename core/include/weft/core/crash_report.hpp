@@ -26,11 +26,13 @@ struct LoopBeacon;
 
 namespace crash {
 
-// Process-wide, idempotent. `crash_dir` is created if missing. Only the
-// calling thread gets the alternate stack (the loop thread: a stack
-// overflow there is still reported); other threads' crashes are reported
-// as long as their own stack has room.
-void install_crash_handlers(const std::string& crash_dir);
+// Process-wide, idempotent. `crash_dir` is created if missing; if it cannot
+// be (a full disk), the handlers are installed anyway and the error is
+// returned (empty: none). Only the calling thread gets the alternate stack
+// (the loop thread: a stack overflow there, a stackful service's included,
+// is still reported); other threads' crashes are reported as long as their
+// own stack has room.
+std::string install_crash_handlers(const std::string& crash_dir);
 // What the handler reads to name the running service. The table is copied
 // into fixed-size buffers; call before the loop runs; null/empty to clear.
 void set_loop(const LoopBeacon* beacon, const std::vector<std::pair<const ServiceStats*, std::string>>& names);
@@ -83,16 +85,20 @@ struct CrashReport {
   std::string cause;    // "SIGSEGV (fault address 0x0)", "uncaught exception std::runtime_error: ..."
   std::string service;  // running on the loop, or "(none)"
   std::string where;    // the first frame that is not crash machinery: "fn at file:line"
+  std::string write_error;  // empty, or why `path` could not be written (a full disk)
 };
 
 // Decodes every pending dump in `crash_dir` into a report (written before
 // the dump is removed, so a crash here only means decoding again) and
 // returns the new reports, oldest first. Keeps the newest `keep` reports.
+// A report that cannot be written (a full disk) is still returned, decoded,
+// with write_error set; its dump stays for the next call. A dump cut short
+// is decoded as far as it goes. File errors are never thrown.
 // Blocking file I/O and symbolisation: before the loop, or on the pool.
 std::vector<CrashReport> decode_pending(const std::string& crash_dir, std::size_t keep = 20);
 // Every report in `crash_dir`, oldest first.
 std::vector<CrashReport> list_reports(const std::string& crash_dir);
-// The one line the next start logs for a report.
+// The one line the next start logs for a report (with write_error, if any).
 std::string describe(const CrashReport& report);
 
 }  // namespace crash

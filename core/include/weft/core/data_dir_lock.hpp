@@ -2,7 +2,9 @@
 // flock()ed (exclusive, non-blocking) and our PID written into it. The
 // kernel drops the lock when the process dies however it dies, so a stale
 // file never blocks a restart; the PID inside only names the holder in the
-// error. Blocking I/O: take it before the loop runs.
+// error. Writing the PID needs no new block while the file has content; if
+// it fails anyway (a full disk and an empty file), the lock still holds and
+// pid_error() says so. Blocking I/O: take it before the loop runs.
 #pragma once
 
 #include <stdexcept>
@@ -34,9 +36,12 @@ public:
   DataDirLock& operator=(const DataDirLock&) = delete;
 
   const std::string& path() const noexcept { return path_; }
+  // Empty, or why our PID is not in the file (the lock holds regardless).
+  const std::string& pid_error() const noexcept { return pid_error_; }
 
 private:
   std::string path_;
+  std::string pid_error_;
   int fd_ = -1;
 };
 

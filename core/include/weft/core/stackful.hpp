@@ -1,7 +1,10 @@
 // Stackful services (asio::spawn on Boost.Context), for code that must
 // suspend deep inside callbacks or third-party code. Supervised, cancelled
 // and accounted exactly like C++20-coroutine services; their waits go
-// through the same timer queue. Each run gets its own stack.
+// through the same timer queue. Each run gets its own stack: stack_bytes
+// (rounded up to whole pages) plus one guard page below it, mmap'd, so only
+// the pages a run touches are resident. Overflowing it is a SIGSEGV that the
+// crash report (crash_report.hpp) blames on the service.
 #pragma once
 
 #include <cstddef>
