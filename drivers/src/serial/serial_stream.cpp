@@ -3,6 +3,7 @@
 // closes in the order exclusion needs: fd first, then the lock file.
 #include "weft/drivers/serial/serial_stream.hpp"
 
+#include <sys/ioctl.h>
 #include <termios.h>
 
 #include <utility>
@@ -31,8 +32,12 @@ void SerialStream::cancel() {
   descriptor_.cancel(ignored);
 }
 
-void SerialStream::discard_input() {
-  if (descriptor_.is_open()) os().tcflush(descriptor_.native_handle(), TCIFLUSH);
+std::size_t SerialStream::discard_input() {
+  if (!descriptor_.is_open()) return 0;
+  int pending = 0;
+  if (os().ioctl(descriptor_.native_handle(), FIONREAD, &pending) != 0) pending = 0;
+  os().tcflush(descriptor_.native_handle(), TCIFLUSH);
+  return pending > 0 ? static_cast<std::size_t>(pending) : 0;
 }
 
 void SerialStream::close() noexcept {
