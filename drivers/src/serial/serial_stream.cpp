@@ -1,6 +1,7 @@
 // SerialStream: forwards reads and writes to the stream_descriptor with the
 // type-erased handler (which carries the caller's cancellation slot), and
-// closes in the order exclusion needs: fd first, then the lock file.
+// closes in the order exclusion needs: the lock file first (while the fd
+// still proves we hold the device, so nobody judges it stale), then the fd.
 #include "weft/drivers/serial/serial_stream.hpp"
 
 #include <sys/ioctl.h>
@@ -41,13 +42,13 @@ std::size_t SerialStream::discard_input() {
 }
 
 void SerialStream::close() noexcept {
+  lock_.release();  // first, while the fd still shows we hold the device (port_lock.cpp, rule 2)
   if (descriptor_.is_open()) {
     // release() completes pending operations with operation_aborted and
     // deregisters the fd from the reactor; close_device() then closes it.
     int fd = descriptor_.release();
     if (fd >= 0) close_device(fd);
   }
-  lock_.release();
 }
 
 void SerialStream::read_some(boost::asio::mutable_buffer buffer, IoHandler handler) {
