@@ -5,7 +5,6 @@
 // Every poll succeeds, and each noise byte is counted by the master and by
 // the flight recorder. Real clock, bounded by stop_after.
 #include <chrono>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -21,8 +20,8 @@
 #include "weft/drivers/serial/open_port.hpp"
 #include "weft/drivers/serial/serial_stream.hpp"
 
-#ifndef WEFT_MODBUS_RTU_SERVER
-#error "WEFT_MODBUS_RTU_SERVER (path of tests/peers/modbus_rtu_server) must be defined by the build"
+#if !defined(WEFT_MODBUS_RTU_SERVER) || !defined(WEFT_NOISE_RELAY)
+#error "WEFT_MODBUS_RTU_SERVER and WEFT_NOISE_RELAY (paths of the peers) must be defined by the build"
 #endif
 
 namespace asio = boost::asio;
@@ -35,13 +34,12 @@ namespace {
 
 constexpr std::uint8_t kUnit = 17;
 constexpr int kPolls = 5;
-const std::string kRelay = (std::filesystem::path(__FILE__).parent_path() / "noise_relay.py").string();
 
 struct NoisyLine {
   explicit NoisyLine(const std::string& mode)
       : server({WEFT_MODBUS_RTU_SERVER, server_side.b(), "19200", "E", std::to_string(kUnit), "normal"},
                server_side.dir() + "/server.log"),
-        relay({"/usr/bin/python3", kRelay, master_side.b(), server_side.a(), mode, std::to_string(kUnit)},
+        relay({"/usr/bin/python3", WEFT_NOISE_RELAY, master_side.b(), server_side.a(), mode, std::to_string(kUnit)},
               master_side.dir() + "/relay.log") {
     const bool up = server.wait_for_output("ready", 5s) && relay.wait_for_output("ready", 5s);
     INFO("server:\n" << server.output() << "\nrelay:\n" << relay.output());

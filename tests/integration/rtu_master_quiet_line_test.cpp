@@ -153,9 +153,10 @@ TEST_CASE("quiet line: no request is sent into a talking slave's bytes (real pty
     if (widest_gap >= t3_5) continue;  // the talker stalled: the master may rightly have sent into that gap
     conclusive = true;
     const auto after_last = run.log.request_at - run.log.writes.back();
-    INFO("request seen " << std::chrono::duration<double, std::milli>(after_last).count()
-                         << " ms after the talker's last byte; widest gap in the talk "
-                         << std::chrono::duration<double, std::milli>(widest_gap).count() << " ms");
+    using Ms = std::chrono::duration<double, std::milli>;
+    const double after_ms = Ms(after_last).count(), gap_ms = Ms(widest_gap).count();
+    INFO("request seen " << after_ms << " ms after the talker's last byte; widest gap in the talk " << gap_ms
+                         << " ms");
     CHECK(after_last >= t3_5);
     CHECK(std::holds_alternative<mb::RegistersRead>(run.result));
     CHECK(run.noise_bytes > 0);
