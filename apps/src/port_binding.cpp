@@ -1,6 +1,8 @@
 // Port bindings: see port_binding.hpp.
 #include "weft/apps/port_binding.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "weft/drivers/pipe_stream.hpp"
 #include "weft/drivers/serial/open_port.hpp"
 #include "weft/drivers/serial/serial_stream.hpp"
@@ -20,6 +22,8 @@ public:
       return lock_dir_.empty() ? serial::open_exclusive(port_.settings) : serial::open_exclusive(port_.settings, lock_dir_);
     });
     if (!result) co_return OpenedPort{nullptr, result.error()};
+    if (const std::string& note = result.value().stale_lock_note(); !note.empty())
+      ctx.log().warn("port {} ({}): {}", port_.name, port_.settings.path, note);
     co_return OpenedPort{std::make_unique<serial::SerialStream>(ctx.executor(), std::move(result).value()), std::nullopt};
   }
 

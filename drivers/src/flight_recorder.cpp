@@ -19,6 +19,7 @@ std::string_view to_string(FrameVerdict v) noexcept {
     case FrameVerdict::garbage: return "garbage";
     case FrameVerdict::overlong: return "overlong";
     case FrameVerdict::other: return "error";
+    case FrameVerdict::noise: return "noise";
   }
   return "?";
 }
@@ -41,6 +42,7 @@ void FlightRecorder::record(MonoTime at, FrameDirection direction, std::span<con
   std::copy_n(bytes.begin(), f.kept, f.bytes.begin());
   next_ = (next_ + 1) % ring_.size();
   ++total_;
+  if (verdict == FrameVerdict::noise) noise_bytes_ += f.length;
 }
 
 std::vector<RecordedFrame> FlightRecorder::frames() const { return frames(ring_.size()); }
@@ -70,7 +72,7 @@ crash::RingHandle FlightRecorder::watch_for_crashes(const std::string& title) co
   layout.length = offsetof(RecordedFrame, length);
   layout.kept = offsetof(RecordedFrame, kept);
   layout.bytes = offsetof(RecordedFrame, bytes);
-  for (int v = 0; v <= static_cast<int>(FrameVerdict::other); ++v) {
+  for (int v = 0; v <= static_cast<int>(FrameVerdict::noise); ++v) {
     if (v > 0) layout.verdicts += ' ';
     layout.verdicts += to_string(static_cast<FrameVerdict>(v));
   }

@@ -72,7 +72,11 @@ void PipeEnd::cancel() {
   complete(std::move(h), executor_, boost::asio::error::operation_aborted, 0);
 }
 
-void PipeEnd::discard_input() { shared_->dir[side_].bytes.clear(); }
+std::size_t PipeEnd::discard_input() {
+  const std::size_t n = shared_->dir[side_].bytes.size();
+  shared_->dir[side_].bytes.clear();
+  return n;
+}
 
 std::size_t PipeEnd::available() const noexcept { return shared_->dir[side_].bytes.size(); }
 

@@ -274,6 +274,46 @@ TEST_CASE("ascii parse: key/value lines", "[ascii][parse][kv]") {
     CHECK(r.code == ParseCode::bad_text);
     CHECK_THAT(r.message, Contains("\"T=1\\x1b[2J\""));  // escaped in the message
   }
+  SECTION("a value quoted whole is one text value, with \\\" and \\\\ escapes") {
+    const ParseSpec spec = ParseSpec::key_value({});
+    const ParseResult r = spec.parse(R"(T=6 S="quoted value" N="42" E="say \"hi\" \\o/" P= "  padded  " Z="")");
+    INFO(r.message);
+    REQUIRE(r.ok());
+    CHECK(r.values == std::vector<NamedValue>{{"T", 6.0},
+                                              {"S", std::string("quoted value")},
+                                              {"N", std::string("42")},  // quoted: text under auto
+                                              {"E", std::string(R"(say "hi" \o/)")},
+                                              {"P", std::string("  padded  ")}});  // "" is empty: absent
+    KeyValueOptions typed;
+    typed.keys = {{"T", "temperature"}, {"S", "state", FieldType::text}};
+    CHECK(ParseSpec::key_value(typed).parse(R"(T="21.5" S="door open")").values ==
+          std::vector<NamedValue>{{"temperature", 21.5}, {"state", std::string("door open")}});
+    CHECK(ParseSpec::key_value({',', '=', {}}).parse(R"(note="a, b", T=1 ,S = "x;y" )").values ==
+          std::vector<NamedValue>{{"note", std::string("a, b")}, {"T", 1.0}, {"S", std::string("x;y")}});
+    CHECK(ParseSpec::key_value({';', ':', {}}).parse(R"(S:"a;b";T:2)").values ==
+          std::vector<NamedValue>{{"S", std::string("a;b")}, {"T", 2.0}});
+  }
+  SECTION("quotes the format does not accept make the line malformed, with no values") {
+    const ParseSpec spec = ParseSpec::key_value({});
+    const auto malformed = [&](const std::string& line, const std::string& why) {
+      const ParseResult r = spec.parse(line);
+      INFO(line << " -> " << r.message);
+      CHECK(r.code == ParseCode::malformed);
+      CHECK(r.values.empty());
+      CHECK_THAT(r.message, Contains(why));
+    };
+    malformed(R"(T=6 S="quoted value)", "unclosed quote in the value of key \"S\"");
+    malformed(R"(T=6 S="a"b T=1)", "text after the closing quote of key \"S\"");
+    malformed(R"(T=6 S=a"b")", "a quote in the value of key \"S\"");
+    malformed(R"(T=6 S="a\nb")", "an escape other than");
+    malformed(R"("T"=6)", "a quote in the word");
+    malformed(R"(hello "world" T=1)", "a quote in the word");
+    const ParseSpec commas = ParseSpec::key_value({',', '=', {}});
+    CHECK(commas.parse(R"(S="a" b, T=1)").code == ParseCode::malformed);
+    CHECK(commas.parse(R"(S=a"b, T=1)").code == ParseCode::malformed);
+    CHECK(commas.parse(R"(S="a, T=1)").code == ParseCode::malformed);
+    CHECK(spec.parse("S=\"\x1b[2J\"").code == ParseCode::bad_text);  // quoted text is still never trusted
+  }
 }
 
 TEST_CASE("ascii parse: CSV lines", "[ascii][parse][csv]") {

@@ -2,16 +2,22 @@
 // virtual clock: reads and writes round-trip; an exception response is a
 // typed error and is not retried; silence is a timeout after the configured
 // retries; a bad CRC or garbage is counted, and the next transaction
-// succeeds (the stream resynchronises). Real peers: tests/integration.
+// succeeds (the stream resynchronises); noise bytes around an answer are
+// skipped and counted; before a request the line must have been quiet for
+// t3.5 after the last byte a talking slave sent, or the transaction fails as
+// line busy without sending. Real peers: tests/integration.
 #include "weft/drivers/modbus/rtu_master.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 
 #include "weft/core/context.hpp"
 #include "weft/core/runtime.hpp"
 #include "weft/drivers/modbus/describe.hpp"
+#include "weft/drivers/modbus/crc.hpp"
 #include "weft/drivers/pipe_stream.hpp"
 #include "weft/drivers/sim/modbus_device.hpp"
 
@@ -136,5 +142,150 @@ TEST_CASE("bad CRCs and garbage are counted and the next transaction succeeds", 
     CHECK(noisy_errors == static_cast<int>(sim.counters().faults_injected));
     CHECK(m.counters().crc_errors + m.counters().other_errors + m.counters().timeouts ==
           static_cast<std::uint64_t>(noisy_errors));
+  });
+}
+
+namespace {
+
+// A hand-written device on the other end of a pipe, on the virtual clock
+// (a PipeEnd, so it can see whether input is waiting):
+// `device(ctx, end)` is given the device end. Runs `body(master, recorder, ctx)`
+// raced against the device, with the same line as with_master.
+template <typename Device, typename Body>
+void with_device(Device device, Body body) {
+  weft::Runtime rt({.virtual_time = true, .handle_signals = false});
+  bool finished = false;
+  rt.add(weft::coroutine_service("test", {}, {}, [&](weft::Context& ctx) -> asio::awaitable<void> {
+    ctx.ready();
+    auto [master_end, device_end] = weft::make_pipe(ctx.executor());
+    weft::FlightRecorder recorder(64);
+    const mb::LineSettings line{19200, 8, 'E', 1};
+    mb::RtuMaster master(*master_end, ctx.timers(), line, recorder);
+    co_await (device(ctx, *device_end) || body(master, recorder, ctx));
+    finished = true;
+    co_await ctx.sleep(1h);
+  }));
+  rt.stop_after(10min);
+  REQUIRE(rt.run() == weft::kExitOk);
+  REQUIRE(finished);
+}
+
+// Unit 3's answer to read_holding_registers(3, 100, 2): {500, 501}.
+std::vector<std::uint8_t> answer_500_501() {
+  std::vector<std::uint8_t> frame{3, 0x03, 4, 0x01, 0xF4, 0x01, 0xF5};
+  mb::append_crc(frame);
+  return frame;
+}
+
+// Reads one 8-byte request from `end` (bounded by the caller's race).
+asio::awaitable<void> read_request(weft::ByteStream& end) {
+  std::array<std::uint8_t, 8> request{};
+  co_await asio::async_read(end, asio::buffer(request), asio::use_awaitable);
+}
+
+// `bytes` must outlive the write: callers pass named locals (a temporary
+// inside a co_await expression is what GCC 12 can destroy twice).
+asio::awaitable<void> write_bytes(weft::ByteStream& end, const std::vector<std::uint8_t>& bytes) {
+  co_await asio::async_write(end, asio::buffer(bytes), asio::use_awaitable);
+}
+
+}  // namespace
+
+TEST_CASE("a noise byte before every answer: each poll succeeds and the noise is counted", "[modbus][master][noise]") {
+  auto device = [](weft::Context&, weft::ByteStream& end) -> asio::awaitable<void> {
+    for (;;) {
+      co_await read_request(end);
+      std::vector<std::uint8_t> noisy{0x00};
+      const auto answer = answer_500_501();
+      noisy.insert(noisy.end(), answer.begin(), answer.end());
+      co_await write_bytes(end, noisy);
+    }
+  };
+  with_device(device, [](mb::RtuMaster& m, weft::FlightRecorder& rec, weft::Context&) -> asio::awaitable<void> {
+    mb::MasterOptions options;
+    options.retries = 0;
+    for (int i = 0; i < 10; ++i) {
+      auto r = co_await m.transact(mb::read_holding_registers(3, 100, 2), options);
+      REQUIRE(std::holds_alternative<mb::RegistersRead>(r));
+      CHECK(std::get<mb::RegistersRead>(r).registers == std::vector<std::uint16_t>{500, 501});
+    }
+    CHECK(m.counters().ok == 10);
+    CHECK(m.counters().noise_bytes == 10);
+    CHECK(rec.noise_bytes() == 10);
+    CHECK_THAT(rec.format(weft::MonoTime{}), Catch::Contains("rx 00  noise"));
+  });
+}
+
+TEST_CASE("a glitch byte right after the request, the answer much later: the master waits for it", "[modbus][master][noise]") {
+  auto device = [](weft::Context& ctx, weft::ByteStream& end) -> asio::awaitable<void> {
+    const std::vector<std::uint8_t> glitch{0xFF}, answer = answer_500_501();
+    co_await read_request(end);
+    co_await write_bytes(end, glitch);  // line turnaround
+    co_await ctx.sleep(100ms);          // the device takes its time (response_timeout is 500 ms)
+    co_await write_bytes(end, answer);
+    co_await ctx.sleep(1h);
+  };
+  with_device(device, [](mb::RtuMaster& m, weft::FlightRecorder&, weft::Context&) -> asio::awaitable<void> {
+    auto r = co_await m.transact(mb::read_holding_registers(3, 100, 2), {.retries = 0});
+    REQUIRE(std::holds_alternative<mb::RegistersRead>(r));
+    CHECK(m.counters().noise_bytes == 1);
+  });
+}
+
+TEST_CASE("a slave that keeps talking: the request waits until the line has been quiet for t3.5", "[modbus][master][quiet]") {
+  // Virtual clock: the talker's bytes and the request's arrival are stamped exactly.
+  std::vector<weft::MonoTime> talk, request_at;
+  const mb::LineSettings line{19200, 8, 'E', 1};
+  auto device = [&](weft::Context& ctx, weft::PipeEnd& end) -> asio::awaitable<void> {
+    const std::vector<std::uint8_t> byte{0x55}, answer = answer_500_501();
+    for (int i = 0; i < 100; ++i) {  // 100 bytes, 1 ms apart (a garbled long frame), then silence
+      if (end.available() > 0 && request_at.empty()) request_at.push_back(ctx.clock().now());  // sent into our talk
+      co_await write_bytes(end, byte);
+      talk.push_back(ctx.clock().now());
+      co_await ctx.sleep(1ms);
+    }
+    co_await read_request(end);
+    if (request_at.empty()) request_at.push_back(ctx.clock().now());
+    co_await write_bytes(end, answer);
+    co_await ctx.sleep(1h);
+  };
+  with_device(device, [&](mb::RtuMaster& m, weft::FlightRecorder& rec, weft::Context& ctx) -> asio::awaitable<void> {
+    co_await ctx.sleep(10ms);  // the talk has begun
+    auto r = co_await m.transact(mb::read_holding_registers(3, 100, 2), {.retries = 0});
+    REQUIRE(request_at.size() == 1);
+    CHECK(request_at[0] >= talk.back() + line.t3_5());  // never into incoming bytes
+    REQUIRE(std::holds_alternative<mb::RegistersRead>(r));
+    CHECK(m.counters().noise_bytes >= 90);              // what was drained while waiting
+    CHECK(rec.noise_bytes() == m.counters().noise_bytes);
+  });
+}
+
+TEST_CASE("a slave that never stops talking: line busy after max_quiet_wait, nothing sent", "[modbus][master][quiet]") {
+  std::size_t requests_seen = 0;
+  auto device = [&](weft::Context& ctx, weft::ByteStream& end) -> asio::awaitable<void> {
+    auto listen = [&]() -> asio::awaitable<void> {
+      std::array<std::uint8_t, 64> buf{};
+      for (;;) requests_seen += co_await end.async_read_some(asio::buffer(buf), asio::use_awaitable);
+    };
+    auto babble = [&]() -> asio::awaitable<void> {
+      const std::vector<std::uint8_t> byte{0x55};
+      for (;;) {
+        co_await write_bytes(end, byte);
+        co_await ctx.sleep(1ms);
+      }
+    };
+    co_await (listen() || babble());
+  };
+  with_device(device, [&](mb::RtuMaster& m, weft::FlightRecorder&, weft::Context&) -> asio::awaitable<void> {
+    mb::MasterOptions options;
+    options.retries = 3;
+    options.max_quiet_wait = 300ms;
+    auto r = co_await m.transact(mb::read_holding_registers(3, 100, 2), options);
+    REQUIRE(std::holds_alternative<mb::Error>(r));
+    CHECK(std::get<mb::Error>(r).code == mb::errc::line_busy);
+    CHECK(m.counters().line_busy == 1);
+    CHECK(m.counters().retries == 0);  // a busy line is not retried at once
+    CHECK(requests_seen == 0);
+    CHECK(m.counters().noise_bytes >= 250);
   });
 }

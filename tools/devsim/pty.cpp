@@ -2,6 +2,7 @@
 #include "pty.hpp"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -43,7 +44,12 @@ Pty::~Pty() {
   if (slave_fd_ >= 0) ::close(slave_fd_);
 }
 
-void Pty::discard_input() { ::tcflush(master_.native_handle(), TCIFLUSH); }
+std::size_t Pty::discard_input() {
+  int pending = 0;
+  if (::ioctl(master_.native_handle(), FIONREAD, &pending) != 0) pending = 0;
+  ::tcflush(master_.native_handle(), TCIFLUSH);
+  return pending > 0 ? static_cast<std::size_t>(pending) : 0;
+}
 
 void Pty::read_some(boost::asio::mutable_buffer buffer, IoHandler handler) {
   master_.async_read_some(buffer, std::move(handler));

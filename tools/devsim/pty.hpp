@@ -23,7 +23,7 @@ public:
 
   executor_type get_executor() override { return master_.get_executor(); }
   void cancel() override { master_.cancel(); }
-  void discard_input() override;
+  std::size_t discard_input() override;
   const std::string& slave_path() const noexcept { return slave_path_; }
 
 protected:

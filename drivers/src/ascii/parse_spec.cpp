@@ -2,6 +2,10 @@
 // work on string_views of the (trimmed) line and only materialise what they return;
 // the first problem found ends the parse with no values, so a bad line never yields
 // a partial reading. Field text is read strictly by field_value.hpp.
+// kv values are bare (no blanks, or no pair separator; trimmed) or quoted as a
+// whole: KEY="two words", with \" and \\ the only escapes, kept untrimmed, text
+// under `auto`. A quote anywhere else, an unclosed quote, another escape or text
+// after the closing quote makes the line malformed (counted as a bad line).
 #include "weft/drivers/ascii/parse_spec.hpp"
 
 #include <algorithm>
@@ -47,8 +51,12 @@ std::string quoted(std::string_view value) {
 // Appends `name` = `text` read as `type` to r.values; an empty text is absent. On a
 // bad value, replaces r with the failure and returns false.
 bool add_value(ParseResult& r, const std::string& name, std::string_view text, FieldType type,
-               std::string_view where, std::string_view line) {
-  text = trim_blanks(text);
+               std::string_view where, std::string_view line, bool quoted_value = false) {
+  if (quoted_value) {
+    if (type == FieldType::automatic) type = FieldType::text;  // quoting says "this is text"
+  } else {
+    text = trim_blanks(text);
+  }
   if (text.empty()) return true;
   const auto bad = [&](ParseCode code, std::string_view expected) {
     r = failure(code, std::string(expected) + " expected for " + name + " (" + std::string(where) +
@@ -161,15 +169,50 @@ std::optional<std::vector<std::string>> split_csv(std::string_view s, char delim
   return fields;
 }
 
-// One key/value pair as found in the line.
+// One key/value pair as found in the line. A quoted value's text is
+// unescaped into `unquoted`; a bare one is a view of the line.
 struct Pair {
   std::string_view key;
   std::string_view value;
+  bool quoted = false;
+  std::string unquoted;
+  std::string_view text() const noexcept { return quoted ? std::string_view(unquoted) : value; }
 };
 
+// Reads the quoted value whose opening '"' is s[k]: up to the next '"' not
+// escaped; inside, \" is a quote and \\ a backslash. On success k is just
+// past the closing quote. nullopt (with `why`) if unclosed or a bad escape.
+std::optional<std::string> read_quoted(std::string_view s, std::size_t& k, std::string_view key, std::string& why) {
+  std::string out;
+  for (++k; k < s.size(); ++k) {
+    if (s[k] == '"') {
+      ++k;
+      return out;
+    }
+    if (s[k] == '\\') {
+      if (k + 1 < s.size() && (s[k + 1] == '"' || s[k + 1] == '\\')) {
+        out += s[++k];
+        continue;
+      }
+      why = "an escape other than \\\" or \\\\ in the quoted value of key " + quoted(key);
+      return std::nullopt;
+    }
+    out += s[k];
+  }
+  why = "unclosed quote in the value of key " + quoted(key);
+  return std::nullopt;
+}
+
+bool has_quote(std::string_view s) noexcept { return s.find('"') != std::string_view::npos; }
+
+std::string stray_quote(std::string_view where) {
+  return "a quote in " + std::string(where) + " (only a whole value may be quoted: KEY=\"...\")";
+}
+
 // Pairs separated by runs of blanks, blanks allowed around the key/value separator:
-// "T=21.5 H=40", "T: 21.5 H: 40", "T = 21.5". A word without separator is skipped;
-// "T= H=40" gives T an empty value. nullopt (with `why`) for "T=1=2".
+// "T=21.5 H=40", "T: 21.5 H: 40", "T = 21.5", S="two words". A word without
+// separator is skipped; "T= H=40" gives T an empty value. nullopt (with `why`)
+// for "T=1=2", a quote anywhere but around a whole value, or text after one.
 std::optional<std::vector<Pair>> split_blank_pairs(std::string_view s, char sep, std::string& why) {
   std::vector<Pair> pairs;
   std::size_t i = 0;
@@ -182,6 +225,10 @@ std::optional<std::vector<Pair>> split_blank_pairs(std::string_view s, char sep,
     const std::size_t key_start = i;
     while (i < s.size() && !is_blank(s[i]) && s[i] != sep) ++i;
     const std::string_view key = s.substr(key_start, i - key_start);
+    if (has_quote(key)) {
+      why = stray_quote("the word " + quoted(key));
+      return std::nullopt;
+    }
     std::size_t j = i;
     skip(j);
     if (j == s.size() || s[j] != sep) {
@@ -191,6 +238,17 @@ std::optional<std::vector<Pair>> split_blank_pairs(std::string_view s, char sep,
     i = j + 1;
     std::size_t k = i;
     skip(k);
+    if (k < s.size() && s[k] == '"') {
+      auto text = read_quoted(s, k, key, why);
+      if (!text) return std::nullopt;
+      if (k < s.size() && !is_blank(s[k])) {
+        why = "text after the closing quote of key " + quoted(key);
+        return std::nullopt;
+      }
+      pairs.push_back({key, {}, true, std::move(*text)});
+      i = k;
+      continue;
+    }
     const bool adjacent = k == i;
     const std::size_t value_start = k;
     while (k < s.size() && !is_blank(s[k])) ++k;
@@ -202,30 +260,63 @@ std::optional<std::vector<Pair>> split_blank_pairs(std::string_view s, char sep,
       }
       value = {};  // "T= H=40": the word after the blanks is the next pair
     } else {
+      if (has_quote(value)) {
+        why = stray_quote("the value of key " + quoted(key));
+        return std::nullopt;
+      }
       i = k;
     }
-    pairs.push_back({key, value});
+    pairs.push_back({key, value, false, {}});
   }
   return pairs;
 }
 
-// Pairs separated by `pair_sep` (',' or ';'): "T=21.5, H=40;".
+// Pairs separated by `pair_sep` (',' or ';'): "T=21.5, H=40;", note="a, b".
 std::optional<std::vector<Pair>> split_char_pairs(std::string_view s, char pair_sep, char sep,
                                                   std::string& why) {
   std::vector<Pair> pairs;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const std::size_t end = std::min(s.find(pair_sep, start), s.size());
-    const std::string_view token = trim_blanks(s.substr(start, end - start));
-    start = end + 1;
-    const std::size_t at = token.find(sep);
-    if (at == std::string_view::npos) continue;  // empty, or a bare word
-    const std::string_view value = trim_blanks(token.substr(at + 1));
+  std::size_t i = 0;
+  while (i <= s.size()) {
+    std::size_t end = std::min(s.find(pair_sep, i), s.size());
+    const std::size_t at = s.find(sep, i);
+    if (at == std::string_view::npos || at > end) {  // empty, or a bare word
+      if (has_quote(s.substr(i, end - i))) {
+        why = stray_quote("the word " + quoted(trim_blanks(s.substr(i, end - i))));
+        return std::nullopt;
+      }
+      i = end + 1;
+      continue;
+    }
+    const std::string_view key = trim_blanks(s.substr(i, at - i));
+    if (has_quote(key)) {
+      why = stray_quote("the key " + quoted(key));
+      return std::nullopt;
+    }
+    std::size_t k = at + 1;
+    while (k < s.size() && is_blank(s[k])) ++k;
+    if (k < s.size() && s[k] == '"') {
+      auto text = read_quoted(s, k, key, why);
+      if (!text) return std::nullopt;
+      while (k < s.size() && is_blank(s[k])) ++k;
+      if (k < s.size() && s[k] != pair_sep) {
+        why = "text after the closing quote of key " + quoted(key);
+        return std::nullopt;
+      }
+      pairs.push_back({key, {}, true, std::move(*text)});
+      i = k + 1;
+      continue;
+    }
+    const std::string_view value = trim_blanks(s.substr(at + 1, end - at - 1));
     if (value.find(sep) != std::string_view::npos) {
       why = "a value holding the key/value separator";
       return std::nullopt;
     }
-    pairs.push_back({trim_blanks(token.substr(0, at)), value});
+    if (has_quote(value)) {
+      why = stray_quote("the value of key " + quoted(key));
+      return std::nullopt;
+    }
+    pairs.push_back({key, value, false, {}});
+    i = end + 1;
   }
   return pairs;
 }
@@ -377,7 +468,7 @@ ParseResult ParseSpec::parse_key_value(const KeyValueSpec& spec, std::string_vie
       }
       if (!seen.insert(pair.key).second) continue;  // the first of duplicates wins
       const std::string name(pair.key);
-      if (!add_value(result, name, pair.value, FieldType::automatic, "key " + name, line)) return result;
+      if (!add_value(result, name, pair.text(), FieldType::automatic, "key " + name, line, pair.quoted)) return result;
     }
     return result;
   }
@@ -387,7 +478,7 @@ ParseResult ParseSpec::parse_key_value(const KeyValueSpec& spec, std::string_vie
       if (field.optional) continue;
       return failure(ParseCode::missing_field, "key \"" + field.key + "\" (" + field.name + ") missing", line);
     }
-    if (!add_value(result, field.name, it->value, field.type, "key " + field.key, line)) return result;
+    if (!add_value(result, field.name, it->text(), field.type, "key " + field.key, line, it->quoted)) return result;
   }
   return result;
 }

@@ -19,6 +19,9 @@ public:
       case errc::malformed: return "malformed response (byte count disagrees with the request)";
       case errc::exception_response: return "exception response";
       case errc::echo_mismatch: return "write echo differs from the request";
+      case errc::line_busy:
+        return "line busy: bytes kept arriving and the line never went quiet, so no request was sent (another "
+               "master or a babbling device on the bus?)";
     }
     return "unknown modbus error " + std::to_string(value);
   }

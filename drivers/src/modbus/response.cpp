@@ -1,11 +1,15 @@
-// The response verdict, decided as early as the bytes allow: unit at byte 0,
-// function (or its exception) at byte 1, a read's byte count at byte 2, then
-// CRC, exception code, echo or data once the frame's fixed length is in.
-// Every index is checked against the frame length first, which never exceeds
-// what was received.
+// The response verdict, decided as early as the bytes allow. A frame may
+// start at any of the first max_leading_noise offsets (line-turnaround glitch
+// bytes, an RS-485 adapter's echo of the request): each offset is judged
+// like a frame start (unit, function or its exception, a read's byte count,
+// then CRC once the frame's fixed length is in), and the earliest offset
+// whose frame has a good CRC wins, but only once every earlier offset is
+// ruled out. No frame is accepted without a good CRC. Every index is checked
+// against what was received first.
 #include "weft/drivers/modbus/response.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -59,55 +63,92 @@ ParseResult decode_success(const RequestInfo& request, std::span<const std::uint
   }
 }
 
-}  // namespace
+// One offset judged as a frame start.
+struct Candidate {
+  enum State { need_more, frame, rejected } state = need_more;
+  std::size_t need = 0;    // need_more: bytes until this candidate's frame is complete
+  std::size_t length = 0;  // frame: its length
+  errc reason = errc::wrong_unit;  // rejected: why
+  ParseResult result;      // frame: the decoded answer (or exception, or echo mismatch)
+};
 
-ParseResult parse_response(std::span<const std::uint8_t> request, std::span<const std::uint8_t> received) {
+Candidate judge_at(const RequestInfo& info, std::span<const std::uint8_t> request, std::size_t success_length,
+                   std::span<const std::uint8_t> rest) {
+  Candidate c;
+  if (rest.size() <= unit_at) {
+    c.need = exception_response_length;
+    return c;
+  }
+  if (rest[unit_at] != info.unit) return {Candidate::rejected, 0, 0, errc::wrong_unit, {}};
+  if (rest.size() <= function_at) {
+    c.need = exception_response_length - rest.size();
+    return c;
+  }
+  const auto function = static_cast<std::uint8_t>(info.function);
+  const bool exception = rest[function_at] == (function | exception_flag);
+  if (!exception && rest[function_at] != function) return {Candidate::rejected, 0, 0, errc::wrong_function, {}};
+  if (!exception && is_read(info.function) && rest.size() > byte_count_at &&
+      rest[byte_count_at] != success_length - read_data_at - crc_length) {
+    return {Candidate::rejected, 0, 0, errc::malformed, {}};
+  }
+  const std::size_t frame_length = exception ? exception_response_length : success_length;
+  if (rest.size() < frame_length) {
+    c.need = frame_length - rest.size();
+    return c;
+  }
+  const auto frame = rest.first(frame_length);
+  if (!check_crc(frame)) return {Candidate::rejected, 0, 0, errc::bad_crc, {}};
+  c.state = Candidate::frame;
+  c.length = frame_length;
+  if (exception) c.result = Error{static_cast<ExceptionCode>(frame[exception_code_at])};
+  else c.result = decode_success(info, request, frame);
+  return c;
+}
+
+// The error once no frame can be found is decided by the first offset that
+// looked like the unit's answer (truncated, bad CRC, wrong function or byte
+// count), else it is a wrong unit; nothing at all is a timeout.
+ResponseScan scan(std::span<const std::uint8_t> request, std::span<const std::uint8_t> received, bool final) {
   const RequestInfo info = inspect_request(request);
   if (info.unit == broadcast_unit) {
     throw std::invalid_argument("modbus " + std::string(to_string(info.function)) +
                                 ": a broadcast request gets no response to parse");
   }
   const std::size_t success_length = expected_response_length(request);
+  std::optional<errc> first_reason;  // of the first offset that was not a wrong unit
+  const std::size_t last = std::min(received.size(), max_leading_noise);
+  for (std::size_t at = 0; at <= last; ++at) {
+    Candidate c = judge_at(info, request, success_length, received.subspan(at));
+    if (c.state == Candidate::frame) return {std::move(c.result), at, c.length, true};
+    if (c.state == Candidate::need_more) {
+      // An earlier offset still open decides first: later ones wait for it.
+      if (!final) return {NeedMore{c.need}, at, 0, at < received.size()};
+      if (at < received.size() && !first_reason) first_reason = errc::truncated;
+      break;
+    }
+    if (!first_reason && c.reason != errc::wrong_unit) first_reason = c.reason;
+  }
+  if (received.empty()) return {Error{errc::timeout}, 0, 0, false};
+  return {Error{first_reason.value_or(errc::wrong_unit)}, 0, 0, false};
+}
 
-  if (received.size() <= unit_at) {
-    return NeedMore{exception_response_length};
-  }
-  if (received[unit_at] != info.unit) {
-    return Error{errc::wrong_unit};
-  }
-  if (received.size() <= function_at) {
-    return NeedMore{exception_response_length - received.size()};
-  }
-  const auto function = static_cast<std::uint8_t>(info.function);
-  const bool exception = received[function_at] == (function | exception_flag);
-  if (!exception && received[function_at] != function) {
-    return Error{errc::wrong_function};
-  }
-  if (!exception && is_read(info.function) && received.size() > byte_count_at &&
-      received[byte_count_at] != success_length - read_data_at - crc_length) {
-    return Error{errc::malformed};
-  }
-  const std::size_t frame_length = exception ? exception_response_length : success_length;
-  if (received.size() < frame_length) {
-    return NeedMore{frame_length - received.size()};
-  }
-  const auto frame = received.first(frame_length);
-  if (!check_crc(frame)) {
-    return Error{errc::bad_crc};
-  }
-  if (exception) {
-    return Error{static_cast<ExceptionCode>(frame[exception_code_at])};
-  }
-  return decode_success(info, request, frame);
+}  // namespace
+
+ResponseScan scan_response(std::span<const std::uint8_t> request, std::span<const std::uint8_t> received) {
+  return scan(request, received, false);
+}
+
+ResponseScan scan_final_response(std::span<const std::uint8_t> request, std::span<const std::uint8_t> received) {
+  return scan(request, received, true);
+}
+
+ParseResult parse_response(std::span<const std::uint8_t> request, std::span<const std::uint8_t> received) {
+  return scan(request, received, false).result;
 }
 
 ParseResult parse_final_response(std::span<const std::uint8_t> request,
                                  std::span<const std::uint8_t> received) {
-  ParseResult result = parse_response(request, received);
-  if (std::holds_alternative<NeedMore>(result)) {
-    return Error{received.empty() ? errc::timeout : errc::truncated};
-  }
-  return result;
+  return scan(request, received, true).result;
 }
 
 }  // namespace weft::modbus

@@ -1,6 +1,9 @@
 // open_exclusive() and OpenPort. Every step's failure maps to a PortError
 // whose kind tells a supervisor "absent" (not_found) from "present but
-// unusable"; cleanup is by RAII in reverse order: fd closed, then lock removed.
+// unusable". The lock dir's guard is held from taking the lock until the
+// device is open or given up (port_lock.cpp, rule 4); cleanup on failure is
+// by RAII in reverse order: fd closed, lock removed (still guarded), guard
+// dropped. A closing OpenPort removes its lock while it still holds the fd.
 #include "weft/drivers/serial/open_port.hpp"
 
 #include <fcntl.h>
@@ -80,8 +83,8 @@ OpenPort::~OpenPort() { close(); }
 int OpenPort::release_fd() noexcept { return std::exchange(fd_, -1); }
 
 void OpenPort::close() noexcept {
+  lock_.release();  // first, while the fd still shows we hold the device (port_lock.cpp, rule 2)
   if (fd_ >= 0) close_device(std::exchange(fd_, -1));
-  lock_.release();
 }
 
 PortResult<OpenPort> open_exclusive(const SerialSettings& settings, const std::string& lock_dir) {
@@ -89,7 +92,9 @@ PortResult<OpenPort> open_exclusive(const SerialSettings& settings, const std::s
   const std::string& path = settings.path;
   const OsCalls& sys = os();
 
-  auto lock = PortLock::acquire(path, lock_dir);
+  auto guard = LockDirGuard::take(lock_dir, path);
+  if (!guard) return guard.error();
+  auto lock = PortLock::acquire(path, lock_dir, guard.value());
   if (!lock) return lock.error();
 
   FdGuard fd{sys.open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0)};

@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -28,6 +30,8 @@ const OsCalls kRealCalls{
     .flock = ::flock,
     .kill = ::kill,
     .getpid = ::getpid,
+    .stat = [](const char* path, struct stat* st) { return ::stat(path, st); },
+    .opendir = ::opendir,
 };
 
 std::atomic<const OsCalls*> g_current{&kRealCalls};

@@ -1,8 +1,10 @@
 // SerialStream: forwards reads and writes to the stream_descriptor with the
 // type-erased handler (which carries the caller's cancellation slot), and
-// closes in the order exclusion needs: fd first, then the lock file.
+// closes in the order exclusion needs: the lock file first (while the fd
+// still proves we hold the device, so nobody judges it stale), then the fd.
 #include "weft/drivers/serial/serial_stream.hpp"
 
+#include <sys/ioctl.h>
 #include <termios.h>
 
 #include <utility>
@@ -31,18 +33,22 @@ void SerialStream::cancel() {
   descriptor_.cancel(ignored);
 }
 
-void SerialStream::discard_input() {
-  if (descriptor_.is_open()) os().tcflush(descriptor_.native_handle(), TCIFLUSH);
+std::size_t SerialStream::discard_input() {
+  if (!descriptor_.is_open()) return 0;
+  int pending = 0;
+  if (os().ioctl(descriptor_.native_handle(), FIONREAD, &pending) != 0) pending = 0;
+  os().tcflush(descriptor_.native_handle(), TCIFLUSH);
+  return pending > 0 ? static_cast<std::size_t>(pending) : 0;
 }
 
 void SerialStream::close() noexcept {
+  lock_.release();  // first, while the fd still shows we hold the device (port_lock.cpp, rule 2)
   if (descriptor_.is_open()) {
     // release() completes pending operations with operation_aborted and
     // deregisters the fd from the reactor; close_device() then closes it.
     int fd = descriptor_.release();
     if (fd >= 0) close_device(fd);
   }
-  lock_.release();
 }
 
 void SerialStream::read_some(boost::asio::mutable_buffer buffer, IoHandler handler) {

@@ -24,9 +24,10 @@ public:
 
   // Cancels every pending operation (they complete with operation_aborted).
   virtual void cancel() = 0;
-  // Discards bytes received but not yet read (tcflush(TCIFLUSH) on a tty):
-  // a Modbus master calls it before each request to drop stale input.
-  virtual void discard_input() = 0;
+  // Discards bytes received but not yet read (tcflush(TCIFLUSH) on a tty)
+  // and says how many it dropped (as far as the OS can tell: FIONREAD just
+  // before the flush), so a Modbus master can count them as line activity.
+  virtual std::size_t discard_input() = 0;
 
   template <typename MutableBuffers, typename Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {

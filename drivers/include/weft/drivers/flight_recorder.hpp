@@ -20,7 +20,12 @@ namespace weft {
 
 enum class FrameDirection : std::uint8_t { tx, rx };
 // overlong: a text line longer than its limit, dropped whole (its head is kept).
-enum class FrameVerdict : std::uint8_t { ok, sent, timeout, bad_crc, exception, truncated, garbage, overlong, other };
+// noise: bytes that belong to no frame (before or after an answer, or arriving
+// while the line should be quiet), skipped. Keep `noise` last: the crash
+// report's verdict names are listed up to it.
+enum class FrameVerdict : std::uint8_t {
+  ok, sent, timeout, bad_crc, exception, truncated, garbage, overlong, other, noise
+};
 std::string_view to_string(FrameVerdict v) noexcept;
 
 struct RecordedFrame {
@@ -48,6 +53,8 @@ public:
   // One line per frame: "+12.345 ms tx 01 03 00 00 00 0a c5 cd  sent".
   std::string format(MonoTime reference) const;
   std::uint64_t total() const noexcept { return total_; }  // frames ever recorded
+  // Bytes ever recorded as FrameVerdict::noise (also those of frames the ring has since overwritten).
+  std::uint64_t noise_bytes() const noexcept { return noise_bytes_; }
   std::size_t capacity() const noexcept { return ring_.size(); }
   // Puts this ring, under `title`, in every crash report while the handle
   // lives. The recorder must not move meanwhile (owners hold it in place).
@@ -57,6 +64,7 @@ private:
   std::vector<RecordedFrame> ring_;
   std::size_t next_ = 0;
   std::uint64_t total_ = 0;
+  std::uint64_t noise_bytes_ = 0;
 };
 
 }  // namespace weft

@@ -26,7 +26,7 @@ public:
 
   executor_type get_executor() override { return executor_; }
   void cancel() override;
-  void discard_input() override;
+  std::size_t discard_input() override;
   std::size_t available() const noexcept;  // bytes waiting to be read on this end
 
 protected:

@@ -30,6 +30,10 @@ struct KeyField {
   bool optional = false;  // a key missing from the line is missing_field unless optional
 };
 
+// A value is bare (T=21.5) or quoted as a whole (S="two words, or more"; \" and
+// \\ are the only escapes; a quoted value is text under `auto`). A quote
+// anywhere else, an unclosed one, another escape or text after the closing
+// quote is ParseCode::malformed.
 struct KeyValueOptions {
   char pair_separator = ' ';  // ' ': runs of spaces/tabs; or ',' or ';'
   char kv_separator = '=';    // '=' or ':'

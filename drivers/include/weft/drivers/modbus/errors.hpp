@@ -20,6 +20,7 @@ enum class errc {
   malformed,           // the byte count disagrees with the request
   exception_response,  // the server answered with an exception code
   echo_mismatch,       // a write's echo names another address, value or quantity
+  line_busy,           // bytes kept arriving: the line never went quiet, so no request was sent
 };
 
 const std::error_category& category() noexcept;  // name() is "modbus"

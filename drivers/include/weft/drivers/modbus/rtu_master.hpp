@@ -1,6 +1,8 @@
 // The Modbus RTU master: one per bus, strictly one transaction at a time.
-// It keeps the line's inter-frame silence (t3.5 from the line settings),
-// optionally drops stale input before each request, waits for the response
+// Before each request the line must have been silent for t3.5 (from the line
+// settings) since the last byte received, read or discarded; bytes arriving
+// meanwhile are noise (counted, recorded) and restart the wait, bounded by
+// max_quiet_wait (then errc::line_busy, nothing sent). It waits for the response
 // under a timeout on the runtime's clock (virtual in simulation), retries
 // line failures (timeout, CRC, truncation, wrong unit) but never an
 // exception response (the device did answer), and records every frame in
@@ -10,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <source_location>
 
 #include <boost/asio/awaitable.hpp>
@@ -27,7 +30,11 @@ struct MasterOptions {
   Duration response_timeout = std::chrono::milliseconds(500);  // after the request is on the wire
   int retries = 1;                                // further attempts after a line failure
   Duration pause_between_requests = Duration::zero();  // device quirk: extra quiet time
-  bool flush_before_request = true;               // device quirk: drop stale input first
+  // Watch the line before a request: read and drop what arrives until it has
+  // been quiet for t3.5 (+ pause). false (a quirk): only the time since the
+  // master's own last activity counts, and unread input is left in place.
+  bool flush_before_request = true;
+  Duration max_quiet_wait = std::chrono::seconds(1);  // still busy after this: errc::line_busy, not retried
 };
 
 struct MasterCounters {
@@ -37,7 +44,9 @@ struct MasterCounters {
   std::uint64_t crc_errors = 0;
   std::uint64_t exceptions = 0;
   std::uint64_t other_errors = 0;  // wrong unit/function, truncated, malformed, echo, stream errors
+  std::uint64_t line_busy = 0;     // transactions given up because the line never went quiet
   std::uint64_t retries = 0;
+  std::uint64_t noise_bytes = 0;   // skipped around answers or drained while waiting for quiet
 };
 
 class RtuMaster {
@@ -59,8 +68,14 @@ public:
 
 private:
   boost::asio::awaitable<ParseResult> attempt(const Adu& request, const MasterOptions& options);
+  struct LineState {
+    enum { quiet, busy, failed } state = quiet;
+    boost::system::error_code error;  // failed: the stream's error
+  };
+  boost::asio::awaitable<LineState> wait_for_quiet_line(Duration quiet, Duration bound);
   boost::asio::awaitable<void> wait_for_silence(Duration extra);
-  boost::asio::awaitable<void> resynchronise();
+  boost::asio::awaitable<void> resynchronise(const MasterOptions& options);
+  void record_noise(std::span<const std::uint8_t> bytes);
   void count(const ParseResult& result);
 
   ByteStream& stream_;

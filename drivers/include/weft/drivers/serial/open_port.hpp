@@ -2,7 +2,8 @@
 // port is either fully ours and ready or untouched. Three guards: the UUCP
 // lock file, TIOCEXCL (later non-root open(2)s fail with EBUSY) and
 // flock(LOCK_EX) on the device. Any failure after the lock was taken closes
-// the fd and removes the lock file.
+// the fd and removes the lock file; a stale lock file it took over is named
+// by stale_lock_note(), for the caller's log.
 #pragma once
 
 #include <string>
@@ -14,7 +15,8 @@
 namespace weft::serial {
 
 // An open, configured, exclusively held port. Move-only; closing (or
-// destruction) closes the fd, then removes the lock file.
+// destruction) removes the lock file, then closes the fd (a lock is released
+// while its device is still held: see port_lock.cpp).
 class OpenPort {
 public:
   OpenPort(OpenPort&& other) noexcept;
@@ -26,9 +28,11 @@ public:
   int fd() const noexcept { return fd_; }  // -1 once closed or released
   const std::string& path() const noexcept { return path_; }
   const std::string& lock_file() const noexcept { return lock_.file(); }
+  // Empty, or "took over stale lock file F: PID 1 is running but does not have P open".
+  const std::string& stale_lock_note() const noexcept { return lock_.stale_note(); }
 
-  // Hand-over to an owner of the fd (SerialStream): the caller must close
-  // the fd before releasing the lock.
+  // Hand-over to an owner of the fd (SerialStream): the caller must release
+  // the lock before closing the fd.
   int release_fd() noexcept;
   PortLock release_lock() noexcept { return std::move(lock_); }
 

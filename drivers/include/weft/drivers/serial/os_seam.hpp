@@ -5,6 +5,8 @@
 // install one before any port is opened and keep it until they are closed.
 #pragma once
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <termios.h>
 
@@ -24,6 +26,8 @@ struct OsCalls {
   int (*flock)(int fd, int operation);
   int (*kill)(pid_t pid, int signal);
   pid_t (*getpid)();
+  int (*stat)(const char* path, struct stat* st);  // follows symlinks (/proc/PID/fd/N)
+  DIR* (*opendir)(const char* path);                // /proc/PID/fd
 };
 
 // The real system calls.

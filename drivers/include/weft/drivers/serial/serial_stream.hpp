@@ -28,10 +28,10 @@ public:
   void cancel() override;
   // tcflush(TCIFLUSH); a no-op once closed. Errors are ignored: a vanished
   // device shows up as an error on the next read.
-  void discard_input() override;
+  std::size_t discard_input() override;
 
-  // Completes pending operations with operation_aborted, closes the fd and
-  // removes the lock file. Idempotent; the destructor calls it.
+  // Removes the lock file, completes pending operations with
+  // operation_aborted and closes the fd. Idempotent; the destructor calls it.
   void close() noexcept;
   bool is_open() const noexcept { return descriptor_.is_open(); }
   const std::string& path() const noexcept { return path_; }
