@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <cstring>
 #include <ctime>
 #include <random>
 
@@ -556,6 +557,12 @@ void Writer::finish_open(const std::optional<SeqMark>& mark, const std::optional
                   options_.path, seq_mark_path(options_.path), base + 1);
   }
   std::uint64_t next = 0;
+  if (in_process && !moved && top < committed) {
+    // The same file, reopened after a failure, lacks commits this process
+    // made (the file system dropped them, like a power cut would).
+    gaps.push_back({top + 1, committed, "committed but not in the file when it was reopened (lost by the disk)"});
+    base = committed;
+  }
   if (in_process) {
     next = std::max(floor, base + 1);
     reserved_below_ = std::max(reserved_below_, marked);
@@ -813,6 +820,7 @@ bool Writer::write(const std::function<void()>& body, const char* what) {
       if (!error_since_) error_since_ = now;
       if (e.is_corrupt() || now - *error_since_ >= options_.error_deadline) {
         giving_up_ = options_.path + ": " + what + " failed: " + detail(e, options_.path) +
+                     (e.sys_errno() != 0 ? std::string(" [") + std::strerror(e.sys_errno()) + "]" : std::string()) +
                      (e.is_corrupt() ? " (the file is corrupt; it is moved aside when the store opens again)"
                                      : fmt::format(" for {:.0f} s (error_deadline); giving up on the file",
                                                    seconds(now - *error_since_)));
