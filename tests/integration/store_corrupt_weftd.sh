@@ -83,7 +83,7 @@ grep -qF "incidents" "$TMP/ctl.out" || fail "store shows no incidents: $(cat "$T
 grep -qF "was corrupt" "$TMP/ctl.out" || fail "store does not name the corrupt file: $(cat "$TMP/ctl.out")"
 wait_grep 10 "$TMP/notify.out" "^STATUS=.*; record: store incident: .*was corrupt"
 
-note "still running, no restarts of record beyond none"
+note "still running, nothing escalated"
 running weftd2 || fail "weftd exited"
 if grep -q "exceed its restart intensity" "$TMP/weftd2.log"; then fail "a service escalated"; fi
 stop weftd2

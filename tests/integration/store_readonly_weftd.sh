@@ -74,7 +74,6 @@ if grep -q "exceed its restart intensity" "$TMP/weftd.log"; then fail "a service
 timeout 20 "$WEFTCTL" --socket "$SOCK" --timeout 10 --exec store >"$TMP/ctl.out" 2>&1 || fail "weftctl store: $(cat "$TMP/ctl.out")"
 grep -qE "state: +failed" "$TMP/ctl.out" || fail "store does not say failed: $(cat "$TMP/ctl.out")"
 wait_grep 10 "$TMP/notify.out" "^STATUS=.*; record: store not writable: "
-timeout 20 "$WEFTCTL" --socket "$SOCK" --timeout 10 --exec services >"$TMP/services.out" 2>&1 || true
 
 note "the card is checked and mounted again"
 # A copy of the image: the failed one stays attached (weftd's read
