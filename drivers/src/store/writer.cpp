@@ -378,6 +378,7 @@ std::uint64_t Writer::Batch::top() const noexcept {
 }
 
 void Writer::do_open(const OpenDone& done) {
+  if (giving_up_) return done(std::make_exception_ptr(StoreError(*giving_up_)));  // failing right now
   if (db_) return done(nullptr);
   try {
     const std::filesystem::path path(options_.path);
@@ -856,6 +857,13 @@ bool Writer::write(const std::function<void()>& body, const char* what) {
                      (e.is_corrupt() ? " (the file is corrupt; it is moved aside when the store opens again)"
                                      : fmt::format(" for {:.0f} s (error_deadline); giving up on the file",
                                                    seconds(now - *error_since_)));
+        // Failed from now on, before any caller hears of this error: a
+        // caller whose job failed here sees the store failed, not open.
+        opened_.store(false, std::memory_order_release);
+        {
+          std::lock_guard lock(mutex_);
+          failed_why_ = *giving_up_;
+        }
         throw GiveUp(*giving_up_);
       }
       if (!error_episode_ && log_)
