@@ -132,3 +132,43 @@ TEST_CASE("store: a corrupt database is moved aside with its WAL and the seqs go
   CHECK(s.append(sample("p", 1.0)) == 401);
   CHECK(run_sync(ioc, s.flushed()) == 401);
 }
+
+// The worst moment to stop: the writer is inside its error retries (long
+// before error_deadline) with a batch in hand and a flush waiting on it.
+TEST_CASE("store: closing while the writer retries a write error is bounded and fails the waiters",
+          "[store][failure]") {
+  CrashVfs& vfs = CrashVfs::instance();
+  TempDir dir;
+  auto o = options_for(dir.file("stop.db"));
+  o.vfs = CrashVfs::kName;
+  o.error_deadline = std::chrono::minutes(10);
+  boost::asio::io_context ioc;
+  auto s = std::make_unique<store::Store>(o);
+  run_sync(ioc, s->open());
+  vfs.crash();
+  for (int i = 0; i < 20; ++i) s->append(sample("p", static_cast<std::int64_t>(i)));
+  std::exception_ptr flush_error;
+  bool flush_done = false;
+  bool flush_started = false;
+  auto flush = [&]() -> boost::asio::awaitable<std::uint64_t> {
+    flush_started = true;
+    co_return co_await s->flushed();
+  };
+  boost::asio::co_spawn(ioc, flush(), [&](std::exception_ptr e, std::uint64_t) {
+    flush_error = e;
+    flush_done = true;
+  });
+  ioc.restart();  // run_sync left it stopped (out of work)
+  for (int i = 0; i < 20; ++i) ioc.run_for(std::chrono::milliseconds(10));  // the writer is retrying now
+  REQUIRE(flush_started);
+  REQUIRE_FALSE(flush_done);  // the flush waits on the batch the writer cannot commit
+  const auto t0 = std::chrono::steady_clock::now();
+  s.reset();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took < std::chrono::seconds(8));  // the close budget is 3 s; a generous margin for a loaded box
+  ioc.restart();
+  for (int i = 0; i < 100 && !flush_done; ++i) ioc.run_for(std::chrono::milliseconds(10));
+  CHECK(flush_done);
+  CHECK(flush_error != nullptr);
+  vfs.restore();
+}
