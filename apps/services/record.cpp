@@ -8,14 +8,25 @@
 //
 // What was acknowledged: every `report_period` (if it moved, else every
 // minute) it logs "store: committed through seq N" at info and publishes
-// <prefix>.committed_seq = N: every reading with seq <= N is on disk (or a
-// recorded gap) and survives a kill -9.
+// <prefix>.committed_seq = N: every reading with seq <= N is committed (or
+// a recorded gap): it survives a kill -9, and a power cut only under
+// synchronous = full (see store.hpp; seqs are never reused either way).
+//
+// When the store gives up on its file (corrupt, or an error such as a
+// read-only file system past error_deadline) this run fails with the error
+// (supervision and health see it). The next run reopens the store: a
+// corrupt file is moved aside and a new one started; a file that still
+// cannot be written leaves the run degraded: ready, readings still queued
+// in the store's memory (the oldest dropped past its capacity, recorded as
+// lost once a file is writable), the store reopened every reopen_period,
+// and the state in `store` and in the status line (STATUS=).
 //
 // [service.record]
 //   pattern = "*"            # fnmatch glob over point names
 //   capacity = 65536         # bus queue; past it the bus drops the oldest (counted, logged, published)
 //   report_period = "5s"     # counters as points and the "committed through" line
 //   prefix = "weft.store"    # point name prefix of the counters
+//   reopen_period = "30s"    # degraded (the store cannot be written): retry it this often
 //   needs = []
 //
 // Console (while it runs): `sql SELECT ...` (read-only, row and time
@@ -33,12 +44,29 @@ namespace {
 
 constexpr std::string_view kClockPoint = "weft.clock.offset_ns";
 constexpr Duration kQuietReport = std::chrono::minutes(1);  // "committed through" repeats at least this often
+constexpr std::size_t kNoteChars = 160;                       // of an error or incident in the status line
+
+// The store's state for STATUS= ("" when all is well).
+std::string status_note(const store::Store& store) {
+  const store::StoreHealth h = store.health();
+  const auto cut = [](std::string s) {
+    if (s.size() > kNoteChars) {
+      s.resize(kNoteChars);
+      s.append("...");
+    }
+    return s;
+  };
+  if (h.state == store::StoreHealth::State::failed) return "store not writable: " + cut(h.error);
+  if (!h.incidents.empty()) return "store incident: " + cut(h.incidents.back()) + " (see `store`)";
+  return {};
+}
 
 struct Settings {
   std::string pattern;
   std::size_t capacity;
   Duration report_period;
   std::string prefix;
+  Duration reopen_period;
 };
 
 // Bus readings into the store. append() never blocks; a reading the bus
@@ -75,6 +103,7 @@ boost::asio::awaitable<void> report(Context& ctx, const Settings& s, store::Stor
   for (;;) {
     co_await ticker.next();
     const store::StoreCounters c = store.counters();
+    ctx.set_status_note(status_note(store));
     const auto i64 = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
     ctx.publish(s.prefix + ".committed_seq", i64(c.committed_seq));
     ctx.publish(s.prefix + ".rows_written", i64(c.rows_written));
@@ -113,10 +142,45 @@ boost::asio::awaitable<void> report(Context& ctx, const Settings& s, store::Stor
   }
 }
 
+// The store's health: this run fails when the store gives up on its file.
+// Degraded (the store could not be reopened), it retries the store quietly
+// every reopen_period and goes on watching once it is back.
+boost::asio::awaitable<void> guard(Context& ctx, const Settings& s, store::Store& store, bool degraded) {
+  std::string last_error;  // a reopen failing differently is logged once, not every attempt
+  while (degraded) {
+    co_await ctx.sleep(s.reopen_period);
+    try {
+      co_await ctx.blocking([&store] { store.open_blocking(); });
+      degraded = false;
+      ctx.log().info("the store is writable again; recording goes on (what was dropped meanwhile is recorded as lost)");
+    } catch (const store::StoreError& e) {
+      if (e.what() != last_error) ctx.log().warn("the store still cannot be opened: {}", e.what());
+      last_error = e.what();
+    }
+    ctx.set_status_note(status_note(store));
+  }
+  const std::string why = co_await store.failure();
+  ctx.set_status_note(status_note(store));
+  throw store::StoreError(why);
+}
+
 boost::asio::awaitable<void> run(Context& ctx, const Settings& s, store::Store& store) {
   // On the blocking pool (not the loop): a StoreError fails this run (logged,
   // restarted with backoff), and the virtual clock waits for the open.
-  co_await ctx.blocking([&store] { store.open_blocking(); });
+  // A store that was open before in this process but cannot be reopened
+  // (a read-only file system) degrades this run instead of failing it
+  // again and again: the box keeps gathering and uploading what it has.
+  bool degraded = false;
+  try {
+    co_await ctx.blocking([&store] { store.open_blocking(); });
+  } catch (const store::StoreError& e) {
+    if (!store.accepting()) throw;
+    degraded = true;
+    ctx.log().error("{}; recording continues in memory (queue of {}, then the oldest are dropped and recorded as "
+                    "lost), the store is retried every {:.1f} s",
+                    e.what(), store.options().queue_capacity, std::chrono::duration<double>(s.reopen_period).count());
+  }
+  ctx.set_status_note(status_note(store));
   Subscription sub = ctx.subscribe(s.pattern, s.capacity);
   // The offset in effect now, so this boot's readings can be corrected even
   // if the clock never jumps while we run.
@@ -130,6 +194,7 @@ boost::asio::awaitable<void> run(Context& ctx, const Settings& s, store::Store& 
   TaskGroup group(ctx.executor());
   group.spawn(intake(ctx, s, store, sub));
   group.spawn(report(ctx, s, store, sub));
+  group.spawn(guard(ctx, s, store, degraded));
   co_await group.join();
 }
 
@@ -141,7 +206,8 @@ ServiceFactory record_factory(const RunMode&, store::Store* store) {
             Settings s{section.string("pattern", "*"),
                        static_cast<std::size_t>(section.integer("capacity", 65536, 1, 10'000'000)),
                        section.duration("report_period", std::chrono::seconds(5), std::chrono::milliseconds(10)),
-                       section.string("prefix", "weft.store")};
+                       section.string("prefix", "weft.store"),
+                       section.duration("reopen_period", std::chrono::seconds(30), std::chrono::milliseconds(10))};
             if (s.prefix.empty()) section.fail("prefix", "must not be empty");
             auto needs = section.string_array("needs");
             if (store == nullptr)

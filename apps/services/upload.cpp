@@ -6,6 +6,15 @@
 // for batches in flight at a disconnect or a crash: they are resent, with
 // the same batch id while this process lives; every reading carries its seq.
 //
+// What is sent: readings up to the store's committed_seq. Under
+// synchronous = full they are on disk; under normal a power cut may still
+// take the last of them from the store after they were sent (the broker has
+// them, the store records their seqs as a gap). A seq is never given to a
+// second reading (store.hpp), so dropping duplicates by seq is safe.
+// While the store has given up on its file (record fails and reopens it)
+// nothing new is sent, and batches acknowledged meanwhile are marked
+// delivered once the store is open again (resent first on a reconnect).
+//
 // Live first: when the newest rows are more than one batch ahead, the next
 // live batch is the newest rows, and what it jumped over becomes backlog,
 // drained behind the live data at `backlog_rate` with one in-flight slot
@@ -24,6 +33,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <source_location>
 #include <variant>
 #include <unordered_map>
@@ -94,7 +104,8 @@ public:
         rng_(static_cast<std::uint64_t>(ctx.clock().wall_ns())) {}
 
   awaitable<void> run() {
-    co_await store_.open();  // idempotent: record opened it
+    // Record opened it; a store that failed is record's to reopen.
+    if (store_.health().state == store::StoreHealth::State::closed) co_await store_.open();
     mqtt::Client client(ctx_.executor(), ctx_.timers(), s_.client);
     CommandRegistration command = ctx_.add_command({.name = "upload",
                                                     .usage = "upload",
@@ -200,6 +211,13 @@ private:
   // Publishes what the in-flight slots and the backlog rate allow. Every
   // step awaits the store, so a huge backlog yields the loop at each batch.
   awaitable<std::optional<mqtt::Error>> fill(mqtt::Client& client) {
+    if (!store_.is_open()) co_return std::nullopt;  // record reopens it; nothing to read meanwhile
+    while (!unmarked_.empty()) {
+      const std::uint64_t first = *unmarked_.begin();
+      unmarked_.erase(unmarked_.begin());
+      co_await settle(first);
+      if (!store_.is_open()) co_return std::nullopt;
+    }
     for (bool progressed = true; progressed;) {
       progressed = false;
       if (ledger_.live_slot_free()) {
@@ -274,9 +292,26 @@ private:
     ++counters_.messages_acked;
     Batch* batch = ledger_.find(first);
     if (batch == nullptr || ++batch->acked < batch->messages.size()) co_return;
+    co_await settle(first);
+  }
+
+  // Every message of the batch is acknowledged: mark it delivered (durable
+  // before we go on). A store that has failed keeps the batch for later.
+  awaitable<void> settle(std::uint64_t first) {
+    Batch* batch = ledger_.find(first);
+    if (batch == nullptr) co_return;
     const std::uint64_t last = batch->last_seq;
     const std::size_t rows = batch->rows;
-    co_await store_.mark_delivered(first, last);  // durable before we go on
+    try {
+      co_await store_.mark_delivered(first, last);
+    } catch (const store::StoreError& e) {
+      if (store_.is_open()) throw;  // not the store failing: a bug, fail the service
+      if (unmarked_.empty())
+        ctx_.log().warn("acknowledged batch {}..{} not marked delivered: {}; marked once the store is open again",
+                        first, last, e.what());
+      unmarked_.insert(first);
+      co_return;
+    }
     ledger_.erase(first);
     counters_.rows_delivered += rows;
     ++counters_.batches_delivered;
@@ -302,6 +337,7 @@ private:
   std::mt19937_64 rng_;
   // Message id -> (batch first_seq, message index), for the current connection only.
   std::unordered_map<int, std::pair<std::uint64_t, std::size_t>> mids_;
+  std::set<std::uint64_t> unmarked_;  // first seqs of acknowledged batches not yet marked delivered (store failed)
   Counters counters_;
   std::string logged_state_;  // the last state and reason logged: one line per change
   std::string logged_reason_;

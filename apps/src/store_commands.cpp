@@ -120,9 +120,12 @@ awaitable<CommandReply> list_gaps(store::Store& store) {
 
 awaitable<CommandReply> store_status(store::Store& store) {
   const store::StoreCounters c = store.counters();
+  const store::StoreHealth health = store.health();
   std::vector<store::Gap> gaps;
   std::string gaps_error;
   try {
+    if (health.state != store::StoreHealth::State::open) throw store::StoreError("not readable while the store is " +
+                                                                                 std::string(to_string(health.state)));
     gaps = co_await store.gaps();
   } catch (const store::StoreError& e) {
     gaps_error = e.what();
@@ -133,6 +136,7 @@ awaitable<CommandReply> store_status(store::Store& store) {
   const auto u = [](std::uint64_t v) { return std::to_string(v); };
   const double commit_ms = std::chrono::duration<double, std::milli>(c.last_commit_latency).count();
   Table t({"path:", store.options().path});
+  t.add({"state:", std::string(to_string(health.state)) + (health.error.empty() ? "" : " (" + health.error + ")")});
   t.add({"committed seq:", u(c.committed_seq)});
   t.add({"rows written:", u(c.rows_written)});
   t.add({"batches:", u(c.batches)});
@@ -150,10 +154,19 @@ awaitable<CommandReply> store_status(store::Store& store) {
     text += "\n";
     recent_json = render_gaps(gaps, kRecentGaps, text);
   }
+  std::vector<std::string> incidents_json;
+  if (!health.incidents.empty()) {
+    text += "\nincidents (this run of weftd, newest last):\n";
+    for (const auto& i : health.incidents) {
+      text += "  " + i + "\n";
+      incidents_json.push_back(console::json_string(i));
+    }
+  }
 
   const auto i64 = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
   JsonObject o;
-  o.str("path", store.options().path).integer("committed_seq", i64(c.committed_seq));
+  o.str("path", store.options().path).str("state", to_string(health.state)).str("error", health.error);
+  o.raw("incidents", json_array(incidents_json)).integer("committed_seq", i64(c.committed_seq));
   o.integer("rows_written", i64(c.rows_written)).integer("batches", i64(c.batches));
   o.num("last_commit_ms", commit_ms).integer("queue_depth", static_cast<std::int64_t>(c.queue_depth));
   o.integer("queue_capacity", static_cast<std::int64_t>(store.options().queue_capacity));

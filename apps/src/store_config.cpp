@@ -6,6 +6,7 @@
 //   batch_age = "200ms"       # ...or when the oldest has waited this long
 //   synchronous = "normal"    # normal (WAL default) or full (fsync every commit)
 //   busy_deadline = "10s"     # another process holding the lock: retry this long before an error line
+//   error_deadline = "10s"    # any other write error (read-only, I/O): retry this long, then give up on the file
 //   queue_capacity = 100000   # readings held in memory; past it the oldest is dropped (counted, a gap)
 //   retention = "30d"         # delete readings older than this ("0s": keep)
 //   max_db_size = "64MiB"     # bytes or a size with a unit (KiB MiB GiB, kB MB GB); 0: no cap
@@ -71,6 +72,7 @@ std::optional<store::StoreOptions> read_store_config(const ConfigSection& root) 
   else if (sync == "full") o.synchronous = store::StoreOptions::Synchronous::full;
   else s.fail("synchronous", "unknown mode '" + sync + "'; use \"normal\" (WAL default) or \"full\" (fsync every commit)");
   o.busy_deadline = s.duration("busy_deadline", o.busy_deadline, std::chrono::milliseconds(1), std::chrono::hours(1));
+  o.error_deadline = s.duration("error_deadline", o.error_deadline, std::chrono::milliseconds(1), std::chrono::hours(1));
   o.queue_capacity = static_cast<std::size_t>(
       s.integer("queue_capacity", static_cast<std::int64_t>(o.queue_capacity), 1, 100'000'000));
   o.retention = s.duration("retention", o.retention);

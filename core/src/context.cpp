@@ -18,6 +18,7 @@ boost::asio::any_io_executor Context::executor() const {
 }
 
 void Context::ready() { core_.supervisor.on_ready(record_, run_); }
+void Context::set_status_note(std::string note) { record_.status_note = std::move(note); }
 
 boost::asio::awaitable<void> Context::sleep(Duration d, std::source_location loc) {
   const MonoTime now = core_.clock->now();

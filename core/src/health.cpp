@@ -148,6 +148,8 @@ void Health::on_tick() {
   status << ready << "/" << core_.records.size() << " services ready, " << restarts << " restarts, loop lag p99 "
          << human_duration(lag_.snapshot().recent.percentile(0.99));
   if (looping) status << ", a service is crash-looping";
+  for (const auto& r : core_.records)
+    if (!r->status_note.empty()) status << "; " << r->spec.name << ": " << r->status_note;
   {
     std::lock_guard lock(mailbox_->mutex);
     mailbox_->status = status.str();

@@ -65,6 +65,7 @@ struct ServiceRecord {
   std::vector<ServiceRecord*> dependents;  // services that need this one (set at start)
   std::vector<ServiceRecord*> need_records;  // spec.needs resolved (set at start): no lookup by name later
   std::string last_error;
+  std::string status_note;  // Context::set_status_note: appended to STATUS= (loop thread)
   std::unique_ptr<boost::asio::cancellation_signal> cancel;  // fresh per run
   // Runs abandoned after the stop grace live on: their cancellation state
   // lives in the signal's slot and they hold their Context, so keep both.

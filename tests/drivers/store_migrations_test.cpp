@@ -82,18 +82,26 @@ TEST_CASE("store: a database from a newer weftd is refused, not modified", "[sto
   CHECK(sql_int(path, "SELECT version FROM schema_version") == 99);
 }
 
-TEST_CASE("store: a file that is not a database is a clear error", "[store]") {
+// SQLITE_NOTADB is treated like a corrupt file (a card that returned
+// garbage for page 1): moved aside, never deleted, and a new store started.
+TEST_CASE("store: a file that is not a database is moved aside and a new one started", "[store]") {
   TempDir dir;
   const std::string path = dir.file("junk.db");
   std::ofstream(path) << std::string(4096, 'x');
   boost::asio::io_context ioc;
   store::Store s(options_for(path));
-  try {
-    run_sync(ioc, s.open());
-    FAIL("open() accepted a file that is not a database");
-  } catch (const store::StoreError& e) {
-    CHECK_THAT(std::string(e.what()), Catch::Contains(path));
-  }
+  run_sync(ioc, s.open());
+  CHECK(s.is_open());
+  std::vector<std::filesystem::path> aside;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path))
+    if (e.path().filename().string().rfind("junk.db.corrupt-", 0) == 0) aside.push_back(e.path());
+  REQUIRE(aside.size() == 1);
+  CHECK(std::filesystem::file_size(aside[0]) == 4096);
+  const auto h = s.health();
+  REQUIRE(h.incidents.size() == 1);
+  CHECK_THAT(h.incidents[0], Catch::Contains("was corrupt") && Catch::Contains(aside[0].filename().string()));
+  CHECK(s.append(sample("a", 1.0)) == 1);
+  CHECK(run_sync(ioc, s.flushed()) == 1);
 }
 
 TEST_CASE("store: append before open is a programming error, not a silent loss", "[store]") {

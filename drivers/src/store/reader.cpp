@@ -25,7 +25,7 @@ std::size_t collect(sql::Statement& st, std::vector<StoredReading>& out) {
 
 }  // namespace
 
-Reader::Reader(std::string path) : path_(std::move(path)) {}
+Reader::Reader(std::string path, std::string vfs) : path_(std::move(path)), vfs_(std::move(vfs)) {}
 
 Reader::~Reader() {
   {
@@ -62,8 +62,11 @@ void Reader::run() {
     }
     sql::Db* db = nullptr;
     try {
+      const std::uint64_t generation = generation_.load(std::memory_order_relaxed);
+      if (db_ && open_generation_ != generation) db_.reset();
       if (!db_) {
-        db_.emplace(path_, sql::OpenMode::read_only);
+        open_generation_ = generation;
+        db_.emplace(path_, sql::OpenMode::read_only, vfs_);
         db_->busy_timeout(2000);  // a reader waits only for WAL recovery: bounded and rare
       }
       db = &*db_;

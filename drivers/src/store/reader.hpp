@@ -5,6 +5,7 @@
 // sees one consistent snapshot.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -23,7 +24,7 @@ namespace weft::store {
 
 class Reader {
 public:
-  explicit Reader(std::string path);
+  Reader(std::string path, std::string vfs);
   ~Reader();  // finishes the query in hand, abandons queued ones (job(nullptr)), joins
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
@@ -31,6 +32,9 @@ public:
   // Loop thread: queues `job`, run on the reader thread with the connection
   // (opened on first use; null when the reader is closing).
   void submit(std::function<void(sql::Db*)> job);
+  // Any thread: the next job opens a fresh connection (the writer may have
+  // moved a corrupt file aside and started a new one under the same name).
+  void reopen() noexcept { generation_.fetch_add(1, std::memory_order_relaxed); }
 
   // ---- queries, reader thread (each in its own read transaction) ----
   static std::vector<StoredReading> undelivered(sql::Db& db, std::uint64_t after_seq, std::size_t limit);
@@ -43,6 +47,9 @@ private:
   void run();
 
   std::string path_;
+  std::string vfs_;
+  std::atomic<std::uint64_t> generation_{0};  // bumped by reopen()
+  std::uint64_t open_generation_ = 0;          // reader thread: generation_ when db_ was opened
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::function<void(sql::Db*)>> jobs_;  // one per awaiting caller

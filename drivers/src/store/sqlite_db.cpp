@@ -12,11 +12,13 @@ bool SqliteError::is_full() const noexcept {
   return primary() == SQLITE_FULL || (primary() == SQLITE_IOERR && sys_errno_ == ENOSPC);
 }
 
-Db::Db(std::string path, OpenMode mode) : path_(std::move(path)) {
+bool SqliteError::is_corrupt() const noexcept { return primary() == SQLITE_CORRUPT || primary() == SQLITE_NOTADB; }
+
+Db::Db(std::string path, OpenMode mode, const std::string& vfs) : path_(std::move(path)) {
   const int flags = mode == OpenMode::read_only ? SQLITE_OPEN_READONLY
                                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   // NOMUTEX: a connection is used by one thread only.
-  const int rc = sqlite3_open_v2(path_.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc = sqlite3_open_v2(path_.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);

@@ -26,6 +26,8 @@ public:
   // SQLITE_FULL (disk full or max_page_count reached), or an I/O error
   // whose system call failed with ENOSPC (a WAL write on a full disk).
   bool is_full() const noexcept;
+  // SQLITE_CORRUPT or SQLITE_NOTADB: the file itself is bad; retrying cannot help.
+  bool is_corrupt() const noexcept;
 
 private:
   int code_;
@@ -36,7 +38,8 @@ enum class OpenMode { read_write_create, read_only };
 
 class Db {
 public:
-  Db(std::string path, OpenMode mode);  // throws SqliteError
+  // `vfs`: a registered SQLite VFS by name (null or empty: the default). Throws SqliteError.
+  Db(std::string path, OpenMode mode, const std::string& vfs = {});
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

@@ -32,7 +32,7 @@ struct Store::Impl {
   explicit Impl(StoreOptions o)
       : options(std::move(o)),
         writer_(std::make_unique<Writer>(options, counters, logging::make_logger("store"))),
-        reader_(std::make_unique<Reader>(options.path)) {}
+        reader_(std::make_unique<Reader>(options.path, options.vfs)) {}
 
   Writer& writer() { return *writer_; }
   Reader& reader() { return *reader_; }
@@ -82,6 +82,7 @@ boost::asio::awaitable<void> Store::open() {
   co_await Completion<bool>::wait([&writer](std::shared_ptr<Completion<bool>> done) {
     writer.open([done](std::exception_ptr error) { error ? done->fail(error) : done->complete_value(true); });
   });
+  impl_->reader().reopen();  // the file may be a new one (a corrupt one moved aside)
   // Open the read connection now, so a problem with it shows at open().
   co_await impl_->read<bool>(check_read_connection);
 }
@@ -93,6 +94,7 @@ void Store::open_blocking() {
     error ? opened.set_exception(error) : opened.set_value();
   });
   opened.get_future().get();
+  impl_->reader().reopen();
   std::promise<void> readable;
   impl_->reader().submit([&readable, path = impl_->options.path](sql::Db* db) {
     try {
@@ -107,14 +109,16 @@ void Store::open_blocking() {
 }
 
 bool Store::is_open() const noexcept { return impl_->writer_->is_open(); }
+bool Store::accepting() const noexcept { return impl_->writer_->accepting(); }
 
 std::uint64_t Store::append(const Reading& reading) {
-  if (!is_open()) throw std::logic_error(impl_->options.path + ": Store::append before open()");
+  if (!impl_->writer_->accepting()) throw std::logic_error(impl_->options.path + ": Store::append before open()");
   return impl_->writer_->append(reading);
 }
 
 void Store::record_clock_event(const BootId& boot, std::int64_t mono_ns, std::int64_t offset_ns) {
-  if (!is_open()) throw std::logic_error(impl_->options.path + ": Store::record_clock_event before open()");
+  if (!impl_->writer_->accepting())
+    throw std::logic_error(impl_->options.path + ": Store::record_clock_event before open()");
   impl_->writer_->clock_event(boot, mono_ns, offset_ns);
 }
 
@@ -123,6 +127,23 @@ boost::asio::awaitable<std::uint64_t> Store::flushed() {
   Writer& writer = *impl_->writer_;
   co_return co_await Completion<std::uint64_t>::wait(
       [&writer](std::shared_ptr<Completion<std::uint64_t>> done) { writer.when_flushed(std::move(done)); });
+}
+
+boost::asio::awaitable<std::string> Store::failure() {
+  Writer& writer = *impl_->writer_;
+  co_return co_await Completion<std::string>::wait(
+      [&writer](std::shared_ptr<Completion<std::string>> done) { writer.when_failed(std::move(done)); });
+}
+
+StoreHealth Store::health() const { return impl_->writer_->health(); }
+
+const char* to_string(StoreHealth::State s) noexcept {
+  switch (s) {
+    case StoreHealth::State::open: return "open";
+    case StoreHealth::State::failed: return "failed";
+    case StoreHealth::State::closed: break;
+  }
+  return "closed";
 }
 
 std::uint64_t Store::committed_seq() const noexcept {

@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <cstring>
+#include <ctime>
 #include <random>
+
+#include <sqlite3.h>
 
 #include <spdlog/spdlog.h>
 
@@ -22,6 +26,31 @@ constexpr std::size_t kRetentionChunk = 5000;         // rows per retention tran
 constexpr Duration kStopBudget = std::chrono::seconds(3);  // a clean close waits at most this for a locked DB
 constexpr Duration kErrorPause = std::chrono::seconds(1);
 constexpr Duration kNotePeriod = std::chrono::minutes(1);  // repeated conditions (full disk, size cap) log at most this often
+constexpr Duration kQuickCheckBudget = std::chrono::seconds(3);  // of the open; record's start timeout is 10 s
+constexpr std::size_t kMaxIncidents = 16;            // kept for the console and the status line (newest)
+constexpr const char* kUnusedWhy = "unused seqs (reserved before a restart or power cut; any readings lost)";
+
+// Seqs reserved per durable raise of the seq mark: one small fsync'd write
+// per block, and at most this many unused seqs recorded as a gap after an
+// unclean stop.
+std::uint64_t reserve_block(const StoreOptions& o) {
+  return std::max<std::uint64_t>(1024, 64 * static_cast<std::uint64_t>(o.batch_rows));
+}
+
+std::string utc_stamp() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+void raise_to(std::atomic<std::uint64_t>& a, std::uint64_t v) {
+  std::uint64_t cur = a.load(std::memory_order_relaxed);
+  while (cur < v && !a.compare_exchange_weak(cur, v, std::memory_order_acq_rel)) {
+  }
+}
 
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -84,8 +113,7 @@ std::uint64_t Writer::append(const Reading& reading) {
     if (queue_.size() >= options_.queue_capacity) {
       const std::uint64_t lost = queue_.front().seq;
       queue_.pop_front();
-      if (!dropped_.empty() && dropped_.back().second + 1 == lost) dropped_.back().second = lost;
-      else dropped_.emplace_back(lost, lost);
+      dropped_.insert(lost, lost);
       if (!pending_since_) pending_since_ = now;
       counters_.dropped.fetch_add(1, std::memory_order_relaxed);
     }
@@ -112,6 +140,7 @@ void Writer::when_flushed(std::shared_ptr<Completion<std::uint64_t>> done) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return done->fail(std::make_exception_ptr(StoreError(options_.path + ": the store is closed")));
+    if (!failed_why_.empty()) return done->fail(std::make_exception_ptr(StoreError(failed_why_)));
     committed = counters_.committed_seq.load(std::memory_order_acquire);
     if (committed < target) {
       flush_waiters_.emplace_back(target, std::move(done));
@@ -135,6 +164,30 @@ void Writer::mark_delivered(std::uint64_t first, std::uint64_t last, std::shared
     });
   }
   wake_.notify_one();
+}
+
+void Writer::when_failed(std::shared_ptr<Completion<std::string>> done) {
+  std::string why;
+  {
+    std::lock_guard lock(mutex_);
+    if (failed_why_.empty() && !stopping_) {
+      failure_waiters_.push_back(std::move(done));
+      return;
+    }
+    why = failed_why_.empty() ? options_.path + ": the store is closed" : failed_why_;
+  }
+  done->complete_value(why);
+}
+
+StoreHealth Writer::health() const {
+  std::lock_guard lock(mutex_);
+  StoreHealth h;
+  h.state = !failed_why_.empty() ? StoreHealth::State::failed
+            : is_open()          ? StoreHealth::State::open
+                                 : StoreHealth::State::closed;
+  h.error = failed_why_;
+  h.incidents = incidents_;
+  return h;
 }
 
 std::size_t Writer::queue_depth() const {
@@ -174,7 +227,8 @@ Writer::Batch Writer::take() {
     queue_.pop_front();
   }
   b.clock_events.swap(clock_queue_);
-  b.dropped.swap(dropped_);
+  b.dropped = dropped_.ranges();
+  dropped_.clear();
   pending_since_.reset();
   return b;
 }
@@ -189,15 +243,25 @@ void Writer::run() {
       stopping = stopping_;
       batch = take();
     }
-    for (auto& job : batch.jobs) job(true);
-    if (db_ && !batch.empty()) commit(batch);
+    try {
+      for (auto& job : batch.jobs) job(true);
+      if (giving_up_) throw GiveUp(*giving_up_);  // a job's write gave up: the batch waits for the next file
+      if (db_ && !batch.empty()) commit(batch);
+      if (!stopping && db_ && steady_clock::now() >= next_housekeeping_) housekeeping();
+    } catch (const GiveUp&) {
+      requeue(batch);
+      enter_failed();
+    } catch (const sql::SqliteError& e) {  // outside write(): a size measure, a statement prepare
+      giving_up_ = options_.path + ": " + detail(e, options_.path) + "; giving up on the file";
+      requeue(batch);
+      enter_failed();
+    }
     if (stopping) {
       std::lock_guard lock(mutex_);
       const bool drained = queue_.empty() && clock_queue_.empty() && dropped_.empty() && jobs_.empty();
       if (drained || !db_ || steady_clock::now() >= *stop_deadline_) break;
       continue;
     }
-    if (db_ && steady_clock::now() >= next_housekeeping_) housekeeping();
   }
   std::size_t left = 0;
   {
@@ -208,91 +272,370 @@ void Writer::run() {
     log_->warn("{}: closing with {} readings not committed (never acknowledged; the database stayed locked)",
                options_.path, left);
   fail_all_waiters("the store is closed");
-  if (db_ && log_)
-    log_->info("{}: closed; committed through seq {}", options_.path,
-               counters_.committed_seq.load(std::memory_order_acquire));
+  close_cleanly();
+}
+
+void Writer::close_cleanly() {
+  if (!db_) return;
+  // A clean close can give the unused rest of the reservation back: once the
+  // WAL is checkpointed into the (synced) database file, every committed seq
+  // is durable, so the mark may drop to committed + 1. If the checkpoint is
+  // not complete, the mark stays (the next open records the rest as a gap).
+  bool durable = false;
+  try {
+    sql::Statement cp(*db_, "PRAGMA wal_checkpoint(TRUNCATE)");
+    durable = cp.step() && cp.int64(0) == 0;
+  } catch (const sql::SqliteError& e) {
+    if (log_) log_->debug("{}: final checkpoint failed: {}", options_.path, e.what());
+  }
+  const std::uint64_t committed = counters_.committed_seq.load(std::memory_order_acquire);
+  const std::uint64_t delivered = delivered_through();
   rows_.reset();
   db_.reset();
+  opened_.store(false, std::memory_order_release);
+  if (durable && reserved_below_ > committed + 1) {
+    try {
+      write_seq_mark(options_.path, SeqMark{committed + 1, delivered});
+      reserved_below_ = committed + 1;
+    } catch (const sql::SqliteError& e) {
+      if (log_) log_->debug("{}: could not lower the seq mark: {}", options_.path, e.what());
+    }
+  }
+  if (log_) log_->info("{}: closed; committed through seq {}", options_.path, committed);
+}
+
+void Writer::requeue(Batch& batch) {
+  std::lock_guard lock(mutex_);
+  for (auto it = batch.readings.rbegin(); it != batch.readings.rend(); ++it) queue_.push_front(std::move(*it));
+  batch.readings.clear();
+  for (const auto& [first, last] : batch.dropped) dropped_.insert(first, last);
+  batch.dropped.clear();
+  clock_queue_.insert(clock_queue_.begin(), batch.clock_events.begin(), batch.clock_events.end());
+  batch.clock_events.clear();
+  while (queue_.size() > options_.queue_capacity) {
+    dropped_.insert(queue_.front().seq, queue_.front().seq);
+    queue_.pop_front();
+    counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (clock_queue_.size() > kMaxClockEvents)
+    clock_queue_.erase(clock_queue_.begin(), clock_queue_.end() - static_cast<std::ptrdiff_t>(kMaxClockEvents));
+  if (!queue_.empty() || !dropped_.empty() || !clock_queue_.empty()) pending_since_ = steady_clock::now();
+}
+
+// The writer gives up on this file: close it, fail everyone who waits on
+// it, and tell the failure waiters (the record service fails with it).
+void Writer::enter_failed() {
+  const std::string why = giving_up_.value_or(options_.path + ": the database failed");
+  giving_up_.reset();
+  error_since_.reset();
+  error_episode_ = full_episode_ = false;
+  rows_.reset();
+  db_.reset();
+  opened_.store(false, std::memory_order_release);
+  std::vector<std::shared_ptr<Completion<std::uint64_t>>> flushers;
+  std::vector<std::shared_ptr<Completion<std::string>>> watchers;
+  std::size_t queued = 0;
+  {
+    std::lock_guard lock(mutex_);
+    failed_why_ = why;
+    for (auto& w : flush_waiters_) flushers.push_back(std::move(w.second));
+    flush_waiters_.clear();
+    watchers.swap(failure_waiters_);
+    queued = queue_.size();
+  }
+  if (log_)
+    log_->error("{}; the store stopped writing this file: {} readings wait in memory (up to {}, then the oldest are "
+                "dropped and recorded as lost) until it is opened again",
+                why, queued, options_.queue_capacity);
+  note_incident(why);
+  const auto error = std::make_exception_ptr(StoreError(why));
+  for (auto& w : flushers) w->fail(error);
+  for (auto& w : watchers) w->complete_value(why);
+}
+
+void Writer::note_incident(std::string what) {
+  std::lock_guard lock(mutex_);
+  incidents_.push_back(utc_stamp() + " " + std::move(what));
+  if (incidents_.size() > kMaxIncidents) incidents_.erase(incidents_.begin());
+}
+
+std::uint64_t Writer::delivered_through() const {
+  const auto first = delivered_.find(1);
+  return first ? first->second : 0;
+}
+
+void Writer::reserve_through(std::uint64_t top) {
+  if (top < reserved_below_) return;
+  const std::uint64_t below = top + 1 + reserve_block(options_);
+  write_seq_mark(options_.path, SeqMark{below, delivered_through()});
+  reserved_below_ = below;
+}
+
+std::uint64_t Writer::Batch::top() const noexcept {
+  std::uint64_t t = readings.empty() ? 0 : readings.back().seq;
+  for (const auto& [first, last] : dropped) t = std::max(t, last);
+  return t;
 }
 
 void Writer::do_open(const OpenDone& done) {
+  if (giving_up_) return done(std::make_exception_ptr(StoreError(*giving_up_)));  // failing right now
   if (db_) return done(nullptr);
   try {
     const std::filesystem::path path(options_.path);
     std::error_code ec;
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) throw open_error(options_.path, options_.path + ": cannot create its directory: " + ec.message());
+    std::string mark_problem;
+    const std::optional<SeqMark> mark = read_seq_mark(options_.path, mark_problem);
+    if (!mark_problem.empty() && log_)
+      log_->warn("{}; ignoring it (seqs continue from the database alone)", mark_problem);
+    std::optional<std::string> found;
     try {
-      db_.emplace(options_.path, sql::OpenMode::read_write_create);
+      open_file();
+      found = check_file();
     } catch (const sql::SqliteError& e) {
-      throw open_error(options_.path, e.what());
+      if (!e.is_corrupt()) throw;
+      found = detail(e, options_.path);
     }
-    sql::Db& db = *db_;
-    // While opening, another process's lock is waited for inside SQLite
-    // (bounded by busy_deadline); afterwards the writer retries itself.
-    db.busy_timeout(static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(options_.busy_deadline).count()));
-    db.exec("PRAGMA auto_vacuum = INCREMENTAL");  // takes effect only on a new, empty database
+    std::optional<MovedAside> moved;
+    if (found) {
+      moved = move_aside(*found);
+      open_file();
+    }
+    finish_open(mark, moved);
     {
-      sql::Statement wal(db, "PRAGMA journal_mode = WAL");
-      const std::string mode = wal.step() ? wal.text(0) : "";
-      if (mode != "wal")
-        throw StoreError(options_.path + ": cannot switch the database to WAL mode (journal_mode is '" + mode +
-                         "'); put it on a local file system that supports shared memory (not NFS)");
+      std::lock_guard lock(mutex_);
+      failed_why_.clear();
     }
-    db.exec(options_.synchronous == StoreOptions::Synchronous::full ? "PRAGMA synchronous = FULL"
-                                                                    : "PRAGMA synchronous = NORMAL");
-    db.exec("PRAGMA journal_size_limit = 4194304");  // truncate the WAL to 4 MiB after checkpoints
-    std::uint64_t hard = options_.hard_max_db_size;
-    if (hard == 0 && options_.max_db_size != 0) hard = options_.max_db_size + options_.max_db_size / 4;
-    if (hard != 0) {
-      const auto page = static_cast<std::uint64_t>(db.query_int("PRAGMA page_size"));
-      db.exec("PRAGMA max_page_count = " + std::to_string(std::max<std::uint64_t>(hard / page, 16)));
-      // Checkpoint more often on a small cap, so the WAL stays small too.
-      db.exec("PRAGMA wal_autocheckpoint = " + std::to_string(std::clamp<std::uint64_t>(hard / page / 4, 64, 1000)));
-    }
-    migrate(db);
-    if (db.query_int("PRAGMA auto_vacuum") != 2 && log_)
-      log_->warn("{}: auto_vacuum is not INCREMENTAL (an old file?): the file will not shrink after pruning; "
-                 "run `sqlite3 {} 'PRAGMA auto_vacuum=INCREMENTAL; VACUUM'` while weftd is stopped",
-                 options_.path, options_.path);
-    rows_.emplace(db);
-    delivered_.clear();
-    {
-      sql::Statement st(db, "SELECT first_seq, last_seq FROM delivered ORDER BY first_seq");
-      while (st.step()) delivered_.insert(static_cast<std::uint64_t>(st.int64(0)), static_cast<std::uint64_t>(st.int64(1)));
-    }
-    const auto top = static_cast<std::uint64_t>(
-        db.query_int("SELECT max(coalesce((SELECT max(seq) FROM readings), 0), "
-                     "coalesce((SELECT max(last_seq) FROM delivered), 0), "
-                     "coalesce((SELECT max(last_seq) FROM lost), 0))"));
-    db.busy_timeout(0);
-    counters_.committed_seq.store(top, std::memory_order_release);
-    next_seq_.store(top + 1, std::memory_order_release);
-    counters_.db_size_bytes.store(measure(db).file_bytes(), std::memory_order_relaxed);
-    next_housekeeping_ = steady_clock::now() + options_.housekeeping_period;
-    opened_.store(true, std::memory_order_release);
-    if (log_) log_->info("{}: open (schema {}, WAL, synchronous {}), next seq {}", options_.path, kSchemaVersion,
-                         to_string(options_.synchronous), top + 1);
     done(nullptr);
   } catch (const sql::SqliteError& e) {
     rows_.reset();
     db_.reset();
+    giving_up_.reset();
     done(std::make_exception_ptr(StoreError(
         std::string(e.what()) +
         (e.is_busy() ? "; another process held the database lock for longer than busy_deadline: find it with `fuser " +
                            options_.path + "`"
-                     : "; if this is not a weft store, move it aside or change [store] path"))));
+         : e.primary() == SQLITE_READONLY || e.primary() == SQLITE_CANTOPEN || e.primary() == SQLITE_PERM
+             ? "; the file or its directory is not writable (a read-only file system?): remount it read-write, "
+               "fix its permissions, or change [store] path"
+             : "; if this is not a weft store, move it aside or change [store] path"))));
   } catch (...) {
     rows_.reset();
     db_.reset();
+    giving_up_.reset();
     done(std::current_exception());
   }
 }
 
+void Writer::open_file() {
+  try {
+    db_.emplace(options_.path, sql::OpenMode::read_write_create, options_.vfs);
+  } catch (const sql::SqliteError& e) {
+    throw open_error(options_.path, e.what());
+  }
+  sql::Db& db = *db_;
+  // While opening, another process's lock is waited for inside SQLite
+  // (bounded by busy_deadline); afterwards the writer retries itself.
+  db.busy_timeout(static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(options_.busy_deadline).count()));
+  db.exec("PRAGMA auto_vacuum = INCREMENTAL");  // takes effect only on a new, empty database
+  {
+    sql::Statement wal(db, "PRAGMA journal_mode = WAL");
+    const std::string mode = wal.step() ? wal.text(0) : "";
+    if (mode != "wal")
+      throw StoreError(options_.path + ": cannot switch the database to WAL mode (journal_mode is '" + mode +
+                       "'); put it on a local file system that supports shared memory (not NFS)");
+  }
+  db.exec(options_.synchronous == StoreOptions::Synchronous::full ? "PRAGMA synchronous = FULL"
+                                                                  : "PRAGMA synchronous = NORMAL");
+  db.exec("PRAGMA journal_size_limit = 4194304");  // truncate the WAL to 4 MiB after checkpoints
+  std::uint64_t hard = options_.hard_max_db_size;
+  if (hard == 0 && options_.max_db_size != 0) hard = options_.max_db_size + options_.max_db_size / 4;
+  if (hard != 0) {
+    const auto page = static_cast<std::uint64_t>(db.query_int("PRAGMA page_size"));
+    db.exec("PRAGMA max_page_count = " + std::to_string(std::max<std::uint64_t>(hard / page, 16)));
+    // Checkpoint more often on a small cap, so the WAL stays small too.
+    db.exec("PRAGMA wal_autocheckpoint = " + std::to_string(std::clamp<std::uint64_t>(hard / page / 4, 64, 1000)));
+  }
+  migrate(db);
+  if (db.query_int("PRAGMA auto_vacuum") != 2 && log_)
+    log_->warn("{}: auto_vacuum is not INCREMENTAL (an old file?): the file will not shrink after pruning; "
+               "run `sqlite3 {} 'PRAGMA auto_vacuum=INCREMENTAL; VACUUM'` while weftd is stopped",
+               options_.path, options_.path);
+}
+
+// quick_check reads every page: O(file size) (a 73 MiB file: 0.35 s from
+// the page cache, 2.0 s cold on this project's dev VM). Bounded by
+// kQuickCheckBudget so a large file on a slow card cannot push record past
+// its start timeout; past it the check is skipped (logged), and corruption
+// it would have found shows up later as SQLITE_CORRUPT, which is handled.
+std::optional<std::string> Writer::check_file() {
+  const SteadyTime until = steady_clock::now() + kQuickCheckBudget;
+  bool over = false;
+  struct Budget {
+    SteadyTime until;
+    bool* over;
+  } budget{until, &over};
+  sqlite3_progress_handler(
+      db_->handle(), 10'000,
+      [](void* p) {
+        auto* b = static_cast<Budget*>(p);
+        if (steady_clock::now() < b->until) return 0;
+        *b->over = true;
+        return 1;  // interrupts quick_check
+      },
+      &budget);
+  std::string found;
+  try {
+    sql::Statement st(*db_, "PRAGMA quick_check(3)");
+    while (st.step()) {
+      const std::string line = st.text(0);
+      if (line == "ok") break;
+      found += (found.empty() ? "" : "; ") + line;
+    }
+  } catch (const sql::SqliteError&) {
+    sqlite3_progress_handler(db_->handle(), 0, nullptr, nullptr);
+    if (!over) throw;
+  }
+  sqlite3_progress_handler(db_->handle(), 0, nullptr, nullptr);
+  if (over) {
+    if (log_)
+      log_->info("{}: quick_check skipped after {:.0f} s (a large file); corruption met later is still handled",
+                 options_.path, seconds(kQuickCheckBudget));
+    return std::nullopt;
+  }
+  if (found.empty()) return std::nullopt;
+  return "quick_check: " + found;
+}
+
+Writer::MovedAside Writer::move_aside(const std::string& found) {
+  rows_.reset();
+  db_.reset();
+  MovedAside moved{options_.path + ".corrupt-" + utc_stamp(), found, std::nullopt};
+  std::error_code ec;
+  for (int n = 2; std::filesystem::exists(moved.path, ec); ++n)
+    moved.path = options_.path + ".corrupt-" + utc_stamp() + "-" + std::to_string(n);
+  std::filesystem::rename(options_.path, moved.path, ec);
+  if (ec)
+    throw StoreError(options_.path + " is corrupt (" + found + ") and cannot be moved aside to " + moved.path + ": " +
+                     ec.message() + "; move it away by hand or change [store] path");
+  for (const char* suffix : {"-wal", "-shm"}) {
+    if (std::filesystem::exists(options_.path + suffix, ec)) std::filesystem::rename(options_.path + suffix, moved.path + suffix, ec);
+    if (ec && log_) log_->warn("{}{}: cannot move it aside: {}", options_.path, suffix, ec.message());
+  }
+  // Its highest seq, if SQLite can still read that much (only needed
+  // when there is no seq mark, e.g. a file from an older weftd).
+  try {
+    sql::Db old(moved.path, sql::OpenMode::read_only);
+    moved.salvaged_top = static_cast<std::uint64_t>(
+        old.query_int("SELECT max(coalesce((SELECT max(seq) FROM readings), 0), "
+                      "coalesce((SELECT max(last_seq) FROM delivered), 0), "
+                      "coalesce((SELECT max(last_seq) FROM lost), 0))"));
+  } catch (const sql::SqliteError&) {
+  }
+  return moved;
+}
+
+// Where the seqs go on from, and what is recorded as a gap:
+//  - a fresh process starts at max(top + 1, the mark); the seqs between were
+//    reserved (maybe committed, maybe sent) but are not in the file: a gap;
+//  - a reopen in the same process (after a failure) goes on from next_seq_
+//    (the queue holds the seqs above committed_seq) inside the reservation;
+//  - a corrupt file moved aside: the seqs it held (after the delivered
+//    prefix) are a gap, from the mark, this process's committed_seq, or
+//    what could be read from it.
+void Writer::finish_open(const std::optional<SeqMark>& mark, const std::optional<MovedAside>& moved) {
+  sql::Db& db = *db_;
+  const bool in_process = ever_opened_.load(std::memory_order_acquire);
+  const std::uint64_t old_delivered = in_process ? delivered_through() : (mark ? mark->delivered_through : 0);
+  rows_.emplace(db);
+  delivered_.clear();
+  {
+    sql::Statement st(db, "SELECT first_seq, last_seq FROM delivered ORDER BY first_seq");
+    while (st.step()) delivered_.insert(static_cast<std::uint64_t>(st.int64(0)), static_cast<std::uint64_t>(st.int64(1)));
+  }
+  const auto top = static_cast<std::uint64_t>(
+      db.query_int("SELECT max(coalesce((SELECT max(seq) FROM readings), 0), "
+                   "coalesce((SELECT max(last_seq) FROM delivered), 0), "
+                   "coalesce((SELECT max(last_seq) FROM lost), 0))"));
+  const std::uint64_t floor = next_seq_.load(std::memory_order_acquire);  // 1 in a fresh process
+  const std::uint64_t committed = counters_.committed_seq.load(std::memory_order_acquire);
+  const std::uint64_t marked = mark ? mark->reserved_below : 1;
+  struct NewGap {
+    std::uint64_t first, last;
+    std::string why;
+  };
+  std::vector<NewGap> gaps;
+  std::uint64_t base = top;  // the highest seq accounted for once the gaps are written
+  if (moved) {
+    std::uint64_t old_top = 0;
+    if (in_process) old_top = committed;
+    else if (mark) old_top = marked - 1;
+    else old_top = moved->salvaged_top.value_or(0);
+    const std::uint64_t first = std::max(old_delivered, top) + 1;
+    if (old_top >= first)
+      gaps.push_back({first, old_top,
+                      "database corrupt: moved aside to " + std::filesystem::path(moved->path).filename().string() +
+                          " (seqs uploaded before are at the broker)"});
+    base = std::max(base, old_top);
+    const std::string msg = fmt::format(
+        "{} was corrupt ({}): moved aside to {} (with its -wal/-shm) and a new database started; seqs {}..{} "
+        "recorded as lost",
+        options_.path, moved->found, moved->path, first, std::max(first, old_top));
+    if (log_) log_->error("{}", msg);
+    note_incident(msg);
+    if (!in_process && !mark && !moved->salvaged_top && log_)
+      log_->error("{}: no seq mark ({}) and the corrupt file is unreadable: seqs start again at {}, and a consumer "
+                  "may already hold readings with these seqs",
+                  options_.path, seq_mark_path(options_.path), base + 1);
+  }
+  std::uint64_t next = 0;
+  if (in_process && !moved && top < committed) {
+    // The same file, reopened after a failure, lacks commits this process
+    // made (the file system dropped them, like a power cut would).
+    gaps.push_back({top + 1, committed, "committed but not in the file when it was reopened (lost by the disk)"});
+    base = committed;
+  }
+  if (in_process) {
+    next = std::max(floor, base + 1);
+    reserved_below_ = std::max(reserved_below_, marked);
+  } else {
+    next = std::max(base + 1, marked);
+    if (next > base + 1) gaps.push_back({base + 1, next - 1, kUnusedWhy});
+    reserved_below_ = marked;
+  }
+  if (!gaps.empty()) {
+    write(
+        [&] {
+          for (const auto& g : gaps) rows_->add_lost(g.first, g.last, g.why);
+        },
+        "record gaps");
+    if (log_)
+      for (const auto& g : gaps)
+        if (g.why == kUnusedWhy)
+          log_->warn("{}: seqs {}..{} were reserved but are not in the database (an unclean stop or a power cut "
+                     "lost the last commits); recorded as a gap, never reused",
+                     options_.path, g.first, g.last);
+  }
+  std::uint64_t accounted = top;
+  for (const auto& g : gaps) accounted = std::max(accounted, g.last);
+  db.busy_timeout(0);
+  if (accounted > committed) publish_committed(accounted);
+  raise_to(next_seq_, next);
+  counters_.db_size_bytes.store(measure(db).file_bytes(), std::memory_order_relaxed);
+  next_housekeeping_ = steady_clock::now() + options_.housekeeping_period;
+  opened_.store(true, std::memory_order_release);
+  ever_opened_.store(true, std::memory_order_release);
+  if (log_) log_->info("{}: open (schema {}, WAL, synchronous {}), next seq {}", options_.path, kSchemaVersion,
+                       to_string(options_.synchronous), next_seq_.load());
+}
+
 void Writer::commit(Batch& batch) {
   const SteadyTime started = steady_clock::now();
+  const std::uint64_t batch_top = batch.top();
   const bool ok = write(
       [&] {
+        reserve_through(batch_top);  // durable before any of these seqs can be committed (and sent)
         for (const auto& c : batch.clock_events) rows_->insert_clock_event(c.boot, c.mono_ns, c.offset_ns);
         for (const auto& [first, last] : batch.dropped) rows_->add_lost(first, last, "dropped (queue full)");
         for (const auto& q : batch.readings) rows_->insert_reading(q.seq, q.reading);
@@ -472,6 +815,7 @@ bool Writer::write(const std::function<void()>& body, const char* what) {
         log_->info("{}: the database lock was released after {:.1f} s; writing again", options_.path, seconds(*lasted));
       if (error_episode_ && log_) log_->info("{}: writing works again", options_.path);
       full_episode_ = error_episode_ = false;
+      error_since_.reset();
       return true;
     } catch (const sql::SqliteError& e) {
       rows_->rolled_back();
@@ -503,9 +847,28 @@ bool Writer::write(const std::function<void()>& body, const char* what) {
         make_room();
         continue;
       }
+      // Not busy, not full: the file is corrupt (give up now), or it cannot be
+      // written (read-only file system, I/O error): retry until error_deadline.
+      const SteadyTime now = steady_clock::now();
+      if (!error_since_) error_since_ = now;
+      if (e.is_corrupt() || now - *error_since_ >= options_.error_deadline) {
+        giving_up_ = options_.path + ": " + what + " failed: " + detail(e, options_.path) +
+                     (e.sys_errno() != 0 ? std::string(" [") + std::strerror(e.sys_errno()) + "]" : std::string()) +
+                     (e.is_corrupt() ? " (the file is corrupt; it is moved aside when the store opens again)"
+                                     : fmt::format(" for {:.0f} s (error_deadline); giving up on the file",
+                                                   seconds(now - *error_since_)));
+        // Failed from now on, before any caller hears of this error: a
+        // caller whose job failed here sees the store failed, not open.
+        opened_.store(false, std::memory_order_release);
+        {
+          std::lock_guard lock(mutex_);
+          failed_why_ = *giving_up_;
+        }
+        throw GiveUp(*giving_up_);
+      }
       if (!error_episode_ && log_)
-        log_->error("{}: {} failed: {}; retrying every {:.0f} s", options_.path, what, detail(e, options_.path),
-                    seconds(kErrorPause));
+        log_->error("{}: {} failed: {}; retrying every {:.0f} s for up to {:.0f} s", options_.path, what,
+                    detail(e, options_.path), seconds(kErrorPause), seconds(options_.error_deadline));
       error_episode_ = true;
       pause(kErrorPause);
     }
@@ -544,12 +907,15 @@ bool Writer::past_stop_deadline() const {
 void Writer::fail_all_waiters(const std::string& why) {
   std::vector<std::shared_ptr<Completion<std::uint64_t>>> waiters;
   std::deque<std::function<void(bool)>> jobs;
+  std::vector<std::shared_ptr<Completion<std::string>>> watchers;
   {
     std::lock_guard lock(mutex_);
     for (auto& w : flush_waiters_) waiters.push_back(std::move(w.second));
     flush_waiters_.clear();
     jobs.swap(jobs_);
+    watchers.swap(failure_waiters_);
   }
+  for (auto& w : watchers) w->complete_value(options_.path + ": " + why);
   const auto error = std::make_exception_ptr(StoreError(options_.path + ": " + why));
   for (auto& w : waiters) w->fail(error);
   for (auto& job : jobs) job(false);

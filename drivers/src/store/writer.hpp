@@ -8,7 +8,20 @@
 // Intake states, per reading:  queued --take--> in batch --COMMIT--> committed
 //                                 \--queue full: oldest dropped --> gap ("dropped (queue full)")
 // committed_seq only moves forward, and only after COMMIT returned: every
-// seq at or below it is a committed row or a committed gap.
+// seq at or below it is a committed row or a committed gap. Before a seq at
+// or above the seq mark's reserved_below is committed, the mark is raised
+// durably (seq_mark.hpp), so no seq is ever given to two readings.
+//
+// The database, per file:
+//   closed --open--> open --non-transient error past error_deadline, or corrupt--> failed
+//     ^                                                                          |
+//     +-----------------------open() again (record restarts)--------------------+
+// failed: the connection is closed, waiters and jobs fail with the error,
+// failure waiters (Store::failure()) are told; readings keep queueing (the
+// batch in hand goes back to the front of the queue), and past the capacity
+// the oldest are dropped, counted and recorded as lost by the next commit.
+// open() on a corrupt file moves it aside (<db>.corrupt-<UTC time>, with its
+// -wal and -shm) and starts a new one, recording what it held as a gap.
 #pragma once
 
 #include <chrono>
@@ -27,6 +40,7 @@
 #include "completion.hpp"
 #include "counters.hpp"
 #include "range_set.hpp"
+#include "seq_mark.hpp"
 #include "rows.hpp"
 #include "sqlite_db.hpp"
 #include "weft/drivers/store/store.hpp"
@@ -36,6 +50,12 @@ class logger;
 }
 
 namespace weft::store {
+
+// write() gave up on the database file (its message says why).
+class GiveUp : public StoreError {
+public:
+  using StoreError::StoreError;
+};
 
 class Writer {
 public:
@@ -51,6 +71,12 @@ public:
   using OpenDone = std::function<void(std::exception_ptr)>;
   void open(OpenDone done);
   bool is_open() const noexcept { return opened_.load(std::memory_order_acquire); }
+  // Opened at least once: append() is accepted from then on (also while failed).
+  bool accepting() const noexcept { return ever_opened_.load(std::memory_order_acquire); }
+  // Completes with the error once the writer gives up on the file (at once
+  // if it already has).
+  void when_failed(std::shared_ptr<Completion<std::string>> done);
+  StoreHealth health() const;
 
   // Loop thread, never blocks for long (a mutex the writer holds only to
   // move items). Requires is_open().
@@ -77,6 +103,7 @@ private:
     std::vector<Queued> readings;
     std::vector<ClockRow> clock_events;
     std::vector<RangeSet::Range> dropped;
+    std::uint64_t top() const noexcept;  // the highest seq it commits (0: none)
     std::deque<std::function<void(bool)>> jobs;
     bool empty() const noexcept { return readings.empty() && clock_events.empty() && dropped.empty(); }
   };
@@ -86,6 +113,21 @@ private:
   void wait_for_work(std::unique_lock<std::mutex>& lock);
   Batch take();  // under mutex_
   void do_open(const OpenDone& done);
+  void open_file();                        // connection, pragmas, migrations (throws)
+  std::optional<std::string> check_file();  // PRAGMA quick_check: what is wrong, if anything
+  struct MovedAside {
+    std::string path;   // where the corrupt file went
+    std::string found;  // what SQLite said about it
+    std::optional<std::uint64_t> salvaged_top;  // its highest seq, if still readable
+  };
+  MovedAside move_aside(const std::string& found);
+  void finish_open(const std::optional<SeqMark>& mark, const std::optional<MovedAside>& moved);
+  void reserve_through(std::uint64_t top);  // raises the seq mark past `top` if needed (durable; throws SqliteError)
+  std::uint64_t delivered_through() const;
+  void close_cleanly();                    // at the end of run(): checkpoint, close, lower the mark
+  void requeue(Batch& batch);              // a batch not committed goes back to the front of the queue
+  void enter_failed();
+  void note_incident(std::string what);
   void commit(Batch& batch);
   void do_mark_delivered(std::uint64_t first, std::uint64_t last);
   void housekeeping();
@@ -93,7 +135,9 @@ private:
   void make_room();
   // Runs `body` in a write transaction until it commits: BUSY is retried
   // with backoff, FULL prunes and retries, other errors back off. Returns
-  // false only when stopping and the stop deadline has passed.
+  // false only when stopping and the stop deadline has passed. Throws
+  // GiveUp (and sets giving_up_) for a corrupt file at once, and for any
+  // other error that persists past options_.error_deadline.
   bool write(const std::function<void()>& body, const char* what);
   void publish_committed(std::uint64_t seq);
   void pause(Duration d);  // sleeps, cut short by the stop deadline
@@ -110,7 +154,7 @@ private:
   std::condition_variable wake_;
   std::deque<Queued> queue_;                 // capacity options_.queue_capacity; overflow: drop oldest
   std::vector<ClockRow> clock_queue_;        // a few per clock jump; bounded by kMaxClockEvents
-  std::vector<RangeSet::Range> dropped_;     // dropped, not yet recorded; merged
+  RangeSet dropped_;                          // dropped, not yet recorded; merged
   // open, mark_delivered: one per awaiting caller. job(true) runs it;
   // job(false) fails its caller (the writer is closing).
   std::deque<std::function<void(bool)>> jobs_;
@@ -118,10 +162,14 @@ private:
   std::optional<SteadyTime> pending_since_;  // oldest uncommitted clock event or drop
   bool stopping_ = false;
   std::optional<SteadyTime> stop_deadline_;
+  std::vector<std::shared_ptr<Completion<std::string>>> failure_waiters_;
+  std::string failed_why_;              // non-empty while failed
+  std::vector<std::string> incidents_;  // corrupt files moved aside etc., newest last (at most kMaxIncidents)
 
   // ---- loop thread (set by the writer before open completes) ----
   std::atomic<std::uint64_t> next_seq_{1};
   std::atomic<bool> opened_{false};
+  std::atomic<bool> ever_opened_{false};
 
   // ---- writer thread only ----
   std::optional<sql::Db> db_;
@@ -131,6 +179,9 @@ private:
   SteadyTime next_housekeeping_{};
   bool full_episode_ = false;
   bool error_episode_ = false;
+  std::optional<SteadyTime> error_since_;  // first failure of the current error episode
+  std::optional<std::string> giving_up_;   // set by write() when it gives up on the file
+  std::uint64_t reserved_below_ = 1;       // the seq mark on disk: seqs below it may be committed
   // Notes about repeated conditions, at most one a minute (kNotePeriod).
   bool note_due(SteadyTime& last);
   SteadyTime last_full_note_{}, last_full_lost_note_{}, last_cap_note_{};

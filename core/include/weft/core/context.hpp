@@ -51,6 +51,11 @@ public:
 
   // "I am functional": services that need this one may start. Once per run.
   void ready();
+  // A short note on this service's state for the systemd status line
+  // (STATUS=..., "; NAME: NOTE"), kept across runs until replaced; empty
+  // clears it. For conditions an operator must see without a console (a
+  // database moved aside, a store that cannot be written).
+  void set_status_note(std::string note);
 
   // Cancel-safe. Slack: default_slack(d) (1 %, at most 5 ms).
   boost::asio::awaitable<void> sleep(Duration d, std::source_location loc = std::source_location::current());

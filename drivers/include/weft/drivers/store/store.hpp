@@ -53,6 +53,11 @@ struct StoreOptions {
   // 0: max_db_size + 25 % when max_db_size is set, else none.
   std::uint64_t hard_max_db_size = 0;
   Duration housekeeping_period = std::chrono::seconds(10);  // how often retention and the size cap are checked
+  // A write failing with anything but BUSY or FULL (READONLY, IOERR, ...) is
+  // retried this long, then the writer gives up on the file (Store::failure()).
+  // A corrupt file (SQLITE_CORRUPT, SQLITE_NOTADB) is given up on at once.
+  Duration error_deadline = std::chrono::seconds(10);
+  std::string vfs;  // a registered SQLite VFS by name for both connections (tests); empty: the default
   // Called on the writer thread after each committed batch (rows, BEGIN..COMMIT
   // latency): for benchmarks. Must be cheap and must not call the Store.
   std::function<void(std::size_t rows, Duration latency)> commit_observer;
@@ -88,6 +93,15 @@ struct StoreCounters {
   std::size_t queue_depth = 0;           // readings queued, not yet taken by the writer
   std::uint64_t committed_seq = 0;       // highest seq committed (everything <= it is durable or a gap)
 };
+
+// What the store has been through, for the console and the status line.
+struct StoreHealth {
+  enum class State { closed, open, failed };
+  State state = State::closed;
+  std::string error;                   // why it failed (state failed)
+  std::vector<std::string> incidents;  // this process: corrupt files moved aside, unwritable spells; newest last
+};
+const char* to_string(StoreHealth::State s) noexcept;
 
 // The console's `sql SELECT ...`: limits of one ad-hoc read-only query.
 struct QueryLimits {
@@ -138,12 +152,27 @@ public:
   // The same, blocking the calling thread: for the blocking pool, e.g.
   //   co_await ctx.blocking([&] { store.open_blocking(); });
   // which also holds the virtual clock while the database opens. Never on the loop.
+  // On a file that SQLite finds corrupt (SQLITE_CORRUPT, SQLITE_NOTADB, or
+  // PRAGMA quick_check not ok), the file and its -wal/-shm are renamed to
+  // <path>.corrupt-<UTC time>, a new database is started, and the seqs the
+  // old one held are recorded as a gap; the incident is in health().
   void open_blocking();
   bool is_open() const noexcept;
+  // Opened at least once in this process: append() is accepted (also while failed).
+  bool accepting() const noexcept;
+
+  // Resumes with the error once the writer has given up on the database
+  // (corrupt, or an error past error_deadline); at once if it already has.
+  // From then until open() succeeds again, append() still queues (the
+  // oldest dropped past queue_capacity, recorded as lost at the next open),
+  // flushed() and mark_delivered() throw StoreError. Cancel-safe.
+  boost::asio::awaitable<std::string> failure();
+  StoreHealth health() const;  // any thread
 
   // Loop thread, never blocks. Assigns the next seq, queues the reading and
   // returns the seq. A full queue drops its OLDEST reading (counted, recorded
-  // as a gap "dropped (queue full)"). Before open() the reading is queued too.
+  // as a gap "dropped (queue full)"). Throws std::logic_error before the
+  // first open(); accepted afterwards, also while the store has failed.
   std::uint64_t append(const Reading& reading);
 
   // Loop thread, never blocks: a wall-clock offset (wall - mono) in effect for
