@@ -10,6 +10,21 @@
 //   idle_timeout = "10m"
 //   max_clients = 128
 //   output_buffer = 262144           # bytes per client
+//
+// Console commands registered here: help, services, service, restart,
+// stop, start, complete, points, read, log tail, log level, clock, mem,
+// config, console. Files in apps/console/ (public headers
+// apps/include/weft/apps/console/):
+//   console.cpp                  this service: settings, server, commands
+//   console_settings.cpp         [service.console]: every key
+//   console_server.cpp           socket, access, sessions (console_server.hpp, private)
+//   console_protocol.cpp         the wire frames (weftctl compiles it too)
+//   console_format.cpp           tables, ages, JSON for replies (other services' commands use it)
+//   console_commands_services.cpp  help, services, service, restart, stop, start, complete
+//   console_commands_points.cpp  points, read
+//   console_commands_log.cpp     log tail, log level
+//   console_commands_system.cpp  clock, mem, config, console
+//   console_config.cpp           the effective config as TOML, secrets masked
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assembly/catalog.hpp"

@@ -11,6 +11,16 @@
 // [service.gather]
 //   lock_dir = "/run/lock"   # UUCP lock files (default: the system's)
 // plus the top-level [[serial]] and [[instrument]] arrays (gather_config.hpp).
+//
+// Console: `frames [PORT] [N]`. Files in apps/gather/ (public headers in
+// apps/include/weft/apps/gather/):
+//   gather.cpp          this service: one owner per port, readiness
+//   gather_config.cpp   [[serial]], [[instrument]], [[instrument.point]]: every key
+//   port_binding.cpp    a port's bytes: the real tty, or simulated devices
+//   port_owner.cpp      open, reopen with backoff, the flight recorder
+//   bus_poller.cpp      Modbus RTU: earliest-deadline polling, quarantine
+//   ascii_reader.cpp    ASCII line instruments: framing, stale, polled requests
+//   frames_command.cpp  `frames` and the per-port dump sections (private header beside it)
 #include <memory>
 
 #include <spdlog/spdlog.h>

@@ -7,6 +7,8 @@
 // [service.heartbeat]
 //   period = "1s"        # how often
 //   prefix = "weftd"     # point name prefix
+//
+// No console commands. apps/heartbeat/ holds only this file.
 #include <algorithm>
 #include <fstream>
 #include <unistd.h>

@@ -20,6 +20,11 @@
 //
 // Console (while it runs): `sql SELECT ...` (read-only, row and time
 // limits) and `store` (counters and gaps); see store_commands.hpp.
+//
+// Files in apps/record/ (public header apps/include/weft/apps/record/):
+//   record.cpp          this service: bus -> store, counters, "committed through"
+//   store_commands.cpp  `sql`, `store`, `gaps` (on the store's reader thread)
+// The [store] table itself is read in apps/assembly/store_config.cpp.
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assembly/catalog.hpp"

@@ -6,6 +6,8 @@
 //   pattern = "*"        # fnmatch glob over point names
 //   capacity = 256       # queue length before the oldest reading is dropped
 //   needs = []           # services whose readings it waits for
+//
+// No console commands. apps/tap/ holds only this file.
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assembly/catalog.hpp"

@@ -19,7 +19,13 @@
 // longer than a start timeout. Needs "record" (the store is open then).
 // The MQTT client is driven by this coroutine only: no libmosquitto thread.
 //
-// [service.upload]: keys in apps/src/upload_config.cpp. Console: `upload`.
+// [service.upload]: keys in upload_config.cpp. Console: `upload`.
+//
+// Files in apps/upload/ (public headers apps/include/weft/apps/upload/):
+//   upload.cpp          this service: connection states, batches, `upload`
+//   upload_config.cpp   [service.upload]: every key, its default and check
+//   upload_json.cpp     the message encoding
+//   upload_ledger.cpp   in-flight ranges, live vs backlog cursors (no I/O)
 #include <algorithm>
 #include <map>
 #include <optional>
