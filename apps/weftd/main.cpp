@@ -13,8 +13,8 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include "weft/apps/assemble.hpp"
-#include "weft/apps/bus_poller.hpp"
+#include "weft/apps/assembly/assemble.hpp"
+#include "weft/apps/gather/bus_poller.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/data_dir_lock.hpp"
 #include "weft/core/log.hpp"

@@ -17,7 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/post.hpp>
 
-#include "weft/apps/assemble.hpp"
+#include "weft/apps/assembly/assemble.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/data_dir_lock.hpp"
 #include "weft/core/log.hpp"

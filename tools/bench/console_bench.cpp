@@ -25,8 +25,8 @@
 
 #include "bench_support.hpp"
 #include "benches.hpp"
-#include "weft/apps/assemble.hpp"
-#include "weft/apps/console_protocol.hpp"
+#include "weft/apps/assembly/assemble.hpp"
+#include "weft/apps/console/console_protocol.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/runtime.hpp"

@@ -34,7 +34,7 @@
 #include "bench_support.hpp"
 #include "benches.hpp"
 #include "measure.hpp"
-#include "weft/apps/assemble.hpp"
+#include "weft/apps/assembly/assemble.hpp"
 #include "weft/core/bus.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/log.hpp"

@@ -33,7 +33,7 @@
 
 #include "bench_support.hpp"
 #include "benches.hpp"
-#include "weft/apps/catalog.hpp"
+#include "weft/apps/assembly/catalog.hpp"
 #include "weft/core/config.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/log.hpp"

@@ -15,7 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pty.hpp"
-#include "weft/apps/gather_config.hpp"
+#include "weft/apps/gather/gather_config.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/runtime.hpp"

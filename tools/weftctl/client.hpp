@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "weft/apps/console_protocol.hpp"
+#include "weft/apps/console/console_protocol.hpp"
 
 namespace weftctl {
 

@@ -1,0 +1,138 @@
+// Config → runtime options and service specs. Layout of a config file:
+//
+//   [weftd]                      log_level, stop_grace, blocking_threads,
+//                                data_dir, stall_threshold, hang_threshold
+//   [store]                      the SQLite store (store_config.cpp)
+//   [service.NAME]               enabled (default true) + the service's keys
+//   [service.NAME.restart]       min_backoff, max_backoff, intensity,
+//                                intensity_period, start_timeout
+#include "weft/apps/assembly/assemble.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+
+#include "weft/apps/assembly/catalog.hpp"
+#include "weft/apps/assembly/store_config.hpp"
+#include "weft/core/log.hpp"
+
+namespace weft::apps {
+namespace {
+
+RestartPolicy read_restart_policy(const ConfigSection& service) {
+  RestartPolicy p;
+  const auto table = service.table("restart");
+  if (!table) return p;
+  const ConfigSection& t = *table;
+  p.min_backoff = t.duration("min_backoff", p.min_backoff, std::chrono::milliseconds(1));
+  p.max_backoff = t.duration("max_backoff", p.max_backoff, p.min_backoff);
+  p.intensity = static_cast<int>(t.integer("intensity", p.intensity, 0, 1000));
+  p.intensity_period = t.duration("intensity_period", p.intensity_period, std::chrono::seconds(1));
+  p.start_timeout = t.duration("start_timeout", p.start_timeout, std::chrono::milliseconds(1));
+  t.reject_unknown_keys();
+  return p;
+}
+
+void read_weftd_section(const ConfigSection& root, Assembly& out) {
+  const auto weftd = root.table("weftd");
+  if (!weftd) return;
+  const ConfigSection& w = *weftd;
+  out.log_level = w.string("log_level", out.log_level);
+  if (!logging::parse_level(out.log_level))
+    w.fail("log_level", "unknown level '" + out.log_level + "'; use one of trace, debug, info, warn, error, critical, off");
+  out.options.stop_grace = w.duration("stop_grace", out.options.stop_grace, Duration::zero(), std::chrono::minutes(10));
+  out.options.blocking_threads = static_cast<std::size_t>(w.integer("blocking_threads", 2, 1, 64));
+  // Health: no default data_dir (two weftd on one config must stay possible,
+  // e.g. the port-lock test, and /var/lib needs root); weftd.service sets it.
+  out.options.data_dir = w.string("data_dir", out.options.data_dir);
+  out.options.stall_threshold =
+      w.duration("stall_threshold", out.options.stall_threshold, std::chrono::milliseconds(1), std::chrono::minutes(1));
+  out.options.hang_threshold =
+      w.duration("hang_threshold", out.options.hang_threshold, std::chrono::milliseconds(10), std::chrono::hours(1));
+  if (out.options.hang_threshold <= out.options.stall_threshold)
+    w.fail("hang_threshold", "must be longer than stall_threshold (a hang is a stall that lasts)");
+  w.reject_unknown_keys();
+}
+
+// The needs graph, checked here as Runtime::run() would, so that `--check-config`
+// rejects a config that could never start: a need that is not an enabled service, or a
+// dependency cycle (reported at the `needs` that closes it).
+void check_needs(const std::vector<ConfiguredService>& services) {
+  std::map<std::string, const ConfiguredService*> by_name;
+  std::string enabled;
+  for (const auto& s : services) {
+    by_name.emplace(s.spec.name, &s);
+    enabled += (enabled.empty() ? "" : ", ") + s.spec.name;
+  }
+  for (const auto& s : services)
+    for (const auto& need : s.spec.needs)
+      if (!by_name.contains(need))
+        s.section.fail("needs", "'" + need + "' is not an enabled service (enabled: " + enabled +
+                                    "); add it or remove it from the needs");
+
+  enum Mark { unvisited, active, done };
+  std::map<std::string, Mark> mark;
+  std::vector<std::string> path;
+  std::function<void(const ConfiguredService&)> visit = [&](const ConfiguredService& s) {
+    mark[s.spec.name] = active;
+    path.push_back(s.spec.name);
+    for (const auto& need : s.spec.needs) {
+      if (mark[need] == active) {
+        std::string cycle;
+        for (auto it = std::find(path.begin(), path.end(), need); it != path.end(); ++it) cycle += *it + " -> ";
+        s.section.fail("needs", "dependency cycle between services: " + cycle + need +
+                                    "; break it by removing one of these needs");
+      }
+      if (mark[need] == unvisited) visit(*by_name.at(need));
+    }
+    path.pop_back();
+    mark[s.spec.name] = done;
+  };
+  for (const auto& s : services)
+    if (mark[s.spec.name] == unvisited) visit(s);
+}
+
+}  // namespace
+
+Assembly assemble(const Config& config, const RunMode& mode) {
+  Assembly out;
+  const ConfigSection root = config.root();
+  if (auto store_options = read_store_config(root)) out.store = std::make_unique<store::Store>(std::move(*store_options));
+  const std::vector<ServiceFactory> catalog = service_catalog(mode, out.store.get());
+  auto find_service = [&](std::string_view name) -> const ServiceFactory* {
+    for (const auto& f : catalog)
+      if (f.name == name) return &f;
+    return nullptr;
+  };
+  read_weftd_section(root, out);
+  if (const auto services = root.table("service")) {
+    for (const std::string& name : services->keys()) {
+      const auto section = services->table(name);
+      const ServiceFactory* factory = find_service(name);
+      if (factory == nullptr)
+        services->fail(name, "unknown service '" + name + "'; known services: " + known_service_names());
+      if (!section->boolean("enabled", true)) {
+        section->reject_unknown_keys();
+        continue;
+      }
+      const RestartPolicy policy = read_restart_policy(*section);
+      ServiceSpec spec = factory->make(*section, root, policy);
+      section->reject_unknown_keys();
+      out.services.push_back(ConfiguredService{std::move(spec), *section});
+    }
+    services->reject_unknown_keys();
+  }
+  root.reject_unknown_keys();
+  check_needs(out.services);
+  if (out.services.empty())
+    throw ConfigError(config.source_name() + ": no service is enabled; add a [service.NAME] table (known services: " +
+                      known_service_names() + ")");
+  return out;
+}
+
+void add_services(Runtime& runtime, Assembly& assembly) {
+  for (auto& s : assembly.services) runtime.add(std::move(s.spec), s.section);
+  assembly.services.clear();
+}
+
+}  // namespace weft::apps

@@ -1,0 +1,86 @@
+// [store]: the SQLite store's options (see weft/drivers/store/store.hpp).
+//
+//   [store]
+//   path = "/var/lib/weft/readings.db"   # required
+//   batch_rows = 500          # commit when this many readings are queued...
+//   batch_age = "200ms"       # ...or when the oldest has waited this long
+//   synchronous = "normal"    # normal (WAL default) or full (fsync every commit)
+//   busy_deadline = "10s"     # another process holding the lock: retry this long before an error line
+//   error_deadline = "10s"    # any other write error (read-only, I/O): retry this long, then give up on the file
+//   queue_capacity = 100000   # readings held in memory; past it the oldest is dropped (counted, a gap)
+//   retention = "30d"         # delete readings older than this ("0s": keep)
+//   max_db_size = "64MiB"     # bytes or a size with a unit (KiB MiB GiB, kB MB GB); 0: no cap
+#include "weft/apps/assembly/store_config.hpp"
+
+#include <cctype>
+#include <cstdlib>
+#include <string>
+
+namespace weft::apps {
+namespace {
+
+// "64MiB", "500kB", "1048576" (bytes). Binary and decimal units both accepted.
+std::optional<std::uint64_t> parse_size(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  if (i == 0) return std::nullopt;
+  char* end = nullptr;
+  const std::string number = text.substr(0, i);
+  const double value = std::strtod(number.c_str(), &end);
+  if (end != number.c_str() + number.size() || value < 0) return std::nullopt;
+  std::string unit = text.substr(i);
+  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+  double scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  else if (unit == "KiB") scale = 1024.0;
+  else if (unit == "MiB") scale = 1024.0 * 1024;
+  else if (unit == "GiB") scale = 1024.0 * 1024 * 1024;
+  else if (unit == "kB" || unit == "KB") scale = 1e3;
+  else if (unit == "MB") scale = 1e6;
+  else if (unit == "GB") scale = 1e9;
+  else return std::nullopt;
+  return static_cast<std::uint64_t>(value * scale);
+}
+
+std::uint64_t read_size(const ConfigSection& s, std::string_view key) {
+  if (!s.has(key)) return 0;
+  // An integer is a byte count; a string carries a unit.
+  std::string text;
+  try {
+    text = s.string(key, "");
+  } catch (const ConfigError&) {
+    return static_cast<std::uint64_t>(s.integer(key, 0, 0));
+  }
+  const auto size = parse_size(text);
+  if (!size) s.fail(key, "'" + text + "' is not a size; write bytes (1048576) or a number with a unit: 64MiB, 500kB, 1GB");
+  return *size;
+}
+
+}  // namespace
+
+std::optional<store::StoreOptions> read_store_config(const ConfigSection& root) {
+  const auto table = root.table("store");
+  if (!table) return std::nullopt;
+  const ConfigSection& s = *table;
+  store::StoreOptions o;
+  o.path = s.required_string("path");
+  if (o.path.empty()) s.fail("path", "must not be empty; give the database file, e.g. /var/lib/weft/readings.db");
+  o.batch_rows = static_cast<std::size_t>(s.integer("batch_rows", static_cast<std::int64_t>(o.batch_rows), 1, 100'000));
+  o.batch_age = s.duration("batch_age", o.batch_age, std::chrono::milliseconds(1), std::chrono::minutes(10));
+  const std::string sync = s.string("synchronous", "normal");
+  if (sync == "normal") o.synchronous = store::StoreOptions::Synchronous::normal;
+  else if (sync == "full") o.synchronous = store::StoreOptions::Synchronous::full;
+  else s.fail("synchronous", "unknown mode '" + sync + "'; use \"normal\" (WAL default) or \"full\" (fsync every commit)");
+  o.busy_deadline = s.duration("busy_deadline", o.busy_deadline, std::chrono::milliseconds(1), std::chrono::hours(1));
+  o.error_deadline = s.duration("error_deadline", o.error_deadline, std::chrono::milliseconds(1), std::chrono::hours(1));
+  o.queue_capacity = static_cast<std::size_t>(
+      s.integer("queue_capacity", static_cast<std::int64_t>(o.queue_capacity), 1, 100'000'000));
+  o.retention = s.duration("retention", o.retention);
+  o.max_db_size = read_size(s, "max_db_size");
+  if (o.max_db_size != 0 && o.max_db_size < 64 * 1024)
+    s.fail("max_db_size", "is below 64KiB: too small to hold a batch; give at least 64KiB (or 0 for no cap)");
+  s.reject_unknown_keys();
+  return o;
+}
+
+}  // namespace weft::apps

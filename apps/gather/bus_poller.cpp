@@ -1,0 +1,215 @@
+// One bus, one owner. The loop:
+//
+//   open (with backoff) ──► poll the instrument due first ──► sleep until the
+//        ▲                   next one is due ──► ...
+//        └──── stream error (EIO, EOF: the adapter vanished) ◄──┘
+//
+// Readings are "<instrument>.<point>". A failed poll publishes each of the
+// instrument's points with quality comm-error (carrying the last good value,
+// or NaN before the first), so a consumer sees the outage as data.
+#include "weft/apps/gather/bus_poller.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <spdlog/spdlog.h>
+
+#include "weft/drivers/modbus/describe.hpp"
+#include "weft/drivers/modbus/rtu_master.hpp"
+
+namespace weft::apps {
+
+namespace {
+struct PlannedRead {
+  modbus::FunctionCode function;
+  modbus::AddressRange range;
+  std::vector<std::pair<std::size_t, std::uint16_t>> points;  // (point index, offset in the read)
+};
+}  // namespace
+
+struct BusPoller::Instrument {
+  using Read = PlannedRead;
+  const InstrumentConfig& cfg;
+  std::vector<Read> reads;
+  std::vector<std::optional<Value>> last_values;  // per point
+  MonoTime next_due{};
+  int consecutive_failures = 0;
+  bool quarantined = false;
+  InstrumentCounters counters;
+};
+
+namespace {
+
+modbus::FunctionCode function_for(sim::Table t) {
+  switch (t) {
+    case sim::Table::coil: return modbus::FunctionCode::read_coils;
+    case sim::Table::discrete_input: return modbus::FunctionCode::read_discrete_inputs;
+    case sim::Table::holding: return modbus::FunctionCode::read_holding_registers;
+    case sim::Table::input: return modbus::FunctionCode::read_input_registers;
+  }
+  return modbus::FunctionCode::read_holding_registers;
+}
+
+bool is_bit_table(sim::Table t) { return t == sim::Table::coil || t == sim::Table::discrete_input; }
+
+// The fewest reads that cover the instrument's points, per table.
+std::vector<PlannedRead> plan_reads(const InstrumentConfig& cfg) {
+  std::vector<PlannedRead> reads;
+  for (sim::Table table : {sim::Table::coil, sim::Table::discrete_input, sim::Table::holding, sim::Table::input}) {
+    std::vector<modbus::AddressRange> ranges;
+    std::vector<std::size_t> indices;
+    for (std::size_t i = 0; i < cfg.points.size(); ++i) {
+      const PointConfig& p = cfg.points[i];
+      if (p.table != table) continue;
+      const auto width = is_bit_table(table) ? std::uint16_t{1} : static_cast<std::uint16_t>(modbus::register_count(p.type));
+      ranges.push_back({p.address, width});
+      indices.push_back(i);
+    }
+    if (ranges.empty()) continue;
+    modbus::CoalesceOptions options;
+    options.max_registers_per_request = is_bit_table(table) ? std::uint16_t{2000}
+                                                            : static_cast<std::uint16_t>(cfg.max_registers_per_request);
+    options.max_gap = static_cast<std::uint16_t>(cfg.max_gap);
+    const modbus::ReadPlan plan = modbus::coalesce(ranges, options);
+    const std::size_t first = reads.size();
+    for (const auto& r : plan.reads) reads.push_back({function_for(table), r, {}});
+    for (std::size_t k = 0; k < plan.placements.size(); ++k)
+      reads[first + plan.placements[k].read].points.emplace_back(indices[k], plan.placements[k].offset);
+  }
+  return reads;
+}
+}  // namespace
+
+BusPoller::BusPoller(Context& ctx, const PortConfig& port, std::vector<const InstrumentConfig*> instruments,
+                     std::unique_ptr<PortBinding> binding)
+    : PortOwner(ctx, port, std::move(binding)) {
+  const MonoTime now = ctx.clock().now();
+  for (const InstrumentConfig* cfg : instruments) {
+    auto i = std::make_unique<Instrument>(Instrument{*cfg, plan_reads(*cfg), {}, {}, 0, false, {}});
+    i->last_values.resize(cfg->points.size());
+    i->next_due = now;
+    instruments_.push_back(std::move(i));
+  }
+}
+
+BusPoller::~BusPoller() = default;
+
+std::vector<std::pair<std::string, InstrumentCounters>> BusPoller::counters() const {
+  std::vector<std::pair<std::string, InstrumentCounters>> out;
+  for (const auto& i : instruments_) out.emplace_back(i->cfg.name, i->counters);
+  return out;
+}
+
+// Every open attempt that fails is a failed poll of every instrument.
+void BusPoller::on_open_failed(const std::string& reason, bool) {
+  for (auto& i : instruments_) publish_failure(*i, reason);
+}
+
+// Polls the instrument due first, one transaction at a time. Returns when
+// the stream fails (the port must be reopened).
+boost::asio::awaitable<void> BusPoller::serve(ByteStream& stream) {
+  modbus::RtuMaster master(stream, ctx_.timers(), line_settings(port_), recorder_);
+  for (;;) {
+    Instrument* due = instruments_.front().get();
+    for (auto& i : instruments_)
+      if (i->next_due < due->next_due) due = i.get();  // ties: configuration order
+    const Duration period = due->quarantined ? due->cfg.probe_period : due->cfg.period;
+    co_await ctx_.sleep_until(due->next_due, default_slack(period));
+    if (auto io_error = co_await poll(master, *due)) {
+      report_io_error(*io_error);
+      co_return;
+    }
+  }
+}
+
+// One poll of one instrument: every planned read runs even if one fails
+// (delayed errors), then the points are published. Returns a stream error.
+boost::asio::awaitable<std::optional<boost::system::error_code>> BusPoller::poll(modbus::RtuMaster& master,
+                                                                                 Instrument& i) {
+  ++i.counters.polls;
+  std::optional<modbus::Error> first_error;
+  std::string first_where;
+  std::vector<std::optional<Value>> values(i.cfg.points.size());
+  for (const auto& read : i.reads) {
+    const auto result = co_await master.transact(
+        modbus::read_request(read.function, i.cfg.unit, read.range.start, read.range.count), port_.master);
+    if (const auto* e = std::get_if<modbus::Error>(&result)) {
+      // We are being stopped: a cancelled transaction is not a device error.
+      if (e->code == std::errc::operation_canceled)
+        throw boost::system::system_error(boost::asio::error::operation_aborted);
+      if (e->code == modbus::errc::timeout) ++i.counters.timeouts;
+      else if (e->code == modbus::errc::bad_crc) ++i.counters.crc_errors;
+      else if (e->code == modbus::errc::exception_response) ++i.counters.exceptions;
+      else ++i.counters.other_errors;
+      if (e->code.category() != modbus::category()) {  // the stream itself failed: reopen
+        publish_failure(i, e->message());
+        co_return boost::system::error_code(e->code);  // keeps the category: Asio's EOF is not ENOENT
+      }
+      if (!first_error) {
+        first_error = *e;
+        first_where = modbus::describe(i.cfg.unit, read.function, read.range.start, read.range.count, *e);
+      }
+      continue;
+    }
+    for (const auto& [index, offset] : read.points) {
+      const PointConfig& p = i.cfg.points[index];
+      if (const auto* bits = std::get_if<modbus::BitsRead>(&result)) {
+        values[index] = Value{static_cast<bool>(bits->bits.at(offset))};
+      } else if (const auto* regs = std::get_if<modbus::RegistersRead>(&result)) {
+        const auto span = std::span<const std::uint16_t>(regs->registers).subspan(offset, modbus::register_count(p.type));
+        values[index] = Value{modbus::decode(span, p.type, p.order, p.scale, p.offset)};
+      }
+    }
+  }
+  const MonoTime now = ctx_.clock().now();
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    if (!values[k]) continue;
+    i.last_values[k] = values[k];
+    ctx_.publish(i.cfg.name + "." + i.cfg.points[k].name, *values[k], Quality::good);
+    ++i.counters.readings;
+  }
+  if (first_error) {
+    publish_failure(i, first_where, &values);
+  } else {
+    ++i.counters.good_polls;
+    i.counters.last_good = now;
+    if (i.quarantined) ctx_.log().info("instrument {} (unit {}) answers again; polling every period", i.cfg.name, i.cfg.unit);
+    i.quarantined = false;
+    i.consecutive_failures = 0;
+  }
+  schedule_next(i, now);
+  co_return std::nullopt;
+}
+
+void BusPoller::publish_failure(Instrument& i, const std::string& reason,
+                                const std::vector<std::optional<Value>>* fresh) {
+  i.counters.last_error = reason;
+  ++i.consecutive_failures;
+  if (!i.quarantined && i.consecutive_failures >= i.cfg.quarantine_after) {
+    i.quarantined = true;
+    ++i.counters.quarantines;
+    ctx_.log().warn("instrument {} on {}: {} failed polls in a row ({}); probing every {} s until it answers",
+                    i.cfg.name, port_.name, i.consecutive_failures, reason,
+                    std::chrono::duration<double>(i.cfg.probe_period).count());
+  }
+  for (std::size_t k = 0; k < i.cfg.points.size(); ++k) {
+    if (fresh != nullptr && (*fresh)[k]) continue;  // read fine in this poll: already published good
+    Value v = i.last_values[k].value_or(Value{std::numeric_limits<double>::quiet_NaN()});
+    ctx_.publish(i.cfg.name + "." + i.cfg.points[k].name, std::move(v), Quality::comm_error);
+    ++i.counters.readings;
+  }
+}
+
+// Drift-free: the next deadline is the previous one plus the period; whole
+// periods already past are counted as missed and skipped.
+void BusPoller::schedule_next(Instrument& i, MonoTime now) {
+  const Duration period = i.quarantined ? i.cfg.probe_period : i.cfg.period;
+  i.next_due += period;
+  if (i.next_due <= now) {
+    const auto behind = static_cast<std::uint64_t>((now - i.next_due) / period) + 1;
+    i.counters.missed += behind;
+    i.next_due += behind * period;
+  }
+}
+
+}  // namespace weft::apps

@@ -1,0 +1,39 @@
+// Turns a parsed config into runtime options and the services to run.
+// Every mistake is a ConfigError naming file:line:col and the key; an
+// unknown key anywhere is an error (a typo must not silently do nothing).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/apps/assembly/catalog.hpp"
+#include "weft/core/config.hpp"
+#include "weft/core/runtime.hpp"
+#include "weft/core/service.hpp"
+#include "weft/drivers/store/store.hpp"
+
+namespace weft::apps {
+
+struct ConfiguredService {
+  ServiceSpec spec;
+  ConfigSection section;
+};
+
+struct Assembly {
+  RuntimeOptions options;
+  std::string log_level = "info";
+  std::vector<ConfiguredService> services;
+  // From [store], or null. Its services hold a Store*: keep the Assembly
+  // alive until the Runtime is gone (weftd's main declares it first).
+  std::unique_ptr<store::Store> store;
+};
+
+// Reads [weftd], [store] and every enabled [service.NAME].
+Assembly assemble(const Config& config, const RunMode& mode = {});
+
+// Adds the assembled services to `runtime`.
+void add_services(Runtime& runtime, Assembly& assembly);
+
+}  // namespace weft::apps
