@@ -55,7 +55,7 @@ std::string wall_iso(std::int64_t wall_ns) {
 std::string await_site(const AwaitSite& site, MonoTime now) {
   if (site.empty()) return "-";
   std::string file = site.file != nullptr ? site.file : "?";
-  // Keep the path from the source tree's top directory on: "apps/services/heartbeat.cpp".
+  // Keep the path from the source tree's top directory on: "apps/heartbeat/heartbeat.cpp".
   for (const char* top : {"/apps/", "/core/", "/drivers/", "/tools/", "/tests/"})
     if (auto at = file.rfind(top); at != std::string::npos) {
       file = file.substr(at + 1);

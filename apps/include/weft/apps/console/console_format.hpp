@@ -29,7 +29,7 @@ private:
 std::string seconds(Duration d, int decimals = 1);  // "12.3 s"
 std::string millis(std::int64_t ns);                // "0.456" (ms, 3 decimals)
 std::string wall_iso(std::int64_t wall_ns);         // "2026-01-31T12:00:00.000Z"
-std::string await_site(const AwaitSite& site, MonoTime now);  // "ticker apps/services/heartbeat.cpp:40 for 0.8 s", "-"
+std::string await_site(const AwaitSite& site, MonoTime now);  // "ticker apps/heartbeat/heartbeat.cpp:40 for 0.8 s", "-"
 std::string value_json(const Value& v);
 
 // A failed reply: "<command>: <what>\nusage: <usage>\n".
