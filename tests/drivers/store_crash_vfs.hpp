@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -49,6 +50,8 @@ public:
   // The disk answers again without a power cut (a transient I/O fault):
   // later writes go through; nothing is rolled back.
   void heal() { crashed_.store(false); }
+  // A slow card: every read waits this long first (0: none).
+  void set_read_delay(std::chrono::microseconds d) { read_delay_us_.store(d.count()); }
   std::size_t unsynced_writes() const {
     std::lock_guard lock(mutex_);
     std::size_t n = 0;
@@ -85,6 +88,7 @@ private:
     };
     methods_.xRead = [](sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
       auto* file = reinterpret_cast<File*>(f);
+      if (const auto us = instance().read_delay_us_.load(); us > 0) ::usleep(static_cast<useconds_t>(us));
       return file->real->pMethods->xRead(file->real, buf, n, off);
     };
     methods_.xWrite = [](sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
@@ -210,6 +214,7 @@ private:
   sqlite3_vfs vfs_{};
   sqlite3_io_methods methods_{};
   std::atomic<bool> crashed_{false};
+  std::atomic<std::int64_t> read_delay_us_{0};
   mutable std::mutex mutex_;
   std::map<std::string, FileState> files_;
 };
