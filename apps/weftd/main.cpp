@@ -5,6 +5,7 @@
 // `--simulate SERVICE` runs one service (and what it needs) against
 // simulated instruments, printing readings, optionally on the virtual clock.
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
@@ -134,6 +135,10 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A log pipe whose reader went away makes stderr writes fail with EPIPE,
+  // which the log counts as lost lines (log.hpp); the default SIGPIPE would
+  // kill the process first. (systemd ignores it for us; a shell pipe does not.)
+  std::signal(SIGPIPE, SIG_IGN);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // readings interleave with the log as they happen
   CLI::App app{"weftd: the weft device runtime"};
   Options o;
