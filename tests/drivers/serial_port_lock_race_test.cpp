@@ -20,42 +20,19 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/lock_files.hpp"
 #include "support/pty_pair.hpp"
 #include "weft/drivers/serial/port_lock.hpp"
 
+using weft::test::dead_pid;
 using weft::test::PtyPair;
+using weft::test::read_file;
+using weft::test::uucp_pid;
 
 namespace {
 
 constexpr int kRounds = 1000;
 constexpr int kWaitMs = 10'000;  // for any one step of a round
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string uucp_pid(int pid) {
-  char text[16];
-  std::snprintf(text, sizeof text, "%10d\n", pid);
-  return text;
-}
-
-pid_t dead_pid() {
-  for (int tries = 0; tries < 20; ++tries) {
-    pid_t pid = -1;
-    char name[] = "true";
-    char* argv[] = {name, nullptr};
-    REQUIRE(::posix_spawnp(&pid, "true", nullptr, nullptr, argv, environ) == 0);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    if (::kill(pid, 0) != 0 && errno == ESRCH) return pid;
-  }
-  FAIL("could not find a PID that stays dead");
-  return -1;
-}
 
 // Reads one line ("W <pid>" or "L <message>") from `fd`, waiting at most kWaitMs.
 bool read_report(int fd, std::string& line) {

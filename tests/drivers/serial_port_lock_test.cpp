@@ -22,6 +22,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/lock_files.hpp"
 #include "support/pty_pair.hpp"
 #include "weft/drivers/serial/open_port.hpp"
 #include "weft/drivers/serial/os_seam.hpp"
@@ -31,43 +32,18 @@ using weft::serial::lock_file_path;
 using weft::serial::open_exclusive;
 using weft::serial::PortErrorKind;
 using weft::serial::SerialSettings;
+using weft::test::dead_pid;
 using weft::test::PtyPair;
+using weft::test::read_file;
+using weft::test::uucp_pid;
 
 namespace {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void write_file(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::trunc);
   out << content;
-}
-
-std::string uucp_pid(int pid) {
-  char text[16];
-  std::snprintf(text, sizeof text, "%10d\n", pid);
-  return text;
-}
-
-// The PID of a process that has exited and been reaped (checked with kill).
-pid_t dead_pid() {
-  for (int tries = 0; tries < 20; ++tries) {
-    pid_t pid = -1;
-    char name[] = "true";
-    char* argv[] = {name, nullptr};
-    REQUIRE(::posix_spawnp(&pid, "true", nullptr, nullptr, argv, environ) == 0);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    if (::kill(pid, 0) != 0 && errno == ESRCH) return pid;
-  }
-  FAIL("could not find a PID that stays dead");
-  return -1;
 }
 
 // A child process (`sleep`) that lives until the end of the scope; with
