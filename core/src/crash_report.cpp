@@ -9,6 +9,7 @@
 // times relative to the crash.
 #define BOOST_STACKTRACE_LINK
 #include "weft/core/crash_report.hpp"
+#include "weft/core/atomic_file.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -301,22 +302,11 @@ std::vector<fs::path> files_with(const std::string& dir, const std::string& ext)
 // Empty on success, else why not (a full disk: ENOSPC). A failed attempt
 // leaves nothing behind, so it does not hold on to what space there is.
 std::string write_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  std::string error;
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) error = "cannot create " + tmp.string() + ": " + std::strerror(errno);
-    out << text;
-    out.flush();
-    if (error.empty() && !out) error = "cannot write " + tmp.string() + ": " + std::strerror(errno);
-  }
-  std::error_code ec;
-  if (error.empty()) {
-    fs::rename(tmp, path, ec);
-    if (ec) error = "cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message();
-  }
-  if (!error.empty() && fs::is_regular_file(tmp, ec)) fs::remove(tmp, ec);
-  return error;
+  const AtomicWriteError e = atomic_replace(path.string(), text);
+  if (!e) return {};
+  if (std::string_view(e.doing) == "rename")
+    return "cannot rename " + e.path + " to " + path.string() + ": " + std::strerror(e.err);
+  return std::string("cannot ") + e.doing + " " + e.path + ": " + std::strerror(e.err);
 }
 
 }  // namespace
