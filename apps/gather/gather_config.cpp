@@ -4,7 +4,7 @@
 //                         stop_bits, flow ("none","rts-cts","xon-xoff"),
 //                         response_timeout, retries, pause_after_open,
 //                         pause_between_requests, flush_before_request,
-//                         reopen_min, reopen_max
+//                         max_quiet_wait, reopen_min, reopen_max
 //   [[instrument]]        name, port, protocol ("modbus" = "modbus-rtu",
 //                         or "ascii"), period
 //     modbus:             unit, max_registers_per_request, max_gap,
@@ -26,6 +26,7 @@
 // A port speaks one protocol; an ascii port carries exactly one instrument.
 #include "weft/apps/gather/gather_config.hpp"
 
+#include <cstdio>
 #include <initializer_list>
 #include <set>
 #include <stdexcept>
@@ -39,6 +40,31 @@ serial::FlowControl read_flow(const ConfigSection& s) {
   if (flow == "rts-cts") return serial::FlowControl::rts_cts;
   if (flow == "xon-xoff") return serial::FlowControl::xon_xoff;
   s.fail("flow", "unknown flow control '" + flow + "'; use none, rts-cts or xon-xoff");
+}
+
+std::string milliseconds_text(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f ms", std::chrono::duration<double, std::milli>(d).count());
+  return buf;
+}
+
+// The longest wait for a talking line to go quiet, before a request (and
+// after a garbled answer); past it the poll fails as "line busy", unsent.
+// It must outlast the silence it waits for, or a quiet line right after an
+// answer would already count as busy; above a minute the bus would stall.
+Duration read_max_quiet_wait(const ConfigSection& s, const PortConfig& p) {
+  const Duration wait =
+      s.duration("max_quiet_wait", p.master.max_quiet_wait, std::chrono::milliseconds(1), std::chrono::minutes(1));
+  if (p.settings.data_bits < 7) return wait;  // not a Modbus RTU line (7 or 8 data bits): no t3.5 to compare
+  const Duration t3_5 = line_settings(p).t3_5();
+  const Duration silence = t3_5 + p.master.pause_between_requests;
+  if (wait <= silence)
+    s.fail("max_quiet_wait", milliseconds_text(wait) + " is not longer than the silence a request waits for (t3.5 " +
+                                 milliseconds_text(t3_5) + " at " + std::to_string(p.settings.baud) +
+                                 " baud + pause_between_requests " +
+                                 milliseconds_text(p.master.pause_between_requests) +
+                                 "), so every poll would fail as line busy; use e.g. \"1s\" (the default)");
+  return wait;
 }
 
 PortConfig read_port(const ConfigSection& s) {
@@ -58,6 +84,7 @@ PortConfig read_port(const ConfigSection& s) {
   p.master.retries = static_cast<int>(s.integer("retries", p.master.retries, 0, 10));
   p.master.pause_between_requests = s.duration("pause_between_requests", Duration::zero());
   p.master.flush_before_request = s.boolean("flush_before_request", true);
+  p.master.max_quiet_wait = read_max_quiet_wait(s, p);
   p.pause_after_open = s.duration("pause_after_open", Duration::zero(), Duration::zero(), std::chrono::minutes(1));
   p.reconnect.min_delay = s.duration("reopen_min", p.reconnect.min_delay, std::chrono::milliseconds(1));
   p.reconnect.max_delay = s.duration("reopen_max", p.reconnect.max_delay, p.reconnect.min_delay);

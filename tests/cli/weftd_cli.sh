@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Black-box test of weftd: exit codes and messages for --version, --check-config and every kind
 # of config mistake (exit 2, file:line:col, the key), virtual- and real-time runs with --for,
-# and a clean stop on SIGTERM. Usage: bash weftd_cli.sh <path-to-weftd> <repo-root>
+# the --simulate summary, and a clean stop on SIGTERM. Usage: bash weftd_cli.sh <path-to-weftd> <repo-root>
 set -euo pipefail
 
 WEFTD=$1
@@ -114,6 +114,11 @@ needs = ["heartbeat"]
 EOF
 run 2 --check-config "$TMP/needs.toml"
 expect_err "'heartbeat' is not an enabled service"
+
+# --- the simulation summary counts line-busy polls apart from other errors
+run 0 --simulate gather --config "$ROOT/examples/plant.toml" --virtual-time --for 10s
+grep -qE '^instrument +polls +good +readings +timeouts +crc +except +busy +other +missed$' "$TMP/out" ||
+  fail "the --simulate summary has no busy column"
 
 # --- no config at all, and a missing file: usage errors
 run 2
