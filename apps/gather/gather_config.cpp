@@ -14,7 +14,7 @@
 //                         kv: pair_separator (" ",",",";"), kv_separator ("=",":");
 //                         csv: delimiter, quotes; nmea: require_checksum
 //   [instrument.sim]      modbus: no_answer, bad_crc, exception, garbage,
-//                         disconnect, response_delay
+//                         disconnect, noise, response_delay
 //                         ascii: no_answer, garbage, truncated, overlong,
 //                         bad_checksum (nmea), disconnect, response_delay
 //   [[instrument.point]]  name, unit, sim = { model, min, max, period, step, seed }
@@ -242,13 +242,15 @@ void read_modbus_instrument(const ConfigSection& s, InstrumentConfig& i) {
   i.quarantine_after = static_cast<int>(s.integer("quarantine_after", 3, 1, 1000));
   i.probe_period = s.duration("probe_period", std::max<Duration>(i.period, std::chrono::seconds(30)), i.period);
   if (const auto sim = s.table("sim")) {
-    reject_keys(*sim, {"truncated", "overlong", "bad_checksum"}, "is a fault of simulated ascii instruments; "
-                                                                 "Modbus ones take no_answer, bad_crc, exception, garbage, disconnect");
+    reject_keys(*sim, {"truncated", "overlong", "bad_checksum"},
+                "is a fault of simulated ascii instruments; Modbus ones take no_answer, bad_crc, exception, garbage, "
+                "disconnect, noise");
     i.sim_faults.no_answer = read_probability(*sim, "no_answer");
     i.sim_faults.bad_crc = read_probability(*sim, "bad_crc");
     i.sim_faults.exception = read_probability(*sim, "exception");
     i.sim_faults.garbage = read_probability(*sim, "garbage");
     i.sim_faults.disconnect = read_probability(*sim, "disconnect");
+    i.sim_faults.noise = read_probability(*sim, "noise");
     i.sim_response_delay = sim->duration("response_delay", Duration::zero());
     sim->reject_unknown_keys();
   }
@@ -326,8 +328,8 @@ void read_ascii_instrument(const ConfigSection& s, InstrumentConfig& i) {
       break;
   }
   if (const auto sim = s.table("sim")) {
-    reject_keys(*sim, {"bad_crc", "exception"}, "is a fault of simulated Modbus instruments; ascii ones take "
-                                                "no_answer, garbage, truncated, overlong, bad_checksum, disconnect");
+    reject_keys(*sim, {"bad_crc", "exception", "noise"}, "is a fault of simulated Modbus instruments; ascii ones take "
+                                                         "no_answer, garbage, truncated, overlong, bad_checksum, disconnect");
     if (a.format != Kind::nmea)
       reject_keys(*sim, {"bad_checksum"}, "only NMEA sentences carry a checksum; remove it or use format = \"nmea\"");
     a.sim_faults.no_answer = read_probability(*sim, "no_answer");
