@@ -3,7 +3,8 @@
 //   [weftd]                      log_level, stop_grace, blocking_threads,
 //                                data_dir, stall_threshold, hang_threshold
 //   [store]                      the SQLite store (store_config.cpp)
-//   [service.NAME]               enabled (default true) + the service's keys
+//   [service.NAME]               enabled (default true) + the service's keys,
+//                                read and checked even when enabled = false
 //   [service.NAME.restart]       min_backoff, max_backoff, intensity,
 //                                intensity_period, start_timeout
 #include "weft/apps/assembly/assemble.hpp"
@@ -52,6 +53,16 @@ void read_weftd_section(const ConfigSection& root, Assembly& out) {
   if (out.options.hang_threshold <= out.options.stall_threshold)
     w.fail("hang_threshold", "must be longer than stall_threshold (a hang is a stall that lasts)");
   w.reject_unknown_keys();
+}
+
+// Whether a service has settings beyond `enabled`: keys in its own table, or
+// the top-level tables it reads. A bare `enabled = false` has nothing to check.
+bool holds_settings(const ConfigSection& section, const ConfigSection& root, const ServiceFactory& factory) {
+  for (const std::string& key : section.keys())
+    if (key != "enabled") return true;
+  for (const std::string& table : factory.root_tables)
+    if (root.has(table)) return true;
+  return false;
 }
 
 // The needs graph, checked here as Runtime::run() would, so that `--check-config`
@@ -111,13 +122,18 @@ Assembly assemble(const Config& config, const RunMode& mode) {
       const ServiceFactory* factory = find_service(name);
       if (factory == nullptr)
         services->fail(name, "unknown service '" + name + "'; known services: " + known_service_names());
-      if (!section->boolean("enabled", true)) {
+      const bool enabled = section->boolean("enabled", true);
+      if (!enabled && !holds_settings(*section, root, *factory)) {
         section->reject_unknown_keys();
         continue;
       }
+      // A disabled service's settings are read and checked exactly like an
+      // enabled one's, so that switching it on again is a one-line change.
       const RestartPolicy policy = read_restart_policy(*section);
       ServiceSpec spec = factory->make(*section, root, policy);
       section->reject_unknown_keys();
+      if (!enabled) continue;
+      if (factory->prerequisites) factory->prerequisites(*section, root);
       out.services.push_back(ConfiguredService{std::move(spec), *section});
     }
     services->reject_unknown_keys();

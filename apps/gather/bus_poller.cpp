@@ -140,6 +140,7 @@ boost::asio::awaitable<std::optional<boost::system::error_code>> BusPoller::poll
       if (e->code == modbus::errc::timeout) ++i.counters.timeouts;
       else if (e->code == modbus::errc::bad_crc) ++i.counters.crc_errors;
       else if (e->code == modbus::errc::exception_response) ++i.counters.exceptions;
+      else if (e->code == modbus::errc::line_busy) ++i.counters.line_busy;
       else ++i.counters.other_errors;
       if (e->code.category() != modbus::category()) {  // the stream itself failed: reopen
         publish_failure(i, e->message());

@@ -1,5 +1,6 @@
-// `frames` and the per-port dump sections: see frames_command.hpp. A frame
-// reads as one table row:
+// `frames` and the per-port dump sections: see frames_command.hpp. Each
+// port's header line ends with the noise skipped since gather started (the
+// ring forgets old frames, the totals do not); a frame reads as one table row:
 //   AGE       DIR  LEN  VERDICT  BYTES
 //   -0.112 s  tx   8    sent     01 03 00 0a 00 02 e4 09
 //   -0.011 s  rx   0    timeout  (nothing)
@@ -145,7 +146,12 @@ std::string render_frames(const PortOwner& port, MonoTime now, std::size_t last)
   std::string out = "serial " + port.port_name() + ": ";
   if (recorded.empty()) return out + "no frames yet\n";
   out += "last " + std::to_string(recorded.size()) + " of " + std::to_string(r.total()) + " frames (" +
-         (port.frames_are_lines() ? "lines" : "Modbus RTU") + ", ring of " + std::to_string(r.capacity()) + ")\n";
+         (port.frames_are_lines() ? "lines" : "Modbus RTU") + ", ring of " + std::to_string(r.capacity()) + ")";
+  // The ring forgets; the totals say how noisy the line has been since gather started.
+  if (!port.frames_are_lines() || r.noise_frames() > 0)
+    out += "; noise skipped since start: " + std::to_string(r.noise_bytes()) + " bytes in " +
+           std::to_string(r.noise_frames()) + " frames";
+  out += "\n";
   Table t({"AGE", "DIR", "LEN", "VERDICT", "BYTES"});
   for (const RecordedFrame& f : recorded)
     t.add({age(f, now), std::string(direction(f)), std::to_string(f.length), std::string(to_string(f.verdict)),
@@ -162,6 +168,8 @@ std::string frames_json(const PortOwner& port, MonoTime now, std::size_t last) {
       .str("kind", port.frames_are_lines() ? "lines" : "modbus")
       .integer("total", static_cast<std::int64_t>(r.total()))
       .integer("capacity", static_cast<std::int64_t>(r.capacity()))
+      .integer("noise_frames", static_cast<std::int64_t>(r.noise_frames()))
+      .integer("noise_bytes", static_cast<std::int64_t>(r.noise_bytes()))
       .raw("frames", json_array(frames))
       .done();
 }

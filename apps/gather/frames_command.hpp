@@ -22,9 +22,11 @@ using PortOwners = std::vector<std::unique_ptr<PortOwner>>;
 
 inline constexpr std::size_t kDefaultFramesShown = 20;
 
-// A header line and a table of the newest `last` frames of one port.
+// A header line (frames recorded, noise skipped since start) and a table of
+// the newest `last` frames of one port.
 std::string render_frames(const PortOwner& port, MonoTime now, std::size_t last);
-// The same as one JSON object: {"port":..,"kind":"modbus"|"lines","total":..,"capacity":..,"frames":[..]}.
+// The same as one JSON object: {"port":..,"kind":"modbus"|"lines","total":..,"capacity":..,
+// "noise_frames":..,"noise_bytes":..,"frames":[..]}.
 std::string frames_json(const PortOwner& port, MonoTime now, std::size_t last);
 
 // `frames [PORT] [N]` over `ports`; `idle_ports` are configured ports without

@@ -91,7 +91,8 @@ ServiceFactory gather_factory(const RunMode& mode) {
             auto config = std::make_shared<const GatherConfig>(read_gather_config(root, section));
             return coroutine_service("gather", {}, policy,
                                      [config, mode](Context& ctx) { return run(ctx, *config, mode); });
-          }};
+          },
+          {"serial", "instrument"}};
 }
 
 }  // namespace weft::apps

@@ -4,7 +4,7 @@
 //                         stop_bits, flow ("none","rts-cts","xon-xoff"),
 //                         response_timeout, retries, pause_after_open,
 //                         pause_between_requests, flush_before_request,
-//                         reopen_min, reopen_max
+//                         max_quiet_wait, reopen_min, reopen_max
 //   [[instrument]]        name, port, protocol ("modbus" = "modbus-rtu",
 //                         or "ascii"), period
 //     modbus:             unit, max_registers_per_request, max_gap,
@@ -14,7 +14,7 @@
 //                         kv: pair_separator (" ",",",";"), kv_separator ("=",":");
 //                         csv: delimiter, quotes; nmea: require_checksum
 //   [instrument.sim]      modbus: no_answer, bad_crc, exception, garbage,
-//                         disconnect, response_delay
+//                         disconnect, noise, response_delay
 //                         ascii: no_answer, garbage, truncated, overlong,
 //                         bad_checksum (nmea), disconnect, response_delay
 //   [[instrument.point]]  name, unit, sim = { model, min, max, period, step, seed }
@@ -26,6 +26,7 @@
 // A port speaks one protocol; an ascii port carries exactly one instrument.
 #include "weft/apps/gather/gather_config.hpp"
 
+#include <cstdio>
 #include <initializer_list>
 #include <set>
 #include <stdexcept>
@@ -39,6 +40,31 @@ serial::FlowControl read_flow(const ConfigSection& s) {
   if (flow == "rts-cts") return serial::FlowControl::rts_cts;
   if (flow == "xon-xoff") return serial::FlowControl::xon_xoff;
   s.fail("flow", "unknown flow control '" + flow + "'; use none, rts-cts or xon-xoff");
+}
+
+std::string milliseconds_text(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f ms", std::chrono::duration<double, std::milli>(d).count());
+  return buf;
+}
+
+// The longest wait for a talking line to go quiet, before a request (and
+// after a garbled answer); past it the poll fails as "line busy", unsent.
+// It must outlast the silence it waits for, or a quiet line right after an
+// answer would already count as busy; above a minute the bus would stall.
+Duration read_max_quiet_wait(const ConfigSection& s, const PortConfig& p) {
+  const Duration wait =
+      s.duration("max_quiet_wait", p.master.max_quiet_wait, std::chrono::milliseconds(1), std::chrono::minutes(1));
+  if (p.settings.data_bits < 7) return wait;  // not a Modbus RTU line (7 or 8 data bits): no t3.5 to compare
+  const Duration t3_5 = line_settings(p).t3_5();
+  const Duration silence = t3_5 + p.master.pause_between_requests;
+  if (wait <= silence)
+    s.fail("max_quiet_wait", milliseconds_text(wait) + " is not longer than the silence a request waits for (t3.5 " +
+                                 milliseconds_text(t3_5) + " at " + std::to_string(p.settings.baud) +
+                                 " baud + pause_between_requests " +
+                                 milliseconds_text(p.master.pause_between_requests) +
+                                 "), so every poll would fail as line busy; use e.g. \"1s\" (the default)");
+  return wait;
 }
 
 PortConfig read_port(const ConfigSection& s) {
@@ -58,6 +84,7 @@ PortConfig read_port(const ConfigSection& s) {
   p.master.retries = static_cast<int>(s.integer("retries", p.master.retries, 0, 10));
   p.master.pause_between_requests = s.duration("pause_between_requests", Duration::zero());
   p.master.flush_before_request = s.boolean("flush_before_request", true);
+  p.master.max_quiet_wait = read_max_quiet_wait(s, p);
   p.pause_after_open = s.duration("pause_after_open", Duration::zero(), Duration::zero(), std::chrono::minutes(1));
   p.reconnect.min_delay = s.duration("reopen_min", p.reconnect.min_delay, std::chrono::milliseconds(1));
   p.reconnect.max_delay = s.duration("reopen_max", p.reconnect.max_delay, p.reconnect.min_delay);
@@ -215,13 +242,15 @@ void read_modbus_instrument(const ConfigSection& s, InstrumentConfig& i) {
   i.quarantine_after = static_cast<int>(s.integer("quarantine_after", 3, 1, 1000));
   i.probe_period = s.duration("probe_period", std::max<Duration>(i.period, std::chrono::seconds(30)), i.period);
   if (const auto sim = s.table("sim")) {
-    reject_keys(*sim, {"truncated", "overlong", "bad_checksum"}, "is a fault of simulated ascii instruments; "
-                                                                 "Modbus ones take no_answer, bad_crc, exception, garbage, disconnect");
+    reject_keys(*sim, {"truncated", "overlong", "bad_checksum"},
+                "is a fault of simulated ascii instruments; Modbus ones take no_answer, bad_crc, exception, garbage, "
+                "disconnect, noise");
     i.sim_faults.no_answer = read_probability(*sim, "no_answer");
     i.sim_faults.bad_crc = read_probability(*sim, "bad_crc");
     i.sim_faults.exception = read_probability(*sim, "exception");
     i.sim_faults.garbage = read_probability(*sim, "garbage");
     i.sim_faults.disconnect = read_probability(*sim, "disconnect");
+    i.sim_faults.noise = read_probability(*sim, "noise");
     i.sim_response_delay = sim->duration("response_delay", Duration::zero());
     sim->reject_unknown_keys();
   }
@@ -299,8 +328,8 @@ void read_ascii_instrument(const ConfigSection& s, InstrumentConfig& i) {
       break;
   }
   if (const auto sim = s.table("sim")) {
-    reject_keys(*sim, {"bad_crc", "exception"}, "is a fault of simulated Modbus instruments; ascii ones take "
-                                                "no_answer, garbage, truncated, overlong, bad_checksum, disconnect");
+    reject_keys(*sim, {"bad_crc", "exception", "noise"}, "is a fault of simulated Modbus instruments; ascii ones take "
+                                                         "no_answer, garbage, truncated, overlong, bad_checksum, disconnect");
     if (a.format != Kind::nmea)
       reject_keys(*sim, {"bad_checksum"}, "only NMEA sentences carry a checksum; remove it or use format = \"nmea\"");
     a.sim_faults.no_answer = read_probability(*sim, "no_answer");

@@ -215,11 +215,14 @@ ServiceFactory record_factory(const RunMode&, store::Store* store) {
                        section.duration("reopen_period", std::chrono::seconds(30), std::chrono::milliseconds(10))};
             if (s.prefix.empty()) section.fail("prefix", "must not be empty");
             auto needs = section.string_array("needs");
+            return coroutine_service("record", std::move(needs), policy,
+                                     [s, store](Context& ctx) { return run(ctx, s, *store); });
+          },
+          {},
+          [store](const ConfigSection& section, const ConfigSection&) {
             if (store == nullptr)
               throw ConfigError(section.where("") + ": service.record: there is no store to record into; add a "
                                                     "[store] table with path = \"/var/lib/weft/readings.db\"");
-            return coroutine_service("record", std::move(needs), policy,
-                                     [s, store](Context& ctx) { return run(ctx, s, *store); });
           }};
 }
 

@@ -353,8 +353,16 @@ private:
 
 ServiceFactory upload_factory(const RunMode&, store::Store* store) {
   return {"upload", "sends recorded readings to an MQTT broker (QoS 1, store-and-forward)",
-          [store](const ConfigSection& section, const ConfigSection& root, RestartPolicy policy) {
+          [store](const ConfigSection& section, const ConfigSection&, RestartPolicy policy) {
             auto settings = std::make_shared<const UploadSettings>(read_upload_settings(section));
+            auto needs = settings->needs;
+            return coroutine_service("upload", std::move(needs), policy, [settings, store](Context& ctx) -> awaitable<void> {
+              Uploader uploader(ctx, *settings, *store);
+              co_await uploader.run();
+            });
+          },
+          {},
+          [store](const ConfigSection& section, const ConfigSection& root) {
             if (store == nullptr)
               throw ConfigError(section.where("") + ": service.upload: there is no store to upload from; add a "
                                                     "[store] table and enable [service.record]");
@@ -363,11 +371,6 @@ ServiceFactory upload_factory(const RunMode&, store::Store* store) {
             if (!record || !record->boolean("enabled", true))
               throw ConfigError(section.where("") + ": service.upload: uploads what the record service stores, "
                                                     "but [service.record] is not enabled; add a [service.record] table");
-            auto needs = settings->needs;
-            return coroutine_service("upload", std::move(needs), policy, [settings, store](Context& ctx) -> awaitable<void> {
-              Uploader uploader(ctx, *settings, *store);
-              co_await uploader.run();
-            });
           }};
 }
 

@@ -94,14 +94,15 @@ void print_summary(double simulated_s, double wall_s, const weft::apps::GatherRe
   std::printf("summary: %.0f s simulated in %.2f s wall (%.0fx)\n", simulated_s, wall_s,
               wall_s > 0 ? simulated_s / wall_s : 0.0);
   if (report.instruments.empty()) return;
-  std::printf("%-16s %10s %10s %10s %9s %7s %7s %7s %7s\n", "instrument", "polls", "good", "readings", "timeouts",
-              "crc", "except", "other", "missed");
+  std::printf("%-16s %10s %10s %10s %9s %7s %7s %7s %7s %7s\n", "instrument", "polls", "good", "readings", "timeouts",
+              "crc", "except", "busy", "other", "missed");
   for (const auto& [name, c] : report.instruments)
-    std::printf("%-16s %10llu %10llu %10llu %9llu %7llu %7llu %7llu %7llu\n", name.c_str(),
+    std::printf("%-16s %10llu %10llu %10llu %9llu %7llu %7llu %7llu %7llu %7llu\n", name.c_str(),
                 static_cast<unsigned long long>(c.polls), static_cast<unsigned long long>(c.good_polls),
                 static_cast<unsigned long long>(c.readings), static_cast<unsigned long long>(c.timeouts),
                 static_cast<unsigned long long>(c.crc_errors), static_cast<unsigned long long>(c.exceptions),
-                static_cast<unsigned long long>(c.other_errors), static_cast<unsigned long long>(c.missed));
+                static_cast<unsigned long long>(c.line_busy), static_cast<unsigned long long>(c.other_errors),
+                static_cast<unsigned long long>(c.missed));
 }
 
 int run(const Options& o) {

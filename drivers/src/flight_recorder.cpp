@@ -42,7 +42,10 @@ void FlightRecorder::record(MonoTime at, FrameDirection direction, std::span<con
   std::copy_n(bytes.begin(), f.kept, f.bytes.begin());
   next_ = (next_ + 1) % ring_.size();
   ++total_;
-  if (verdict == FrameVerdict::noise) noise_bytes_ += f.length;
+  if (verdict == FrameVerdict::noise) {
+    noise_bytes_ += std::max(wire_length, bytes.size());  // the whole run, even past the slot's 16-bit length
+    ++noise_frames_;
+  }
 }
 
 std::vector<RecordedFrame> FlightRecorder::frames() const { return frames(ring_.size()); }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Black-box test of weftd: exit codes and messages for --version, --check-config and every kind
-# of config mistake (exit 2, file:line:col, the key), virtual- and real-time runs with --for,
-# and a clean stop on SIGTERM. Usage: bash weftd_cli.sh <path-to-weftd> <repo-root>
+# of config mistake (exit 2, file:line:col, the key), a disabled service's table (checked, not
+# run), virtual- and real-time runs with --for, the --simulate summary, and a clean stop on SIGTERM. Usage: bash weftd_cli.sh <path-to-weftd> <repo-root>
 set -euo pipefail
 
 WEFTD=$1
@@ -114,6 +114,45 @@ needs = ["heartbeat"]
 EOF
 run 2 --check-config "$TMP/needs.toml"
 expect_err "'heartbeat' is not an enabled service"
+
+# --- enabled = false keeps the table: its keys are checked as if it ran, and it does not run
+cat >"$TMP/disabled.toml" <<'EOF'
+[service.heartbeat]
+enabled = false
+period = "2s"
+prefix = "demo"
+
+[service.tap]
+pattern = "*"
+EOF
+run 0 --check-config "$TMP/disabled.toml"
+grep -qF "ok (1 services: tap)" "$TMP/out" || fail "--check-config of a disabled heartbeat: $(cat "$TMP/out")"
+run 0 --config "$TMP/disabled.toml" --virtual-time --for 10s
+expect_err "[tap] stopped"
+# tap logs every reading ("*"): a heartbeat that ran would show as demo.uptime_s and as [heartbeat] lines.
+if grep -qF "demo.uptime_s" "$TMP/err" || grep -qF "[heartbeat]" "$TMP/err"; then fail "the disabled heartbeat ran"; fi
+sed -i 's/^enabled = false$/enabled = true/' "$TMP/disabled.toml"  # switched on: a one-line change
+run 0 --config "$TMP/disabled.toml" --virtual-time --for 10s
+expect_err "demo.uptime_s"
+cat >"$TMP/disabled_typo.toml" <<'EOF'
+[service.heartbeat]
+enabled = false
+period = "2s"
+perod = "3s"
+
+[service.tap]
+pattern = "*"
+EOF
+run 2 --check-config "$TMP/disabled_typo.toml"
+expect_err "$TMP/disabled_typo.toml:4:1:"
+expect_err "'perod'"
+run 2 --config "$TMP/disabled_typo.toml" --virtual-time --for 1s
+expect_err "$TMP/disabled_typo.toml:4:1:"
+
+# --- the simulation summary counts line-busy polls apart from other errors
+run 0 --simulate gather --config "$ROOT/examples/plant.toml" --virtual-time --for 10s
+grep -qE '^instrument +polls +good +readings +timeouts +crc +except +busy +other +missed$' "$TMP/out" ||
+  fail "the --simulate summary has no busy column"
 
 # --- no config at all, and a missing file: usage errors
 run 2

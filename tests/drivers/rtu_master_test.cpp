@@ -212,6 +212,7 @@ TEST_CASE("a noise byte before every answer: each poll succeeds and the noise is
     CHECK(m.counters().ok == 10);
     CHECK(m.counters().noise_bytes == 10);
     CHECK(rec.noise_bytes() == 10);
+    CHECK(rec.noise_frames() == 10);  // one skipped run in front of each answer
     CHECK_THAT(rec.format(weft::MonoTime{}), Catch::Contains("rx 00  noise"));
   });
 }

@@ -218,6 +218,7 @@ int run_modbus(const ModbusArgs& a) {
   out.count("timeouts", run.m1.timeouts - run.m0.timeouts);
   out.count("crc_errors", run.m1.crc_errors - run.m0.crc_errors);
   out.count("other_errors", run.m1.other_errors - run.m0.other_errors);
+  out.count("line_busy", run.m1.line_busy - run.m0.line_busy);
   out.count("retries", run.m1.retries - run.m0.retries);
   out.num("master_process_cpu_us_per_poll", static_cast<double>(run.cpu1.process_ns - run.cpu0.process_ns) / 1e3 / polls, 1);
   out.num("master_loop_cpu_us_per_poll", static_cast<double>(run.cpu1.thread_ns - run.cpu0.thread_ns) / 1e3 / polls, 1);

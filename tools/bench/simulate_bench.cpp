@@ -72,6 +72,7 @@ int run_simulate(const SimulateArgs& a) {
     sum.timeouts += c.timeouts;
     sum.crc_errors += c.crc_errors;
     sum.other_errors += c.other_errors + c.exceptions;
+    sum.line_busy += c.line_busy;
     sum.missed += c.missed;
   }
   const double wall_s = static_cast<double>(c1.mono_ns - c0.mono_ns) / 1e9;
@@ -110,6 +111,7 @@ int run_simulate(const SimulateArgs& a) {
   out.count("timeouts", sum.timeouts);
   out.count("crc_errors", sum.crc_errors);
   out.count("other_errors", sum.other_errors);
+  out.count("line_busy", sum.line_busy);
   out.count("missed_periods", sum.missed);
   out.num("polls_per_wall_s", polls / wall_s, 0);
   out.num("cpu_us_per_poll", cpu_s * 1e6 / polls, 3);

@@ -106,9 +106,25 @@ std::vector<std::uint8_t> SimBus::answer(std::span<const std::uint8_t> request, 
     ++counters_.bad_frames;
     return {};
   }
-  for (auto& u : units_)
-    if (u->spec.unit == request[0]) return respond(*u, request, now);
+  for (auto& u : units_) {
+    if (u->spec.unit != request[0]) continue;
+    std::vector<std::uint8_t> out = respond(*u, request, now);
+    add_glitch(*u, out);
+    return out;
+  }
   return {};  // nobody with that address on this bus
+}
+
+// The line-turnaround glitch of RS-485 transceivers: a few bytes of 0x00 or
+// 0xFF in front of the answer. Rolled only when configured, so the seeded
+// fault sequence of every other config stays what it was.
+void SimBus::add_glitch(const Unit& u, std::vector<std::uint8_t>& answer) {
+  if (answer.empty() || u.spec.faults.noise <= 0) return;
+  std::uniform_real_distribution<double> roll(0, 1);
+  if (roll(rng_) >= u.spec.faults.noise) return;
+  ++counters_.faults_injected;
+  const std::size_t n = 1 + rng_() % 3;
+  answer.insert(answer.begin(), n, rng_() % 2 == 0 ? std::uint8_t{0x00} : std::uint8_t{0xFF});
 }
 
 std::vector<std::uint8_t> SimBus::respond(Unit& u, std::span<const std::uint8_t> req, MonoTime now) {

@@ -1,12 +1,15 @@
 // The serial flight recorders seen from outside: gather on simulated
 // instruments (virtual clock) with seeded faults, then the console's
 // `frames` command (through the command registry, as the console runs it)
-// and a dump. The Modbus bus shows timeouts and bad CRCs beside good
+// and a dump. A bus with glitch bytes before its answers shows each skipped
+// run as a noise row and their totals (bytes, frames) in the header. The Modbus bus shows timeouts and bad CRCs beside good
 // answers, the NMEA port its lines with bad checksums, an unknown or idle
 // port is a failed reply naming the ports there are, and the dump carries
 // one "serial PORT: last frames" section per open port.
 #include <catch2/catch.hpp>
 
+#include <regex>
+#include <sstream>
 #include <string>
 
 #include "weft/apps/assembly/assemble.hpp"
@@ -129,6 +132,9 @@ TEST_CASE("frames: the flight recorders of gather's ports, from the console and 
   CHECK(contains(a.bus.text, "rx   0    timeout  (nothing)"));
   CHECK(contains(a.bus.text, "  bad-crc  03 03 02 00 46 "));
   CHECK_FALSE(contains(a.bus.text, "serial nav"));
+  // Timeouts and bad CRCs are no noise: the total says so.
+  CHECK(contains(a.bus.text, "(Modbus RTU, ring of 64); noise skipped since start: 0 bytes in 0 frames\n"));
+  CHECK(contains(a.bus.json, "\"capacity\":64,\"noise_frames\":0,\"noise_bytes\":0,"));
   CHECK(contains(a.bus.json, "{\"ports\":[{\"port\":\"rs485\",\"kind\":\"modbus\",\"total\":"));
   CHECK(contains(a.bus.json, "\"dir\":\"tx\",\"length\":8,\"kept\":8,\"verdict\":\"sent\",\"hex\":\"0303006400"));
   CHECK(contains(a.bus.json, "\"verdict\":\"timeout\""));
@@ -140,6 +146,7 @@ TEST_CASE("frames: the flight recorders of gather's ports, from the console and 
   CHECK(contains(a.nav.text, "  ok       \"$GPGGA,"));
   CHECK(contains(a.nav.text, "  bad-crc  \"$GP"));
   CHECK(contains(a.nav.json, "\"kind\":\"lines\""));
+  CHECK_FALSE(contains(a.nav.text, "noise skipped"));  // lines are never noise
   CHECK(contains(a.nav.json, "\"text\":\"$GP"));
 
   CHECK(a.few.ok);
@@ -159,4 +166,77 @@ TEST_CASE("frames: the flight recorders of gather's ports, from the console and 
   CHECK(contains(a.dump, "serial rs485: last 64 of "));
   CHECK(contains(a.dump, "rx   0    timeout  (nothing)"));
   CHECK_FALSE(contains(a.dump, "serial spare"));
+}
+
+namespace {
+
+const char* const kNoisyBus = R"(
+[service.gather]
+[[serial]]
+name = "rs485"
+path = "/dev/null-rs485"
+retries = 0
+[[instrument]]
+name = "boiler"
+port = "rs485"
+unit = 3
+period = "1s"
+  [[instrument.point]]
+  name = "temperature"
+  address = 100
+  sim = { model = "constant", value = 70 }
+  [instrument.sim]
+  noise = 0.5
+)";
+
+// `frames rs485 64` after 19.5 s: 20 polls, so at most 60 frames, all still in the ring of 64.
+weft::CommandReply frames_of_noisy_bus() {
+  weft::CommandReply out;
+  auto assembly = weft::apps::assemble(weft::Config::parse(kNoisyBus, "noisy.toml"), {true, 5, nullptr});
+  assembly.options.virtual_time = true;
+  assembly.options.handle_signals = false;
+  weft::Runtime runtime(assembly.options);
+  weft::apps::add_services(runtime, assembly);
+  runtime.add(weft::coroutine_service("asker", {"gather"}, {}, [&](weft::Context& ctx) -> boost::asio::awaitable<void> {
+    ctx.ready();
+    co_await ctx.sleep(19500ms);
+    const weft::CommandArgs bus64{"rs485", "64"};
+    out = co_await runtime.commands().run("frames", bus64);
+    runtime.request_stop();
+    for (;;) co_await ctx.sleep(1h);
+  }));
+  REQUIRE(runtime.run() == weft::kExitOk);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("frames: glitch bytes before answers are noise rows, and the header totals them", "[gather][frames][noise]") {
+  const weft::CommandReply r = frames_of_noisy_bus();
+  INFO("frames rs485 64:\n" << r.text << "\njson: " << r.json);
+  REQUIRE(r.ok);
+  std::smatch m;
+  REQUIRE(std::regex_search(r.text, m, std::regex(R"(; noise skipped since start: (\d+) bytes in (\d+) frames\n)")));
+  const std::uint64_t total_bytes = std::stoull(m[1]), total_frames = std::stoull(m[2]);
+  REQUIRE(std::regex_search(r.text, m, std::regex(R"(serial rs485: last (\d+) of (\d+) frames)")));
+  REQUIRE(m[1] == m[2]);  // the ring still holds every frame: its rows must add up to the totals
+
+  std::uint64_t row_bytes = 0, row_frames = 0, answers_ok = 0;
+  const std::regex noise_row(R"(^-[0-9.]+ s +rx +(\d+) +noise +((00|ff) ?)+$)");
+  std::istringstream lines(r.text);
+  for (std::string line; std::getline(lines, line);) {
+    if (std::regex_match(line, m, noise_row)) {
+      ++row_frames;
+      row_bytes += std::stoull(m[1]);
+    }
+    if (contains(line, "  ok       03 03 02 00 46 ")) ++answers_ok;
+  }
+  CHECK(total_frames > 3);  // half of 20 answers, give or take the seed
+  CHECK(total_frames == row_frames);
+  CHECK(total_bytes == row_bytes);
+  CHECK(total_bytes >= total_frames);
+  CHECK(total_bytes <= 3 * total_frames);
+  CHECK(answers_ok == 20);  // the noise cost no poll
+  CHECK(contains(r.json, ",\"noise_frames\":" + std::to_string(total_frames) +
+                             ",\"noise_bytes\":" + std::to_string(total_bytes) + ","));
 }

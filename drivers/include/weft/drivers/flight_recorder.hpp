@@ -53,8 +53,9 @@ public:
   // One line per frame: "+12.345 ms tx 01 03 00 00 00 0a c5 cd  sent".
   std::string format(MonoTime reference) const;
   std::uint64_t total() const noexcept { return total_; }  // frames ever recorded
-  // Bytes ever recorded as FrameVerdict::noise (also those of frames the ring has since overwritten).
+  // Bytes and frames ever recorded as FrameVerdict::noise (also those the ring has since overwritten).
   std::uint64_t noise_bytes() const noexcept { return noise_bytes_; }
+  std::uint64_t noise_frames() const noexcept { return noise_frames_; }
   std::size_t capacity() const noexcept { return ring_.size(); }
   // Puts this ring, under `title`, in every crash report while the handle
   // lives. The recorder must not move meanwhile (owners hold it in place).
@@ -65,6 +66,7 @@ private:
   std::size_t next_ = 0;
   std::uint64_t total_ = 0;
   std::uint64_t noise_bytes_ = 0;
+  std::uint64_t noise_frames_ = 0;
 };
 
 }  // namespace weft

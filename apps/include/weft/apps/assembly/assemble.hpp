@@ -30,7 +30,8 @@ struct Assembly {
   std::unique_ptr<store::Store> store;
 };
 
-// Reads [weftd], [store] and every enabled [service.NAME].
+// Reads [weftd], [store] and every [service.NAME]; a disabled service's
+// settings are read and checked the same way, but it is not assembled.
 Assembly assemble(const Config& config, const RunMode& mode = {});
 
 // Adds the assembled services to `runtime`.

@@ -1,6 +1,7 @@
 // The catalog of services weftd can run: each entry reads and validates its
 // own [service.NAME] table and returns the spec to run. Reading the config
-// is validation: `weftd --check-config` builds every spec without running it.
+// is validation: `weftd --check-config` builds every spec without running it,
+// and a disabled service's settings are read by the same code (not run).
 #pragma once
 
 #include <cstdint>
@@ -40,8 +41,17 @@ struct ServiceFactory {
   std::string summary;  // one line, for help and errors
   // Reads its keys from `section` (and, for services configured by
   // top-level arrays like gather's [[instrument]], from `root`); throws
-  // ConfigError on bad values; returns the runnable spec.
+  // ConfigError on bad values; returns the runnable spec. Also called for a
+  // disabled service whose table holds settings (the spec is then dropped),
+  // so it must only read and check: no other part of the config, nothing run.
   std::function<ServiceSpec(const ConfigSection& section, const ConfigSection& root, RestartPolicy policy)> make;
+  // The top-level tables `make` reads besides [service.NAME] (gather:
+  // "serial", "instrument"): they are its settings even while it is disabled.
+  std::vector<std::string> root_tables = {};
+  // What it needs from the rest of the config to run (a [store], another
+  // service enabled); throws ConfigError. Checked only when enabled, so a
+  // service can be switched off together with what it depends on.
+  std::function<void(const ConfigSection& section, const ConfigSection& root)> prerequisites = {};
 };
 
 // `store`: the process's store (from [store]), or null when none is configured;

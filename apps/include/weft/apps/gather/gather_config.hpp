@@ -25,7 +25,8 @@ namespace weft::apps {
 struct PortConfig {
   std::string name;
   serial::SerialSettings settings;
-  modbus::MasterOptions master;   // response_timeout, retries, pause_between_requests, flush_before_request
+  modbus::MasterOptions master;   // response_timeout, retries, pause_between_requests, flush_before_request,
+                                  // max_quiet_wait
   Duration pause_after_open{};    // device quirk: some adapters/devices need a moment
   serial::ReconnectOptions reconnect;
   std::string where;              // file:line:col of the [[serial]] entry

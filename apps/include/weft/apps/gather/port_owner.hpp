@@ -43,6 +43,7 @@ struct InstrumentCounters {
   std::uint64_t crc_errors = 0;
   std::uint64_t exceptions = 0;
   std::uint64_t other_errors = 0;
+  std::uint64_t line_busy = 0;     // Modbus: the line never went quiet within max_quiet_wait, nothing sent
   std::uint64_t missed = 0;        // periods skipped because the bus was behind
   std::uint64_t quarantines = 0;
   // ASCII line instruments only:

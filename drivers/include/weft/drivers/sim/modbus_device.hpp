@@ -2,7 +2,8 @@
 // ByteStream (a pipe in --simulate, a pty in weft-devsim) and answer with
 // the same bytes a real device would — register values from value models,
 // exception 2 for unmapped addresses, writes stored and echoed — plus
-// configured faults (no answer, bad CRC, exception, garbage) at seeded
+// configured faults (no answer, bad CRC, exception, garbage, glitch bytes
+// before an answer) at seeded
 // rates and a response delay. Units not on the bus stay silent, as on a
 // real line. Frames with a bad CRC are ignored, as devices do.
 #pragma once
@@ -41,6 +42,7 @@ struct SimFaults {  // probability per request, each in [0, 1]
   double exception = 0;  // answers exception 4 (server device failure)
   double garbage = 0;
   double disconnect = 0;  // the device drops off the line: serve() returns, its owner closes the stream
+  double noise = 0;       // 1 to 3 glitch bytes (0x00/0xFF, an RS-485 turnaround) before an answer
 };
 
 struct SimUnit {
@@ -81,6 +83,7 @@ public:
 private:
   struct Unit;
   std::vector<std::uint8_t> respond(Unit& u, std::span<const std::uint8_t> request, MonoTime now);
+  void add_glitch(const Unit& u, std::vector<std::uint8_t>& answer);
   void refresh(Unit& u, MonoTime now);
 
   std::vector<std::unique_ptr<Unit>> units_;
