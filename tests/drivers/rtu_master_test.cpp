@@ -290,3 +290,32 @@ TEST_CASE("a slave that never stops talking: line busy after max_quiet_wait, not
     CHECK(m.counters().noise_bytes >= 250);
   });
 }
+
+TEST_CASE("a port just opened: the first request still listens for t3.5, so a slave that starts talking is not talked over", "[modbus][master][quiet]") {
+  // The slave starts answering someone else 1 ms after the port opened, inside
+  // t3.5 (2.005 ms at 19200 baud): nothing was buffered when the request was due.
+  std::vector<weft::MonoTime> talk, request_at;
+  const mb::LineSettings line{19200, 8, 'E', 1};
+  auto device = [&](weft::Context& ctx, weft::PipeEnd& end) -> asio::awaitable<void> {
+    const std::vector<std::uint8_t> byte{0x55}, answer = answer_500_501();
+    co_await ctx.sleep(1ms);
+    for (int i = 0; i < 20; ++i) {
+      if (end.available() > 0 && request_at.empty()) request_at.push_back(ctx.clock().now());  // sent into our talk
+      co_await write_bytes(end, byte);
+      talk.push_back(ctx.clock().now());
+      co_await ctx.sleep(1ms);
+    }
+    co_await read_request(end);
+    if (request_at.empty()) request_at.push_back(ctx.clock().now());
+    co_await write_bytes(end, answer);
+    co_await ctx.sleep(1h);
+  };
+  with_device(device, [&](mb::RtuMaster& m, weft::FlightRecorder&, weft::Context&) -> asio::awaitable<void> {
+    auto r = co_await m.transact(mb::read_holding_registers(3, 100, 2), {.retries = 0});
+    REQUIRE(request_at.size() == 1);
+    REQUIRE(talk.size() == 20);
+    CHECK(request_at[0] >= talk.back() + line.t3_5());
+    REQUIRE(std::holds_alternative<mb::RegistersRead>(r));
+    CHECK(m.counters().noise_bytes == 20);
+  });
+}

@@ -53,7 +53,7 @@ bool is_retryable(const Error& error) noexcept {
 }
 
 RtuMaster::RtuMaster(ByteStream& stream, TimerQueue& timers, LineSettings line, FlightRecorder& recorder)
-    : stream_(stream), timers_(timers), line_(line), recorder_(recorder) {
+    : stream_(stream), timers_(timers), line_(line), recorder_(recorder), last_activity_(timers.clock().now()) {
   line_.validate();
 }
 

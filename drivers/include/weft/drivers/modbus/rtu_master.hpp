@@ -60,8 +60,10 @@ public:
   boost::asio::awaitable<ParseResult> transact(const Adu& request, const MasterOptions& options,
                                                std::source_location loc = std::source_location::current());
 
-  // Call after the stream was replaced or reopened.
-  void reset_line() noexcept { last_activity_ = MonoTime{}; }
+  // Call after the stream was replaced or reopened. Nothing is known of the
+  // line before then, so the next request listens for t3.5 first, as after
+  // construction: a slave still answering someone else is not talked over.
+  void reset_line() noexcept { last_activity_ = timers_.clock().now(); }
 
   const MasterCounters& counters() const noexcept { return counters_; }
   const LineSettings& line() const noexcept { return line_; }
@@ -82,7 +84,7 @@ private:
   TimerQueue& timers_;
   LineSettings line_;
   FlightRecorder& recorder_;
-  MonoTime last_activity_{};  // when the line was last busy (our tx end or the last rx byte)
+  MonoTime last_activity_;  // when the line was last busy (our tx end or the last rx byte; construction)
   MasterCounters counters_;
 };
 
