@@ -41,7 +41,7 @@ private:
   std::uint64_t id_ = 0;
 };
 
-// Named text producers, called (on the loop) each time a dump is made.
+// Named text producers, called (on the loop) for each dump and each health tick (the hang snapshot).
 class DumpSections {
 public:
   using Producer = std::function<std::string()>;
