@@ -12,7 +12,8 @@ weft_warnings(weft-health-box)
 weft_asio_pch(weft-health-box)
 
 set(WEFT_HEALTH_TESTS)
-foreach(script health_notify_hang health_crash health_dump health_lock health_log_fifo health_disk_full)
+foreach(script health_notify_hang health_hang_snapshot health_crash health_dump health_lock health_log_fifo
+               health_disk_full)
   add_test(NAME integration.${script}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/health/${script}.sh $<TARGET_FILE:weft-health-box>
                    $<TARGET_FILE:weftd> /usr/bin/python3)

@@ -27,14 +27,15 @@
 #include <filesystem>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <typeinfo>
 
 #include <boost/stacktrace/safe_dump_to.hpp>
 #include <cxxabi.h>
 
+#include "weft/core/loop_beacon.hpp"
 #include "weft/core/service_stats.hpp"
-#include "weft/core/stall_monitor.hpp"
 
 namespace weft::crash {
 namespace {
@@ -185,7 +186,10 @@ std::uintptr_t fault_pc(void* uctx) noexcept {
 const char* running_service() noexcept {
   const LoopBeacon* beacon = g_beacon.load(std::memory_order_acquire);
   if (beacon == nullptr) return "(none)";
-  const ServiceStats* current = beacon->current.load(std::memory_order_relaxed);
+  // A crash inside the beacon's own write leaves it mid-write: then the
+  // service field alone, unchecked, is the best there is.
+  const std::optional<LoopTurn> turn = beacon->read(8);
+  const ServiceStats* current = turn ? turn->service : beacon->service_unchecked();
   if (current == nullptr) return "(none)";
   const std::size_t n = g_name_count.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < n; ++i)

@@ -89,6 +89,7 @@ std::string site_text(const AwaitSite& site, MonoTime now) {
 std::string format_dump(const DumpInput& in) {
   std::ostringstream out;
   out << "=== weft dump (" << in.reason << ") at " << utc(in.wall_ns, false) << ", pid " << ::getpid() << " ===\n";
+  if (!in.note.empty()) out << in.note << "\n";
   out << "services (" << in.services.size() << "):\n";
   for (const auto& s : in.services) {
     const auto& st = s.stats;

@@ -3,6 +3,8 @@
 // reports, SIGUSR1 dumps and the console's loop/dump/crashes commands.
 // On the virtual clock there is no probe and no monitor thread: lag and
 // stalls are real-time notions, and virtual runs are simulations.
+// Threads: everything here runs on the loop except the hooks under "the
+// monitor thread" below, which read only what health.hpp lists.
 #include "health.hpp"
 
 #include <sys/syscall.h>
@@ -31,9 +33,9 @@ constexpr std::size_t kCrashLoopFailures = 3;
 
 std::int64_t steady_ns() noexcept { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
-std::string site_line(const AwaitSite& s) {
-  if (s.empty()) return {};
-  return std::string(s.what) + " at " + (s.file ? s.file : "?") + ":" + std::to_string(s.line);
+std::string site_line(const LoopTurn& t) {
+  if (t.site_what == nullptr) return {};
+  return std::string(t.site_what) + " at " + (t.site_file ? t.site_file : "?") + ":" + std::to_string(t.site_line);
 }
 
 }  // namespace
@@ -79,12 +81,13 @@ void Health::before_loop() {
   beacon_.loop_tid.store(static_cast<int>(::syscall(SYS_gettid)), std::memory_order_relaxed);
   beacon_.turn(nullptr, steady_ns());
   set_thread_loop_beacon(&beacon_);
-  std::vector<std::pair<const ServiceStats*, std::string>> names;
-  for (const auto& r : core_.records) names.emplace_back(&r->stats, r->spec.name);
-  crash::set_loop(&beacon_, names);
+  service_names_.clear();
+  for (const auto& r : core_.records) service_names_.emplace_back(&r->stats, r->spec.name);
+  crash::set_loop(&beacon_, service_names_);
   register_commands();
   if (o.handle_signals) listen_usr1();
   if (core_.vclock == nullptr) {
+    refresh_hang_snapshot();  // a hang before the first tick still has one
     start_probe();
     start_monitor();
   }
@@ -127,13 +130,14 @@ void Health::start_probe() {
 void Health::on_probe() {
   const MonoTime now = core_.clock->now();
   lag_.record(probe_.deadline, now);
-  beacon_.turn_ns.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  beacon_.restart(now.time_since_epoch().count());
   MonoTime next = probe_.deadline + probe_period_;
   if (next <= now) next = now + probe_period_;
   core_.timers.schedule(probe_, next, Duration::zero());
 }
 
-// Once a second: STATUS= and the crash-loop verdict for the watchdog pings.
+// Once a second: STATUS=, the crash-loop verdict for the watchdog pings and
+// the hang dump's snapshot.
 void Health::on_tick() {
   std::size_t ready = 0;
   std::uint64_t restarts = 0;
@@ -154,6 +158,7 @@ void Health::on_tick() {
     std::lock_guard lock(mailbox_->mutex);
     mailbox_->status = status.str();
   }
+  refresh_hang_snapshot();
   core_.timers.schedule(tick_, tick_.deadline + std::chrono::seconds(1), std::chrono::milliseconds(10));
 }
 
@@ -167,12 +172,25 @@ void Health::on_stopping() {
   mailbox_->stopping = true;
 }
 
-// ---- the monitor thread ---------------------------------------------------
+// What a hang dump shows: the loop's own dump input, taken on the loop.
+void Health::refresh_hang_snapshot() { hang_snapshot_.publish(dump_input("hang")); }
 
 const std::string* Health::name_of(const ServiceStats* stats) const noexcept {
   for (const auto& r : core_.records)  // not resized while the loop runs
     if (&r->stats == stats) return &r->spec.name;
   return nullptr;
+}
+
+// ---- the monitor thread ---------------------------------------------------
+
+void Health::describe(const LoopTurn& turn, StallEvent& e) const {
+  const std::string* name = nullptr;
+  for (const auto& [stats, n] : service_names_)
+    if (stats == turn.service) name = &n;
+  e.culprit = name != nullptr    ? "service '" + *name + "'"
+              : turn.service     ? "an unnamed service"
+                                 : "runtime code (no service running)";
+  if (turn.service != nullptr) e.last_site = site_line(turn);
 }
 
 void Health::start_monitor() {
@@ -187,14 +205,7 @@ void Health::start_monitor() {
     next_ping_ = std::chrono::steady_clock::now();
   }
   StallMonitor::Hooks hooks;
-  hooks.describe = [this](const ServiceStats* running, StallEvent& e) {
-    const std::string* name = running ? name_of(running) : nullptr;
-    e.culprit = name ? "service '" + *name + "'" : running ? "an unnamed service" : "runtime code (no service running)";
-    // Hazard (see StallMonitor::Hooks): last_site is written by the loop
-    // thread only at a slice boundary, and the loop has been inside this
-    // one slice past the threshold.
-    if (running) e.last_site = site_line(running->last_site);
-  };
+  hooks.describe = [this](const LoopTurn& turn, StallEvent& e) { describe(turn, e); };
   hooks.on_stall = [this](const StallEvent& e) {
     core_.log->warn("loop stalled: {} has held the loop for {} without yielding (last await: {}); "
                     "every other service waits meanwhile",
@@ -203,14 +214,20 @@ void Health::start_monitor() {
   hooks.on_stall_end = [this](const StallEvent& e) {
     core_.log->warn("loop stall over: {} held the loop for at least {}", e.culprit, human_duration(e.stalled_for));
   };
+  hooks.prepare_hang = [this](const StallEvent& e) { prepare_hang(e); };
   hooks.on_hang = [this](const StallEvent& e) { on_hang(e); };
   hooks.on_poll = [this](bool healthy) { on_poll(healthy); };
   monitor_ = std::make_unique<StallMonitor>(beacon_, mo, std::move(hooks));
   monitor_->start();
 }
 
-// Monitor thread. The loop is stuck, so the records it reads are quiescent
-// (best effort: this is the last thing the process does).
+// Monitor thread, before the re-check: the loop's last snapshot (no loop
+// state is read here: the loop may be about to run again).
+void Health::prepare_hang(const StallEvent&) { hang_input_ = hang_snapshot_.take(); }
+
+// Monitor thread, the hang confirmed (the same turn still running past the
+// threshold). The dump is the snapshot's, formatted here; nothing the loop
+// owns is read, so a loop that runs again meanwhile cannot break the dump.
 void Health::on_hang(const StallEvent& e) {
   hung_.store(true);  // no WATCHDOG=1 from now on
   const int code = core_.options.hang_exit_code;
@@ -220,10 +237,22 @@ void Health::on_hang(const StallEvent& e) {
                       e.last_site.empty() ? "none yet" : e.last_site, code);
   systemd::notify("STATUS=loop hung: " + e.culprit + "; exiting");
   try {
-    const std::string text = dump_text("hang: " + e.culprit + " for " + human_duration(e.stalled_for));
+    DumpInput in;
+    const std::int64_t steady_now = steady_ns();
+    if (hang_input_) {
+      in = *hang_input_;
+      in.note = "(the loop is hung: services, bus, loop lag and sections as the loop last saw them, " +
+                human_duration(Duration(steady_now - in.now.time_since_epoch().count())) + " before this dump)";
+    } else {
+      in.note = "(the loop is hung and left no snapshot: no services, bus or sections in this dump)";
+    }
+    in.reason = "hang: " + e.culprit + " for " + human_duration(e.stalled_for);
+    in.wall_ns = core_.clock->wall_ns();  // RealClock: a clock_gettime, no state
+    in.stalls = monitor_->counters().stalls;
+    const std::string text = format_dump(in);
     core_.log->critical("hang dump:\n{}", text);
     if (!core_.options.data_dir.empty()) {
-      const std::string path = write_dump_file(dumps_dir(), text, core_.clock->wall_ns());
+      const std::string path = write_dump_file(dumps_dir(), text, in.wall_ns);
       core_.log->critical("hang dump written to {}", path);
     }
   } catch (const std::exception& ex) {

@@ -7,6 +7,11 @@
 //   run(): before_loop() ─► loop runs ─► after_loop()
 //   loop ──(probe timer, slices)──► LoopBeacon ──► monitor thread
 //   loop ──(health tick: STATUS, crash loop)──► Mailbox ──► monitor ──► sd_notify
+//   loop ──(health tick: a dump's state)──► HangSnapshot ──► monitor (hang dump)
+//
+// The monitor thread touches nothing the loop owns: it reads the beacon,
+// the mailbox and the hang snapshot (each made for it), the service names
+// copied before it started, options and the logger (thread-safe).
 //
 // Hazard: sd_notify blocks when the notify socket's queue is full, i.e.
 // when systemd stops reading it; the monitor thread then stops watching
@@ -18,7 +23,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "hang_snapshot.hpp"
 #include "weft/core/commands.hpp"
 #include "weft/core/data_dir_lock.hpp"
 #include "weft/core/dump.hpp"
@@ -61,8 +69,10 @@ private:
   struct Signals;
 
   DumpInput dump_input(const std::string& reason) const;
-  std::string describe_site(const ServiceStats* stats) const;
-  const std::string* name_of(const ServiceStats* stats) const noexcept;
+  const std::string* name_of(const ServiceStats* stats) const noexcept;  // loop thread
+  void refresh_hang_snapshot();  // loop thread
+  void describe(const LoopTurn& turn, StallEvent& event) const;  // monitor thread, as the rest below
+  void prepare_hang(const StallEvent& event);
   void start_probe();
   void on_probe();
   void on_tick();
@@ -80,6 +90,10 @@ private:
   LoopLag lag_;
   LoopBeacon beacon_;
   DumpSections sections_;
+  HangSnapshot hang_snapshot_;
+  // Set before the monitor starts, read-only while it runs.
+  std::vector<std::pair<const ServiceStats*, std::string>> service_names_;
+  std::shared_ptr<const DumpInput> hang_input_;  // monitor thread: prepare_hang -> on_hang
   std::optional<DataDirLock> lock_;
   std::unique_ptr<Mailbox> mailbox_;
   std::unique_ptr<StallMonitor> monitor_;

@@ -2,11 +2,12 @@
 // Uses steady_clock (vDSO, ~20 ns) rather than CLOCK_THREAD_CPUTIME_ID (a
 // real syscall, ~300 ns) because it is read twice per handler. On a loop
 // thread with a LoopBeacon (the stall monitor's view), each slice boundary
-// also stores who runs and when: two relaxed atomic stores.
+// also publishes who runs, since when and the wait it resumed from: one
+// seqlock write (a few plain stores).
 #include "weft/core/service_stats.hpp"
 
 #include "alloc_accounting.hpp"
-#include "weft/core/stall_monitor.hpp"
+#include "weft/core/loop_beacon.hpp"
 
 namespace weft {
 namespace {
@@ -25,6 +26,16 @@ void charge(ServiceStats* stats, std::chrono::steady_clock::time_point now) noex
   if (ns > stats->longest_slice_ns) stats->longest_slice_ns = ns;
 }
 
+// A new turn of `stats` on the beacon, naming the wait it resumes from: the
+// innermost site while its AwaitSiteScope still stands (it becomes
+// last_site as the wait returns), else the wait it last returned from.
+void publish_turn(LoopBeacon& beacon, const ServiceStats* stats, std::chrono::steady_clock::time_point now) noexcept {
+  const std::int64_t ns = now.time_since_epoch().count();
+  if (stats == nullptr) return beacon.turn(nullptr, ns);
+  const AwaitSite& site = stats->site.empty() ? stats->last_site : stats->site;
+  beacon.turn(stats, ns, site.what, site.file, site.line);
+}
+
 }  // namespace
 
 SliceScope::SliceScope(ServiceStats* stats) noexcept : previous_(t_slice.current) {
@@ -32,7 +43,7 @@ SliceScope::SliceScope(ServiceStats* stats) noexcept : previous_(t_slice.current
   charge(previous_, now);  // pause the outer slice
   t_slice.current = stats;
   t_slice.started = now;
-  if (LoopBeacon* b = t_slice.beacon) b->turn(stats, now.time_since_epoch().count());
+  if (LoopBeacon* b = t_slice.beacon) publish_turn(*b, stats, now);
   detail::set_allocation_target(stats);
   if (stats != nullptr) ++stats->slices;
 }
@@ -42,7 +53,7 @@ SliceScope::~SliceScope() {
   charge(t_slice.current, now);
   t_slice.current = previous_;
   t_slice.started = now;  // resume the outer slice
-  if (LoopBeacon* b = t_slice.beacon) b->turn(previous_, now.time_since_epoch().count());
+  if (LoopBeacon* b = t_slice.beacon) publish_turn(*b, previous_, now);
   detail::set_allocation_target(previous_);
 }
 

@@ -42,9 +42,9 @@ struct Recorder {
 
 weft::StallMonitor::Hooks hooks_for(Recorder& rec, const weft::ServiceStats& known) {
   weft::StallMonitor::Hooks h;
-  h.describe = [&known](const weft::ServiceStats* s, weft::StallEvent& e) {
-    e.culprit = s == &known ? "service 'known'" : "other";
-    if (s != nullptr && !s->last_site.empty()) e.last_site = s->last_site.what;
+  h.describe = [&known](const weft::LoopTurn& t, weft::StallEvent& e) {
+    e.culprit = t.service == &known ? "service 'known'" : "other";
+    if (t.site_what != nullptr) e.last_site = t.site_what;
   };
   h.on_stall = [&rec](const weft::StallEvent& e) { std::lock_guard l(rec.mutex); rec.stalls.push_back(e); };
   h.on_stall_end = [&rec](const weft::StallEvent& e) { std::lock_guard l(rec.mutex); rec.ends.push_back(e); };
@@ -63,10 +63,9 @@ void spin(std::chrono::nanoseconds d) {
 TEST_CASE("a loop that stops turning is reported once, with its service, then its end", "[stall]") {
   weft::LoopBeacon beacon;
   weft::ServiceStats stats;
-  stats.last_site.what = "ticker";
   Recorder rec;
-  weft::StallMonitor monitor(beacon, {30ms, 1h, 2ms}, hooks_for(rec, stats));
-  beacon.turn(&stats, steady_ns());  // "known" starts a slice and never ends it
+  weft::StallMonitor monitor(beacon, {30ms, 1h, 2ms, {}}, hooks_for(rec, stats));
+  beacon.turn(&stats, steady_ns(), "ticker", "x.cpp", 1);  // "known" resumes from a tick and never yields
   monitor.start();
 
   REQUIRE(rec.wait_for([&] { return !rec.stalls.empty(); }));
@@ -97,7 +96,7 @@ TEST_CASE("a loop that stays stuck past the hang threshold is a hang", "[stall]"
   weft::LoopBeacon beacon;
   weft::ServiceStats stats;
   Recorder rec;
-  weft::StallMonitor monitor(beacon, {20ms, 80ms, 2ms}, hooks_for(rec, stats));
+  weft::StallMonitor monitor(beacon, {20ms, 80ms, 2ms, {}}, hooks_for(rec, stats));
   beacon.turn(nullptr, steady_ns());  // stuck outside any service
   monitor.start();
   REQUIRE(rec.wait_for([&] { return !rec.hangs.empty(); }));

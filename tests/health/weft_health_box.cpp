@@ -4,14 +4,20 @@
 //   --test sleeper        sleeps for an hour (a known await site for dumps)
 //   --test busy=DUR       once, after 200 ms, holds the loop for DUR
 //   --test hang=AFTER     after AFTER, sends STATUS=test: hanging now, then spins forever
+//   --test hangfree=AFTER keeps a dump section over state that is valid only
+//                         between its slices; after AFTER it frees that state
+//                         and hangs the loop (a dump must not call the section
+//                         from another thread: it would crash)
 //   --test crash=AFTER    after AFTER, dereferences a null pointer (SIGSEGV)
 //   --test throw=AFTER    after AFTER, throws out of a loop handler (std::terminate)
 // Exit status as weftd's.
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +26,7 @@
 #include "weft/apps/assembly/assemble.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/data_dir_lock.hpp"
+#include "weft/core/dump.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/runtime.hpp"
 #include "weft/core/systemd_notify.hpp"
@@ -64,6 +71,23 @@ awaitable<void> hang(Context& ctx, Duration after) {
 // noipa: the compiler must not see the null and turn the store into a trap (SIGILL).
 [[gnu::noipa]] void crash_now(volatile int* target) { *target = 42; }
 
+awaitable<void> hang_after_free(Context& ctx, Duration after) {
+  auto scratch = std::make_unique<std::string>("scratch state of hangfree");
+  const std::thread::id loop = std::this_thread::get_id();
+  const weft::DumpSectionHandle section = ctx.add_dump_section("scratch", [&scratch, loop] {
+    // Stands for any producer that reads state owned by its service's
+    // slices; freed state read from another thread is a crash, made certain.
+    if (!scratch) crash_now(nullptr);
+    const bool on_loop = std::this_thread::get_id() == loop;
+    return *scratch + (on_loop ? " (rendered on the loop thread)\n" : " (rendered OFF the loop thread)\n");
+  });
+  ctx.ready();
+  co_await ctx.sleep(after);
+  weft::systemd::notify("STATUS=test: hanging now");
+  scratch.reset();  // the loop owns it: no dump may read it until this slice ends
+  for (;;) spin_for(std::chrono::seconds(1));
+}
+
 awaitable<void> crash(Context& ctx, Duration after) {
   ctx.ready();
   co_await ctx.sleep(after);
@@ -94,9 +118,10 @@ weft::ServiceSpec test_service(const std::string& arg) {
   if (name == "sleeper") return weft::coroutine_service(name, {}, {}, sleeper);
   if (name == "busy") return make(busy);
   if (name == "hang") return make(hang);
+  if (name == "hangfree") return make(hang_after_free);
   if (name == "crash") return make(crash);
   if (name == "throw") return make(thrower);
-  throw std::invalid_argument("--test " + arg + ": unknown test service (sleeper, busy, hang, crash, throw)");
+  throw std::invalid_argument("--test " + arg + ": unknown test service (sleeper, busy, hang, hangfree, crash, throw)");
 }
 
 }  // namespace
@@ -106,7 +131,7 @@ int main(int argc, char** argv) {
   std::string config, run_for;
   std::vector<std::string> tests;
   app.add_option("-c,--config", config, "config file")->required()->check(CLI::ExistingFile);
-  app.add_option("--test", tests, "a test-only service: sleeper, busy=DUR, hang=AFTER, crash=AFTER, throw=AFTER");
+  app.add_option("--test", tests, "a test-only service: sleeper, busy=DUR, hang=AFTER, hangfree=AFTER, crash=AFTER, throw=AFTER");
   app.add_option("--for", run_for, "stop after this long");
   CLI11_PARSE(app, argc, argv);
   try {

@@ -94,8 +94,8 @@ public:
   // The runtime as the console sees it (runtime_control.hpp). For the
   // console and diagnostic services; an ordinary service needs none of it.
   RuntimeControl& runtime_control() noexcept;
-  // A section every dump (SIGUSR1, console `dump`, hang) includes while the
-  // handle lives: keep it in run()'s frame. Include weft/core/dump.hpp.
+  // A section every dump (SIGUSR1, console `dump`, hang) includes while the handle lives: keep it in run()'s
+  // frame. Include weft/core/dump.hpp. It runs on the loop, also each second (the hang snapshot): keep it cheap.
   DumpSectionHandle add_dump_section(std::string title, std::function<std::string()> producer);
 
 private:

@@ -22,7 +22,7 @@
 namespace weft {
 
 struct ServiceStats;
-struct LoopBeacon;
+class LoopBeacon;
 
 namespace crash {
 

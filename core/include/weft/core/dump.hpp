@@ -3,7 +3,10 @@
 // with its state, readiness, await site and since when, restarts, loop
 // time, slices, longest slice, allocations; the bus's subscriber queues;
 // loop lag; and sections contributed by drivers and services (a serial
-// bus's flight recorder...) through DumpSections. Loop thread only.
+// bus's flight recorder...) through DumpSections. Loop thread only: a hang
+// dump, made on the monitor thread, formats the snapshot the loop took on
+// its last health tick (core/src/hang_snapshot.hpp), so section producers
+// run on the loop once a second and should be cheap.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +41,7 @@ private:
   std::uint64_t id_ = 0;
 };
 
-// Named text producers, called (on the loop) each time a dump is made.
+// Named text producers, called (on the loop) for each dump and each health tick (the hang snapshot).
 class DumpSections {
 public:
   using Producer = std::function<std::string()>;
@@ -75,7 +78,8 @@ struct BusQueueInfo {
 struct DumpInput {
   std::string reason;          // "SIGUSR1", "console", "hang: ..."
   std::int64_t wall_ns = 0;
-  MonoTime now{};
+  MonoTime now{};              // when the state below was taken ("since" is relative to it)
+  std::string note;            // a line under the header (a hang dump: how old its state is), or empty
   std::vector<ServiceSnapshot> services;
   std::vector<BusQueueInfo> bus_queues;
   std::uint64_t bus_published = 0;

@@ -108,8 +108,8 @@ public:
   LoopLagSnapshot loop_lag() const;
   StallCounters stall_counters() const;
   std::string dump_text(const std::string& reason = "request") const;
-  // A section every dump includes (e.g. a serial bus's flight recorder),
-  // until the handle is destroyed.
+  // A section every dump includes (e.g. a serial bus's flight recorder), until the handle is destroyed.
+  // The producer runs on the loop, also each second (the hang snapshot): keep it cheap.
   DumpSectionHandle add_dump_section(std::string title, std::function<std::string()> producer);
 
   const Clock& clock() const noexcept;
