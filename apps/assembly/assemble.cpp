@@ -34,6 +34,8 @@ RestartPolicy read_restart_policy(const ConfigSection& service) {
   return p;
 }
 
+}  // namespace
+
 void read_weftd_section(const ConfigSection& root, Assembly& out) {
   const auto weftd = root.table("weftd");
   if (!weftd) return;
@@ -54,6 +56,8 @@ void read_weftd_section(const ConfigSection& root, Assembly& out) {
     w.fail("hang_threshold", "must be longer than stall_threshold (a hang is a stall that lasts)");
   w.reject_unknown_keys();
 }
+
+namespace {
 
 // Whether a service has settings beyond `enabled`: keys in its own table, or
 // the top-level tables it reads. A bare `enabled = false` has nothing to check.

@@ -10,14 +10,15 @@
 #include "weft/apps/console/console_protocol.hpp"
 
 namespace weft::apps {
-namespace {
 
-bool is_secret(std::string key) {
+bool is_secret_key(std::string key) {
   std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
   for (const char* word : {"password", "passwd", "secret", "token", "passphrase", "psk", "credential", "private_key"})
     if (key.find(word) != std::string::npos) return true;
   return false;
 }
+
+namespace {
 
 std::string toml_key(const std::string& key) {
   const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](unsigned char c) {
@@ -32,7 +33,7 @@ void render_table(const ConfigSection& t, const std::string& path, bool array_en
   std::string body;
   for (const std::string& key : t.keys()) {
     if (auto value = t.value_as_toml(key)) {
-      body += toml_key(key) + " = " + (is_secret(key) ? "\"********\"" : *value) + "\n";
+      body += toml_key(key) + " = " + (is_secret_key(key) ? "\"********\"" : *value) + "\n";
       continue;
     }
     // Not a value: a table or an array of tables (table() throws for those).

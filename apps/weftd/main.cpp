@@ -1,7 +1,8 @@
 // weftd: the device binary. Reads the config, assembles the services and
 // runs them on one loop until SIGINT/SIGTERM (exit 0), a config error
 // (exit 2), a service past its restart intensity (exit 3), a hung loop
-// (exit 4) or a data dir held by another weftd (exit 5).
+// (exit 4) or a data dir held by another weftd (exit 5). SIGHUP is
+// logged and changes nothing (live reload is not built yet).
 // `--simulate SERVICE` runs one service (and what it needs) against
 // simulated instruments, printing readings, optionally on the virtual clock.
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assembly/assemble.hpp"
+#include "weft/apps/assembly/reload_plan.hpp"
 #include "weft/apps/gather/bus_poller.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/data_dir_lock.hpp"
@@ -40,7 +42,9 @@ weft::Duration parse_duration_arg(const std::string& text) {
 }
 
 int check_config(const std::string& file) {
-  const auto assembly = weft::apps::assemble(weft::Config::load_file(file));
+  // The same check as the console's `reload --dry-run` (reload_plan.hpp).
+  const auto checked = weft::apps::check_config_file(file);
+  const auto& assembly = checked.assembly;
   std::printf("%s: ok (%zu services: ", file.c_str(), assembly.services.size());
   for (std::size_t i = 0; i < assembly.services.size(); ++i)
     std::printf("%s%s", i ? ", " : "", assembly.services[i].spec.name.c_str());

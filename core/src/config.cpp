@@ -39,6 +39,8 @@ struct TableState {
   std::string path;   // "service.heartbeat", "instrument[1]", "" for the root
   std::string label;  // how messages name the table: "[service.heartbeat]"
   std::set<std::string, std::less<>> used;
+  // What each getter returned (the file's value, or its fallback), as TOML text.
+  std::map<std::string, std::string, std::less<>> effective;
 };
 
 struct ConfigDocument {
@@ -98,6 +100,24 @@ std::string format_double(double value) {
   return std::string(buffer.data(), result.ptr);
 }
 
+// A string as a TOML basic string: quotes, backslashes and control characters escaped.
+std::string toml_string(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 std::string describe(const toml::node& node) {
   switch (node.type()) {
     case toml::node_type::string: return "string \"" + node.as_string()->get() + "\"";
@@ -118,7 +138,7 @@ std::string describe(const toml::node& node) {
 
 TableState* state_for(ConfigDocument& document, const toml::table& table, std::string path, std::string label) {
   std::lock_guard lock(document.mutex);
-  auto [it, inserted] = document.states.try_emplace(&table, TableState{&table, std::move(path), std::move(label), {}});
+  auto [it, inserted] = document.states.try_emplace(&table, TableState{&table, std::move(path), std::move(label), {}, {}});
   return &it->second;
 }
 
@@ -127,6 +147,12 @@ const toml::node* use_key(ConfigDocument& document, TableState& state, std::stri
   std::lock_guard lock(document.mutex);
   if (state.used.find(key) == state.used.end()) state.used.emplace(key);
   return state.table->get(key);
+}
+
+// Records what a getter returned for `key`, so two configs compare by effect.
+void record_effective(ConfigDocument& document, TableState& state, std::string_view key, std::string text) {
+  std::lock_guard lock(document.mutex);
+  state.effective.insert_or_assign(std::string(key), std::move(text));
 }
 
 std::set<std::string, std::less<>> used_keys(ConfigDocument& document, const TableState& state) {
@@ -334,10 +360,12 @@ void ConfigSection::fail(std::string_view key, std::string_view message) const {
 
 std::string ConfigSection::string(std::string_view key, std::string fallback) const {
   const toml::node* node = use_key(*document_, *state_, key);
-  if (node == nullptr) return fallback;
-  if (const auto* value = node->as_string()) return value->get();
-  fail(key, "expected a string, got " + describe(*node) + ". Write it in quotes, e.g. " + quote_key(key) +
-                " = \"text\".");
+  if (node != nullptr && !node->is_string())
+    fail(key, "expected a string, got " + describe(*node) + ". Write it in quotes, e.g. " + quote_key(key) +
+                  " = \"text\".");
+  std::string result = node != nullptr ? node->as_string()->get() : std::move(fallback);
+  record_effective(*document_, *state_, key, toml_string(result));
+  return result;
 }
 
 std::string ConfigSection::required_string(std::string_view key) const {
@@ -349,7 +377,10 @@ std::string ConfigSection::required_string(std::string_view key) const {
 std::int64_t ConfigSection::integer(std::string_view key, std::int64_t fallback, std::int64_t min,
                                     std::int64_t max) const {
   const toml::node* node = use_key(*document_, *state_, key);
-  if (node == nullptr) return fallback;
+  if (node == nullptr) {
+    record_effective(*document_, *state_, key, std::to_string(fallback));
+    return fallback;
+  }
   const auto* value = node->as_integer();
   if (value == nullptr)
     fail(key, "expected an integer, got " + describe(*node) + ". Write a whole number, e.g. " + quote_key(key) +
@@ -360,28 +391,38 @@ std::int64_t ConfigSection::integer(std::string_view key, std::int64_t fallback,
                   range_text("an integer", std::to_string(min), min != INT64_MIN, std::to_string(max),
                              max != INT64_MAX) +
                   ".");
+  record_effective(*document_, *state_, key, std::to_string(n));
   return n;
 }
 
 double ConfigSection::number(std::string_view key, double fallback) const {
   const toml::node* node = use_key(*document_, *state_, key);
-  if (node == nullptr) return fallback;
-  if (const auto* value = node->as_floating_point()) return value->get();
-  if (const auto* value = node->as_integer()) return static_cast<double>(value->get());
-  fail(key, "expected a number, got " + describe(*node) + ". Write e.g. " + quote_key(key) + " = 1.5.");
+  double result = fallback;
+  if (node != nullptr) {
+    if (const auto* value = node->as_floating_point()) result = value->get();
+    else if (const auto* value = node->as_integer()) result = static_cast<double>(value->get());
+    else fail(key, "expected a number, got " + describe(*node) + ". Write e.g. " + quote_key(key) + " = 1.5.");
+  }
+  record_effective(*document_, *state_, key, format_double(result));
+  return result;
 }
 
 bool ConfigSection::boolean(std::string_view key, bool fallback) const {
   const toml::node* node = use_key(*document_, *state_, key);
-  if (node == nullptr) return fallback;
-  if (const auto* value = node->as_boolean()) return value->get();
-  fail(key, "expected true or false, got " + describe(*node) + ". Write " + quote_key(key) +
-                " = true or false, without quotes.");
+  if (node != nullptr && !node->is_boolean())
+    fail(key, "expected true or false, got " + describe(*node) + ". Write " + quote_key(key) +
+                  " = true or false, without quotes.");
+  const bool result = node != nullptr ? node->as_boolean()->get() : fallback;
+  record_effective(*document_, *state_, key, result ? "true" : "false");
+  return result;
 }
 
 Duration ConfigSection::duration(std::string_view key, Duration fallback, Duration min, Duration max) const {
   const toml::node* node = use_key(*document_, *state_, key);
-  if (node == nullptr) return fallback;
+  if (node == nullptr) {
+    record_effective(*document_, *state_, key, toml_string(format_duration(fallback)));
+    return fallback;
+  }
   const auto* text = node->as_string();
   if (text == nullptr) {
     const std::string example = bare_number_text(*node) + "s";
@@ -396,12 +437,16 @@ Duration ConfigSection::duration(std::string_view key, Duration fallback, Durati
                   range_text("a duration", format_duration(min), min != Duration::zero(), format_duration(max),
                              max != Duration::max()) +
                   ".");
+  record_effective(*document_, *state_, key, toml_string(format_duration(parsed.value)));
   return parsed.value;
 }
 
 std::vector<std::string> ConfigSection::string_array(std::string_view key) const {
   const toml::node* node = use_key(*document_, *state_, key);
-  if (node == nullptr) return {};
+  if (node == nullptr) {
+    record_effective(*document_, *state_, key, "[]");
+    return {};
+  }
   const auto* array = node->as_array();
   if (array == nullptr)
     fail(key, "expected a list of strings, got " + describe(*node) + ". Write e.g. " + quote_key(key) +
@@ -415,6 +460,9 @@ std::vector<std::string> ConfigSection::string_array(std::string_view key) const
                      "expected a string, got " + describe(element) + ". Put every element in quotes.");
     strings.push_back(value->get());
   }
+  std::string text = "[";
+  for (const auto& element : strings) text += (text.size() > 1 ? ", " : "") + toml_string(element);
+  record_effective(*document_, *state_, key, text + "]");
   return strings;
 }
 
@@ -463,6 +511,15 @@ std::optional<std::string> ConfigSection::value_as_toml(std::string_view key) co
   out << toml::toml_formatter(*node, toml::format_flags::none);
   return out.str();
 }
+
+std::map<std::string, std::string> ConfigSection::effective_values() const {
+  std::lock_guard lock(document_->mutex);
+  return {state_->effective.begin(), state_->effective.end()};
+}
+
+const std::string& ConfigSection::source_name() const { return document_->source_name; }
+
+Config ConfigSection::document() const { return Config(document_); }
 
 void ConfigSection::reject_unknown_keys() const {
   const auto known = used_keys(*document_, *state_);

@@ -1,5 +1,5 @@
 // The runtime: builds the parts, drives the loop (real, or virtual time),
-// handles SIGINT/SIGTERM, and tears down without leaking parked coroutines.
+// handles SIGINT/SIGTERM (and SIGHUP, which must not kill the box), and tears down without leaking parked coroutines.
 #include "weft/core/runtime.hpp"
 
 #include <boost/asio/signal_set.hpp>
@@ -119,9 +119,20 @@ int Runtime::run() {
   std::optional<boost::asio::signal_set> signals;
   std::function<void(const boost::system::error_code&, int)> on_signal;
   if (core.options.handle_signals) {
-    signals.emplace(core.ioc, SIGINT, SIGTERM);
+    // SIGHUP is what admins (and systemctl reload) send to reload; its
+    // default action would kill the process. Until live reload exists it
+    // is caught, said so, and changes nothing.
+    signals.emplace(core.ioc, SIGINT, SIGTERM, SIGHUP);
     on_signal = [&](const boost::system::error_code& ec, int signo) {
       if (ec) return;
+      if (signo == SIGHUP) {
+        core.log->warn("signal {} (SIGHUP): live reload is not built yet; the running config is unchanged. To apply "
+                       "a changed config file, run `systemctl restart weftd` (`weftctl --exec 'reload --dry-run'` "
+                       "shows what would change)",
+                       signo);
+        signals->async_wait(on_signal);
+        return;
+      }
       if (core.stop_requested) {
         core.log->warn("signal {} again: stopping now without waiting for services", signo);
         core.exit_code = 1;

@@ -310,3 +310,38 @@ TEST_CASE("sections keep the document alive and Config moves cheaply", "[config]
   CHECK(section->integer("b", 0) == 3);
   CHECK(section->where("b") == "life.toml:2:5");
 }
+
+TEST_CASE("effective_values: what every getter returned, defaults applied, as TOML text", "[config]") {
+  const auto config = weft::Config::parse(R"(name = "a \"b\""
+count = 7
+ratio = 2
+on = true
+period = "1000ms"
+tags = ["x", "y"]
+)",
+                                          "e.toml");
+  const auto root = config.root();
+  root.string("name", "");
+  root.integer("count", 0);
+  root.number("ratio", 0);
+  root.boolean("on", false);
+  root.duration("period", 0s);
+  root.string_array("tags");
+  // Absent keys: the fallback is what the reader got, so it is what counts.
+  root.string("mode", "auto");
+  root.duration("grace", 5s);
+  root.integer("retries", 3);
+  const std::map<std::string, std::string> want{
+      {"name", R"("a \"b\"")"}, {"count", "7"},         {"ratio", "2"},      {"on", "true"},
+      {"period", "\"1s\""},     {"tags", R"(["x", "y"])"}, {"mode", "\"auto\""}, {"grace", "\"5s\""},
+      {"retries", "3"}};
+  CHECK(root.effective_values() == want);
+  // Another view of the same table sees the same record; the document is reachable from it.
+  CHECK(config.root().effective_values() == want);
+  CHECK(root.document().root().effective_values() == want);
+  CHECK(root.source_name() == "e.toml");
+  // A key nobody read is not there; a failed read records nothing.
+  const auto other = weft::Config::parse("n = \"text\"\n", "o.toml").root();
+  CHECK_THROWS_AS(other.integer("n", 1), weft::ConfigError);
+  CHECK(other.effective_values().empty());
+}

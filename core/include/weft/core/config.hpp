@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -30,6 +31,8 @@ class ConfigError : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
+
+class Config;
 
 // A view of one TOML table that remembers its dotted path for messages.
 class ConfigSection {
@@ -56,6 +59,16 @@ public:
   // showing the effective config; nullopt for a missing key, a table or an
   // array of tables (walk those with table()/tables()). Marks nothing used.
   std::optional<std::string> value_as_toml(std::string_view key) const;
+  // What the getters returned for this table's keys, by key, as TOML text
+  // (strings quoted, durations in their largest exact unit: "\"1500ms\""):
+  // the file's value, or the fallback the reader passed when the key is
+  // absent. So after a reader ran, this is the table's effective config,
+  // defaults applied, and two configs compare by effect ("1000ms" equals
+  // "1s", a key left out equals its default written out). Keys no getter
+  // read are absent; table()/tables() record nothing here.
+  std::map<std::string, std::string> effective_values() const;
+  const std::string& source_name() const;  // the file (or name) the document was parsed from
+  Config document() const;                 // the whole document this section belongs to
 
   // Throws for the first key (in file order) of this table that no getter and no
   // table()/tables() call touched. Sub-tables check themselves.
@@ -86,6 +99,7 @@ public:
   const std::string& source_name() const;
 
 private:
+  friend class ConfigSection;
   explicit Config(std::shared_ptr<detail::ConfigDocument> document);
 
   std::shared_ptr<detail::ConfigDocument> document_;

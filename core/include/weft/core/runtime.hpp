@@ -50,7 +50,7 @@ class ServiceGraphError : public std::runtime_error {
 
 struct RuntimeOptions {
   bool virtual_time = false;
-  bool handle_signals = true;  // SIGINT/SIGTERM request a clean stop
+  bool handle_signals = true;  // SIGINT/SIGTERM request a clean stop; SIGHUP is logged, changes nothing
   Duration stop_grace = std::chrono::seconds(5);
   std::size_t blocking_threads = 2;
   std::uint64_t seed = 0;  // backoff jitter; 0: from the clock

@@ -34,6 +34,10 @@ struct Assembly {
 // settings are read and checked the same way, but it is not assembled.
 Assembly assemble(const Config& config, const RunMode& mode = {});
 
+// Reads [weftd] into out.options and out.log_level (assemble() calls it);
+// without a [weftd] table everything keeps its default.
+void read_weftd_section(const ConfigSection& root, Assembly& out);
+
 // Adds the assembled services to `runtime`.
 void add_services(Runtime& runtime, Assembly& assembly);
 

@@ -1,0 +1,191 @@
+// Console commands about a new config: `reload --dry-run` (the file on
+// disk validated as --check-config does, and the plan a reload would
+// follow: reload_plan.hpp) and `config diff` (the file on disk against the
+// running config, key by key, effective values). Reading and validating
+// the file runs on the blocking pool, never on the loop. A plain `reload`
+// says plainly that applying is not built yet: it changes nothing. Values
+// of secret-looking keys are masked, as in `config`.
+#include <algorithm>
+#include <string>
+
+#include "weft/apps/assembly/reload_plan.hpp"
+#include "weft/apps/console/console_commands.hpp"
+#include "weft/apps/console/console_format.hpp"
+#include "weft/apps/console/console_protocol.hpp"
+#include "weft/core/context.hpp"
+#include "weft/core/runtime_control.hpp"
+
+namespace weft::apps {
+namespace {
+
+using namespace console_format;
+using boost::asio::awaitable;
+
+// What the blocking pool hands back: plain data only (the assembled
+// configs, with their specs and store objects, stay and die on the pool).
+struct FileCheck {
+  std::string file;
+  std::string error;  // the file is not valid (or unreadable): the ConfigError
+  ReloadPlan plan;
+  std::vector<KeyChange> diff;
+};
+
+FileCheck check_against_running(const Config& running) {
+  FileCheck out;
+  out.file = running.source_name();
+  try {
+    const CheckedConfig next = check_config_file(out.file);
+    const CheckedConfig was = check_config(running);
+    out.plan = plan_reload(was, next);
+    out.diff = diff_configs(was, next);
+  } catch (const ConfigError& e) {
+    out.error = e.what();
+  } catch (const std::exception& e) {  // e.g. a StoreError from a [store] the reader let through
+    out.error = out.file + ": " + e.what();
+  }
+  return out;
+}
+
+awaitable<FileCheck> check_file(ConsoleEnv& env) {
+  const Config running = env.root->document();
+  auto work = [running] { return check_against_running(running); };  // named: GCC 12 and captures in co_await
+  FileCheck result = co_await env.ctx.blocking_result(work);
+  co_return result;
+}
+
+bool secret_key(const std::string& dotted) {
+  const auto dot = dotted.find_last_of('.');
+  return is_secret_key(dotted.substr(dot == std::string::npos ? 0 : dot + 1));
+}
+
+std::string shown(const KeyChange& c, const std::optional<std::string>& value) {
+  if (!value) return "unset";
+  return secret_key(c.key) ? "\"********\"" : *value;
+}
+
+std::string change_line(const KeyChange& c) { return c.key + ": " + shown(c, c.before) + " -> " + shown(c, c.after); }
+
+std::string change_json(const KeyChange& c) {
+  auto value = [&](const std::optional<std::string>& v) { return v ? console::json_string(shown(c, v)) : std::string("null"); };
+  return JsonObject().str("key", c.key).raw("before", value(c.before)).raw("after", value(c.after)).done();
+}
+
+std::string changes_json(const std::vector<KeyChange>& changes) {
+  std::vector<std::string> items;
+  for (const auto& c : changes) items.push_back(change_json(c));
+  return json_array(items);
+}
+
+std::string refusal_text(const RefusedKey& r) {
+  if (!secret_key(r.change.key)) return refusal_message(r);
+  RefusedKey masked = r;
+  masked.change.before = shown(r.change, r.change.before);
+  masked.change.after = shown(r.change, r.change.after);
+  return refusal_message(masked);
+}
+
+std::string plan_text(const FileCheck& c) {
+  const ReloadPlan& p = c.plan;
+  std::string text;
+  if (p.is_refused()) {
+    text = "reload --dry-run: " + c.file + " is valid, but a reload would be refused; nothing would change:\n";
+    for (const auto& r : p.refused) text += "  " + refusal_text(r) + "\n";
+    if (p.services.empty() && p.live.empty()) return text;
+    text += "the rest of the plan, were those keys unchanged:\n";
+  } else if (p.is_empty()) {
+    return "reload --dry-run: " + c.file +
+           " is valid and has the running config's effect; a reload would change nothing\n";
+  } else {
+    text = "reload --dry-run: " + c.file + " is valid; a reload would (nothing is applied now):\n";
+  }
+  std::size_t width = 0;
+  for (const auto& e : p.services) width = std::max(width, e.service.size());
+  for (const auto& e : p.services) {
+    std::string action(to_string(e.action));
+    action.resize(8, ' ');
+    std::string service = e.service;
+    service.resize(width, ' ');
+    text += "  " + action + service + "  " + e.reason + "\n";
+    for (const auto& change : e.changes) text += "      " + change_line(change) + "\n";
+  }
+  for (const auto& change : p.live) text += "  apply   " + change_line(change) + " (without a restart)\n";
+  if (!p.unchanged.empty()) {
+    text += "untouched:";
+    for (std::size_t i = 0; i < p.unchanged.size(); ++i) text += (i ? ", " : " ") + p.unchanged[i];
+    text += "\n";
+  }
+  return text;
+}
+
+std::string plan_json(const FileCheck& c) {
+  const ReloadPlan& p = c.plan;
+  std::vector<std::string> services, refused, unchanged;
+  for (const auto& e : p.services)
+    services.push_back(JsonObject()
+                           .str("service", e.service)
+                           .str("action", to_string(e.action))
+                           .str("reason", e.reason)
+                           .raw("changes", changes_json(e.changes))
+                           .done());
+  for (const auto& r : p.refused)
+    refused.push_back(JsonObject()
+                          .raw("change", change_json(r.change))
+                          .str("where", r.where)
+                          .str("message", refusal_text(r))
+                          .done());
+  for (const auto& name : p.unchanged) unchanged.push_back(console::json_string(name));
+  JsonObject o;
+  o.str("file", c.file).boolean("valid", true).boolean("refused", p.is_refused()).boolean("applied", false);
+  o.raw("services", json_array(services)).raw("live", changes_json(p.live)).raw("refusals", json_array(refused));
+  o.raw("untouched", json_array(unchanged));
+  return o.done();
+}
+
+CommandReply invalid(const FileCheck& c, const std::string& what) {
+  const std::string text = what + ": " + c.file + " is not valid; nothing would change:\n  " + c.error + "\n";
+  return CommandReply{false, text, JsonObject().str("file", c.file).boolean("valid", false).str("error", c.error).done()};
+}
+
+awaitable<CommandReply> reload(ConsoleEnv& env, const Command& self, const CommandArgs& args) {
+  if (args.empty())
+    co_return failure(
+        "reload: applying a new config while weftd runs is not built yet; nothing was changed. "
+        "See what a reload would do with `reload --dry-run`; to apply the file, run `systemctl restart weftd`\n");
+  if (args.size() != 1 || args[0] != "--dry-run") co_return usage_error(self, "the only option is --dry-run");
+  if (!env.root) co_return failure("reload: weftd was started without a config file; there is nothing to reload\n");
+  const FileCheck c = co_await check_file(env);
+  if (!c.error.empty()) co_return invalid(c, "reload --dry-run");
+  co_return CommandReply{!c.plan.is_refused(), plan_text(c), plan_json(c)};
+}
+
+awaitable<CommandReply> config_diff(ConsoleEnv& env, const Command& self, const CommandArgs& args) {
+  if (!args.empty()) co_return usage_error(self, "takes no arguments");
+  if (!env.root) co_return failure("config diff: weftd was started without a config file\n");
+  const FileCheck c = co_await check_file(env);
+  if (!c.error.empty()) co_return invalid(c, "config diff");
+  std::string text;
+  if (c.diff.empty()) {
+    text = "config diff: " + c.file + " on disk has the running config's effect (effective values, defaults applied)\n";
+  } else {
+    text = "config diff: " + c.file + " on disk (right) vs the running config (left), effective values:\n";
+    for (const auto& change : c.diff) text += "  " + change_line(change) + "\n";
+    text += std::to_string(c.diff.size()) + (c.diff.size() == 1 ? " key differs\n" : " keys differ\n");
+  }
+  co_return CommandReply{true, text,
+                         JsonObject().str("file", c.file).boolean("valid", true).raw("changes", changes_json(c.diff)).done()};
+}
+
+}  // namespace
+
+void add_reload_commands(ConsoleEnv& env, Registrations& out) {
+  auto self = [&env](const char* name) -> const Command& { return *env.ctx.runtime_control().commands().find(name); };
+  out.push_back(env.ctx.add_command(
+      {"reload", "reload --dry-run",
+       "check the config file on disk and show what a reload would stop, restart and start (applying: not built yet)",
+       [&env, self](const CommandArgs& a) { return reload(env, self("reload"), a); }}));
+  out.push_back(env.ctx.add_command({"config diff", "config diff",
+                                     "the config file on disk against the running config, key by key",
+                                     [&env, self](const CommandArgs& a) { return config_diff(env, self("config diff"), a); }}));
+}
+
+}  // namespace weft::apps
