@@ -1,15 +1,20 @@
 // Dump formatting and files. format_dump() is pure (testable); the files go
-// to <data_dir>/dumps/<stamp>-<pid>.txt, newest `keep` kept.
+// to <data_dir>/dumps/<stamp>-<pid>.txt, written atomically (whole or not at
+// all), newest `keep` kept.
 #include "weft/core/dump.hpp"
 
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
+#include <string_view>
+
+#include "weft/core/atomic_file.hpp"
 
 namespace weft {
 
@@ -127,14 +132,19 @@ std::string write_dump_file(const std::string& dir, const std::string& text, std
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error("dump dir " + dir + ": cannot create it: " + ec.message());
   const std::string base = (fs::path(dir) / (utc(wall_ns, true) + "-" + std::to_string(::getpid()))).string();
+  // Whole or not at all (a dump cut short by a kill or a full disk would be
+  // read as the whole picture). Several dumps in one second get "-2", "-3":
+  // atomic_create never replaces, so two writers at once (the monitor
+  // thread and the console) cannot land on one name.
   std::string path = base + ".txt";
-  for (int n = 2; fs::exists(path); ++n) path = base + "-" + std::to_string(n) + ".txt";  // several in one second
-  {
-    std::ofstream out(path, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("dump file " + path + ": cannot write it");
+  for (int n = 2;; ++n) {
+    const AtomicWriteError e = atomic_create(path, text);
+    if (!e) break;
+    if (e.err != EEXIST || std::string_view(e.doing) != "rename")
+      throw std::runtime_error("dump file " + path + ": " + e.message());
+    path = base + "-" + std::to_string(n) + ".txt";
   }
+  remove_abandoned_temps(dir);  // a dump cut short by a kill leaves a temp
   std::vector<fs::path> dumps;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
     if (it->path().extension() == ".txt") dumps.push_back(it->path());
