@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -26,10 +28,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "weft-claim-XXXXXX").string();
+std::string temp_dir(const fs::path& under = fs::temp_directory_path()) {
+  std::string pattern = (under / "weft-claim-XXXXXX").string();
   REQUIRE(::mkdtemp(pattern.data()) != nullptr);
   return pattern;
+}
+
+// /dev/shm (a tmpfs) where there is one: 40,000 file creations, renames
+// and removals on this loaded machine's ext4 take 16 s there, 1.5 s here,
+// and claiming works the same on both (renameat2 RENAME_NOREPLACE, OFD locks).
+std::string fast_temp_dir() {
+  std::error_code ec;
+  return fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0 ? temp_dir("/dev/shm") : temp_dir();
 }
 
 void put(const std::string& dir, const std::string& name, const std::string& text) {
@@ -56,7 +66,7 @@ int reap(pid_t pid, int seconds) {
     int status = 0;
     const pid_t r = ::waitpid(pid, &status, WNOHANG);
     if (r == pid) return status;
-    REQUIRE(r == 0);
+    if (r != 0) FAIL("waitpid " << pid << ": " << std::strerror(errno));
     if (waited_ms >= seconds * 1000) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
@@ -177,7 +187,7 @@ TEST_CASE("a claim left by a killed claimer is found and taken over at the next 
 // exactly once and nothing is left in the queue or in claimed/.
 TEST_CASE("two processes claiming from 10,000 files claim each exactly once", "[claim_dir]") {
   constexpr int kFiles = 10'000;
-  const std::string dir = temp_dir();
+  const std::string dir = fast_temp_dir();
   const std::string queue_dir = dir + "/queue";
   fs::create_directory(queue_dir);
   std::set<std::string> expected;
