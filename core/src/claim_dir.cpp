@@ -10,6 +10,7 @@
 #include "weft/core/claim_dir.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>

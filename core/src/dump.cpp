@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include <algorithm>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <sstream>
 #include <string_view>
+#include <tuple>
 
 #include "weft/core/atomic_file.hpp"
 
@@ -89,6 +91,21 @@ std::string site_text(const AwaitSite& site, MonoTime now) {
   return where + " for " + human_duration(now - site.since);
 }
 
+// "<stamp>-<pid>[-<n>].txt" -> (stamp, pid, n), n = 1 when absent. By name
+// alone "…-7-2.txt" sorts before "…-7.txt" ('-' < '.'), and pruning would
+// drop the later dump of a second and keep the first.
+std::tuple<std::string, unsigned long, unsigned long> dump_order(const std::filesystem::path& p) {
+  const std::string stem = p.stem().string();
+  const std::size_t first = stem.find('-');
+  if (first == std::string::npos) return {stem, 0, 1};
+  const std::size_t second = stem.find('-', first + 1);
+  const unsigned long pid = std::strtoul(stem.c_str() + first + 1, nullptr, 10);
+  const unsigned long n = second == std::string::npos ? 1 : std::strtoul(stem.c_str() + second + 1, nullptr, 10);
+  return {stem.substr(0, first), pid, n};
+}
+
+bool older_dump(const std::filesystem::path& a, const std::filesystem::path& b) { return dump_order(a) < dump_order(b); }
+
 }  // namespace
 
 std::string format_dump(const DumpInput& in) {
@@ -148,7 +165,7 @@ std::string write_dump_file(const std::string& dir, const std::string& text, std
   std::vector<fs::path> dumps;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
     if (it->path().extension() == ".txt") dumps.push_back(it->path());
-  std::sort(dumps.begin(), dumps.end());
+  std::sort(dumps.begin(), dumps.end(), older_dump);
   for (std::size_t i = 0; i + keep < dumps.size(); ++i) fs::remove(dumps[i], ec);
   return path;
 }
