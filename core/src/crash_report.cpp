@@ -306,7 +306,7 @@ std::string write_atomically(const fs::path& path, const std::string& text) {
   if (!e) return {};
   if (std::string_view(e.doing) == "rename")
     return "cannot rename " + e.path + " to " + path.string() + ": " + std::strerror(e.err);
-  return std::string("cannot ") + e.doing + " " + e.path + ": " + std::strerror(e.err);
+  return e.message();
 }
 
 }  // namespace
@@ -350,6 +350,7 @@ std::vector<CrashReport> decode_pending(const std::string& crash_dir, std::size_
     else report.write_error = error + "; the dump " + dump_path.string() + " is kept and decoded again at the next start";
     out.push_back(std::move(report));
   }
+  remove_abandoned_temps(crash_dir);  // reports cut short by a kill during an earlier start
   auto reports = files_with(crash_dir, ".txt");
   while (reports.size() > keep) {
     std::error_code ec;

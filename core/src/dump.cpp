@@ -1,15 +1,22 @@
 // Dump formatting and files. format_dump() is pure (testable); the files go
-// to <data_dir>/dumps/<stamp>-<pid>.txt, newest `keep` kept.
+// to <data_dir>/dumps/<stamp>-<pid>.txt, written atomically (whole or not at
+// all), newest `keep` kept.
 #include "weft/core/dump.hpp"
 
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
+#include <string_view>
+#include <tuple>
+
+#include "weft/core/atomic_file.hpp"
 
 namespace weft {
 
@@ -84,6 +91,21 @@ std::string site_text(const AwaitSite& site, MonoTime now) {
   return where + " for " + human_duration(now - site.since);
 }
 
+// "<stamp>-<pid>[-<n>].txt" -> (stamp, pid, n), n = 1 when absent. By name
+// alone "…-7-2.txt" sorts before "…-7.txt" ('-' < '.'), and pruning would
+// drop the later dump of a second and keep the first.
+std::tuple<std::string, unsigned long, unsigned long> dump_order(const std::filesystem::path& p) {
+  const std::string stem = p.stem().string();
+  const std::size_t first = stem.find('-');
+  if (first == std::string::npos) return {stem, 0, 1};
+  const std::size_t second = stem.find('-', first + 1);
+  const unsigned long pid = std::strtoul(stem.c_str() + first + 1, nullptr, 10);
+  const unsigned long n = second == std::string::npos ? 1 : std::strtoul(stem.c_str() + second + 1, nullptr, 10);
+  return {stem.substr(0, first), pid, n};
+}
+
+bool older_dump(const std::filesystem::path& a, const std::filesystem::path& b) { return dump_order(a) < dump_order(b); }
+
 }  // namespace
 
 std::string format_dump(const DumpInput& in) {
@@ -128,18 +150,23 @@ std::string write_dump_file(const std::string& dir, const std::string& text, std
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error("dump dir " + dir + ": cannot create it: " + ec.message());
   const std::string base = (fs::path(dir) / (utc(wall_ns, true) + "-" + std::to_string(::getpid()))).string();
+  // Whole or not at all (a dump cut short by a kill or a full disk would be
+  // read as the whole picture). Several dumps in one second get "-2", "-3":
+  // atomic_create never replaces, so two writers at once (the monitor
+  // thread and the console) cannot land on one name.
   std::string path = base + ".txt";
-  for (int n = 2; fs::exists(path); ++n) path = base + "-" + std::to_string(n) + ".txt";  // several in one second
-  {
-    std::ofstream out(path, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("dump file " + path + ": cannot write it");
+  for (int n = 2;; ++n) {
+    const AtomicWriteError e = atomic_create(path, text);
+    if (!e) break;
+    if (e.err != EEXIST || std::string_view(e.doing) != "rename")
+      throw std::runtime_error("dump file " + path + ": " + e.message());
+    path = base + "-" + std::to_string(n) + ".txt";
   }
+  remove_abandoned_temps(dir);  // a dump cut short by a kill leaves a temp
   std::vector<fs::path> dumps;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
     if (it->path().extension() == ".txt") dumps.push_back(it->path());
-  std::sort(dumps.begin(), dumps.end());
+  std::sort(dumps.begin(), dumps.end(), older_dump);
   for (std::size_t i = 0; i + keep < dumps.size(); ++i) fs::remove(dumps[i], ec);
   return path;
 }

@@ -91,7 +91,8 @@ struct DumpInput {
 
 std::string format_dump(const DumpInput& in);
 
-// Writes `text` to <dir>/<stamp>-<pid>.txt (created if missing) and keeps
+// Writes `text` to <dir>/<stamp>-<pid>.txt (created if missing) atomically
+// (atomic_create: a kill or a full disk leaves no dump cut short) and keeps
 // the newest `keep` dumps. Blocking file I/O: the blocking pool, or the
 // monitor thread. Returns the path. Throws std::runtime_error naming it.
 std::string write_dump_file(const std::string& dir, const std::string& text, std::int64_t wall_ns,
