@@ -52,7 +52,7 @@ TEST_CASE("store: on a really full file system the ballast lets it prune, and co
   store::Store s(o);
   run_sync(ioc, s.open());
   const std::string ballast = o.path + ".ballast";
-  REQUIRE(std::filesystem::file_size(ballast) == o.ballast_bytes);
+  CHECK((std::filesystem::exists(ballast) && std::filesystem::file_size(ballast) == o.ballast_bytes));
 
   const auto started = std::chrono::steady_clock::now();
   std::uint64_t last = 0;
