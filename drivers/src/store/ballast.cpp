@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <vector>
 
@@ -35,10 +36,20 @@ bool Ballast::ensure(std::uint64_t slack) {
   if (bytes_ == 0) return false;
   if (present()) return true;
   const auto free = free_bytes();
-  if (!free || *free < bytes_ + slack) return false;
+  if (!free) {
+    why_not_ = std::string("statvfs: ") + std::strerror(errno);
+    return false;
+  }
+  if (*free < bytes_ + slack) {
+    why_not_ = std::to_string(*free / 1024) + " KiB free, " + std::to_string((bytes_ + slack) / 1024) + " KiB needed";
+    return false;
+  }
   const std::string tmp = path_ + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return false;
+  if (fd < 0) {
+    why_not_ = tmp + ": " + std::strerror(errno);
+    return false;
+  }
   int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes_));
   if (rc == EOPNOTSUPP || rc == EINVAL) {  // no fallocate here: write the blocks
     rc = 0;
@@ -51,12 +62,15 @@ bool Ballast::ensure(std::uint64_t slack) {
       else done += static_cast<std::uint64_t>(w);
     }
   }
-  const bool ok = rc == 0 && ::close(fd) == 0;
-  if (rc != 0) ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
+  if (rc == 0 && ::close(fd) != 0) rc = errno;
+  else if (rc != 0) ::close(fd);
+  if (rc == 0 && ::rename(tmp.c_str(), path_.c_str()) != 0) rc = errno;
+  if (rc != 0) {
+    why_not_ = tmp + ": " + std::strerror(rc);
     ::unlink(tmp.c_str());
     return false;
   }
+  why_not_.clear();
   return true;
 }
 

@@ -23,6 +23,8 @@ public:
   // (blocks allocated with posix_fallocate, or written where that is not
   // supported). True if it is there afterwards. Never throws.
   bool ensure(std::uint64_t slack);
+  // Why the last ensure() found no ballast and could not make one.
+  const std::string& why_not() const noexcept { return why_not_; }
   // Unlinks it; true if it was there.
   bool release();
   // Bytes this process can still allocate in the database's directory
@@ -33,6 +35,7 @@ private:
   std::string dir_;
   std::string path_;
   std::uint64_t bytes_;
+  std::string why_not_;
 };
 
 }  // namespace weft::store

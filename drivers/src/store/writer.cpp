@@ -912,9 +912,9 @@ void Writer::restore_ballast() {
     return;
   }
   if (!ballast_note_ && log_)
-    log_->warn("{}: no room for the {} KiB ballast ({}): on a full file system the store may not be able to "
-               "prune; retried at each housekeeping",
-               options_.path, ballast_.bytes() / 1024, ballast_.path());
+    log_->warn("{}: no {} KiB ballast ({}: {}): on a full file system the store may not be able to prune; "
+               "retried at each housekeeping",
+               options_.path, ballast_.bytes() / 1024, ballast_.path(), ballast_.why_not());
   ballast_note_ = true;
 }
 

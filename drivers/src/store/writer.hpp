@@ -21,7 +21,11 @@
 // batch in hand goes back to the front of the queue), and past the capacity
 // the oldest are dropped, counted and recorded as lost by the next commit.
 // open() on a corrupt file moves it aside (<db>.corrupt-<UTC time>, with its
-// -wal and -shm) and starts a new one, recording what it held as a gap.
+// -wal and -shm) and starts a new one, recording what it held as a gap:
+// corrupt = SQLITE_CORRUPT/NOTADB met by that open, or met while the file
+// was open before (corrupt_seen_: a write, or the background quick_check of
+// file_check.hpp, which fails the store). On a really full file system the
+// ballast (ballast.hpp) is released so pruning has room.
 #pragma once
 
 #include <chrono>

@@ -163,10 +163,12 @@ public:
   // The same, blocking the calling thread: for the blocking pool, e.g.
   //   co_await ctx.blocking([&] { store.open_blocking(); });
   // which also holds the virtual clock while the database opens. Never on the loop.
-  // On a file that SQLite finds corrupt (SQLITE_CORRUPT, SQLITE_NOTADB, or
-  // PRAGMA quick_check not ok), the file and its -wal/-shm are renamed to
+  // On a file found corrupt (SQLITE_CORRUPT or SQLITE_NOTADB met by this
+  // open, or met while the file was last open: by a write, a read or the
+  // background quick_check), the file and its -wal/-shm are renamed to
   // <path>.corrupt-<UTC time>, a new database is started, and the seqs the
-  // old one held are recorded as a gap; the incident is in health().
+  // old one held are recorded as a gap; the incident is in health(). The
+  // open never reads the whole file (quick_check runs after it).
   void open_blocking();
   bool is_open() const noexcept;
   // Opened at least once in this process: append() is accepted (also while failed).
