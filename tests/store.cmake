@@ -42,10 +42,12 @@ if(WEFT_SQLITE3_CLI AND WEFT_PYTHON3 AND TARGET weftctl)
                        $<TARGET_FILE:weftctl> ${WEFT_PYTHON3})
       set_tests_properties(integration.${script} PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
     endforeach()
-    # Alone: under -j2 load the kernel's remount-ro can land before the
-    # committed pages reach the image, and the fsck'd copy then holds no
-    # readings table, so the "writable again" path is not the one taken
-    # (seen once in three fresh-clone runs; 6.6 s when run alone).
+    # Still alone, although the image is now synced before the ext4 error
+    # (the lost-table flake: fixed, 0 in 30 runs beside store_corrupt_weftd
+    # at -j2). Once in those 30, under heavy load (both tests 3x slower),
+    # "the store is writable again" was not logged within 20 s of the
+    # remount while the fsck'd image was fine (quick_check ok, 159 rows);
+    # not understood yet, so it does not share the machine.
     set_tests_properties(integration.store_readonly_weftd PROPERTIES RUN_SERIAL TRUE)
   endif()
 endif()

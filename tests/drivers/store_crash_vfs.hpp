@@ -52,6 +52,8 @@ public:
   void heal() { crashed_.store(false); }
   // A slow card: every read waits this long first (0: none).
   void set_read_delay(std::chrono::microseconds d) { read_delay_us_.store(d.count()); }
+  // xRead calls so far, every file and connection of this VFS.
+  std::uint64_t reads() const { return reads_.load(); }
   std::size_t unsynced_writes() const {
     std::lock_guard lock(mutex_);
     std::size_t n = 0;
@@ -88,6 +90,7 @@ private:
     };
     methods_.xRead = [](sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
       auto* file = reinterpret_cast<File*>(f);
+      instance().reads_.fetch_add(1);
       if (const auto us = instance().read_delay_us_.load(); us > 0) ::usleep(static_cast<useconds_t>(us));
       return file->real->pMethods->xRead(file->real, buf, n, off);
     };
@@ -215,6 +218,7 @@ private:
   sqlite3_io_methods methods_{};
   std::atomic<bool> crashed_{false};
   std::atomic<std::int64_t> read_delay_us_{0};
+  std::atomic<std::uint64_t> reads_{0};
   mutable std::mutex mutex_;
   std::map<std::string, FileState> files_;
 };

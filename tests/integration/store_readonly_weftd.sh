@@ -62,6 +62,11 @@ start_bg weftd env NOTIFY_SOCKET="$TMP/notify.sock" "$WEFTD" --config "$TMP/weft
 wait_grep 20 "$TMP/weftd.log" "store: committed through seq [0-9]{3,}"
 
 note "the file system fails and goes read-only"
+# What was committed so far reaches the image first (syncfs: data and the
+# ext4 journal). errors=remount-ro aborts the journal, so without this a
+# loaded machine could lose the table itself (ext4 commits every 5 s) and
+# the fsck'd copy below would hold no readings table.
+sync -f "$MNT/readings.db"
 echo 1 >"$TRIGGER"
 findmnt -n -o OPTIONS "$MNT" | grep -qw ro || fail "the file system did not become read-only: $(findmnt -n -o OPTIONS "$MNT")"
 wait_grep 15 "$TMP/weftd.log" "giving up on the file"

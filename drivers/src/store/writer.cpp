@@ -26,7 +26,7 @@ constexpr std::size_t kRetentionChunk = 5000;         // rows per retention tran
 constexpr Duration kStopBudget = std::chrono::seconds(3);  // a clean close waits at most this for a locked DB
 constexpr Duration kErrorPause = std::chrono::seconds(1);
 constexpr Duration kNotePeriod = std::chrono::minutes(1);  // repeated conditions (full disk, size cap) log at most this often
-constexpr Duration kQuickCheckBudget = std::chrono::seconds(3);  // of the open; record's start timeout is 10 s
+constexpr int kMaxFreeRounds = 64;  // prune rounds per free_disk() (each about a quarter of the ballast)
 constexpr std::size_t kMaxIncidents = 16;            // kept for the console and the status line (newest)
 constexpr const char* kUnusedWhy = "unused seqs (reserved before a restart or power cut; any readings lost)";
 
@@ -76,7 +76,8 @@ Writer::Writer(const StoreOptions& options, AtomicCounters& counters, std::share
     : options_(options),
       counters_(counters),
       log_(std::move(log)),
-      busy_(std::chrono::milliseconds(10), std::chrono::milliseconds(500), options.busy_deadline, random_seed()) {}
+      busy_(std::chrono::milliseconds(10), std::chrono::milliseconds(500), options.busy_deadline, random_seed()),
+      ballast_(options.path, options.ballast_bytes) {}
 
 Writer::~Writer() {
   {
@@ -200,6 +201,7 @@ std::size_t Writer::queue_depth() const {
 bool Writer::due(SteadyTime now) const {
   if (!jobs_.empty()) return true;
   if (!db_) return false;
+  if (check_found_) return true;
   if (!queue_.empty() && (queue_.size() >= options_.batch_rows || now - queue_.front().at >= options_.batch_age))
     return true;
   return pending_since_ && now - *pending_since_ >= options_.batch_age;
@@ -246,12 +248,23 @@ void Writer::run() {
     try {
       for (auto& job : batch.jobs) job(true);
       if (giving_up_) throw GiveUp(*giving_up_);  // a job's write gave up: the batch waits for the next file
+      std::optional<std::string> found;
+      {
+        std::lock_guard lock(mutex_);
+        found.swap(check_found_);
+      }
+      if (found && db_) {
+        corrupt_seen_ = *found;
+        giving_up_ = options_.path + " is corrupt (" + *found + "); it is moved aside when the store opens again";
+        throw GiveUp(*giving_up_);
+      }
       if (db_ && !batch.empty()) commit(batch);
       if (!stopping && db_ && steady_clock::now() >= next_housekeeping_) housekeeping();
     } catch (const GiveUp&) {
       requeue(batch);
       enter_failed();
     } catch (const sql::SqliteError& e) {  // outside write(): a size measure, a statement prepare
+      if (e.is_corrupt()) corrupt_seen_ = detail(e, options_.path);
       giving_up_ = options_.path + ": " + detail(e, options_.path) + "; giving up on the file";
       requeue(batch);
       enter_failed();
@@ -276,6 +289,7 @@ void Writer::run() {
 }
 
 void Writer::close_cleanly() {
+  stop_check();
   if (!db_) return;
   // A clean close can give the unused rest of the reservation back: once the
   // WAL is checkpointed into the (synced) database file, every committed seq
@@ -329,6 +343,7 @@ void Writer::enter_failed() {
   giving_up_.reset();
   error_since_.reset();
   error_episode_ = full_episode_ = false;
+  stop_check();
   rows_.reset();
   db_.reset();
   opened_.store(false, std::memory_order_release);
@@ -389,24 +404,35 @@ void Writer::do_open(const OpenDone& done) {
     const std::optional<SeqMark> mark = read_seq_mark(options_.path, mark_problem);
     if (!mark_problem.empty() && log_)
       log_->warn("{}; ignoring it (seqs continue from the database alone)", mark_problem);
-    std::optional<std::string> found;
-    try {
-      open_file();
-      found = check_file();
-    } catch (const sql::SqliteError& e) {
-      if (!e.is_corrupt()) throw;
-      found = detail(e, options_.path);
+    // Damage is acted on wherever the open meets it (the connection, the
+    // migrations, finish_open's reads and its gap writes), and damage the
+    // last file met while running (corrupt_seen_) needs no meeting again.
+    // No quick_check here: see file_check.hpp (it runs after the open).
+    if (!corrupt_seen_) {
+      try {
+        open_file();
+        finish_open(mark, std::nullopt);
+      } catch (const sql::SqliteError& e) {
+        if (!e.is_corrupt()) throw;
+        corrupt_seen_ = detail(e, options_.path);
+      } catch (const GiveUp&) {
+        if (!corrupt_seen_) throw;  // finish_open's write() gave up on corruption
+      }
     }
-    std::optional<MovedAside> moved;
-    if (found) {
-      moved = move_aside(*found);
+    if (corrupt_seen_) {
+      giving_up_.reset();
+      opened_.store(false, std::memory_order_release);
+      const MovedAside moved = move_aside(*corrupt_seen_);
+      corrupt_seen_.reset();
       open_file();
+      finish_open(mark, moved);
     }
-    finish_open(mark, moved);
     {
       std::lock_guard lock(mutex_);
       failed_why_.clear();
     }
+    restore_ballast();
+    start_check();
     done(nullptr);
   } catch (const sql::SqliteError& e) {
     rows_.reset();
@@ -464,54 +490,40 @@ void Writer::open_file() {
                options_.path, options_.path);
 }
 
-// quick_check reads every page: O(file size) (a 73 MiB file: 0.35 s from
-// the page cache, 2.0 s cold on this project's dev VM). Bounded by
-// kQuickCheckBudget so a large file on a slow card cannot push record past
-// its start timeout; past it the check is skipped (logged), and corruption
-// it would have found shows up later as SQLITE_CORRUPT, which is handled.
-std::optional<std::string> Writer::check_file() {
-  const SteadyTime until = steady_clock::now() + kQuickCheckBudget;
-  bool over = false;
-  struct Budget {
-    SteadyTime until;
-    bool* over;
-  } budget{until, &over};
-  sqlite3_progress_handler(
-      db_->handle(), 10'000,
-      [](void* p) {
-        auto* b = static_cast<Budget*>(p);
-        if (steady_clock::now() < b->until) return 0;
-        *b->over = true;
-        return 1;  // interrupts quick_check
+// The file was opened (or reopened): check it in the background. Its
+// verdict is acted on by run() (check_found_), between batches.
+void Writer::start_check() {
+  stop_check();
+  if (!options_.background_check) return;
+  const SteadyTime started = steady_clock::now();
+  check_ = std::make_unique<FileCheck>(
+      options_.path, options_.vfs,
+      [this, started](std::optional<std::string> found) {
+        if (!found) {
+          if (log_) log_->info("{}: quick_check ok ({:.1f} s, in the background)", options_.path,
+                               seconds(steady_clock::now() - started));
+          return;
+        }
+        {
+          std::lock_guard lock(mutex_);
+          check_found_ = std::move(found);
+        }
+        wake_.notify_all();
       },
-      &budget);
-  std::string found;
-  try {
-    sql::Statement st(*db_, "PRAGMA quick_check(3)");
-    while (st.step()) {
-      const std::string line = st.text(0);
-      if (line == "ok") break;
-      found += (found.empty() ? "" : "; ") + line;
-    }
-  } catch (const sql::SqliteError&) {
-    sqlite3_progress_handler(db_->handle(), 0, nullptr, nullptr);
-    if (!over) throw;
-  }
-  sqlite3_progress_handler(db_->handle(), 0, nullptr, nullptr);
-  // Damage already reported stands, however the budget ended the check:
-  // SQLite 3.40 walks the b-trees in one step and reports what it found
-  // before the interrupt can land (in the column checks that follow).
-  if (!found.empty()) return "quick_check: " + found;
-  if (over) {
-    if (log_)
-      log_->info("{}: quick_check skipped after {:.0f} s (a large file); corruption met later is still handled",
-                 options_.path, seconds(kQuickCheckBudget));
-    return std::nullopt;
-  }
-  return std::nullopt;
+      [this](std::string why) {
+        if (log_) log_->warn("{}: the background quick_check could not run ({}); damage is still found when "
+                             "a read or write meets it", options_.path, why);
+      });
+}
+
+void Writer::stop_check() {
+  check_.reset();  // interrupts and joins
+  std::lock_guard lock(mutex_);
+  check_found_.reset();  // about the file being closed or moved
 }
 
 Writer::MovedAside Writer::move_aside(const std::string& found) {
+  stop_check();
   rows_.reset();
   db_.reset();
   MovedAside moved{options_.path + ".corrupt-" + utc_stamp(), found, std::nullopt};
@@ -552,10 +564,10 @@ void Writer::finish_open(const std::optional<SeqMark>& mark, const std::optional
   const bool in_process = ever_opened_.load(std::memory_order_acquire);
   const std::uint64_t old_delivered = in_process ? delivered_through() : (mark ? mark->delivered_through : 0);
   rows_.emplace(db);
-  delivered_.clear();
+  RangeSet delivered;  // delivered_ changes only once this open has succeeded (it may meet damage first)
   {
     sql::Statement st(db, "SELECT first_seq, last_seq FROM delivered ORDER BY first_seq");
-    while (st.step()) delivered_.insert(static_cast<std::uint64_t>(st.int64(0)), static_cast<std::uint64_t>(st.int64(1)));
+    while (st.step()) delivered.insert(static_cast<std::uint64_t>(st.int64(0)), static_cast<std::uint64_t>(st.int64(1)));
   }
   const auto top = static_cast<std::uint64_t>(
       db.query_int("SELECT max(coalesce((SELECT max(seq) FROM readings), 0), "
@@ -627,6 +639,7 @@ void Writer::finish_open(const std::optional<SeqMark>& mark, const std::optional
   raise_to(next_seq_, next);
   counters_.db_size_bytes.store(measure(db).file_bytes(), std::memory_order_relaxed);
   next_housekeeping_ = steady_clock::now() + options_.housekeeping_period;
+  delivered_ = std::move(delivered);
   opened_.store(true, std::memory_order_release);
   ever_opened_.store(true, std::memory_order_release);
   if (log_) log_->info("{}: open (schema {}, WAL, synchronous {}), next seq {}", options_.path, kSchemaVersion,
@@ -687,6 +700,7 @@ void Writer::do_mark_delivered(std::uint64_t first, std::uint64_t last) {
 
 void Writer::housekeeping() {
   next_housekeeping_ = steady_clock::now() + options_.housekeeping_period;
+  restore_ballast();
   if (options_.retention > Duration::zero()) {
     const std::int64_t now_wall =
         std::chrono::duration_cast<Duration>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -762,6 +776,10 @@ void Writer::enforce_size_cap() {
 }
 
 void Writer::make_room() {
+  // A really full file system (less free than the ballast would give), not
+  // the store's own max_page_count: see free_disk().
+  const auto free = ballast_.free_bytes();
+  if (free && *free < std::max<std::uint64_t>(ballast_.bytes(), 1u << 20)) return free_disk();
   // On a really full disk the WAL cannot grow either: fold it back first.
   try {
     db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -795,6 +813,109 @@ void Writer::make_room() {
                lost_unreported_);
     lost_unreported_ = 0;
   }
+}
+
+// The file system itself is full. The DELETE of a prune and the checkpoint
+// that folds the WAL need free blocks too; without any, nothing commits
+// again (seen: a 16 MiB tmpfs stopped at 58,700 rows, nothing pruned).
+// So: release the ballast (room for them), then prune the oldest readings
+// (delivered first; the rest recorded as lost, "pruned (disk full)") a
+// quarter of the ballast at a time, each round folding the WAL and
+// returning the freed pages to the file system, until the ballast fits
+// again with half its size to spare. Each round is its own transaction,
+// small enough for the room the last one made.
+void Writer::free_disk() {
+  // The background check's read snapshot would pin the WAL (no checkpoint
+  // can reset it): on a full file system that room matters more.
+  stop_check();
+  const bool released = ballast_.release();
+  const bool tell = released && log_ && note_due(last_ballast_note_);  // an episode's two lines, at most once a minute
+  if (tell)
+    log_->warn("{}: the file system is full: released the {} KiB ballast ({}) so the store can delete its oldest "
+               "readings and go on",
+               options_.path, ballast_.bytes() / 1024, ballast_.path());
+  // Keep the WAL small from now on (this connection): it is reused, not
+  // shrunk, after a checkpoint, so its high-water mark is room taken for good.
+  try {
+    db_->exec("PRAGMA wal_autocheckpoint = 100");
+  } catch (const sql::SqliteError&) {
+  }
+  const std::uint64_t slack = ballast_.bytes() / 2;
+  const std::uint64_t round_bytes = std::max<std::uint64_t>(ballast_.bytes() / 4, 256 * 1024);
+  PruneCount total;
+  bool made_room = false;
+  for (int round = 0; round < kMaxFreeRounds && !past_stop_deadline(); ++round) {
+    try {
+      db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch (const sql::SqliteError&) {
+    }
+    const auto free = ballast_.free_bytes();
+    if (ballast_.bytes() > 0 ? ballast_.ensure(slack) : (free && *free >= round_bytes)) {
+      made_room = true;
+      break;
+    }
+    PruneCount c;
+    try {
+      const DbSize size = measure(*db_);
+      const auto span = static_cast<std::uint64_t>(
+          db_->query_int("SELECT coalesce(max(seq) - min(seq) + 1, 0) FROM readings"));
+      const auto rows = static_cast<std::size_t>(std::max<std::uint64_t>(
+          256, span * round_bytes / std::max<std::uint64_t>(size.used_bytes(), 1)));
+      {
+        sql::Transaction tx(*db_);
+        c = prune_oldest_delivered(*db_, delivered_, rows);
+        if (c.total() == 0) c = prune_oldest(*db_, *rows_, delivered_, rows, "pruned (disk full)");
+        tx.commit();
+      }
+      rows_->committed();
+      db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      {
+        sql::Transaction tx(*db_);
+        shrink(*db_, 0);
+        tx.commit();
+      }
+    } catch (const sql::SqliteError& e) {
+      rows_->rolled_back();
+      if (log_) log_->debug("{}: making room on a full file system failed: {}", options_.path, e.what());
+      break;
+    }
+    total.delivered += c.delivered;
+    total.undelivered += c.undelivered;
+    if (c.total() == 0) break;
+  }
+  counters_.pruned_delivered.fetch_add(total.delivered, std::memory_order_relaxed);
+  counters_.pruned_undelivered.fetch_add(total.undelivered, std::memory_order_relaxed);
+  lost_unreported_ += total.undelivered;
+  if (log_ && lost_unreported_ > 0 && note_due(last_full_lost_note_)) {
+    log_->warn("{}: file system full: deleted {} never delivered readings (recorded as lost) to make room",
+               options_.path, lost_unreported_);
+    lost_unreported_ = 0;
+  }
+  if (made_room) {
+    if (tell) log_->info("{}: room made; the ballast is back ({})", options_.path, ballast_.path());
+    return;
+  }
+  if (total.total() == 0) {
+    if (log_ && note_due(last_full_note_))
+      log_->error("{}: the file system is full and the store could not free room (nothing left to delete, or "
+                  "no room even to delete); readings queue in memory, and past error_deadline the store gives up "
+                  "on the file: free space on {}",
+                  options_.path, ballast_.path().substr(0, ballast_.path().rfind('/') + 1));
+    pause(kErrorPause);
+  }
+}
+
+void Writer::restore_ballast() {
+  if (ballast_.bytes() == 0) return;
+  if (ballast_.ensure(ballast_.bytes() / 2)) {
+    ballast_note_ = false;
+    return;
+  }
+  if (!ballast_note_ && log_)
+    log_->warn("{}: no {} KiB ballast ({}: {}): on a full file system the store may not be able to prune; "
+               "retried at each housekeeping",
+               options_.path, ballast_.bytes() / 1024, ballast_.path(), ballast_.why_not());
+  ballast_note_ = true;
 }
 
 bool Writer::note_due(SteadyTime& last) {
@@ -847,6 +968,23 @@ bool Writer::write(const std::function<void()>& body, const char* what) {
                      "(logged at most once a minute; counters show the rest)",
                      options_.path, what, detail(e, options_.path));
         full_episode_ = true;
+        const SteadyTime began = steady_clock::now();
+        if (!error_since_) error_since_ = began;
+        if (began - *error_since_ >= options_.error_deadline) {
+          // Nothing could be committed for error_deadline although room was
+          // made where possible: give up like any other write error, so
+          // flushes and mark_delivered fail instead of waiting for ever.
+          giving_up_ = options_.path + ": " + what + " failed: " + detail(e, options_.path) + " for " +
+                       fmt::format("{:.0f}", seconds(began - *error_since_)) +
+                       " s (error_deadline) although the store pruned what it could; giving up on the file: "
+                       "free space on its file system";
+          opened_.store(false, std::memory_order_release);
+          {
+            std::lock_guard lock(mutex_);
+            failed_why_ = *giving_up_;
+          }
+          throw GiveUp(*giving_up_);
+        }
         make_room();
         continue;
       }
@@ -855,6 +993,7 @@ bool Writer::write(const std::function<void()>& body, const char* what) {
       const SteadyTime now = steady_clock::now();
       if (!error_since_) error_since_ = now;
       if (e.is_corrupt() || now - *error_since_ >= options_.error_deadline) {
+        if (e.is_corrupt()) corrupt_seen_ = std::string(what) + ": " + detail(e, options_.path);
         giving_up_ = options_.path + ": " + what + " failed: " + detail(e, options_.path) +
                      (e.sys_errno() != 0 ? std::string(" [") + std::strerror(e.sys_errno()) + "]" : std::string()) +
                      (e.is_corrupt() ? " (the file is corrupt; it is moved aside when the store opens again)"

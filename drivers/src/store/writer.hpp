@@ -21,7 +21,11 @@
 // batch in hand goes back to the front of the queue), and past the capacity
 // the oldest are dropped, counted and recorded as lost by the next commit.
 // open() on a corrupt file moves it aside (<db>.corrupt-<UTC time>, with its
-// -wal and -shm) and starts a new one, recording what it held as a gap.
+// -wal and -shm) and starts a new one, recording what it held as a gap:
+// corrupt = SQLITE_CORRUPT/NOTADB met by that open, or met while the file
+// was open before (corrupt_seen_: a write, or the background quick_check of
+// file_check.hpp, which fails the store). On a really full file system the
+// ballast (ballast.hpp) is released so pruning has room.
 #pragma once
 
 #include <chrono>
@@ -35,7 +39,9 @@
 #include <thread>
 #include <vector>
 
+#include "ballast.hpp"
 #include "busy_retry.hpp"
+#include "file_check.hpp"
 #include "prune.hpp"
 #include "completion.hpp"
 #include "counters.hpp"
@@ -114,7 +120,8 @@ private:
   Batch take();  // under mutex_
   void do_open(const OpenDone& done);
   void open_file();                        // connection, pragmas, migrations (throws)
-  std::optional<std::string> check_file();  // PRAGMA quick_check: what is wrong, if anything
+  void start_check();                      // the background quick_check of the file just opened
+  void stop_check();                       // before the connection closes or the file moves
   struct MovedAside {
     std::string path;   // where the corrupt file went
     std::string found;  // what SQLite said about it
@@ -133,6 +140,8 @@ private:
   void housekeeping();
   void enforce_size_cap();
   void make_room();
+  void free_disk();          // make_room on a really full file system: ballast, prune, shrink
+  void restore_ballast();    // makes the ballast if there is room again (logged once per change)
   // Runs `body` in a write transaction until it commits: BUSY is retried
   // with backoff, FULL prunes and retries, other errors back off. Returns
   // false only when stopping and the stop deadline has passed. Throws
@@ -165,6 +174,7 @@ private:
   std::vector<std::shared_ptr<Completion<std::string>>> failure_waiters_;
   std::string failed_why_;              // non-empty while failed
   std::vector<std::string> incidents_;  // corrupt files moved aside etc., newest last (at most kMaxIncidents)
+  std::optional<std::string> check_found_;  // damage the background quick_check found, not yet acted on
 
   // ---- loop thread (set by the writer before open completes) ----
   std::atomic<std::uint64_t> next_seq_{1};
@@ -181,10 +191,16 @@ private:
   bool error_episode_ = false;
   std::optional<SteadyTime> error_since_;  // first failure of the current error episode
   std::optional<std::string> giving_up_;   // set by write() when it gives up on the file
+  // The open file met SQLITE_CORRUPT/NOTADB (a write, a read, the check):
+  // the next open moves it aside without needing to meet the damage again.
+  std::optional<std::string> corrupt_seen_;
+  std::unique_ptr<FileCheck> check_;       // while a file is open
+  Ballast ballast_;
+  bool ballast_note_ = false;              // "no room for the ballast" logged, not yet cleared
   std::uint64_t reserved_below_ = 1;       // the seq mark on disk: seqs below it may be committed
   // Notes about repeated conditions, at most one a minute (kNotePeriod).
   bool note_due(SteadyTime& last);
-  SteadyTime last_full_note_{}, last_full_lost_note_{}, last_cap_note_{};
+  SteadyTime last_full_note_{}, last_full_lost_note_{}, last_cap_note_{}, last_ballast_note_{};
   std::uint64_t lost_unreported_ = 0;  // disk-full deletions not logged yet
   PruneCount cap_pruned_;              // size-cap deletions not logged yet
   std::thread thread_;  // last: started after everything above exists

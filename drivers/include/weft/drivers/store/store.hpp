@@ -57,6 +57,17 @@ struct StoreOptions {
   // retried this long, then the writer gives up on the file (Store::failure()).
   // A corrupt file (SQLITE_CORRUPT, SQLITE_NOTADB) is given up on at once.
   Duration error_deadline = std::chrono::seconds(10);
+  // A file of this many bytes beside the database (<path>.ballast), made at
+  // open when there is room: on a really full file system it is deleted so
+  // the store can prune (a DELETE and a checkpoint need free blocks too),
+  // and made again once pruning has freed its size and half as much again.
+  // 0: none (a full file system then stops commits until space is freed).
+  std::uint64_t ballast_bytes = 4u << 20;
+  // PRAGMA quick_check after each open, in the background (never in the
+  // open's way: it reads the whole file). Damage it finds fails the store,
+  // and the next open moves the file aside. Off: damage is still acted on
+  // when a read or write meets it (tests turn it off to reach that path).
+  bool background_check = true;
   std::string vfs;  // a registered SQLite VFS by name for both connections (tests); empty: the default
   // Called on the writer thread after each committed batch (rows, BEGIN..COMMIT
   // latency): for benchmarks. Must be cheap and must not call the Store.
@@ -152,10 +163,12 @@ public:
   // The same, blocking the calling thread: for the blocking pool, e.g.
   //   co_await ctx.blocking([&] { store.open_blocking(); });
   // which also holds the virtual clock while the database opens. Never on the loop.
-  // On a file that SQLite finds corrupt (SQLITE_CORRUPT, SQLITE_NOTADB, or
-  // PRAGMA quick_check not ok), the file and its -wal/-shm are renamed to
+  // On a file found corrupt (SQLITE_CORRUPT or SQLITE_NOTADB met by this
+  // open, or met while the file was last open: by a write, a read or the
+  // background quick_check), the file and its -wal/-shm are renamed to
   // <path>.corrupt-<UTC time>, a new database is started, and the seqs the
-  // old one held are recorded as a gap; the incident is in health().
+  // old one held are recorded as a gap; the incident is in health(). The
+  // open never reads the whole file (quick_check runs after it).
   void open_blocking();
   bool is_open() const noexcept;
   // Opened at least once in this process: append() is accepted (also while failed).

@@ -1,0 +1,70 @@
+// The background quick_check: see file_check.hpp.
+#include "file_check.hpp"
+
+#include <sqlite3.h>
+
+#include "sqlite_db.hpp"
+
+namespace weft::store {
+
+FileCheck::FileCheck(std::string path, std::string vfs, Done done, Failed failed)
+    : path_(std::move(path)), vfs_(std::move(vfs)), done_(std::move(done)), failed_(std::move(failed)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+FileCheck::~FileCheck() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    if (handle_) sqlite3_interrupt(handle_);  // safe from another thread while the connection is open
+  }
+  thread_.join();
+}
+
+void FileCheck::run() {
+  std::optional<std::string> found;
+  std::string error;
+  try {
+    sql::Db db(path_, sql::OpenMode::read_only, vfs_);
+    // Declared after db, so destroyed before it: the handle is withdrawn
+    // from interrupts before the connection closes, on every way out.
+    struct Published {
+      FileCheck& self;
+      ~Published() {
+        std::lock_guard lock(self.mutex_);
+        self.handle_ = nullptr;
+      }
+    } published{*this};
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      handle_ = db.handle();
+    }
+    try {
+      std::string lines;
+      sql::Statement st(db, "PRAGMA quick_check(3)");
+      while (st.step()) {
+        const std::string line = st.text(0);
+        if (line == "ok") break;
+        lines += (lines.empty() ? "" : "; ") + line;
+      }
+      if (!lines.empty()) found = "quick_check: " + lines;
+    } catch (const sql::SqliteError& e) {
+      if (!e.is_corrupt()) throw;
+      const std::string what = e.what();  // without the leading "<path>: " (the writer's lines name it)
+      found = "quick_check: " + (what.rfind(path_ + ": ", 0) == 0 ? what.substr(path_.size() + 2) : what);
+    }
+  } catch (const sql::SqliteError& e) {
+    error = e.what();
+  }
+  {
+    // Only this object interrupts the check: stopping_ says whether the
+    // walk ran to its end (an interrupted one is no verdict).
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+  }
+  if (!error.empty()) return failed_(error);
+  done_(found);
+}
+
+}  // namespace weft::store
