@@ -39,7 +39,11 @@ public:
             } catch (...) {
               error = std::current_exception();
             }
-            boost::asio::post(home, [this, error, handler = std::move(handler)]() mutable {
+            // `error` moves: this thread keeps no reference to the exception
+            // once the loop may rethrow it, so it is freed on the loop. (The
+            // count is atomic, but inside libstdc++, where ThreadSanitizer
+            // cannot see it: a free here was reported as racing what().)
+            boost::asio::post(home, [this, error = std::move(error), handler = std::move(handler)]() mutable {
               outstanding_.fetch_sub(1, std::memory_order_acq_rel);
               std::move(handler)(error);
             });

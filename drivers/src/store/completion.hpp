@@ -44,7 +44,9 @@ public:
       executor = std::move(executor_);
       executor_ = {};
     }
-    boost::asio::post(executor, [h = std::move(*handler), error, value = std::move(value), slot = slot_]() mutable {
+    // `error` moves into the handler: the worker keeps no reference to it (see complete_with).
+    boost::asio::post(executor, [h = std::move(*handler), error = std::move(error), value = std::move(value),
+                                 slot = slot_]() mutable {
       if (slot.is_connected()) slot.clear();
       std::move(h)(error, std::move(value));
     });
@@ -52,6 +54,23 @@ public:
 
   void complete_value(T value) { complete(nullptr, std::move(value)); }
   void fail(std::exception_ptr error) { complete(std::move(error), T{}); }
+  // Worker thread: completes with what `produce` returns, or with what it
+  // threw, handed over only after the catch block has ended. So the worker
+  // holds no reference to the exception once the awaiter may run, and the
+  // exception is freed on the awaiter's thread. Either thread would be safe
+  // (the count is atomic), but the count lives in libstdc++, where
+  // ThreadSanitizer cannot see it, so a free on the worker is reported as a
+  // race with the awaiter's what().
+  template <typename Produce>
+  void complete_with(Produce&& produce) {
+    std::exception_ptr error;
+    try {
+      return complete_value(produce());
+    } catch (...) {
+      error = std::current_exception();
+    }
+    fail(std::move(error));
+  }
 
   // Calls `submit(shared_ptr<Completion<T>>)` (which hands the completion to
   // a worker) and suspends until it completes or the caller is cancelled.

@@ -46,11 +46,7 @@ struct Store::Impl {
       reader().submit([done, query, path = options.path](sql::Db* db) {
         if (db == nullptr)
           return done->fail(std::make_exception_ptr(StoreError(path + ": the store's read connection is closed")));
-        try {
-          done->complete_value(query(*db));
-        } catch (...) {
-          done->fail(std::current_exception());
-        }
+        done->complete_with([&] { return query(*db); });
       });
     });
   }
@@ -199,11 +195,7 @@ boost::asio::awaitable<QueryResult> Store::query(std::string statement, QueryLim
         reader.submit([done, statement, limits, path](sql::Db* db) {
           if (db == nullptr)
             return done->fail(std::make_exception_ptr(StoreError(path + ": the store's read connection is closed")));
-          try {
-            done->complete_value(run_query(*db, statement, limits));
-          } catch (...) {
-            done->fail(std::current_exception());
-          }
+          done->complete_with([&] { return run_query(*db, statement, limits); });
         });
       });
 }

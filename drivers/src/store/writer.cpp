@@ -156,12 +156,10 @@ void Writer::mark_delivered(std::uint64_t first, std::uint64_t last, std::shared
     std::lock_guard lock(mutex_);
     jobs_.emplace_back([this, first, last, done](bool run) {
       if (!run) return done->fail(std::make_exception_ptr(StoreError(options_.path + ": the store is closed")));
-      try {
+      done->complete_with([&] {
         do_mark_delivered(first, last);
-        done->complete_value(true);
-      } catch (...) {
-        done->fail(std::current_exception());
-      }
+        return true;
+      });
     });
   }
   wake_.notify_one();
