@@ -2,14 +2,17 @@
 // dying process into readable <stamp>.txt reports at the next start, and
 // lists reports for the console. Frame addresses are relocated through the
 // dump's copy of /proc/self/maps into this process's mapping of the same
-// file (same path and inode), then symbolised by Boost.Stacktrace; a frame
-// whose module is not mapped here is printed as module+offset, which
-// `addr2line -Cfe MODULE OFFSET` decodes offline. Watched rings (the
+// file (same path and inode): through the module's link-time address, found
+// from its PT_LOAD headers (elf_segments.hpp; a file offset is not an
+// address), then symbolised by Boost.Stacktrace. A frame whose module is not
+// mapped here is printed as module+address, which `addr2line -Cfe MODULE
+// ADDRESS` decodes offline. Watched rings (the
 // serial flight recorders) are rendered like the console's `frames`, with
 // times relative to the crash.
 #define BOOST_STACKTRACE_LINK
 #include "weft/core/crash_report.hpp"
 #include "weft/core/atomic_file.hpp"
+#include "weft/core/elf_segments.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -19,10 +22,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 
 #include <boost/stacktrace/frame.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace weft::crash {
 namespace {
@@ -31,6 +38,7 @@ namespace fs = std::filesystem;
 
 struct Mapping {
   std::uintptr_t start = 0, end = 0, offset = 0;
+  std::string perms;  // "r-xp"
   std::string inode;
   std::string path;
 };
@@ -56,7 +64,7 @@ std::optional<Mapping> parse_mapping(const std::string& line) {
   const auto start = to_number(range.substr(0, dash), 16), end = to_number(range.substr(dash + 1), 16),
              off = to_number(offset, 16);
   if (!start || !end || !off) return std::nullopt;
-  return Mapping{*start, *end, *off, inode, path};
+  return Mapping{*start, *end, *off, perms, inode, path};
 }
 
 const Mapping* containing(const std::vector<Mapping>& maps, std::uintptr_t addr) {
@@ -228,35 +236,73 @@ struct Decoded {
   std::string function;  // empty if unknown
 };
 
-Decoded decode_frame(std::uintptr_t addr, const Dump& d, const std::vector<Mapping>& mine) {
+MappedRange range_of(const Mapping& m) {
+  const auto has = [&m](std::size_t i, char c) { return m.perms.size() > i && m.perms[i] == c; };
+  return MappedRange{m.start, m.end, m.offset, has(0, 'r'), has(1, 'w'), has(2, 'x')};
+}
+
+// The PT_LOAD headers of each module, read once per decode.
+class Segments {
+ public:
+  const std::vector<LoadSegment>& of(const std::string& path) {
+    auto it = by_path_.find(path);
+    if (it == by_path_.end()) it = by_path_.emplace(path, load_segments(path)).first;
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, std::vector<LoadSegment>> by_path_;
+};
+
+std::optional<std::uintptr_t> bias_of(const Mapping& m, Segments& segments) {
+  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  return load_bias(segments.of(m.path), range_of(m), page);
+}
+
+bool same_inode(const std::string& path, const std::string& inode) {
+  struct ::stat st {};
+  return ::stat(path.c_str(), &st) == 0 && std::to_string(st.st_ino) == inode;
+}
+
+Decoded decode_frame(std::uintptr_t addr, const Dump& d, const std::vector<Mapping>& mine, Segments& segments) {
   std::ostringstream out;
   const Mapping* then = containing(d.maps, addr);
   if (then == nullptr) {
     out << "0x" << std::hex << addr << " (no module)";
     return {out.str(), {}};
   }
-  const std::uintptr_t file_offset = addr - then->start + then->offset;
-  std::string module_offset;
+  // The file is the same one only if the inode is; its headers are read
+  // from the file as it is now, so a replaced file is never asked.
+  const bool same_file = same_inode(then->path, then->inode);
+  const std::optional<std::uintptr_t> then_bias = same_file ? bias_of(*then, segments) : std::nullopt;
+  const std::uintptr_t link_address = addr - then_bias.value_or(0);
+  std::string module_address;
   {
     std::ostringstream mo;
-    mo << then->path << "+0x" << std::hex << file_offset;
-    module_offset = mo.str();
+    if (then_bias) mo << then->path << "+0x" << std::hex << link_address;
+    else mo << then->path << " file offset 0x" << std::hex << addr - then->start + then->offset;
+    module_address = mo.str();
   }
   for (const auto& now : mine) {
-    if (now.path != then->path || now.inode != then->inode) continue;
-    if (file_offset < now.offset || file_offset >= now.offset + (now.end - now.start)) continue;
-    const auto here = now.start + (file_offset - now.offset);
+    if (!then_bias || now.path != then->path || now.inode != then->inode) continue;
+    const std::optional<std::uintptr_t> now_bias = bias_of(now, segments);
+    if (!now_bias) continue;
+    const std::uintptr_t here = link_address + *now_bias;
+    if (here < now.start || here >= now.end) continue;
     const boost::stacktrace::frame f(reinterpret_cast<boost::stacktrace::frame::native_frame_ptr_t>(here));
     std::string name = f.name();
     const std::string file = f.source_file();
     const std::size_t line = f.source_line();
     out << (name.empty() ? "??" : name);
     if (!file.empty()) out << " at " << file << ":" << line;
-    out << " (" << module_offset << ")";
+    out << " (" << module_address << ")";
     return {out.str(), name};
   }
   const bool replaced = std::any_of(mine.begin(), mine.end(), [&](const Mapping& m) { return m.path == then->path; });
-  out << module_offset << (replaced ? " (the file has changed since the crash)" : " (not loaded in this process)");
+  out << module_address
+      << (!same_file && replaced ? " (the file has changed since the crash)"
+          : same_file && !then_bias ? " (its ELF program headers do not match the mapping)"
+                                    : " (not loaded in this process)");
   return {out.str(), {}};
 }
 
@@ -314,6 +360,7 @@ std::string write_atomically(const fs::path& path, const std::string& text) {
 std::vector<CrashReport> decode_pending(const std::string& crash_dir, std::size_t keep) {
   std::vector<CrashReport> out;
   const std::vector<Mapping> mine = own_maps();
+  Segments segments;
   for (const fs::path& dump_path : files_with(crash_dir, ".dump")) {
     const Dump d = read_dump(dump_path);
     std::ostringstream text;
@@ -324,7 +371,7 @@ std::vector<CrashReport> decode_pending(const std::string& crash_dir, std::size_
          << "service: " << d.service << "\n"
          << "thread: " << d.thread << "\n";
     std::vector<Decoded> frames;
-    for (std::uintptr_t a : d.frames) frames.push_back(decode_frame(a, d, mine));
+    for (std::uintptr_t a : d.frames) frames.push_back(decode_frame(a, d, mine, segments));
     // "where": from the faulting pc's frame (signals) or the top, the first
     // frame that is not the crash or abort machinery.
     std::size_t first = 0;

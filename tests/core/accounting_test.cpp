@@ -27,7 +27,6 @@ using weft::test::snapshot_of;
 using weft::test::is_operation_aborted;
 
 namespace {
-weft::RuntimeOptions virtual_options() { return weft::test::virtual_options(99); }
 }  // namespace
 
 namespace {
@@ -58,7 +57,7 @@ void allocate_vectors(int count) {
 
 TEST_CASE("loop time, longest slice and allocations are charged to the service that did the work",
           "[accounting]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(99));
   int busy_iterations = 0, idle_iterations = 0;
   std::uint32_t idle_sleep_line = 0;
   std::optional<weft::ServiceSnapshot> busy, idle, observer;
@@ -134,7 +133,7 @@ TEST_CASE("loop time, longest slice and allocations are charged to the service t
 }
 
 TEST_CASE("a dependent launched from another service's ready() is charged its own work", "[accounting]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(99));
   runtime.add(weft::coroutine_service("provider", {}, {}, [&](Context& ctx) -> awaitable<void> {
     co_await ctx.sleep(1ms);
     ctx.ready();  // may launch the consumer right here, inside this slice
@@ -160,7 +159,7 @@ TEST_CASE("a dependent launched from another service's ready() is charged its ow
 }
 
 TEST_CASE("allocations made by blocking work on the pool are not charged to the service", "[accounting]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(99));
   bool done = false;
   runtime.add(weft::coroutine_service("archiver", {}, {}, [&](Context& ctx) -> awaitable<void> {
     ctx.ready();
@@ -178,7 +177,7 @@ TEST_CASE("allocations made by blocking work on the pool are not charged to the 
 }
 
 TEST_CASE("a service waiting on a ticker shows the ticker as its await site", "[accounting]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(99));
   std::uint32_t ticker_line = 0;
   std::optional<weft::AwaitSite> seen;
   runtime.add(weft::coroutine_service("metronome", {}, {}, [&](Context& ctx) -> awaitable<void> {

@@ -19,6 +19,7 @@
 #include "weft/core/runtime.hpp"
 #include "weft/core/service.hpp"
 #include "weft/core/timer_queue.hpp"
+#include "support/virtual_runtime.hpp"
 
 using namespace std::chrono_literals;
 using namespace boost::asio::experimental::awaitable_operators;
@@ -42,14 +43,6 @@ std::vector<std::int64_t> drain(weft::Subscription& sub) {
   std::vector<std::int64_t> out;
   while (auto r = sub.try_receive()) out.push_back(value_of(*r));
   return out;
-}
-
-weft::RuntimeOptions virtual_options() {
-  weft::RuntimeOptions o;
-  o.virtual_time = true;
-  o.handle_signals = false;
-  o.seed = 1;
-  return o;
 }
 
 }  // namespace
@@ -172,7 +165,7 @@ TEST_CASE("bus wakes a receiver parked in receive()", "[bus]") {
 }
 
 TEST_CASE("bus receive() raced with a sleep keeps the subscription usable and loses nothing", "[bus]") {
-  weft::Runtime rt(virtual_options());
+  weft::Runtime rt(weft::test::virtual_options(1));
   const MonoTime t0 = rt.clock().now();
   std::vector<std::int64_t> got;
   std::vector<std::size_t> winners;
@@ -225,7 +218,7 @@ TEST_CASE("bus receive() raced with a sleep keeps the subscription usable and lo
 }
 
 TEST_CASE("every runtime wait honours cancellation under ||", "[bus][cancel]") {
-  weft::Runtime rt(virtual_options());
+  weft::Runtime rt(weft::test::virtual_options(1));
   MonoTime t0{}, sleep_race_end{};
   Duration receive_race_took{};
   std::size_t sleep_winner = 99, receive_winner = 99;

@@ -26,14 +26,9 @@
 
 #include "weft/core/service_stats.hpp"
 #include "weft/core/stall_monitor.hpp"
+#include "support/files.hpp"
 
 namespace {
-
-std::string temp_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "weft-crash-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
 
 [[gnu::noipa]] void crash_test_segv(volatile int* p) { *p = 7; }  // noipa: no trap for a known null
 volatile int* volatile g_null = nullptr;
@@ -111,17 +106,10 @@ struct TestRing {
   }
 };
 
-std::string read_file(const std::string& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 TEST_CASE("a SIGSEGV leaves a report naming the signal, the service and the function", "[crash]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-crash");
   const int status = in_child(dir, [] { crash_test_segv(g_null); });
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGSEGV);  // re-raised with the default action
@@ -131,11 +119,11 @@ TEST_CASE("a SIGSEGV leaves a report naming the signal, the service and the func
   const auto& r = reports[0];
   CHECK(r.cause == "SIGSEGV (fault address 0x0)");
   CHECK(r.service == "victim");
-  INFO(read_file(r.path));
+  INFO(weft::test::read_file(r.path));
   CHECK(r.where.find("crash_test_segv") != std::string::npos);
   CHECK(r.where.find("crash_report_test.cpp:") != std::string::npos);
   CHECK(r.time.size() == 20);  // 2026-11-22T17:48:07Z
-  const std::string text = read_file(r.path);
+  const std::string text = weft::test::read_file(r.path);
   CHECK(text.find("thread: ") != std::string::npos);
   CHECK(text.find(" loop\n") != std::string::npos);
   CHECK(text.find("stack (innermost first):\n  #0 ") != std::string::npos);
@@ -152,7 +140,7 @@ TEST_CASE("a SIGSEGV leaves a report naming the signal, the service and the func
 }
 
 TEST_CASE("an exception reaching std::terminate leaves a report with its type and message", "[crash]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-crash");
   const int status = in_child(dir, [] { crash_test_noexcept(); });
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGABRT);
@@ -160,19 +148,19 @@ TEST_CASE("an exception reaching std::terminate leaves a report with its type an
   REQUIRE(reports.size() == 1);
   CHECK(reports[0].cause == "uncaught exception std::runtime_error: boom in test");
   CHECK(reports[0].service == "victim");
-  INFO(read_file(reports[0].path));
+  INFO(weft::test::read_file(reports[0].path));
   CHECK(reports[0].where.find("crash_test_") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a jump to a bad address is reported with its caller, not a second fault", "[crash]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-crash");
   const int status = in_child(dir, [] { crash_test_bad_jump(); });
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGSEGV);
   const auto reports = weft::crash::decode_pending(dir);
   REQUIRE(reports.size() == 1);
-  INFO(read_file(reports[0].path));
+  INFO(weft::test::read_file(reports[0].path));
   CHECK(reports[0].cause == "SIGSEGV (fault address 0x47)");
   CHECK(reports[0].service == "victim");
   CHECK(reports[0].where.find("crash_test_bad_jump") != std::string::npos);
@@ -180,7 +168,7 @@ TEST_CASE("a jump to a bad address is reported with its caller, not a second fau
 }
 
 TEST_CASE("only the newest reports are kept", "[crash]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-crash");
   for (int i = 0; i < 5; ++i) std::ofstream(dir + "/2026010" + std::to_string(i) + "T000000Z-1.txt") << "cause: x\n";
   weft::crash::decode_pending(dir, 3);
   const auto listed = weft::crash::list_reports(dir);
@@ -190,7 +178,7 @@ TEST_CASE("only the newest reports are kept", "[crash]") {
 }
 
 TEST_CASE("a crash report carries the last slots of every watched ring, oldest first", "[crash][frames]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-crash");
   const int status = in_child(dir, [] {
     static TestRing ring;
     static TestRing empty;
@@ -207,7 +195,7 @@ TEST_CASE("a crash report carries the last slots of every watched ring, oldest f
   CHECK(WTERMSIG(status) == SIGSEGV);
   const auto reports = weft::crash::decode_pending(dir);
   REQUIRE(reports.size() == 1);
-  const std::string text = read_file(reports[0].path);
+  const std::string text = weft::test::read_file(reports[0].path);
   INFO(text);
   const auto at = text.find("serial ttyTEST: last frames (4 of 5 recorded; ms relative to the crash)\n");
   REQUIRE(at != std::string::npos);
@@ -229,7 +217,7 @@ TEST_CASE("a crash report carries the last slots of every watched ring, oldest f
 }
 
 TEST_CASE("std::terminate writes watched rings too, and a released ring is not written", "[crash][frames]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-crash");
   const int status = in_child(dir, [] {
     static TestRing ring;
     ring.record(0, 1, {0x42}, 1);
@@ -241,7 +229,7 @@ TEST_CASE("std::terminate writes watched rings too, and a released ring is not w
   CHECK(WTERMSIG(status) == SIGABRT);
   const auto reports = weft::crash::decode_pending(dir);
   REQUIRE(reports.size() == 1);
-  const std::string text = read_file(reports[0].path);
+  const std::string text = weft::test::read_file(reports[0].path);
   INFO(text);
   CHECK(text.find("serial ttyGONE") == std::string::npos);
   const auto at = text.find("serial ttyKEPT: last frames (1 of 1 recorded; ms relative to the crash)\n  -");
@@ -254,7 +242,7 @@ TEST_CASE("std::terminate writes watched rings too, and a released ring is not w
 // (to be logged from memory), says why it was not written, and its dump
 // stays for the next start, which writes the report once it can.
 TEST_CASE("a report that cannot be written is still returned, and its dump is kept for the next start", "[crash]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-crash");
   const int status = in_child(dir, [] { crash_test_segv(g_null); });
   REQUIRE(WIFSIGNALED(status));
   std::string dump;
@@ -297,7 +285,7 @@ TEST_CASE("a report that cannot be written is still returned, and its dump is ke
 // The dying process may fill the disk while it writes: a dump cut anywhere
 // (even empty) is decoded as far as it goes, never an exception at start.
 TEST_CASE("a dump cut short or empty is decoded as far as it goes", "[crash]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-crash");
   std::ofstream(dir + "/20260101T000000Z-1.dump") << "weft crash dump 1\ntime 2026-01-01T00:00:00Z\npid 1\n"
                                                      "cause SIGSEGV (fault address 0x8)\npc ";
   std::ofstream(dir + "/20260101T000001Z-2.dump") << "weft crash dump 1\ntime 2026-01-01T00:00:01Z\npid 2\n"

@@ -13,17 +13,13 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include "support/files.hpp"
 
 namespace {
-std::string temp_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "weft-lock-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
 }  // namespace
 
 TEST_CASE("a second lock on a data dir fails naming the holder's PID", "[data_dir]") {
-  const std::string dir = temp_dir() + "/nested/data";  // created on the way
+  const std::string dir = weft::test::temp_dir("weft-lock") + "/nested/data";  // created on the way
   const std::string pid = std::to_string(::getpid());
   {
     std::optional<weft::DataDirLock> first;
@@ -50,7 +46,7 @@ TEST_CASE("a second lock on a data dir fails naming the holder's PID", "[data_di
 }
 
 TEST_CASE("a data dir that cannot be created is an error naming it", "[data_dir]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-lock");
   std::ofstream(dir + "/file") << "x";
   try {
     weft::DataDirLock lock(dir + "/file/data");
@@ -65,7 +61,7 @@ TEST_CASE("a data dir that cannot be created is an error naming it", "[data_dir]
 // to it (no new block needed on a full disk): a longer stale content leaves
 // no tail behind.
 TEST_CASE("the PID replaces a longer stale content exactly", "[data_dir]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-lock");
   std::ofstream(dir + "/weftd.lock") << "4194304999\nleft over by something else\n";
   {
     weft::DataDirLock lock(dir);

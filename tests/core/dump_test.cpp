@@ -16,27 +16,13 @@
 #include "weft/core/commands.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/runtime.hpp"
+#include "support/files.hpp"
 
 using namespace std::chrono_literals;
 using boost::asio::awaitable;
 using weft::Context;
 
 namespace {
-
-std::string temp_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "weft-dump-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -68,20 +54,20 @@ TEST_CASE("a dump lists every service, await sites, bus queues and sections", "[
   }));
   REQUIRE(runtime.run() == weft::kExitOk);
   INFO(text);
-  CHECK(contains(text, "=== weft dump (test) at 2026-01-01T00:00:00Z"));
-  CHECK(contains(text, "services (3):"));
-  CHECK(contains(text, "  sleeper: running, ready since 10"));  // 100 ms and the sleep's slack
-  CHECK(contains(text, " ms, restarts 0\n"));
-  CHECK(contains(text, "    waiting: sleep at "));
-  CHECK(contains(text, "dump_test.cpp:" + std::to_string(sleeper_line) + " for 10"));
-  CHECK(contains(text, "  hoarder: running, ready"));
-  CHECK(contains(text, "  driver: running, ready"));
-  CHECK(contains(text, "    loop time "));
-  CHECK(contains(text, "allocations "));
-  CHECK(contains(text, "  hoarder 'x.*': depth 3/8, dropped 0\n"));
-  CHECK(contains(text, "--- hoarder: recorder ---\nframe 1\nframe 2\n"));
-  CHECK(contains(text, "=== end of dump ===\n"));
-  CHECK_FALSE(contains(text_after_section, "recorder"));  // its handle is gone
+  CHECK(weft::test::contains(text, "=== weft dump (test) at 2026-01-01T00:00:00Z"));
+  CHECK(weft::test::contains(text, "services (3):"));
+  CHECK(weft::test::contains(text, "  sleeper: running, ready since 10"));  // 100 ms and the sleep's slack
+  CHECK(weft::test::contains(text, " ms, restarts 0\n"));
+  CHECK(weft::test::contains(text, "    waiting: sleep at "));
+  CHECK(weft::test::contains(text, "dump_test.cpp:" + std::to_string(sleeper_line) + " for 10"));
+  CHECK(weft::test::contains(text, "  hoarder: running, ready"));
+  CHECK(weft::test::contains(text, "  driver: running, ready"));
+  CHECK(weft::test::contains(text, "    loop time "));
+  CHECK(weft::test::contains(text, "allocations "));
+  CHECK(weft::test::contains(text, "  hoarder 'x.*': depth 3/8, dropped 0\n"));
+  CHECK(weft::test::contains(text, "--- hoarder: recorder ---\nframe 1\nframe 2\n"));
+  CHECK(weft::test::contains(text, "=== end of dump ===\n"));
+  CHECK_FALSE(weft::test::contains(text_after_section, "recorder"));  // its handle is gone
 }
 
 TEST_CASE("a section that throws does not spoil the dump", "[dump]") {
@@ -97,7 +83,7 @@ TEST_CASE("a section that throws does not spoil the dump", "[dump]") {
 }
 
 TEST_CASE("SIGUSR1 writes a dump with every service and a sleeping one's await site", "[dump]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-dump");
   weft::RuntimeOptions options;
   options.handle_signals = true;  // SIGUSR1 through the runtime's signal set
   options.data_dir = dir;
@@ -116,7 +102,7 @@ TEST_CASE("SIGUSR1 writes a dump with every service and a sleeping one's await s
       co_await ctx.sleep(10ms);
       std::error_code ec;
       for (std::filesystem::directory_iterator it(dir + "/dumps", ec), end; !ec && it != end; it.increment(ec))
-        dump = read_file(it->path());
+        dump = weft::test::read_file(it->path());
     }
     runtime.request_stop();
     for (;;) co_await ctx.sleep(1h);
@@ -124,15 +110,15 @@ TEST_CASE("SIGUSR1 writes a dump with every service and a sleeping one's await s
   REQUIRE(runtime.run() == weft::kExitOk);
   INFO(dump);
   REQUIRE_FALSE(dump.empty());
-  CHECK(contains(dump, "=== weft dump (SIGUSR1)"));
-  CHECK(contains(dump, "  sleeper: running, ready"));
-  CHECK(contains(dump, "  signaller: running, ready"));
-  CHECK(contains(dump, "dump_test.cpp:" + std::to_string(sleeper_line) + " for "));
+  CHECK(weft::test::contains(dump, "=== weft dump (SIGUSR1)"));
+  CHECK(weft::test::contains(dump, "  sleeper: running, ready"));
+  CHECK(weft::test::contains(dump, "  signaller: running, ready"));
+  CHECK(weft::test::contains(dump, "dump_test.cpp:" + std::to_string(sleeper_line) + " for "));
   std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("the console's loop, dump and crashes commands", "[dump]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-dump");
   weft::RuntimeOptions options = weft::test::virtual_options();
   options.data_dir = dir;
   weft::Runtime runtime(options);
@@ -149,14 +135,14 @@ TEST_CASE("the console's loop, dump and crashes commands", "[dump]") {
     for (;;) co_await ctx.sleep(1h);
   }));
   REQUIRE(runtime.run() == weft::kExitOk);
-  CHECK(contains(loop_help, "loop lag"));
+  CHECK(weft::test::contains(loop_help, "loop lag"));
   CHECK(loop.ok);
-  CHECK(contains(loop.text, "loop lag (probe every"));
-  CHECK(contains(loop.text, "stalls (loop held > 100.0 ms; hang at 5.000 s): 0"));
+  CHECK(weft::test::contains(loop.text, "loop lag (probe every"));
+  CHECK(weft::test::contains(loop.text, "stalls (loop held > 100.0 ms; hang at 5.000 s): 0"));
   INFO(dump.text);
   CHECK(dump.ok);
-  CHECK(contains(dump.text, "dump written to " + dir + "/dumps/"));
-  CHECK(contains(dump.text, "  asker: running, ready"));
+  CHECK(weft::test::contains(dump.text, "dump written to " + dir + "/dumps/"));
+  CHECK(weft::test::contains(dump.text, "  asker: running, ready"));
   CHECK(crashes.text == "no crash reports in " + dir + "/crash\n");
   std::filesystem::remove_all(dir);
 }

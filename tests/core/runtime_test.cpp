@@ -31,7 +31,6 @@ using weft::test::snapshot_of;
 using weft::test::is_operation_aborted;
 
 namespace {
-weft::RuntimeOptions virtual_options() { return weft::test::virtual_options(4242); }
 }  // namespace
 
 namespace {
@@ -62,7 +61,7 @@ weft::ServiceSpec well_behaved(std::string name, std::vector<std::string> needs,
 // ---- 6. clean stop -----------------------------------------------------------------------
 
 TEST_CASE("stop_after stops services in reverse start order and run() returns kExitOk", "[runtime]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(4242));
   StopRecord stops;
   // Added in the reverse of the start order the needs impose: sensor, store, uplink.
   runtime.add(well_behaved("uplink", {"store"}, stops));
@@ -85,7 +84,7 @@ TEST_CASE("stop_after stops services in reverse start order and run() returns kE
 }
 
 TEST_CASE("request_stop from a service stops everything and run() returns its exit code", "[runtime]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(4242));
   StopRecord stops;
   runtime.add(well_behaved("first", {}, stops));
   runtime.add(well_behaved("second", {"first"}, stops));
@@ -105,7 +104,7 @@ TEST_CASE("request_stop from a service stops everything and run() returns its ex
 
 TEST_CASE("a service that ignores cancellation is abandoned after stop_grace and run() still returns",
           "[runtime]") {
-  weft::RuntimeOptions options = virtual_options();
+  weft::RuntimeOptions options = weft::test::virtual_options(4242);
   options.stop_grace = 2s;
   weft::Runtime runtime(options);
   StopRecord stops;
@@ -152,7 +151,7 @@ TEST_CASE("a service that ignores cancellation is abandoned after stop_grace and
 }
 
 TEST_CASE("stop_after measures virtual time: an hour of ticks runs without waiting", "[runtime]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(4242));
   REQUIRE(runtime.virtual_clock() != nullptr);
   std::uint64_t ticks = 0, missed = 0;
   runtime.add(weft::coroutine_service("metronome", {}, {}, [&](Context& ctx) -> awaitable<void> {
@@ -174,7 +173,7 @@ TEST_CASE("stop_after measures virtual time: an hour of ticks runs without waiti
 // ---- 9. blocking work --------------------------------------------------------------------
 
 TEST_CASE("blocking_result runs on another thread and resumes on the loop thread", "[runtime]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(4242));
   const auto loop_thread = std::this_thread::get_id();  // run() runs the loop on the caller
   std::optional<std::thread::id> before, worker, after;
   std::optional<int> result;
@@ -216,7 +215,7 @@ TEST_CASE("blocking_result runs on another thread and resumes on the loop thread
 }
 
 TEST_CASE("an exception escaping blocking work fails the service with its message", "[runtime]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(4242));
   weft::RestartPolicy policy;
   policy.intensity = 0;  // the first failure escalates
   runtime.add(weft::coroutine_service("fsync", {}, policy, [&](Context& ctx) -> awaitable<void> {
@@ -232,7 +231,7 @@ TEST_CASE("an exception escaping blocking work fails the service with its messag
 }
 
 TEST_CASE("virtual time does not advance while blocking work is in flight", "[runtime]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(4242));
   std::uint64_t ticks = 0;
   std::optional<std::uint64_t> ticks_before, ticks_after;
   std::optional<MonoTime> time_before, time_after;

@@ -39,7 +39,6 @@ using weft::test::snapshot_of;
 using weft::test::is_operation_aborted;
 
 namespace {
-weft::RuntimeOptions virtual_options() { return weft::test::virtual_options(777); }
 }  // namespace
 
 namespace {
@@ -83,7 +82,7 @@ TEST_CASE("a stackful service that overflows its stack dies by SIGSEGV and the c
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    weft::RuntimeOptions options = virtual_options();
+    weft::RuntimeOptions options = weft::test::virtual_options(777);
     options.data_dir = dir;  // the lock, and the crash handlers on this (the loop) thread
     weft::Runtime runtime(options);
     runtime.add(weft::stackful_service("deep", {}, {}, [](Context& ctx, yield_context yield) {
@@ -110,7 +109,7 @@ TEST_CASE("a stackful service that overflows its stack dies by SIGSEGV and the c
 }
 
 TEST_CASE("a stackful service sleeps on the virtual clock and its ready() gates its dependents", "[stackful]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(777));
   std::vector<std::int64_t> wakes;  // virtual ms of each wake of the stackful service
   std::optional<MonoTime> ready_at, coroutine_started, stackful_dependent_started;
 
@@ -156,7 +155,7 @@ TEST_CASE("a stackful service sleeps on the virtual clock and its ready() gates 
 }
 
 TEST_CASE("next_tick delivers drift-free ticks to a stackful service", "[stackful]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(777));
   std::vector<MonoTime> scheduled;
   std::uint64_t missed = 0;
   runtime.add(weft::stackful_service("poller", {}, {}, [&](Context& ctx, yield_context yield) {
@@ -177,7 +176,7 @@ TEST_CASE("next_tick delivers drift-free ticks to a stackful service", "[stackfu
 }
 
 TEST_CASE("a stackful service that throws is restarted with backoff, logged, and escalated", "[stackful]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(777));
   std::vector<MonoTime> starts;
   std::optional<weft::ServiceSnapshot> during_backoff;
   weft::RestartPolicy policy;
@@ -218,7 +217,7 @@ TEST_CASE("a stackful service that throws is restarted with backoff, logged, and
 }
 
 TEST_CASE("stopping a stackful service cancels its sleep, and starting it runs it again", "[stackful]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(777));
   int runs = 0, aborted = 0, wakes = 0, neighbour_ticks = 0;
   int wakes_at_stop = -1, wakes_before_start = -1, neighbour_at_stop = -1, neighbour_before_start = -1;
   std::string state_after_stop;
@@ -275,7 +274,7 @@ TEST_CASE("stopping a stackful service cancels its sleep, and starting it runs i
 }
 
 TEST_CASE("a stackful sleep records its await site", "[stackful]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(777));
   std::uint32_t sleep_line = 0;
   std::optional<weft::ServiceSnapshot> seen;
   runtime.add(weft::stackful_service("dozer", {}, {}, [&](Context& ctx, yield_context yield) {

@@ -15,6 +15,7 @@
 #include "weft/core/context.hpp"
 #include "weft/core/runtime.hpp"
 #include "weft/core/service_stats.hpp"
+#include "support/spin.hpp"
 
 using namespace std::chrono_literals;
 using boost::asio::awaitable;
@@ -50,12 +51,6 @@ weft::StallMonitor::Hooks hooks_for(Recorder& rec, const weft::ServiceStats& kno
   h.on_stall_end = [&rec](const weft::StallEvent& e) { std::lock_guard l(rec.mutex); rec.ends.push_back(e); };
   h.on_hang = [&rec](const weft::StallEvent& e) { std::lock_guard l(rec.mutex); rec.hangs.push_back(e); };
   return h;
-}
-
-void spin(std::chrono::nanoseconds d) {
-  const auto until = std::chrono::steady_clock::now() + d;
-  while (std::chrono::steady_clock::now() < until) {
-  }
 }
 
 }  // namespace
@@ -141,8 +136,8 @@ TEST_CASE("a service that busy-loops 300 ms is named by the stall monitor", "[st
     // 300 ms, and on a machine so loaded that the monitor thread did not get
     // to run meanwhile, on until it has (bounded: 10 s).
     const auto started = std::chrono::steady_clock::now();
-    spin(300ms);
-    while (runtime.stall_counters().stalls == 0 && std::chrono::steady_clock::now() - started < 10s) spin(1ms);
+    weft::test::spin(300ms);
+    while (runtime.stall_counters().stalls == 0 && std::chrono::steady_clock::now() - started < 10s) weft::test::spin(1ms);
     co_await ctx.sleep(1ms);  // let the monitor see the loop turn again
     for (int i = 0; i < 500 && runtime.stall_counters().stalled_now; ++i) co_await ctx.sleep(2ms);
     stalls_seen = runtime.stall_counters().stalls;

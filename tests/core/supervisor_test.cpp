@@ -30,7 +30,6 @@ using weft::test::snapshot_of;
 using weft::test::is_operation_aborted;
 
 namespace {
-weft::RuntimeOptions virtual_options() { return weft::test::virtual_options(12345); }
 }  // namespace
 
 namespace {
@@ -69,7 +68,7 @@ std::string graph_error_of(weft::Runtime& runtime) {
 // ---- 1. dependency order and readiness gating ------------------------------------------
 
 TEST_CASE("a service is launched only after every service it needs has called ready()", "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   std::vector<std::string> starts;  // launch order of a, b, d
   std::optional<MonoTime> a_ready, b_started;
   int c_runs = 0;
@@ -137,7 +136,7 @@ TEST_CASE("a service is launched only after every service it needs has called re
 }
 
 TEST_CASE("a chain of needs starts one link at a time, each after the previous is ready", "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   std::vector<std::pair<std::string, std::int64_t>> events;  // (what, virtual ms)
   auto link = [&](std::string name, std::vector<std::string> needs, Duration warmup) {
     return weft::coroutine_service(name, std::move(needs), {}, [&events, name, warmup](Context& ctx) -> awaitable<void> {
@@ -164,7 +163,7 @@ TEST_CASE("a chain of needs starts one link at a time, each after the previous i
 
 TEST_CASE("a service not ready within its start timeout is cancelled, counted as a failure and restarted",
           "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   std::vector<MonoTime> launches;
   std::vector<MonoTime> cancelled;
   std::optional<weft::ServiceSnapshot> after_first_timeout;
@@ -211,7 +210,7 @@ TEST_CASE("a service not ready within its start timeout is cancelled, counted as
 }
 
 TEST_CASE("a service that becomes ready just before its start timeout keeps running", "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   int launches = 0;
   runtime.add(weft::coroutine_service("slow", {}, policy(100ms, 1s, 0, 2s), [&](Context& ctx) -> awaitable<void> {
     ++launches;
@@ -231,7 +230,7 @@ TEST_CASE("a service that becomes ready just before its start timeout keeps runn
 // ---- 3. graph errors ---------------------------------------------------------------------
 
 TEST_CASE("an unknown name in needs is rejected naming both services, and nothing runs", "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   int runs = 0;
   runtime.add(weft::coroutine_service("logger", {"database"}, {}, [&](Context& ctx) -> awaitable<void> {
     ++runs;
@@ -248,7 +247,7 @@ TEST_CASE("an unknown name in needs is rejected naming both services, and nothin
 }
 
 TEST_CASE("a dependency cycle is rejected naming the cycle path", "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   runtime.add(idle_service("standalone"));  // visited (and ordered) before the cycle is found
   runtime.add(idle_service("a", {"b"}));
   runtime.add(idle_service("b", {"c"}));
@@ -262,14 +261,14 @@ TEST_CASE("a dependency cycle is rejected naming the cycle path", "[supervisor]"
 }
 
 TEST_CASE("a service that needs itself is a cycle", "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   runtime.add(idle_service("narcissus", {"narcissus"}));
   runtime.stop_after(1s);
   CHECK_THAT(graph_error_of(runtime), Contains("narcissus -> narcissus"));
 }
 
 TEST_CASE("two services with the same name are rejected", "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   runtime.add(idle_service("modbus"));
   runtime.add(idle_service("tap"));
   runtime.add(idle_service("modbus"));
@@ -283,7 +282,7 @@ TEST_CASE("two services with the same name are rejected", "[supervisor]") {
 
 TEST_CASE("a failing service is restarted with exponential backoff and jitter, capped at max_backoff",
           "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   std::vector<MonoTime> starts;
   const weft::RestartPolicy p = policy(100ms, 1s, 8);
   runtime.add(weft::coroutine_service("flaky", {}, p, [&](Context& ctx) -> awaitable<void> {
@@ -319,7 +318,7 @@ TEST_CASE("a failing service is restarted with exponential backoff and jitter, c
 
 TEST_CASE("exceeding the restart intensity (3 in 60 s) makes run() return kExitEscalated and stops the others",
           "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   int starts = 0;
   std::optional<weft::ServiceSnapshot> during_backoff;
   bool bystander_cancelled = false;
@@ -363,7 +362,7 @@ TEST_CASE("exceeding the restart intensity (3 in 60 s) makes run() return kExitE
 }
 
 TEST_CASE("an early return from a service's run counts as a failure", "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   int starts = 0;
   runtime.add(weft::coroutine_service("quitter", {}, policy(100ms, 1s, 2), [&](Context& ctx) -> awaitable<void> {
     ++starts;
@@ -381,7 +380,7 @@ TEST_CASE("an early return from a service's run counts as a failure", "[supervis
 }
 
 TEST_CASE("failures spread wider than the intensity period never escalate", "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   int starts = 0;
   weft::RestartPolicy p = policy(100ms, 1s, 1);
   p.intensity_period = 10s;
@@ -404,7 +403,7 @@ TEST_CASE("failures spread wider than the intensity period never escalate", "[su
 
 TEST_CASE("stop_service stops one service while the others keep running, and start_service starts it again",
           "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   int a_runs = 0, a_ticks = 0, b_ticks = 0, b_runs = 0;
   int a_aborted = 0;
   struct Probe {
@@ -492,7 +491,7 @@ TEST_CASE("stop_service stops one service while the others keep running, and sta
 }
 
 TEST_CASE("stop_service on a service in backoff cancels its restart", "[supervisor]") {
-  weft::Runtime runtime(virtual_options());
+  weft::Runtime runtime(weft::test::virtual_options(12345));
   int starts = 0;
   std::string state_after_stop;
   runtime.add(weft::coroutine_service("crashy", {}, policy(1s, 1s, 100), [&](Context& ctx) -> awaitable<void> {
@@ -516,7 +515,7 @@ TEST_CASE("stop_service on a service in backoff cancels its restart", "[supervis
 
 TEST_CASE("a service abandoned after its stop grace can be started again while the old run lingers",
           "[supervisor]") {
-  weft::RuntimeOptions options = virtual_options();
+  weft::RuntimeOptions options = weft::test::virtual_options(12345);
   options.stop_grace = 1s;
   weft::Runtime runtime(options);
   std::vector<int> ticks_per_run;  // index: run
@@ -598,7 +597,7 @@ awaitable<void> sleep_ignoring_cancellation(Context& ctx, Duration total) {
 
 TEST_CASE("a service that ignores its start-timeout cancellation is abandoned after the grace and restarted",
           "[supervisor]") {
-  auto options = virtual_options();
+  auto options = weft::test::virtual_options(12345);
   options.stop_grace = 2s;
   weft::Runtime runtime(options);
   const weft::RestartPolicy policy = quick_restarts();
@@ -617,7 +616,7 @@ TEST_CASE("a service that ignores its start-timeout cancellation is abandoned af
 }
 
 TEST_CASE("ready() from an abandoned run does not mark the next run ready", "[supervisor]") {
-  auto options = virtual_options();
+  auto options = weft::test::virtual_options(12345);
   options.stop_grace = 1s;
   weft::Runtime runtime(options);
   const weft::RestartPolicy policy = quick_restarts();

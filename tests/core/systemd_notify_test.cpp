@@ -21,6 +21,7 @@
 
 #include "weft/core/context.hpp"
 #include "weft/core/runtime.hpp"
+#include "support/spin.hpp"
 
 using namespace std::chrono_literals;
 using boost::asio::awaitable;
@@ -98,12 +99,6 @@ private:
   std::thread reader_;
 };
 
-void spin(std::chrono::nanoseconds d) {
-  const auto until = std::chrono::steady_clock::now() + d;
-  while (std::chrono::steady_clock::now() < until) {
-  }
-}
-
 std::size_t index_of(const std::vector<std::string>& v, const std::string& s) {
   return static_cast<std::size_t>(std::find(v.begin(), v.end(), s) - v.begin());
 }
@@ -148,7 +143,7 @@ TEST_CASE("READY=1, STATUS=, WATCHDOG=1 only while the loop is healthy, STOPPING
     ctx.ready();
     co_await ctx.sleep(400ms);
     weft::systemd::notify("STATUS=test: stalling");  // markers, in order with the runtime's messages
-    spin(700ms);  // 14 ping periods
+    weft::test::spin(700ms);  // 14 ping periods
     weft::systemd::notify("STATUS=test: stall over");
     co_await ctx.sleep(1200ms);  // a STATUS tick (1 s) and pings again
     runtime.request_stop();

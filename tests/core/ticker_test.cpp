@@ -15,6 +15,7 @@
 #include "weft/core/runtime.hpp"
 #include "weft/core/service.hpp"
 #include "weft/core/timer_queue.hpp"
+#include "support/virtual_runtime.hpp"
 
 using namespace std::chrono_literals;
 using namespace boost::asio::experimental::awaitable_operators;
@@ -23,19 +24,11 @@ using weft::MonoTime;
 
 namespace {
 
-weft::RuntimeOptions virtual_options() {
-  weft::RuntimeOptions o;
-  o.virtual_time = true;
-  o.handle_signals = false;
-  o.seed = 1;
-  return o;
-}
-
 // Runs `body` as one service on a virtual-time runtime; the runtime stops when the body is
 // done (or after `limit` of virtual time). Returns run()'s exit code; `done` says the body finished.
 int run_body(std::function<boost::asio::awaitable<void>(weft::Context&)> body, bool& done,
              Duration limit = 24h) {
-  weft::Runtime rt(virtual_options());
+  weft::Runtime rt(weft::test::virtual_options(1));
   rt.add(weft::coroutine_service("probe", {}, {}, [&](weft::Context& ctx) -> boost::asio::awaitable<void> {
     ctx.ready();
     co_await body(ctx);
@@ -57,7 +50,7 @@ TEST_CASE("ticker is drift-free over a simulated hour", "[ticker]") {
   MonoTime first_wrong_at{};
   std::uint64_t ticker_ticks = 0, ticker_missed_total = 0;
 
-  weft::Runtime rt(virtual_options());
+  weft::Runtime rt(weft::test::virtual_options(1));
   rt.add(weft::coroutine_service("ticking", {}, {}, [&](weft::Context& ctx) -> boost::asio::awaitable<void> {
     start = ctx.clock().now();
     weft::Ticker ticker = ctx.ticker(kPeriod);

@@ -20,7 +20,7 @@ using weft::ascii::FramerOptions;
 using weft::ascii::KeyValueOptions;
 using weft::ascii::LineFramer;
 using weft::ascii::ParseCode;
-using weft::ascii::ParseResult;
+using AsciiParseResult = weft::ascii::ParseResult;
 using weft::ascii::ParseSpec;
 
 namespace {
@@ -95,7 +95,7 @@ struct Tally {
   std::size_t violations = 0;
 };
 
-void check(const ParseResult& r, const std::set<std::string>& names, Tally& tally) {
+void check(const AsciiParseResult& r, const std::set<std::string>& names, Tally& tally) {
   if (r.ok()) {
     ++tally.ok;
     if (!r.message.empty()) ++tally.violations;
@@ -169,7 +169,7 @@ TEST_CASE("ascii garbage: 100k random lines never crash and never yield a bad re
     check(kv_colon.parse(line), {}, tally);
     check(csv.parse(line), {"a", "b", "c"}, tally);
     check(tsv.parse(line), {"a"}, tally);
-    const ParseResult n = nmea.parse(line);
+    const AsciiParseResult n = nmea.parse(line);
     check(n, {"lat", "ns", "m"}, tally);
     if (n.ok() || n.ignored()) {
       ++nmea_ok;

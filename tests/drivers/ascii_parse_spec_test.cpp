@@ -19,7 +19,7 @@ using weft::ascii::NamedValue;
 using weft::ascii::nmea_checksum;
 using weft::ascii::NmeaField;
 using weft::ascii::ParseCode;
-using weft::ascii::ParseResult;
+using AsciiParseResult = weft::ascii::ParseResult;
 using weft::ascii::ParseSpec;
 
 namespace Catch {
@@ -43,7 +43,7 @@ std::string sentence(const std::string& body) {
   return "$" + body + "*" + hh;
 }
 
-std::optional<weft::Value> value_of(const ParseResult& r, std::string_view name) {
+std::optional<weft::Value> value_of(const AsciiParseResult& r, std::string_view name) {
   for (const auto& v : r.values) {
     if (v.name == name) return v.value;
   }
@@ -85,7 +85,7 @@ TEST_CASE("ascii parse: NMEA known sentences", "[ascii][parse][nmea]") {
   const ParseSpec spec = gps_spec();
 
   SECTION("GGA: selected fields, typed; an empty field is absent") {
-    const ParseResult r = spec.parse(gga);
+    const AsciiParseResult r = spec.parse(gga);
     REQUIRE(r.ok());
     CHECK(r.message.empty());
     CHECK(r.values == std::vector<NamedValue>{{"time", std::string("123519")},
@@ -96,17 +96,17 @@ TEST_CASE("ascii parse: NMEA known sentences", "[ascii][parse][nmea]") {
     CHECK_FALSE(value_of(r, "dgps_age"));
   }
   SECTION("a 3-letter formatter matches any talker; a checksum in lowercase is accepted") {
-    const ParseResult r = spec.parse("$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6a");
+    const AsciiParseResult r = spec.parse("$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6a");
     REQUIRE(r.ok());
     CHECK(r.values == std::vector<NamedValue>{{"speed_knots", 22.4}});
-    const ParseResult gn = spec.parse(sentence("GNRMC,1,A,1,N,1,E,3.5,0,1,0,W"));
+    const AsciiParseResult gn = spec.parse(sentence("GNRMC,1,A,1,N,1,E,3.5,0,1,0,W"));
     REQUIRE(gn.ok());
     CHECK(gn.values == std::vector<NamedValue>{{"speed_knots", 3.5}});
     // ...but a full address matches only itself
     CHECK(spec.parse(sentence("GNGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")).ignored());
   }
   SECTION("no fix: empty fields are absent, not zero") {
-    const ParseResult r = spec.parse(sentence("GPGGA,123519,,,,,0,00,,,M,,M,,"));
+    const AsciiParseResult r = spec.parse(sentence("GPGGA,123519,,,,,0,00,,,M,,M,,"));
     REQUIRE(r.ok());
     CHECK(r.values == std::vector<NamedValue>{{"time", std::string("123519")}, {"satellites", std::int64_t{0}}});
   }
@@ -114,7 +114,7 @@ TEST_CASE("ascii parse: NMEA known sentences", "[ascii][parse][nmea]") {
     CHECK(spec.parse("  " + gga + "\r").ok());
   }
   SECTION("an unconfigured sentence is ignored, not an error") {
-    const ParseResult r = spec.parse(sentence("GPGSV,2,1,08,01,40,083,46,02,17,308,41,12,07,344,39,14,22,228,45"));
+    const AsciiParseResult r = spec.parse(sentence("GPGSV,2,1,08,01,40,083,46,02,17,308,41,12,07,344,39,14,22,228,45"));
     CHECK(r.ignored());
     CHECK_FALSE(r.error());
     CHECK(r.code == ParseCode::unknown_sentence);
@@ -130,7 +130,7 @@ TEST_CASE("ascii parse: NMEA errors", "[ascii][parse][nmea]") {
   SECTION("a wrong checksum, quoted with the line") {
     std::string bad = gga;
     bad.back() = '8';
-    const ParseResult r = spec.parse(bad);
+    const AsciiParseResult r = spec.parse(bad);
     CHECK(r.code == ParseCode::bad_checksum);
     CHECK(r.error());
     CHECK(r.values.empty());
@@ -149,10 +149,10 @@ TEST_CASE("ascii parse: NMEA errors", "[ascii][parse][nmea]") {
   }
   SECTION("a missing checksum is an error only when required") {
     const std::string bare = gga.substr(0, gga.size() - 3);
-    const ParseResult r = spec.parse(bare);
+    const AsciiParseResult r = spec.parse(bare);
     CHECK(r.code == ParseCode::missing_checksum);
     CHECK_THAT(r.message, Contains(bare));
-    const ParseResult lax = gps_spec(false).parse(bare);
+    const AsciiParseResult lax = gps_spec(false).parse(bare);
     REQUIRE(lax.ok());
     CHECK(value_of(lax, "altitude") == weft::Value{545.4});
     CHECK(gps_spec(false).parse(gga).ok());  // a checksum present is still checked
@@ -161,13 +161,13 @@ TEST_CASE("ascii parse: NMEA errors", "[ascii][parse][nmea]") {
     CHECK(gps_spec(false).parse(bad).code == ParseCode::bad_checksum);
   }
   SECTION("a short sentence lacks its fields; optional ones may be missing") {
-    const ParseResult r = spec.parse(sentence("GPGGA,123519,4807.038,N"));
+    const AsciiParseResult r = spec.parse(sentence("GPGGA,123519,4807.038,N"));
     CHECK(r.code == ParseCode::missing_field);
     CHECK_THAT(r.message, Contains("GPGGA field 7 (satellites) missing: the sentence has 3 fields"));
     CHECK(spec.parse(sentence("GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M")).ok());
   }
   SECTION("a field that is not a number") {
-    const ParseResult r = spec.parse(sentence("GPGGA,123519,48O7.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"));
+    const AsciiParseResult r = spec.parse(sentence("GPGGA,123519,48O7.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"));
     CHECK(r.code == ParseCode::bad_number);
     CHECK(r.values.empty());  // nothing from a bad line, not even the fields before
     CHECK_THAT(r.message, StartsWith("a number expected for latitude (GPGGA field 2), got \"48O7.038\""));
@@ -191,7 +191,7 @@ TEST_CASE("ascii parse: NMEA errors", "[ascii][parse][nmea]") {
         if (static_cast<char>(b) == gga[at]) continue;
         std::string corrupted = gga;
         corrupted[at] = static_cast<char>(b);
-        const ParseResult r = spec.parse(corrupted);
+        const AsciiParseResult r = spec.parse(corrupted);
         if (r.ok() || !r.values.empty()) ++accepted;
       }
     }
@@ -199,7 +199,7 @@ TEST_CASE("ascii parse: NMEA errors", "[ascii][parse][nmea]") {
   }
   SECTION("messages quote at most ~80 chars of the escaped line") {
     const std::string long_bad = "$GPGGA," + std::string(200, '1') + "\x01*00";
-    const ParseResult r = spec.parse(long_bad);
+    const AsciiParseResult r = spec.parse(long_bad);
     CHECK(r.code == ParseCode::malformed);
     const auto quote = r.message.find('"');
     REQUIRE(quote != std::string::npos);
@@ -210,7 +210,7 @@ TEST_CASE("ascii parse: NMEA errors", "[ascii][parse][nmea]") {
 TEST_CASE("ascii parse: key/value lines", "[ascii][parse][kv]") {
   SECTION("every pair by default, numbers as doubles, the rest as text") {
     const ParseSpec spec = ParseSpec::key_value({});
-    const ParseResult r = spec.parse("T=21.5 H=40  STATUS=OK\tP=-3e2 Q=+0.5");
+    const AsciiParseResult r = spec.parse("T=21.5 H=40  STATUS=OK\tP=-3e2 Q=+0.5");
     REQUIRE(r.ok());
     CHECK(r.values == std::vector<NamedValue>{{"T", 21.5},
                                               {"H", 40.0},
@@ -243,16 +243,16 @@ TEST_CASE("ascii parse: key/value lines", "[ascii][parse][kv]") {
                     {"S", "status", FieldType::text},
                     {"X", "extra", FieldType::number, true}};
     const ParseSpec spec = ParseSpec::key_value(options);
-    const ParseResult r = spec.parse("T=21.5 H=40 N=7 S=42 other=zz");
+    const AsciiParseResult r = spec.parse("T=21.5 H=40 N=7 S=42 other=zz");
     REQUIRE(r.ok());
     CHECK(r.values == std::vector<NamedValue>{{"humidity", 40.0},
                                               {"temperature", 21.5},
                                               {"count", std::int64_t{7}},
                                               {"status", std::string("42")}});
-    const ParseResult missing = spec.parse("T=21.5 N=7 S=ok");
+    const AsciiParseResult missing = spec.parse("T=21.5 N=7 S=ok");
     CHECK(missing.code == ParseCode::missing_field);
     CHECK_THAT(missing.message, StartsWith("key \"H\" (humidity) missing in line \"T=21.5 N=7 S=ok\""));
-    const ParseResult bad = spec.parse("T=21,5 H=40 N=7 S=ok");
+    const AsciiParseResult bad = spec.parse("T=21,5 H=40 N=7 S=ok");
     CHECK(bad.code == ParseCode::bad_number);
     CHECK(bad.values.empty());
     CHECK_THAT(bad.message, Contains("temperature (key T), got \"21,5\""));
@@ -270,13 +270,13 @@ TEST_CASE("ascii parse: key/value lines", "[ascii][parse][kv]") {
     CHECK(spec.parse("T=1 " + std::string(65, 'k') + "=2").code == ParseCode::malformed);
     CHECK(spec.parse("T=caf\xC3\xA9").ok());
     CHECK(spec.parse("T=\xC3").code == ParseCode::bad_text);
-    const ParseResult r = spec.parse("T=1\x1b[2J");
+    const AsciiParseResult r = spec.parse("T=1\x1b[2J");
     CHECK(r.code == ParseCode::bad_text);
     CHECK_THAT(r.message, Contains("\"T=1\\x1b[2J\""));  // escaped in the message
   }
   SECTION("a value quoted whole is one text value, with \\\" and \\\\ escapes") {
     const ParseSpec spec = ParseSpec::key_value({});
-    const ParseResult r = spec.parse(R"(T=6 S="quoted value" N="42" E="say \"hi\" \\o/" P= "  padded  " Z="")");
+    const AsciiParseResult r = spec.parse(R"(T=6 S="quoted value" N="42" E="say \"hi\" \\o/" P= "  padded  " Z="")");
     INFO(r.message);
     REQUIRE(r.ok());
     CHECK(r.values == std::vector<NamedValue>{{"T", 6.0},
@@ -296,7 +296,7 @@ TEST_CASE("ascii parse: key/value lines", "[ascii][parse][kv]") {
   SECTION("quotes the format does not accept make the line malformed, with no values") {
     const ParseSpec spec = ParseSpec::key_value({});
     const auto malformed = [&](const std::string& line, const std::string& why) {
-      const ParseResult r = spec.parse(line);
+      const AsciiParseResult r = spec.parse(line);
       INFO(line << " -> " << r.message);
       CHECK(r.code == ParseCode::malformed);
       CHECK(r.values.empty());
@@ -323,7 +323,7 @@ TEST_CASE("ascii parse: CSV lines", "[ascii][parse][csv]") {
     CHECK(spec.parse("21.5,foo, 1013.2 ,x").values == std::vector<NamedValue>{{"temp", 21.5}, {"pressure", 1013.2}});
     CHECK(spec.parse(",foo,1013.2").values == std::vector<NamedValue>{{"pressure", 1013.2}});  // empty: absent
     CHECK(spec.parse("21.5,foo,").values == std::vector<NamedValue>{{"temp", 21.5}});  // trailing empty column
-    const ParseResult r = spec.parse("21.5,foo");
+    const AsciiParseResult r = spec.parse("21.5,foo");
     CHECK(r.code == ParseCode::missing_field);
     CHECK_THAT(r.message, StartsWith("column 2 (pressure) missing: the line has 2 columns"));
     CHECK(spec.parse("21.5,foo,high").code == ParseCode::bad_number);

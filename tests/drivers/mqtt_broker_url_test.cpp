@@ -15,7 +15,7 @@ BrokerUrl ok(std::string_view text) {
   REQUIRE(std::holds_alternative<BrokerUrl>(r));
   return std::get<BrokerUrl>(r);
 }
-std::string rejected(std::string_view text) {
+std::string url_error(std::string_view text) {
   auto r = parse_broker_url(text);
   INFO(text);
   REQUIRE(std::holds_alternative<std::string>(r));
@@ -39,16 +39,16 @@ TEST_CASE("mqtt broker url: round trip through to_string", "[mqtt][url]") {
 }
 
 TEST_CASE("mqtt broker url: rejections say what is wrong and the expected shape", "[mqtt][url]") {
-  CHECK_THAT(rejected("tcp://host:1883"), Contains("unknown scheme 'tcp'") && Contains("mqtt://HOST[:PORT]"));
-  CHECK_THAT(rejected("host:1883"), Contains("no scheme") && Contains("'host:1883'"));
-  CHECK_THAT(rejected("mqtt://"), Contains("no host"));
-  CHECK_THAT(rejected("mqtt://host:"), Contains("empty port"));
-  CHECK_THAT(rejected("mqtt://host:0"), Contains("1..65535"));
-  CHECK_THAT(rejected("mqtt://host:65536"), Contains("1..65535"));
-  CHECK_THAT(rejected("mqtt://host:12ab"), Contains("'12ab'"));
-  CHECK_THAT(rejected("mqtt://user:pw@host"), Contains("username and password"));
-  CHECK_THAT(rejected("mqtt://host/topic"), Contains("path or query"));
-  CHECK_THAT(rejected("mqtt://[::1"), Contains("unclosed"));
-  CHECK_THAT(rejected("mqtt://[::1]x"), Contains("after the IPv6"));
-  CHECK_THAT(rejected("mqtt://ho st"), Contains("not a host name"));
+  CHECK_THAT(url_error("tcp://host:1883"), Contains("unknown scheme 'tcp'") && Contains("mqtt://HOST[:PORT]"));
+  CHECK_THAT(url_error("host:1883"), Contains("no scheme") && Contains("'host:1883'"));
+  CHECK_THAT(url_error("mqtt://"), Contains("no host"));
+  CHECK_THAT(url_error("mqtt://host:"), Contains("empty port"));
+  CHECK_THAT(url_error("mqtt://host:0"), Contains("1..65535"));
+  CHECK_THAT(url_error("mqtt://host:65536"), Contains("1..65535"));
+  CHECK_THAT(url_error("mqtt://host:12ab"), Contains("'12ab'"));
+  CHECK_THAT(url_error("mqtt://user:pw@host"), Contains("username and password"));
+  CHECK_THAT(url_error("mqtt://host/topic"), Contains("path or query"));
+  CHECK_THAT(url_error("mqtt://[::1"), Contains("unclosed"));
+  CHECK_THAT(url_error("mqtt://[::1]x"), Contains("after the IPv6"));
+  CHECK_THAT(url_error("mqtt://ho st"), Contains("not a host name"));
 }

@@ -14,7 +14,7 @@ TopicTemplate parsed(std::string_view text) {
   REQUIRE(std::holds_alternative<TopicTemplate>(r));
   return std::get<TopicTemplate>(r);
 }
-std::string rejected(std::string_view text) {
+std::string template_error(std::string_view text) {
   auto r = TopicTemplate::parse(text);
   INFO(text);
   REQUIRE(std::holds_alternative<std::string>(r));
@@ -39,10 +39,10 @@ TEST_CASE("mqtt topic template values cannot add levels or wildcards", "[mqtt][t
 }
 
 TEST_CASE("mqtt topic template rejections", "[mqtt][topic]") {
-  CHECK_THAT(rejected(""), Contains("empty"));
-  CHECK_THAT(rejected("a/#"), Contains("wildcards"));
-  CHECK_THAT(rejected("a/+/b"), Contains("wildcards"));
-  CHECK_THAT(rejected("a/{host}"), Contains("unknown placeholder {host}") && Contains("{device} and {point}"));
-  CHECK_THAT(rejected("a/{device"), Contains("'{' without '}'"));
-  CHECK_THAT(rejected("a/device}"), Contains("'}' without '{'"));
+  CHECK_THAT(template_error(""), Contains("empty"));
+  CHECK_THAT(template_error("a/#"), Contains("wildcards"));
+  CHECK_THAT(template_error("a/+/b"), Contains("wildcards"));
+  CHECK_THAT(template_error("a/{host}"), Contains("unknown placeholder {host}") && Contains("{device} and {point}"));
+  CHECK_THAT(template_error("a/{device"), Contains("'{' without '}'"));
+  CHECK_THAT(template_error("a/device}"), Contains("'}' without '{'"));
 }

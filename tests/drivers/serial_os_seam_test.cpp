@@ -21,6 +21,7 @@
 #include "weft/drivers/serial/open_port.hpp"
 #include "weft/drivers/serial/os_seam.hpp"
 #include "weft/drivers/serial/port_lock.hpp"
+#include "support/files.hpp"
 
 using weft::serial::lock_file_path;
 using weft::serial::open_exclusive;
@@ -32,8 +33,6 @@ using weft::serial::SerialSettings;
 using weft::test::PtyPair;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // What the recording calls saw (function pointers cannot capture).
 std::vector<std::pair<int, unsigned long>> g_ioctls;
@@ -106,13 +105,13 @@ TEST_CASE("serial os seam: a failing tcsetattr names the port and the settings, 
   INFO(port.error().message);
   CHECK(port.error().kind == PortErrorKind::configuration);
   CHECK(port.error().sys_errno == EIO);
-  CHECK(contains(port.error().message, "port " + pty.a()));
-  CHECK(contains(port.error().message, "tcsetattr"));
-  CHECK(contains(port.error().message, "baud 19200, data_bits 8, parity E, stop_bits 1, flow none"));
+  CHECK(weft::test::contains(port.error().message, "port " + pty.a()));
+  CHECK(weft::test::contains(port.error().message, "tcsetattr"));
+  CHECK(weft::test::contains(port.error().message, "baud 19200, data_bits 8, parity E, stop_bits 1, flow none"));
   CHECK(g_open_fds.empty());  // the device fd and the lock-file fds were all closed
   CHECK_FALSE(std::filesystem::exists(lock_file_path(pty.a(), pty.dir())));
   for (const auto& entry : std::filesystem::directory_iterator(pty.dir()))  // no temp lock left either
-    CHECK_FALSE(contains(entry.path().filename().string(), "LTMP."));
+    CHECK_FALSE(weft::test::contains(entry.path().filename().string(), "LTMP."));
 }
 
 TEST_CASE("serial os seam: a driver that drops a setting is reported naming that setting", "[serial]") {
@@ -129,7 +128,7 @@ TEST_CASE("serial os seam: a driver that drops a setting is reported naming that
   REQUIRE_FALSE(port.ok());
   INFO(port.error().message);
   CHECK(port.error().kind == PortErrorKind::configuration);
-  CHECK(contains(port.error().message, "port " + pty.a() + ": the driver did not keep stop_bits 2 (it reports 1)"));
+  CHECK(weft::test::contains(port.error().message, "port " + pty.a() + ": the driver did not keep stop_bits 2 (it reports 1)"));
   CHECK_FALSE(std::filesystem::exists(lock_file_path(pty.a(), pty.dir())));
 }
 

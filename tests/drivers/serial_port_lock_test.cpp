@@ -27,6 +27,7 @@
 #include "weft/drivers/serial/open_port.hpp"
 #include "weft/drivers/serial/os_seam.hpp"
 #include "weft/drivers/serial/port_lock.hpp"
+#include "support/files.hpp"
 
 using weft::serial::lock_file_path;
 using weft::serial::open_exclusive;
@@ -38,8 +39,6 @@ using weft::test::read_file;
 using weft::test::uucp_pid;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 void write_file(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::trunc);
@@ -109,9 +108,9 @@ TEST_CASE("serial port lock: a second open_exclusive is refused with our PID and
   REQUIRE_FALSE(second.ok());
   INFO(second.error().message);
   CHECK(second.error().kind == PortErrorKind::in_use);
-  CHECK(contains(second.error().message, "port " + pty.a() + " is in use by PID " + std::to_string(::getpid())));
-  CHECK(contains(second.error().message, "(lock file " + lock_file + ")"));
-  CHECK(contains(second.error().message, "stop that process or choose another port"));
+  CHECK(weft::test::contains(second.error().message, "port " + pty.a() + " is in use by PID " + std::to_string(::getpid())));
+  CHECK(weft::test::contains(second.error().message, "(lock file " + lock_file + ")"));
+  CHECK(weft::test::contains(second.error().message, "stop that process or choose another port"));
   CHECK(std::filesystem::exists(lock_file));  // the refused open left the holder's lock alone
 
   first.value().close();
@@ -154,7 +153,7 @@ TEST_CASE("serial port lock: a live process that has the pty open is respected (
   REQUIRE_FALSE(port.ok());
   INFO(port.error().message);
   CHECK(port.error().kind == PortErrorKind::in_use);
-  CHECK(contains(port.error().message, "is in use by PID " + std::to_string(pty.pid()) + " (lock file " + lock_file + ")"));
+  CHECK(weft::test::contains(port.error().message, "is in use by PID " + std::to_string(pty.pid()) + " (lock file " + lock_file + ")"));
   CHECK(read_file(lock_file) == uucp_pid(pty.pid()));
 }
 
@@ -170,7 +169,7 @@ TEST_CASE("serial port lock: a live child with the pty as its stdin is respected
   REQUIRE_FALSE(port.ok());
   INFO(port.error().message);
   CHECK(port.error().kind == PortErrorKind::in_use);
-  CHECK(contains(port.error().message, "is in use by PID " + std::to_string(holder.pid()) + " (lock file "));
+  CHECK(weft::test::contains(port.error().message, "is in use by PID " + std::to_string(holder.pid()) + " (lock file "));
   CHECK(read_file(lock_file) == uucp_pid(holder.pid()));
 }
 
@@ -200,12 +199,12 @@ TEST_CASE("serial port lock: a lock naming PID 1 is taken over unless PID 1's fd
     INFO((port.ok() ? std::string() : port.error().message));
     REQUIRE(port.ok());
     CHECK(read_file(lock_file) == uucp_pid(::getpid()));
-    CHECK(contains(port.value().stale_lock_note(), "PID 1 is running but does not have " + pty.a() + " open"));
+    CHECK(weft::test::contains(port.value().stale_lock_note(), "PID 1 is running but does not have " + pty.a() + " open"));
   } else {  // e.g. PID 1 in another user namespace: /proc/1/fd lists, its links say EACCES
     REQUIRE_FALSE(port.ok());
     INFO(port.error().message);
     CHECK(port.error().kind == PortErrorKind::in_use);
-    CHECK(contains(port.error().message, "is in use by PID 1 (lock file " + lock_file + "), and whether PID 1 has "
+    CHECK(weft::test::contains(port.error().message, "is in use by PID 1 (lock file " + lock_file + "), and whether PID 1 has "
                                          "the port open cannot be checked (/proc/1/fd/"));
     CHECK(read_file(lock_file) == uucp_pid(1));
   }
@@ -231,7 +230,7 @@ TEST_CASE("serial port lock: a holder whose /proc/PID/fd cannot be read is respe
   INFO(port.error().message);
   CHECK(port.error().kind == PortErrorKind::in_use);
   const std::string pid = std::to_string(unrelated.pid());
-  CHECK(contains(port.error().message, "is in use by PID " + pid + " (lock file " + lock_file + "), and whether PID " +
+  CHECK(weft::test::contains(port.error().message, "is in use by PID " + pid + " (lock file " + lock_file + "), and whether PID " +
                                            pid + " has the port open cannot be checked (/proc/" + pid +
                                            "/fd: Permission denied), so the lock is honoured"));
   CHECK(read_file(lock_file) == uucp_pid(unrelated.pid()));
@@ -246,12 +245,12 @@ TEST_CASE("serial port lock: a lock naming our own PID that this process does no
   INFO((port.ok() ? std::string() : port.error().message));
   REQUIRE(port.ok());
   CHECK(read_file(lock_file) == uucp_pid(::getpid()));
-  CHECK(contains(port.value().stale_lock_note(), "it names this process's own PID " + std::to_string(::getpid())));
+  CHECK(weft::test::contains(port.value().stale_lock_note(), "it names this process's own PID " + std::to_string(::getpid())));
 
   // While this process holds it through `port`, the same PID is live.
   auto again = open_exclusive(SerialSettings{.path = pty.a()}, pty.dir());
   REQUIRE_FALSE(again.ok());
-  CHECK(contains(again.error().message, "which is this process"));
+  CHECK(weft::test::contains(again.error().message, "which is this process"));
   port.value().close();
   CHECK_FALSE(std::filesystem::exists(lock_file));
 }
@@ -291,7 +290,7 @@ TEST_CASE("serial port lock: an open that bypasses the lock file still meets TIO
   INFO(rival.error().message);
   CHECK(rival.error().kind == PortErrorKind::in_use);
   // Non-root: open(2) fails with EBUSY (TIOCEXCL). Root bypasses TIOCEXCL, so the flock refuses.
-  CHECK(contains(rival.error().message, ::geteuid() == 0 ? "flock" : "TIOCEXCL"));
+  CHECK(weft::test::contains(rival.error().message, ::geteuid() == 0 ? "flock" : "TIOCEXCL"));
   // The rival released the lock it had taken in its own lock dir.
   CHECK_FALSE(std::filesystem::exists(lock_file_path(pty.a(), other_lock_dir)));
 }
@@ -301,15 +300,15 @@ TEST_CASE("serial port lock: a missing lock dir and a missing device are reporte
   auto no_dir = open_exclusive(SerialSettings{.path = pty.a()}, pty.dir() + "/no-such-dir");
   REQUIRE_FALSE(no_dir.ok());
   CHECK(no_dir.error().kind == PortErrorKind::lock_dir);
-  CHECK(contains(no_dir.error().message, pty.dir() + "/no-such-dir"));
-  CHECK(contains(no_dir.error().message, "create the directory or configure another lock dir"));
+  CHECK(weft::test::contains(no_dir.error().message, pty.dir() + "/no-such-dir"));
+  CHECK(weft::test::contains(no_dir.error().message, "create the directory or configure another lock dir"));
 
   const std::string missing = pty.dir() + "/ttyUSB9";
   auto no_device = open_exclusive(SerialSettings{.path = missing}, pty.dir());
   REQUIRE_FALSE(no_device.ok());
   CHECK(no_device.error().kind == PortErrorKind::not_found);
-  CHECK(contains(no_device.error().message, "port " + missing + " not found"));
-  CHECK(contains(no_device.error().message, "check that the device is plugged in"));
+  CHECK(weft::test::contains(no_device.error().message, "port " + missing + " not found"));
+  CHECK(weft::test::contains(no_device.error().message, "check that the device is plugged in"));
   CHECK_FALSE(std::filesystem::exists(lock_file_path(missing, pty.dir())));
 
   auto invalid = open_exclusive(SerialSettings{.path = pty.a(), .baud = 1234}, pty.dir());

@@ -7,6 +7,7 @@
 
 #include "weft/drivers/serial/settings.hpp"
 #include "weft/drivers/serial/termios_config.hpp"
+#include "support/files.hpp"
 
 using weft::serial::FlowControl;
 using weft::serial::SerialSettings;
@@ -14,8 +15,6 @@ using weft::serial::SerialSettings;
 namespace {
 
 SerialSettings valid() { return SerialSettings{.path = "/dev/ttyUSB0"}; }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -38,38 +37,38 @@ TEST_CASE("serial settings: validate names the port, the bad field and the allow
   s.baud = 14400;
   auto error = s.validate();
   REQUIRE(error);
-  CHECK(contains(*error, "/dev/ttyUSB0"));
-  CHECK(contains(*error, "baud 14400"));
-  CHECK(contains(*error, "1200, 2400"));
-  CHECK(contains(*error, "921600"));
+  CHECK(weft::test::contains(*error, "/dev/ttyUSB0"));
+  CHECK(weft::test::contains(*error, "baud 14400"));
+  CHECK(weft::test::contains(*error, "1200, 2400"));
+  CHECK(weft::test::contains(*error, "921600"));
 
   s = valid();
   s.data_bits = 9;
   REQUIRE(s.validate());
-  CHECK(contains(*s.validate(), "data_bits 9"));
-  CHECK(contains(*s.validate(), "5, 6, 7 or 8"));
+  CHECK(weft::test::contains(*s.validate(), "data_bits 9"));
+  CHECK(weft::test::contains(*s.validate(), "5, 6, 7 or 8"));
 
   s = valid();
   s.parity = 'e';
   REQUIRE(s.validate());
-  CHECK(contains(*s.validate(), "parity 'e'"));
-  CHECK(contains(*s.validate(), "'N' (none), 'E' (even) or 'O' (odd)"));
+  CHECK(weft::test::contains(*s.validate(), "parity 'e'"));
+  CHECK(weft::test::contains(*s.validate(), "'N' (none), 'E' (even) or 'O' (odd)"));
 
   s = valid();
   s.stop_bits = 0;
   REQUIRE(s.validate());
-  CHECK(contains(*s.validate(), "stop_bits 0"));
-  CHECK(contains(*s.validate(), "1 or 2"));
+  CHECK(weft::test::contains(*s.validate(), "stop_bits 0"));
+  CHECK(weft::test::contains(*s.validate(), "1 or 2"));
 
   s = valid();
   s.flow = static_cast<FlowControl>(7);
   REQUIRE(s.validate());
-  CHECK(contains(*s.validate(), "none, rts_cts or xon_xoff"));
+  CHECK(weft::test::contains(*s.validate(), "none, rts_cts or xon_xoff"));
 
   s = valid();
   s.path.clear();
   REQUIRE(s.validate());
-  CHECK(contains(*s.validate(), "path is empty"));
+  CHECK(weft::test::contains(*s.validate(), "path is empty"));
 }
 
 TEST_CASE("serial settings: make_termios sets raw mode, baud, framing and flow control", "[serial]") {

@@ -18,7 +18,7 @@ std::vector<std::uint64_t> seqs(const std::vector<store::StoredReading>& rows) {
   return out;
 }
 
-using Ranges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+using SeqRanges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
 
 }  // namespace
 
@@ -35,12 +35,12 @@ TEST_CASE("store: delivered ranges merge and skip in the upload queries", "[stor
     run_sync(ioc, s.mark_delivered(3, 5));
     run_sync(ioc, s.mark_delivered(10, 12));
     run_sync(ioc, s.mark_delivered(6, 7));  // touches 3..5: merged
-    CHECK(run_sync(ioc, s.delivered_ranges()) == Ranges{{3, 7}, {10, 12}});
+    CHECK(run_sync(ioc, s.delivered_ranges()) == SeqRanges{{3, 7}, {10, 12}});
     run_sync(ioc, s.mark_delivered(8, 9));  // joins both
-    CHECK(run_sync(ioc, s.delivered_ranges()) == Ranges{{3, 12}});
+    CHECK(run_sync(ioc, s.delivered_ranges()) == SeqRanges{{3, 12}});
     run_sync(ioc, s.mark_delivered(5, 6));  // inside: idempotent
     run_sync(ioc, s.mark_delivered(18, 18));
-    CHECK(run_sync(ioc, s.delivered_ranges()) == Ranges{{3, 12}, {18, 18}});
+    CHECK(run_sync(ioc, s.delivered_ranges()) == SeqRanges{{3, 12}, {18, 18}});
 
     CHECK(seqs(run_sync(ioc, s.undelivered(0, 100))) == std::vector<std::uint64_t>{1, 2, 13, 14, 15, 16, 17, 19, 20});
     CHECK(seqs(run_sync(ioc, s.undelivered(0, 3))) == std::vector<std::uint64_t>{1, 2, 13});
@@ -54,7 +54,7 @@ TEST_CASE("store: delivered ranges merge and skip in the upload queries", "[stor
   CHECK(sql_int(path, "SELECT count(*) FROM delivered") == 2);
   store::Store s(options_for(path));
   run_sync(ioc, s.open());
-  CHECK(run_sync(ioc, s.delivered_ranges()) == Ranges{{3, 12}, {18, 18}});
+  CHECK(run_sync(ioc, s.delivered_ranges()) == SeqRanges{{3, 12}, {18, 18}});
   run_sync(ioc, s.mark_delivered(1, 20));
   CHECK(run_sync(ioc, s.undelivered(0, 100)).empty());
   CHECK(run_sync(ioc, s.newest_undelivered(100)).empty());

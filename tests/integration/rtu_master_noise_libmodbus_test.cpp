@@ -32,14 +32,14 @@ using weft::test::PtyPair;
 
 namespace {
 
-constexpr std::uint8_t kUnit = 17;
+constexpr std::uint8_t kNoiseUnit = 17;
 constexpr int kPolls = 5;
 
 struct NoisyLine {
   explicit NoisyLine(const std::string& mode)
-      : server({WEFT_MODBUS_RTU_SERVER, server_side.b(), "19200", "E", std::to_string(kUnit), "normal"},
+      : server({WEFT_MODBUS_RTU_SERVER, server_side.b(), "19200", "E", std::to_string(kNoiseUnit), "normal"},
                server_side.dir() + "/server.log"),
-        relay({"/usr/bin/python3", WEFT_NOISE_RELAY, master_side.b(), server_side.a(), mode, std::to_string(kUnit)},
+        relay({"/usr/bin/python3", WEFT_NOISE_RELAY, master_side.b(), server_side.a(), mode, std::to_string(kNoiseUnit)},
               master_side.dir() + "/relay.log") {
     const bool up = server.wait_for_output("ready", 5s) && relay.wait_for_output("ready", 5s);
     INFO("server:\n" << server.output() << "\nrelay:\n" << relay.output());
@@ -73,7 +73,7 @@ Outcome poll_through(const NoisyLine& line) {
         mb::RtuMaster master(stream, ctx.timers(), {19200, 8, 'E', 1}, recorder);
         const mb::MasterOptions options{.response_timeout = 1s, .retries = 0};
         for (int i = 0; i < kPolls; ++i) {
-          auto r = co_await master.transact(mb::read_holding_registers(kUnit, 100, 10), options);
+          auto r = co_await master.transact(mb::read_holding_registers(kNoiseUnit, 100, 10), options);
           if (const auto* read = std::get_if<mb::RegistersRead>(&r); read && read->registers.front() == 1000 &&
                                                                      read->registers.back() == 1009)
             ++out.ok;

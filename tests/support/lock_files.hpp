@@ -16,14 +16,9 @@
 
 #include <catch2/catch.hpp>
 
-namespace weft::test {
+#include "support/files.hpp"
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+namespace weft::test {
 
 inline std::string uucp_pid(int pid) {
   char text[16];

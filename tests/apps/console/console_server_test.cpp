@@ -19,6 +19,7 @@
 #include "weft/apps/console/console_commands.hpp"
 #include "weft/core/config.hpp"
 #include "weft/core/runtime.hpp"
+#include "support/files.hpp"
 
 using namespace weft;
 using weft::console::FrameKind;
@@ -26,17 +27,11 @@ using weft::test::ConsoleClient;
 
 namespace {
 
-std::string temp_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "weft-console-XXXXXX").string();
-  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
-
 // A box with heartbeat (points), tap (log lines) and the console, its loop on a thread.
 class ConsoleBox {
 public:
   explicit ConsoleBox(const std::string& console_keys = "", const std::string& heartbeat_period = "20ms")
-      : dir_(temp_dir()), socket_(dir_ + "/weftd.sock") {
+      : dir_(weft::test::temp_dir("weft-console")), socket_(dir_ + "/weftd.sock") {
     config_text_ = "[service.heartbeat]\nperiod = \"" + heartbeat_period + "\"\nprefix = \"t\"\n\n"
                    "[service.tap]\npattern = \"t.uptime_s\"\nneeds = [\"heartbeat\"]\n\n"
                    "[service.console]\nsocket = \"" + socket_ + "\"\n" + console_keys;

@@ -15,15 +15,15 @@ using Catch::Matchers::StartsWith;
 
 namespace {
 
-weft::apps::GatherConfig read(const std::string& toml) {
+weft::apps::GatherConfig read_gather(const std::string& toml) {
   const weft::Config config = weft::Config::parse(toml, "ascii.toml");
   const auto root = config.root();
   return weft::apps::read_gather_config(root, *root.table("service")->table("gather"));
 }
 
-std::string error_of(const std::string& toml) {
+std::string gather_error_of(const std::string& toml) {
   try {
-    read(toml);
+    read_gather(toml);
   } catch (const weft::ConfigError& e) {
     return e.what();
   }
@@ -60,7 +60,7 @@ unit = 3
 }  // namespace
 
 TEST_CASE("ascii config: a kv instrument reads into framing, spec and sim twin", "[ascii][config]") {
-  const auto config = read(kHead + weather("weather", "met",
+  const auto config = read_gather(kHead + weather("weather", "met",
                                            "terminator = \"\\r\\n\"\nmax_line = 80\nperiod = \"2s\"\n"
                                            "request = \"R\\r\\n\"\npair_separator = \",\"\n"
                                            "[instrument.sim]\ngarbage = 0.1\ntruncated = 0.05\n",
@@ -93,7 +93,7 @@ TEST_CASE("ascii config: a kv instrument reads into framing, spec and sim twin",
 }
 
 TEST_CASE("ascii config: nmea defaults to CRLF and strips a leading '$'", "[ascii][config]") {
-  const auto config = read(kHead + R"([[instrument]]
+  const auto config = read_gather(kHead + R"([[instrument]]
 name = "gps"
 port = "met"
 protocol = "ascii"
@@ -113,13 +113,13 @@ stale_after = "5s"
 
 TEST_CASE("ascii config: mistakes are errors with file:line, key and a fix", "[ascii][config]") {
   SECTION("a port mixing protocols") {
-    const auto e = error_of(kHead + kModbus + weather("weather", "bus"));
+    const auto e = gather_error_of(kHead + kModbus + weather("weather", "bus"));
     CHECK_THAT(e, Matches("ascii\\.toml:1[0-9]:[0-9]+: .*", Catch::CaseSensitive::Yes));
     CHECK_THAT(e, Contains("instrument[1].protocol") && Contains("already carries the modbus instrument 'boiler'") &&
                       Contains("a port speaks one protocol") && Contains("own [[serial]]"));
   }
   SECTION("two ascii instruments on one port") {
-    const auto e = error_of(kHead + weather("a", "met") + weather("b", "met"));
+    const auto e = gather_error_of(kHead + weather("a", "met") + weather("b", "met"));
     CHECK_THAT(e, Matches("ascii\\.toml:2[0-9]:[0-9]+: .*"));
     CHECK_THAT(e, Contains("instrument[1].port") && Contains("already carries the ascii instrument 'a'") &&
                       Contains("(ascii.toml:8:1)") && Contains("an ascii port carries one instrument"));
@@ -127,65 +127,65 @@ TEST_CASE("ascii config: mistakes are errors with file:line, key and a fix", "[a
   SECTION("an unknown protocol") {
     auto toml = kHead + weather("w", "met");
     toml.replace(toml.find("\"ascii\""), 7, "\"ascci\"");
-    CHECK_THAT(error_of(toml), Matches("ascii\\.toml:11:12: instrument\\[0\\]\\.protocol: unknown protocol 'ascci'; use modbus .* or ascii .*"));
+    CHECK_THAT(gather_error_of(toml), Matches("ascii\\.toml:11:12: instrument\\[0\\]\\.protocol: unknown protocol 'ascci'; use modbus .* or ascii .*"));
   }
   SECTION("an unknown format") {
     auto toml = kHead + weather("w", "met");
     toml.replace(toml.find("\"kv\""), 4, "\"json\"");
-    CHECK_THAT(error_of(toml), StartsWith("ascii.toml:12:10: ") && Contains("unknown format 'json'; use kv"));
+    CHECK_THAT(gather_error_of(toml), StartsWith("ascii.toml:12:10: ") && Contains("unknown format 'json'; use kv"));
   }
   SECTION("a missing format") {
     auto toml = kHead + weather("w", "met");
     toml.erase(toml.find("format = \"kv\""), 13);
-    CHECK_THAT(error_of(toml), Contains("ascii.toml:8:") && Contains("format") && Contains("is required"));
+    CHECK_THAT(gather_error_of(toml), Contains("ascii.toml:8:") && Contains("format") && Contains("is required"));
   }
   SECTION("a Modbus key on an ascii instrument") {
-    CHECK_THAT(error_of(kHead + weather("w", "met", "unit = 3")),
+    CHECK_THAT(gather_error_of(kHead + weather("w", "met", "unit = 3")),
                StartsWith("ascii.toml:13:8: ") && Contains("unit") && Contains("is a Modbus key"));
   }
   SECTION("a Modbus key on an ascii point") {
-    CHECK_THAT(error_of(kHead + weather("w", "met", "", "  address = 4\n")),
+    CHECK_THAT(gather_error_of(kHead + weather("w", "met", "", "  address = 4\n")),
                StartsWith("ascii.toml:17:13: ") && Contains("instrument[0].point[0].address") && Contains("is a Modbus key") &&
                    Contains("key = \"T\""));
   }
   SECTION("an ascii key on a Modbus instrument") {
     auto toml = kHead + kModbus;
     toml.insert(toml.find("unit = 3"), "format = \"kv\"\n");
-    CHECK_THAT(error_of(toml), StartsWith("ascii.toml:11:10: ") && Contains("add protocol = \"ascii\""));
+    CHECK_THAT(gather_error_of(toml), StartsWith("ascii.toml:11:10: ") && Contains("add protocol = \"ascii\""));
   }
   SECTION("a csv point without its column") {
     auto toml = kHead + weather("w", "met");
     toml.replace(toml.find("\"kv\""), 4, "\"csv\"");
     toml.erase(toml.find("  key = \"T\"\n"), 12);
-    CHECK_THAT(error_of(toml), StartsWith("ascii.toml:14:") && Contains("add column = N"));
+    CHECK_THAT(gather_error_of(toml), StartsWith("ascii.toml:14:") && Contains("add column = N"));
   }
   SECTION("a key of another format") {
-    CHECK_THAT(error_of(kHead + weather("w", "met", "delimiter = \";\"")),
+    CHECK_THAT(gather_error_of(kHead + weather("w", "met", "delimiter = \";\"")),
                StartsWith("ascii.toml:13:13: ") && Contains("delimiter") && Contains("does not apply to format = \"kv\""));
   }
   SECTION("a bad separator") {
-    CHECK_THAT(error_of(kHead + weather("w", "met", "kv_separator = \"-\"")),
+    CHECK_THAT(gather_error_of(kHead + weather("w", "met", "kv_separator = \"-\"")),
                StartsWith("ascii.toml:13:16: ") && Contains("use \"=\" or \":\""));
   }
   SECTION("a terminator the framer cannot use") {
-    CHECK_THAT(error_of(kHead + weather("w", "met", "terminator = \"\\r\\n\\r\\n\\r\"")),
+    CHECK_THAT(gather_error_of(kHead + weather("w", "met", "terminator = \"\\r\\n\\r\\n\\r\"")),
                StartsWith("ascii.toml:13:14: ") && Contains("instrument[0].terminator") && Contains("use e.g."));
   }
   SECTION("an empty request") {
-    CHECK_THAT(error_of(kHead + weather("w", "met", "request = \"\"")),
+    CHECK_THAT(gather_error_of(kHead + weather("w", "met", "request = \"\"")),
                StartsWith("ascii.toml:13:11: ") && Contains("remove the key if the instrument streams"));
   }
   SECTION("a checksum fault on a format without checksums") {
-    CHECK_THAT(error_of(kHead + weather("w", "met", "[instrument.sim]\nbad_checksum = 0.1")),
+    CHECK_THAT(gather_error_of(kHead + weather("w", "met", "[instrument.sim]\nbad_checksum = 0.1")),
                StartsWith("ascii.toml:14:16: ") && Contains("only NMEA sentences carry a checksum"));
   }
   SECTION("a Modbus fault on an ascii instrument") {
-    CHECK_THAT(error_of(kHead + weather("w", "met", "[instrument.sim]\nbad_crc = 0.1")),
+    CHECK_THAT(gather_error_of(kHead + weather("w", "met", "[instrument.sim]\nbad_crc = 0.1")),
                StartsWith("ascii.toml:14:11: ") && Contains("bad_checksum"));
   }
   SECTION("two points read from the same key") {
     auto toml = kHead + weather("w", "met") + "  [[instrument.point]]\n  name = \"t2\"\n  key = \"T\"\n";
-    CHECK_THAT(error_of(toml), StartsWith("ascii.toml:1") && Contains("is declared twice") &&
+    CHECK_THAT(gather_error_of(toml), StartsWith("ascii.toml:1") && Contains("is declared twice") &&
                                    Contains("fix the [[instrument.point]] tables of 'w'"));
   }
 }

@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const char* const kPlant = R"(
+const char* const kAsciiPlant = R"(
 [service.gather]
 [[serial]]
 name = "met"
@@ -117,7 +117,7 @@ unit = 3
 
 TEST_CASE("simulated gather: an hour of ASCII instruments beside a Modbus one", "[ascii][gather][simulation]") {
   weft::apps::GatherReport report;
-  auto assembly = weft::apps::assemble(weft::Config::parse(kPlant, "plant.toml"), {true, 5, &report});
+  auto assembly = weft::apps::assemble(weft::Config::parse(kAsciiPlant, "plant.toml"), {true, 5, &report});
   assembly.options.virtual_time = true;
   assembly.options.handle_signals = false;
   weft::Runtime runtime(assembly.options);

@@ -17,12 +17,13 @@
 #include "weft/core/context.hpp"
 #include "weft/core/runtime.hpp"
 #include "weft/core/service.hpp"
+#include "support/files.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-const char* const kPlant = R"(
+const char* const kFramesPlant = R"(
 [service.gather]
 [[serial]]
 name = "rs485"
@@ -65,8 +66,6 @@ period = "1s"
   bad_checksum = 0.3
 )";
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 struct Asked {
   weft::CommandReply all, bus, nav, few, unknown, idle, bad_count, too_many;
   std::string help, dump;
@@ -74,7 +73,7 @@ struct Asked {
 
 Asked ask_after_a_minute() {
   Asked out;
-  auto assembly = weft::apps::assemble(weft::Config::parse(kPlant, "plant.toml"), {true, 11, nullptr});
+  auto assembly = weft::apps::assemble(weft::Config::parse(kFramesPlant, "plant.toml"), {true, 11, nullptr});
   assembly.options.virtual_time = true;
   assembly.options.handle_signals = false;
   weft::Runtime runtime(assembly.options);
@@ -113,41 +112,41 @@ std::size_t count(const std::string& text, const std::string& part) {
 
 TEST_CASE("frames: the flight recorders of gather's ports, from the console and in a dump", "[gather][frames]") {
   const Asked a = ask_after_a_minute();
-  CHECK(contains(a.help, "frames"));
+  CHECK(weft::test::contains(a.help, "frames"));
 
   INFO("frames:\n" << a.all.text);
   REQUIRE(a.all.ok);
-  CHECK(contains(a.all.text, "serial rs485: last 20 of "));
-  CHECK(contains(a.all.text, "serial nav: last 20 of "));
-  CHECK(contains(a.all.text, "AGE        DIR  LEN  VERDICT  BYTES\n"));
+  CHECK(weft::test::contains(a.all.text, "serial rs485: last 20 of "));
+  CHECK(weft::test::contains(a.all.text, "serial nav: last 20 of "));
+  CHECK(weft::test::contains(a.all.text, "AGE        DIR  LEN  VERDICT  BYTES\n"));
 
   INFO("frames rs485 64:\n" << a.bus.text);
   REQUIRE(a.bus.ok);
-  CHECK(contains(a.bus.text, "serial rs485: last 64 of "));
-  CHECK(contains(a.bus.text, "(Modbus RTU, ring of 64)"));
+  CHECK(weft::test::contains(a.bus.text, "serial rs485: last 64 of "));
+  CHECK(weft::test::contains(a.bus.text, "(Modbus RTU, ring of 64)"));
   CHECK(count(a.bus.text, "\n-") == 64);
   // Unit 3, read holding register 100: the request as it went out, the answer (70).
-  CHECK(contains(a.bus.text, "tx   8    sent     03 03 00 64 00 01 c4 37"));
-  CHECK(contains(a.bus.text, "  ok       03 03 02 00 46 "));
-  CHECK(contains(a.bus.text, "rx   0    timeout  (nothing)"));
-  CHECK(contains(a.bus.text, "  bad-crc  03 03 02 00 46 "));
-  CHECK_FALSE(contains(a.bus.text, "serial nav"));
+  CHECK(weft::test::contains(a.bus.text, "tx   8    sent     03 03 00 64 00 01 c4 37"));
+  CHECK(weft::test::contains(a.bus.text, "  ok       03 03 02 00 46 "));
+  CHECK(weft::test::contains(a.bus.text, "rx   0    timeout  (nothing)"));
+  CHECK(weft::test::contains(a.bus.text, "  bad-crc  03 03 02 00 46 "));
+  CHECK_FALSE(weft::test::contains(a.bus.text, "serial nav"));
   // Timeouts and bad CRCs are no noise: the total says so.
-  CHECK(contains(a.bus.text, "(Modbus RTU, ring of 64); noise skipped since start: 0 bytes in 0 frames\n"));
-  CHECK(contains(a.bus.json, "\"capacity\":64,\"noise_frames\":0,\"noise_bytes\":0,"));
-  CHECK(contains(a.bus.json, "{\"ports\":[{\"port\":\"rs485\",\"kind\":\"modbus\",\"total\":"));
-  CHECK(contains(a.bus.json, "\"dir\":\"tx\",\"length\":8,\"kept\":8,\"verdict\":\"sent\",\"hex\":\"0303006400"));
-  CHECK(contains(a.bus.json, "\"verdict\":\"timeout\""));
-  CHECK(contains(a.bus.json, "\"verdict\":\"bad-crc\""));
+  CHECK(weft::test::contains(a.bus.text, "(Modbus RTU, ring of 64); noise skipped since start: 0 bytes in 0 frames\n"));
+  CHECK(weft::test::contains(a.bus.json, "\"capacity\":64,\"noise_frames\":0,\"noise_bytes\":0,"));
+  CHECK(weft::test::contains(a.bus.json, "{\"ports\":[{\"port\":\"rs485\",\"kind\":\"modbus\",\"total\":"));
+  CHECK(weft::test::contains(a.bus.json, "\"dir\":\"tx\",\"length\":8,\"kept\":8,\"verdict\":\"sent\",\"hex\":\"0303006400"));
+  CHECK(weft::test::contains(a.bus.json, "\"verdict\":\"timeout\""));
+  CHECK(weft::test::contains(a.bus.json, "\"verdict\":\"bad-crc\""));
 
   INFO("frames nav:\n" << a.nav.text);
   REQUIRE(a.nav.ok);
-  CHECK(contains(a.nav.text, "(lines, ring of 64)"));
-  CHECK(contains(a.nav.text, "  ok       \"$GPGGA,"));
-  CHECK(contains(a.nav.text, "  bad-crc  \"$GP"));
-  CHECK(contains(a.nav.json, "\"kind\":\"lines\""));
-  CHECK_FALSE(contains(a.nav.text, "noise skipped"));  // lines are never noise
-  CHECK(contains(a.nav.json, "\"text\":\"$GP"));
+  CHECK(weft::test::contains(a.nav.text, "(lines, ring of 64)"));
+  CHECK(weft::test::contains(a.nav.text, "  ok       \"$GPGGA,"));
+  CHECK(weft::test::contains(a.nav.text, "  bad-crc  \"$GP"));
+  CHECK(weft::test::contains(a.nav.json, "\"kind\":\"lines\""));
+  CHECK_FALSE(weft::test::contains(a.nav.text, "noise skipped"));  // lines are never noise
+  CHECK(weft::test::contains(a.nav.json, "\"text\":\"$GP"));
 
   CHECK(a.few.ok);
   CHECK(count(a.few.text, "\n-") == 6);  // 3 frames on each of the two ports
@@ -157,15 +156,15 @@ TEST_CASE("frames: the flight recorders of gather's ports, from the console and 
   CHECK_FALSE(a.idle.ok);
   CHECK(a.idle.text == "frames: port \"spare\" has no instruments, so gather does not open it; ports: rs485, nav\n");
   CHECK_FALSE(a.bad_count.ok);
-  CHECK(contains(a.bad_count.text, "the count must be a positive whole number, not \"0\"\nusage: frames [PORT] [N]"));
+  CHECK(weft::test::contains(a.bad_count.text, "the count must be a positive whole number, not \"0\"\nusage: frames [PORT] [N]"));
   CHECK_FALSE(a.too_many.ok);
 
   INFO("dump:\n" << a.dump);
-  CHECK(contains(a.dump, "serial rs485: last frames"));
-  CHECK(contains(a.dump, "serial nav: last frames"));
-  CHECK(contains(a.dump, "serial rs485: last 64 of "));
-  CHECK(contains(a.dump, "rx   0    timeout  (nothing)"));
-  CHECK_FALSE(contains(a.dump, "serial spare"));
+  CHECK(weft::test::contains(a.dump, "serial rs485: last frames"));
+  CHECK(weft::test::contains(a.dump, "serial nav: last frames"));
+  CHECK(weft::test::contains(a.dump, "serial rs485: last 64 of "));
+  CHECK(weft::test::contains(a.dump, "rx   0    timeout  (nothing)"));
+  CHECK_FALSE(weft::test::contains(a.dump, "serial spare"));
 }
 
 namespace {
@@ -229,7 +228,7 @@ TEST_CASE("frames: glitch bytes before answers are noise rows, and the header to
       ++row_frames;
       row_bytes += std::stoull(m[1]);
     }
-    if (contains(line, "  ok       03 03 02 00 46 ")) ++answers_ok;
+    if (weft::test::contains(line, "  ok       03 03 02 00 46 ")) ++answers_ok;
   }
   CHECK(total_frames > 3);  // half of 20 answers, give or take the seed
   CHECK(total_frames == row_frames);
@@ -237,6 +236,6 @@ TEST_CASE("frames: glitch bytes before answers are noise rows, and the header to
   CHECK(total_bytes >= total_frames);
   CHECK(total_bytes <= 3 * total_frames);
   CHECK(answers_ok == 20);  // the noise cost no poll
-  CHECK(contains(r.json, ",\"noise_frames\":" + std::to_string(total_frames) +
+  CHECK(weft::test::contains(r.json, ",\"noise_frames\":" + std::to_string(total_frames) +
                              ",\"noise_bytes\":" + std::to_string(total_bytes) + ","));
 }

@@ -16,16 +16,16 @@ using weft::apps::read_upload_settings;
 using weft::apps::UploadSettings;
 
 namespace {
-UploadSettings read(const std::string& body) {
+UploadSettings read_upload(const std::string& body) {
   const weft::Config c = weft::Config::parse("[service.upload]\n" + body, "upload.toml");
   const auto section = c.root().table("service")->table("upload");
   UploadSettings s = read_upload_settings(*section);
   section->reject_unknown_keys();
   return s;
 }
-std::string error_of(const std::string& body) {
+std::string upload_error_of(const std::string& body) {
   try {
-    read(body);
+    read_upload(body);
   } catch (const weft::ConfigError& e) {
     return e.what();
   }
@@ -35,7 +35,7 @@ std::string error_of(const std::string& body) {
 }  // namespace
 
 TEST_CASE("upload config: defaults", "[upload][config]") {
-  const UploadSettings s = read("url = \"mqtt://127.0.0.1:18830\"\ndevice = \"box7\"\n");
+  const UploadSettings s = read_upload("url = \"mqtt://127.0.0.1:18830\"\ndevice = \"box7\"\n");
   CHECK(s.client.url.port == 18830);
   CHECK_FALSE(s.client.url.tls);
   CHECK(s.client.client_id == "weft-box7");
@@ -48,7 +48,7 @@ TEST_CASE("upload config: defaults", "[upload][config]") {
 TEST_CASE("upload config: password_file, TLS and every limit", "[upload][config]") {
   const auto file = std::filesystem::temp_directory_path() / ("weft-upload-pw-" + std::to_string(::getpid()));
   std::ofstream(file) << "s3cret\n";
-  const UploadSettings s = read("url = \"mqtts://broker:8884\"\nusername = \"u\"\npassword_file = \"" + file.string() +
+  const UploadSettings s = read_upload("url = \"mqtts://broker:8884\"\nusername = \"u\"\npassword_file = \"" + file.string() +
                                 "\"\nca_file = \"/etc/ca.pem\"\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n"
                                 "topic = \"site/{device}/{point}\"\nbatch_rows = 100\nmax_in_flight = 3\n"
                                 "backlog_rate = 50\nkeepalive = \"10s\"\nmin_backoff = \"100ms\"\n"
@@ -66,16 +66,16 @@ TEST_CASE("upload config: password_file, TLS and every limit", "[upload][config]
 }
 
 TEST_CASE("upload config: mistakes name file:line, the key and what to do", "[upload][config]") {
-  CHECK_THAT(error_of(""), Contains("upload.toml") && Contains("url"));
-  CHECK_THAT(error_of("url = \"tcp://x\"\n"), Contains("upload.toml:2") && Contains("unknown scheme 'tcp'"));
-  CHECK_THAT(error_of("url = \"mqtt://x\"\nca_file = \"a\"\n"), Contains("service.upload.ca_file") && Contains("mqtts://"));
-  CHECK_THAT(error_of("url = \"mqtts://x\"\ncert_file = \"a\"\n"), Contains("key_file"));
-  CHECK_THAT(error_of("url = \"mqtt://x\"\npassword = \"p\"\n"), Contains("needs a username"));
-  CHECK_THAT(error_of("url = \"mqtt://x\"\nusername = \"u\"\npassword_file = \"/nonexistent/pw\"\n"),
+  CHECK_THAT(upload_error_of(""), Contains("upload.toml") && Contains("url"));
+  CHECK_THAT(upload_error_of("url = \"tcp://x\"\n"), Contains("upload.toml:2") && Contains("unknown scheme 'tcp'"));
+  CHECK_THAT(upload_error_of("url = \"mqtt://x\"\nca_file = \"a\"\n"), Contains("service.upload.ca_file") && Contains("mqtts://"));
+  CHECK_THAT(upload_error_of("url = \"mqtts://x\"\ncert_file = \"a\"\n"), Contains("key_file"));
+  CHECK_THAT(upload_error_of("url = \"mqtt://x\"\npassword = \"p\"\n"), Contains("needs a username"));
+  CHECK_THAT(upload_error_of("url = \"mqtt://x\"\nusername = \"u\"\npassword_file = \"/nonexistent/pw\"\n"),
              Contains("password_file") && Contains("cannot read '/nonexistent/pw'"));
-  CHECK_THAT(error_of("url = \"mqtt://x\"\ntopic = \"a/{host}\"\n"), Contains("unknown placeholder {host}"));
-  CHECK_THAT(error_of("url = \"mqtt://x\"\nmax_in_flight = 1\n"), Contains("max_in_flight"));
-  CHECK_THAT(error_of("url = \"mqtt://x\"\nbacklog_rate = 0\n"), Contains("backlog_rate"));
+  CHECK_THAT(upload_error_of("url = \"mqtt://x\"\ntopic = \"a/{host}\"\n"), Contains("unknown placeholder {host}"));
+  CHECK_THAT(upload_error_of("url = \"mqtt://x\"\nmax_in_flight = 1\n"), Contains("max_in_flight"));
+  CHECK_THAT(upload_error_of("url = \"mqtt://x\"\nbacklog_rate = 0\n"), Contains("backlog_rate"));
 }
 
 TEST_CASE("upload config: the service needs the store and the record service", "[upload][config]") {

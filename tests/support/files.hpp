@@ -1,0 +1,34 @@
+// Small helpers many tests share: a fresh temporary directory, a file's
+// whole contents, and "does this text contain that". One copy here, so the
+// test binaries can be unity-built (a second file-local copy of the same
+// function in the same translation unit would be a redefinition).
+#pragma once
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+namespace weft::test {
+
+// A new empty directory under the system temp dir: <tmp>/<prefix>-XXXXXX.
+inline std::string temp_dir(const std::string& prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  return pattern;
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace weft::test
