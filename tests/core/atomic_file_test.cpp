@@ -4,6 +4,7 @@
 // swept while those of live ones stay. (The kill -9 test is
 // atomic_replace_kill_test.cpp.)
 #include "weft/core/atomic_file.hpp"
+#include "support/files.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -22,25 +23,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "weft-atomic-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
-
-std::vector<std::string> names_in(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 void touch(const std::string& path) { std::ofstream(path) << "half a "; }
 
 }  // namespace
 
 TEST_CASE("atomic_replace creates, then replaces whole, leaving no temp", "[atomic_file]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-atomic");
   const std::string path = dir + "/weftd.toml";
   REQUIRE_FALSE(weft::atomic_replace(path, "a = 1\n"));
   CHECK(weft::test::read_file(path) == "a = 1\n");
@@ -49,12 +37,12 @@ TEST_CASE("atomic_replace creates, then replaces whole, leaving no temp", "[atom
   CHECK(weft::test::read_file(path) == big);
   REQUIRE_FALSE(weft::atomic_replace(path, ""));
   CHECK(weft::test::read_file(path).empty());
-  CHECK(names_in(dir) == std::vector<std::string>{"weftd.toml"});
+  CHECK(weft::test::names_in(dir) == std::vector<std::string>{"weftd.toml"});
   fs::remove_all(dir);
 }
 
 TEST_CASE("atomic_create never replaces a file already there", "[atomic_file]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-atomic");
   const std::string path = dir + "/dump.txt";
   REQUIRE_FALSE(weft::atomic_create(path, "first\n"));
   const weft::AtomicWriteError e = weft::atomic_create(path, "second\n");
@@ -62,12 +50,12 @@ TEST_CASE("atomic_create never replaces a file already there", "[atomic_file]") 
   CHECK(e.err == EEXIST);
   CHECK(std::string(e.doing) == "rename");
   CHECK(weft::test::read_file(path) == "first\n");
-  CHECK(names_in(dir) == std::vector<std::string>{"dump.txt"});  // its temp is gone too
+  CHECK(weft::test::names_in(dir) == std::vector<std::string>{"dump.txt"});  // its temp is gone too
   fs::remove_all(dir);
 }
 
 TEST_CASE("a failed atomic write names the step, the path and the errno text", "[atomic_file]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-atomic");
   const weft::AtomicWriteError e = weft::atomic_replace(dir + "/missing/weftd.toml", "a = 1\n");
   REQUIRE(e);
   CHECK(e.err == ENOENT);
@@ -82,14 +70,14 @@ TEST_CASE("a failed atomic write names the step, the path and the errno text", "
   REQUIRE(r);
   CHECK(std::string(r.doing) == "rename");
   CHECK_THAT(r.message(), Catch::Matchers::EndsWith(": Is a directory"));
-  CHECK(names_in(dir) == std::vector<std::string>{"taken"});
+  CHECK(weft::test::names_in(dir) == std::vector<std::string>{"taken"});
   fs::remove_all(dir);
 }
 
 // With one shared `<path>.tmp`, two writers truncate and rename each
 // other's temp: a mixed file, or a rename failing with ENOENT.
 TEST_CASE("two threads replacing one file never share a temp", "[atomic_file]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-atomic");
   const std::string path = dir + "/shared.toml";
   const std::string a = "writer = \"a\"\n" + std::string(50'000, 'a') + "\n";
   const std::string b = "writer = \"b\"\n" + std::string(70'000, 'b') + "\n";
@@ -106,12 +94,12 @@ TEST_CASE("two threads replacing one file never share a temp", "[atomic_file]") 
   CHECK(errors[1].empty());
   const std::string final_text = weft::test::read_file(path);
   CHECK((final_text == a || final_text == b));
-  CHECK(names_in(dir) == std::vector<std::string>{"shared.toml"});
+  CHECK(weft::test::names_in(dir) == std::vector<std::string>{"shared.toml"});
   fs::remove_all(dir);
 }
 
 TEST_CASE("temps of dead writers are swept, those of live writers and other files stay", "[atomic_file]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-atomic");
   const std::string dead = std::to_string(weft::test::dead_pid());
   const std::string alive = std::to_string(::getppid());  // a live process that is not us
   const std::string ours = std::to_string(::getpid());
@@ -122,7 +110,7 @@ TEST_CASE("temps of dead writers are swept, those of live writers and other file
 
   // A replace sweeps its own file's dead temps only.
   REQUIRE_FALSE(weft::atomic_replace(dir + "/weftd.toml", "a = 1\n"));
-  CHECK(names_in(dir) == std::vector<std::string>{"notes.tmp",
+  CHECK(weft::test::names_in(dir) == std::vector<std::string>{"notes.tmp",
                                                   "other.toml." + dead + "-1.tmp",
                                                   "weftd.toml",
                                                   "weftd.toml." + alive + "-2.tmp",

@@ -5,6 +5,7 @@
 // swept by the next replace. The kill points come from a fixed seed (the
 // timing still varies with load; the outcome must not).
 #include "weft/core/atomic_file.hpp"
+#include "support/files.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -29,12 +30,6 @@
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "weft-kill-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
 
 struct Victim {
   pid_t pid = -1;
@@ -80,7 +75,7 @@ std::size_t temps_in(const std::string& dir) {
 
 TEST_CASE("kill -9 at random moments during atomic replaces leaves the old or the new config", "[atomic_file]") {
   constexpr int kKills = 200;
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-kill");
   const std::string path = dir + "/weftd.toml";
   const std::string errors = dir + "/victim-errors.txt";
   const std::string a = weft::test::victim_config('A');

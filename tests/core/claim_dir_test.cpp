@@ -4,6 +4,7 @@
 // processes claim each exactly once; a claim left by a killed claimer is
 // found and taken over, a live one is not.
 #include "weft/core/claim_dir.hpp"
+#include "support/files.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -28,7 +29,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir(const fs::path& under = fs::temp_directory_path()) {
+std::string claim_temp_dir(const fs::path& under = fs::temp_directory_path()) {
   std::string pattern = (under / "weft-claim-XXXXXX").string();
   REQUIRE(::mkdtemp(pattern.data()) != nullptr);
   return pattern;
@@ -39,18 +40,11 @@ std::string temp_dir(const fs::path& under = fs::temp_directory_path()) {
 // and claiming works the same on both (renameat2 RENAME_NOREPLACE, OFD locks).
 std::string fast_temp_dir() {
   std::error_code ec;
-  return fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0 ? temp_dir("/dev/shm") : temp_dir();
+  return fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0 ? claim_temp_dir("/dev/shm") : claim_temp_dir();
 }
 
 void put(const std::string& dir, const std::string& name, const std::string& text) {
   std::ofstream(dir + "/" + name) << text;
-}
-
-std::vector<std::string> names_in(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 std::string content_of(const weft::Claim& c) {
@@ -79,7 +73,7 @@ int reap(pid_t pid, int seconds) {
 }  // namespace
 
 TEST_CASE("claims go smallest first into claimed/, skipping temps, dot files and directories", "[claim_dir]") {
-  const std::string dir = temp_dir();
+  const std::string dir = claim_temp_dir();
   put(dir, "b.csv", "B");
   put(dir, "a.csv", "A");
   put(dir, "c.csv.4242-1.tmp", "half");  // a producer's temp (atomic_create)
@@ -102,19 +96,19 @@ TEST_CASE("claims go smallest first into claimed/, skipping temps, dot files and
   CHECK_FALSE(fs::exists(dir + "/claimed/a.csv"));
   CHECK(b->release().empty());
   CHECK(fs::exists(dir + "/b.csv"));
-  CHECK(names_in(dir + "/claimed").empty());
+  CHECK(weft::test::names_in(dir + "/claimed").empty());
 
   // Released, it is claimable again.
   std::optional<weft::Claim> again = queue.claim();
   REQUIRE(again);
   CHECK(again->name() == "b.csv");
   CHECK(again->finish().empty());
-  CHECK(names_in(dir) == std::vector<std::string>{".hidden", "c.csv.4242-1.tmp", "claimed", "sub"});
+  CHECK(weft::test::names_in(dir) == std::vector<std::string>{".hidden", "c.csv.4242-1.tmp", "claimed", "sub"});
   fs::remove_all(dir);
 }
 
 TEST_CASE("two claimers in one process never get the same file, nor take over a live claim", "[claim_dir]") {
-  const std::string dir = temp_dir();
+  const std::string dir = claim_temp_dir();
   for (int i = 0; i < 20; ++i) put(dir, "f" + std::to_string(100 + i), std::to_string(i));
   weft::ClaimDir one(dir), two(dir);
   std::vector<weft::Claim> held;
@@ -135,12 +129,12 @@ TEST_CASE("two claimers in one process never get the same file, nor take over a 
   CHECK(taken.size() == 20);
   CHECK(one.take_over_abandoned().empty());  // `two` holds them now
   for (weft::Claim& c : taken) CHECK(c.finish().empty());
-  CHECK(names_in(dir + "/claimed").empty());
+  CHECK(weft::test::names_in(dir + "/claimed").empty());
   fs::remove_all(dir);
 }
 
 TEST_CASE("a claim left by a killed claimer is found and taken over at the next start", "[claim_dir]") {
-  const std::string dir = temp_dir();
+  const std::string dir = claim_temp_dir();
   for (const char* n : {"1.dat", "2.dat", "3.dat"}) put(dir, n, n);
   int ready[2];
   REQUIRE(::pipe(ready) == 0);
@@ -239,7 +233,7 @@ TEST_CASE("two processes claiming from 10,000 files claim each exactly once", "[
   std::printf("two claimers of %d files: %zu and %zu claims\n", kFiles, per_child[0], per_child[1]);
   CHECK(lines == kFiles);
   CHECK(claimed == expected);  // no loss, no stranger; a "BAD ..." line is a stranger
-  CHECK(names_in(queue_dir) == std::vector<std::string>{"claimed"});
-  CHECK(names_in(queue_dir + "/claimed").empty());
+  CHECK(weft::test::names_in(queue_dir) == std::vector<std::string>{"claimed"});
+  CHECK(weft::test::names_in(queue_dir + "/claimed").empty());
   fs::remove_all(dir);
 }

@@ -3,6 +3,7 @@
 // once (the monitor thread and the console's blocking work); the newest
 // `keep` stay, and temps of a writer killed mid-dump are swept.
 #include "weft/core/dump.hpp"
+#include "support/files.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -22,35 +23,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "weft-dumpfile-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
-
-std::vector<std::string> names_in(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 constexpr std::int64_t kWall = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:00Z
 
 }  // namespace
 
 TEST_CASE("dumps in one second get their own names, the newest kept, dead temps swept", "[dump]") {
-  const std::string dir = temp_dir() + "/dumps";
+  const std::string dir = weft::test::temp_dir("weft-dumpfile") + "/dumps";
   const std::string base = "20260101T000000Z-" + std::to_string(::getpid());
   const std::string dead_temp = "20251231T235959Z-1.txt." + std::to_string(weft::test::dead_pid()) + "-1.tmp";
   fs::create_directories(dir);
   { std::ofstream(dir + "/" + dead_temp) << "=== weft dump (SIGUSR1) cut short"; }
 
   CHECK(weft::write_dump_file(dir, "one\n", kWall, 2) == dir + "/" + base + ".txt");
-  CHECK(names_in(dir) == std::vector<std::string>{base + ".txt"});  // the dead writer's temp is gone
+  CHECK(weft::test::names_in(dir) == std::vector<std::string>{base + ".txt"});  // the dead writer's temp is gone
   CHECK(weft::write_dump_file(dir, "two\n", kWall, 2) == dir + "/" + base + "-2.txt");
   CHECK(weft::write_dump_file(dir, "three\n", kWall, 2) == dir + "/" + base + "-3.txt");
-  CHECK(names_in(dir) == std::vector<std::string>{base + "-2.txt", base + "-3.txt"});
+  CHECK(weft::test::names_in(dir) == std::vector<std::string>{base + "-2.txt", base + "-3.txt"});
   CHECK(weft::test::read_file(dir + "/" + base + "-3.txt") == "three\n");
   fs::remove_all(fs::path(dir).parent_path());
 }
@@ -58,7 +46,7 @@ TEST_CASE("dumps in one second get their own names, the newest kept, dead temps 
 // Checking that a name is free and then writing it let two writers pick
 // the same name, and the second dump overwrote the first.
 TEST_CASE("two threads dumping in the same second lose no dump", "[dump]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-dumpfile");
   std::vector<std::string> paths[2];
   auto dumper = [&](int who) {
     for (int i = 0; i < 20; ++i)
@@ -75,6 +63,6 @@ TEST_CASE("two threads dumping in the same second lose no dump", "[dump]") {
       CHECK(weft::test::read_file(paths[who][i]) == "dump " + std::to_string(who) + "." + std::to_string(i) + "\n");
     }
   CHECK(distinct.size() == 40);
-  CHECK(names_in(dir).size() == 40);
+  CHECK(weft::test::names_in(dir).size() == 40);
   fs::remove_all(dir);
 }

@@ -3,6 +3,7 @@
 // dropped when its holder closes or is killed, names what is known of the
 // holder, and shared locks share.
 #include "weft/core/locked_file.hpp"
+#include "support/files.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -20,12 +21,6 @@ using weft::LockError;
 using weft::LockKind;
 
 namespace {
-
-std::string temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "weft-ofd-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
 
 // Waits (bounded) for one byte from the child.
 void await_byte(int fd) {
@@ -66,7 +61,7 @@ void kill_and_reap(pid_t pid) {
 }  // namespace
 
 TEST_CASE("two opens of one file in one process conflict under OFD locks", "[locked_file]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-ofd");
   const std::string path = dir + "/history.toml";
   LockError e1, e2;
   weft::LockedFile first = weft::open_locked(path, O_RDWR | O_CREAT, LockKind::exclusive, e1);
@@ -94,7 +89,7 @@ TEST_CASE("two opens of one file in one process conflict under OFD locks", "[loc
 }
 
 TEST_CASE("shared OFD locks share, and keep an exclusive one out", "[locked_file]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-ofd");
   const std::string path = dir + "/config.toml";
   LockError e;
   weft::LockedFile a = weft::open_locked(path, O_RDONLY | O_CREAT, LockKind::shared, e);
@@ -111,7 +106,7 @@ TEST_CASE("shared OFD locks share, and keep an exclusive one out", "[locked_file
 }
 
 TEST_CASE("an OFD lock held by another process is busy until that process is killed", "[locked_file]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-ofd");
   const std::string path = dir + "/claimed.csv";
   const pid_t child = holding_child([&] {
     LockError e;
@@ -129,7 +124,7 @@ TEST_CASE("an OFD lock held by another process is busy until that process is kil
 }
 
 TEST_CASE("a POSIX lock of another process is busy and named by its pid", "[locked_file]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-ofd");
   const std::string path = dir + "/legacy.lock";
   const pid_t child = holding_child([&] {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
@@ -147,7 +142,7 @@ TEST_CASE("a POSIX lock of another process is busy and named by its pid", "[lock
 }
 
 TEST_CASE("open_locked on a missing file says which and why", "[locked_file]") {
-  const std::string dir = temp_dir();
+  const std::string dir = weft::test::temp_dir("weft-ofd");
   LockError e;
   CHECK_FALSE(weft::open_locked(dir + "/nope", O_RDWR, LockKind::exclusive, e));
   CHECK(e.err == ENOENT);

@@ -19,14 +19,14 @@ using namespace weft::test;
 
 namespace {
 
-constexpr std::size_t kPage = 4096;
+constexpr std::size_t kDbPage = 4096;
 
 void scramble_page(const std::string& path, std::uint64_t page) {
   std::mt19937 rng(4242);
-  std::string junk(kPage, '\0');
+  std::string junk(kDbPage, '\0');
   for (auto& c : junk) c = static_cast<char>(rng());
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekp(static_cast<std::streamoff>((page - 1) * kPage));
+  f.seekp(static_cast<std::streamoff>((page - 1) * kDbPage));
   f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
   REQUIRE(f.good());
 }

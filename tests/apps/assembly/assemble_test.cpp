@@ -26,7 +26,7 @@ std::vector<std::string> names(const weft::apps::Assembly& a) {
   return out;
 }
 
-std::string error_of(const std::string& toml) {
+std::string assembly_error(const std::string& toml) {
   try {
     assemble(toml);
   } catch (const weft::ConfigError& e) {
@@ -71,16 +71,16 @@ TEST_CASE("enabled = false: a disabled service's valid settings are accepted, an
 
 TEST_CASE("enabled = false: a typo or a bad value in a disabled service is refused at file:line",
           "[assembly][config]") {
-  const std::string typo = error_of("[service.heartbeat]\nenabled = false\nperiod = \"2s\"\nperod = \"3s\"\n" + kTap);
+  const std::string typo = assembly_error("[service.heartbeat]\nenabled = false\nperiod = \"2s\"\nperod = \"3s\"\n" + kTap);
   CHECK_THAT(typo, StartsWith("box.toml:4:1:"));
   CHECK_THAT(typo, Contains("'perod'"));
 
-  const std::string bad = error_of("[service.heartbeat]\nenabled = false\nperiod = \"5\"\n" + kTap);
+  const std::string bad = assembly_error("[service.heartbeat]\nenabled = false\nperiod = \"5\"\n" + kTap);
   CHECK_THAT(bad, StartsWith("box.toml:3:"));
   CHECK_THAT(bad, Contains("service.heartbeat.period") && Contains("\"5s\""));
 
   const std::string restart =
-      error_of("[service.heartbeat]\nenabled = false\n[service.heartbeat.restart]\nintensty = 3\n" + kTap);
+      assembly_error("[service.heartbeat]\nenabled = false\n[service.heartbeat.restart]\nintensty = 3\n" + kTap);
   CHECK_THAT(restart, StartsWith("box.toml:4:1:"));
   CHECK_THAT(restart, Contains("'intensty'"));
 }
@@ -88,11 +88,11 @@ TEST_CASE("enabled = false: a typo or a bad value in a disabled service is refus
 TEST_CASE("enabled = false: gather's [[serial]] and [[instrument]] stay checked while it is off",
           "[assembly][config][gather]") {
   CHECK(names(assemble("[service.gather]\nenabled = false\n" + kTap + kGather)) == std::vector<std::string>{"tap"});
-  const std::string typo = error_of("[service.gather]\nenabled = false\n" + kTap + kGather + "  adress = 5\n");
+  const std::string typo = assembly_error("[service.gather]\nenabled = false\n" + kTap + kGather + "  adress = 5\n");
   CHECK_THAT(typo, StartsWith("box.toml:14:"));
   CHECK_THAT(typo, Contains("'adress'"));
   const std::size_t instruments = kGather.find("[[instrument]]");
-  const std::string quiet = error_of("[service.gather]\nenabled = false\n" + kTap + kGather.substr(0, instruments) +
+  const std::string quiet = assembly_error("[service.gather]\nenabled = false\n" + kTap + kGather.substr(0, instruments) +
                                      "max_quiet_wait = \"0s\"\n" + kGather.substr(instruments));
   CHECK_THAT(quiet, StartsWith("box.toml:9:"));
   CHECK_THAT(quiet, Contains("max_quiet_wait"));
@@ -106,11 +106,11 @@ TEST_CASE("enabled = false: a disabled service does not demand what it would nee
                           "[service.upload]\nenabled = false\nurl = \"mqtt://localhost:1883\"\n");
   CHECK(names(a) == std::vector<std::string>{"tap"});
   // The same tables switched on are refused for what is missing.
-  const std::string no_store = error_of(kTap + "[service.record]\ncapacity = 1000\n");
+  const std::string no_store = assembly_error(kTap + "[service.record]\ncapacity = 1000\n");
   CHECK_THAT(no_store, Contains("service.record: there is no store to record into"));
   // Its settings are still checked while it is off.
   const std::string bad_url =
-      error_of(kTap + "[service.upload]\nenabled = false\nurl = \"http://localhost\"\n");
+      assembly_error(kTap + "[service.upload]\nenabled = false\nurl = \"http://localhost\"\n");
   CHECK_THAT(bad_url, StartsWith("box.toml:5:"));
   CHECK_THAT(bad_url, Contains("service.upload.url"));
 }

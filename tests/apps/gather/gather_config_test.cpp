@@ -20,7 +20,7 @@ weft::apps::GatherConfig read(const std::string& toml) {
   return weft::apps::read_gather_config(root, *root.table("service")->table("gather"));
 }
 
-std::string error_of(const std::string& toml) {
+std::string gather_config_error(const std::string& toml) {
   try {
     read(toml);
   } catch (const weft::ConfigError& e) {
@@ -49,32 +49,32 @@ TEST_CASE("serial config: max_quiet_wait reads into the master options, 1 s by d
 }
 
 TEST_CASE("serial config: a bad max_quiet_wait is refused at its file:line with what to write", "[gather][config]") {
-  const std::string zero = error_of(port_with("max_quiet_wait = \"0s\""));
+  const std::string zero = gather_config_error(port_with("max_quiet_wait = \"0s\""));
   CHECK_THAT(zero, StartsWith("ports.toml:5:"));
   CHECK_THAT(zero, Contains("serial[0].max_quiet_wait: 0ns is out of range; expected a duration from 1ms to 1m"));
 
-  const std::string negative = error_of(port_with("max_quiet_wait = \"-1s\""));
+  const std::string negative = gather_config_error(port_with("max_quiet_wait = \"-1s\""));
   CHECK_THAT(negative, StartsWith("ports.toml:5:"));
   CHECK_THAT(negative, Contains("serial[0].max_quiet_wait: duration \"-1s\" is negative"));
 
-  const std::string too_long = error_of(port_with("max_quiet_wait = \"2m\""));
+  const std::string too_long = gather_config_error(port_with("max_quiet_wait = \"2m\""));
   CHECK_THAT(too_long, StartsWith("ports.toml:5:"));
   CHECK_THAT(too_long, Contains("serial[0].max_quiet_wait: 2m is out of range; expected a duration from 1ms to 1m"));
 
-  const std::string no_unit = error_of(port_with("max_quiet_wait = 1"));
+  const std::string no_unit = gather_config_error(port_with("max_quiet_wait = 1"));
   CHECK_THAT(no_unit, StartsWith("ports.toml:5:"));
   CHECK_THAT(no_unit, Contains("\"1s\""));
 
   // At 1200 baud 8E1 (11 bits a character) t3.5 is 32.083 ms: a 20 ms bound
   // could never see the line quiet after an answer.
-  const std::string too_short = error_of(port_with("parity = \"E\"\nmax_quiet_wait = \"20ms\"", 1200));
+  const std::string too_short = gather_config_error(port_with("parity = \"E\"\nmax_quiet_wait = \"20ms\"", 1200));
   CHECK_THAT(too_short, StartsWith("ports.toml:6:"));
   CHECK_THAT(too_short, Contains("serial[0].max_quiet_wait: 20.000 ms is not longer than the silence a request waits for "
                                  "(t3.5 32.083 ms at 1200 baud + pause_between_requests 0.000 ms)"));
   CHECK_THAT(too_short, Contains("use e.g. \"1s\""));
   // pause_between_requests adds to that silence.
   const std::string with_pause =
-      error_of(port_with("pause_between_requests = \"1s\"\nmax_quiet_wait = \"1s\"", 19200));
+      gather_config_error(port_with("pause_between_requests = \"1s\"\nmax_quiet_wait = \"1s\"", 19200));
   CHECK_THAT(with_pause, StartsWith("ports.toml:6:"));
   CHECK_THAT(with_pause, Contains("+ pause_between_requests 1000.000 ms"));
   CHECK(read(port_with("pause_between_requests = \"1s\"\nmax_quiet_wait = \"2s\"")).ports.at(0).master.max_quiet_wait ==
