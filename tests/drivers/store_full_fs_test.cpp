@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "store_support.hpp"
 
@@ -90,6 +91,56 @@ TEST_CASE("store: on a really full file system the ballast lets it prune, and co
   // Room was made: the ballast is back for the next time.
   CHECK(std::filesystem::exists(ballast));
   // The newest readings are all there.
+  const auto newest = run_sync(ioc, s.newest_undelivered(10));
+  REQUIRE(newest.size() == 10);
+  CHECK(newest.front().seq == last - 9);
+}
+
+// A card that other programs have filled almost up (5 MiB free): too
+// little room at open for the ballast, and the store's own size cap
+// (hard_max_db_size: SQLITE_FULL from max_page_count) is what stops the
+// commits, not the file system. Room for the next commits is what the
+// store needs, found by pruning a little, as the cap's prune does; the
+// full-disk path's target "the ballast fits again" cannot be reached on
+// this card at all, and chasing it deleted the whole database (every
+// undelivered reading recorded as lost) at the first SQLITE_FULL.
+TEST_CASE("store: at its size cap on a nearly full card without a ballast it prunes a little, not the whole file",
+          "[store][disk_full]") {
+  TempDir dir;
+  Tmpfs fs(dir.path / "card", "size=16m,mode=0700");
+  if (!fs.mounted) {
+    WARN("SKIPPED: cannot mount a 16 MiB tmpfs at " << fs.dir << " (" << fs.why
+                                                     << "); this test needs root (CAP_SYS_ADMIN)");
+    return;
+  }
+  {
+    std::ofstream filler(fs.dir / "other.bin", std::ios::binary);  // another program's 11 MiB
+    const std::string block(64 * 1024, 'f');
+    for (int i = 0; i < 176; ++i) filler << block;
+  }
+  auto o = options_for((fs.dir / "readings.db").string());
+  o.batch_rows = 500;
+  o.queue_capacity = 100'000;
+  o.hard_max_db_size = 1u << 20;
+  boost::asio::io_context ioc;
+  store::Store s(o);
+  run_sync(ioc, s.open());
+  REQUIRE_FALSE(std::filesystem::exists(o.path + ".ballast"));  // the premise: no room for it
+
+  std::uint64_t last = 0;
+  std::uint64_t committed_before_loss = 0;
+  for (int round = 0; round < 200 && s.counters().pruned_undelivered == 0; ++round) {
+    committed_before_loss = last;
+    for (int i = 0; i < 500; ++i) last = s.append(sample("p", std::string(200, 'x')));
+    REQUIRE(run_sync(ioc, s.flushed(), std::chrono::seconds(60)) == last);
+  }
+  const auto c = s.counters();
+  INFO(last << " readings; " << committed_before_loss << " committed before the first loss; disk_full "
+            << c.disk_full << ", pruned " << c.pruned_delivered << " delivered + " << c.pruned_undelivered
+            << " undelivered");
+  REQUIRE(c.pruned_undelivered > 0);  // the cap was reached
+  // Room for one more round of 500 was needed, not the whole file's worth.
+  CHECK(c.pruned_undelivered < committed_before_loss / 2);
   const auto newest = run_sync(ioc, s.newest_undelivered(10));
   REQUIRE(newest.size() == 10);
   CHECK(newest.front().seq == last - 9);

@@ -775,9 +775,13 @@ void Writer::enforce_size_cap() {
 
 void Writer::make_room() {
   // A really full file system (less free than the ballast would give), not
-  // the store's own max_page_count: see free_disk().
+  // the store's own max_page_count: see free_disk(). A file at its cap is
+  // pruned here, a chunk at a time, whatever room the file system has left:
+  // free_disk() prunes until the ballast fits again, which on a card other
+  // files fill may take the whole file (seen: all 4,000 readings of a 1 MiB
+  // capped store deleted at its first SQLITE_FULL, with 5 MiB free).
   const auto free = ballast_.free_bytes();
-  if (free && *free < std::max<std::uint64_t>(ballast_.bytes(), 1u << 20)) return free_disk();
+  if (free && *free < std::max<std::uint64_t>(ballast_.bytes(), 1u << 20) && !at_page_cap()) return free_disk();
   // On a really full disk the WAL cannot grow either: fold it back first.
   try {
     db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -810,6 +814,20 @@ void Writer::make_room() {
     log_->warn("{}: disk full: deleted {} never delivered readings (recorded as lost) to make room", options_.path,
                lost_unreported_);
     lost_unreported_ = 0;
+  }
+}
+
+// Whether the file is at (or within an eighth of) its max_page_count, so
+// that a SQLITE_FULL is the store's own hard cap: SQLite reports both
+// causes with the same code, and the cap's FULL comes before the file
+// reaches the cap by about the failed transaction's growth.
+bool Writer::at_page_cap() {
+  try {
+    const auto max = static_cast<std::uint64_t>(db_->query_int("PRAGMA max_page_count"));
+    const auto count = static_cast<std::uint64_t>(db_->query_int("PRAGMA page_count"));
+    return count + std::max<std::uint64_t>(64, max / 8) >= max;
+  } catch (const sql::SqliteError&) {
+    return false;  // cannot tell: treat it as the file system's
   }
 }
 

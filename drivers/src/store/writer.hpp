@@ -140,6 +140,7 @@ private:
   void housekeeping();
   void enforce_size_cap();
   void make_room();
+  bool at_page_cap();        // the file is at its max_page_count: a FULL is the store's own cap
   void free_disk();          // make_room on a really full file system: ballast, prune, shrink
   void restore_ballast();    // makes the ballast if there is room again (logged once per change)
   // Runs `body` in a write transaction until it commits: BUSY is retried
