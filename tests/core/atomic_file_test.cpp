@@ -100,7 +100,13 @@ TEST_CASE("two threads replacing one file never share a temp", "[atomic_file]") 
 
 TEST_CASE("temps of dead writers are swept, those of live writers and other files stay", "[atomic_file]") {
   const std::string dir = weft::test::temp_dir("weft-atomic");
-  const std::string dead = std::to_string(weft::test::dead_pid());
+  // A pid no process can have: above PID_MAX_LIMIT (2^22, the largest
+  // pid_max). A pid that was dead a moment ago (dead_pid()) can be reused
+  // by any process or thread on the box before the sweep looks (on this
+  // loaded machine pid_max 32768 wraps quickly, and the replace's fsyncs
+  // make the window long): then its temps stay and the test failed (once
+  // in 398 runs); forcing the reuse with ns_last_pid shows exactly that.
+  const std::string dead = std::to_string((1L << 22) + 1);
   const std::string alive = std::to_string(::getppid());  // a live process that is not us
   const std::string ours = std::to_string(::getpid());
   for (const std::string& name : std::vector<std::string>{"weftd.toml." + dead + "-1.tmp", "weftd.toml." + dead + "-17.tmp", "weftd.toml." + alive + "-2.tmp",

@@ -30,7 +30,9 @@ constexpr std::int64_t kWall = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:0
 TEST_CASE("dumps in one second get their own names, the newest kept, dead temps swept", "[dump]") {
   const std::string dir = weft::test::temp_dir("weft-dumpfile") + "/dumps";
   const std::string base = "20260101T000000Z-" + std::to_string(::getpid());
-  const std::string dead_temp = "20251231T235959Z-1.txt." + std::to_string(weft::test::dead_pid()) + "-1.tmp";
+  // A pid no process can have (above PID_MAX_LIMIT, 2^22): a pid that was
+  // dead a moment ago can be reused before the sweep (atomic_file_test.cpp).
+  const std::string dead_temp = "20251231T235959Z-1.txt." + std::to_string((1L << 22) + 1) + "-1.tmp";
   fs::create_directories(dir);
   { std::ofstream(dir + "/" + dead_temp) << "=== weft dump (SIGUSR1) cut short"; }
 
