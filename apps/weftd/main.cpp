@@ -129,6 +129,7 @@ int run(const Options& o) {
     const weft::MonoTime started = runtime.clock().now();
     const auto wall_started = std::chrono::steady_clock::now();
     code = runtime.run();
+    std::signal(SIGHUP, SIG_IGN);  // the runtime's handler is gone (SIG_DFL): see main()
     simulated_s = std::chrono::duration<double>(runtime.clock().now() - started).count();
     wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_started).count();
   }
@@ -144,6 +145,12 @@ int main(int argc, char** argv) {
   // which the log counts as lost lines (log.hpp); the default SIGPIPE would
   // kill the process first. (systemd ignores it for us; a shell pipe does not.)
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGHUP (a reload) must not kill the box at any moment: the runtime
+  // catches it only while it runs, and its default action (exit 129, not a
+  // line logged) applied while the config was read and the services were
+  // assembled, and again after the loop ended (the runtime's signal_set
+  // puts back SIG_DFL). weftd starts no child that would inherit this.
+  std::signal(SIGHUP, SIG_IGN);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // readings interleave with the log as they happen
   CLI::App app{"weftd: the weft device runtime"};
   Options o;

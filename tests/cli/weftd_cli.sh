@@ -224,4 +224,29 @@ expect_err "signal 15"
 expect_err "[tap] stopped"
 expect_err "[heartbeat] stopped"
 
+# --- SIGHUP before the runtime runs (weftd still reading its config) is no
+# kill either: the config is a FIFO, so weftd waits in its open, inside main,
+# until we write it; the HUP lands there. Before, this exited 129, silently.
+mkfifo "$TMP/fifo.toml"
+"$WEFTD" --config "$TMP/fifo.toml" --for 1s >"$TMP/out" 2>"$TMP/err" &
+BG_PID=$!
+for _ in $(seq 1 100); do  # at most ~10 s until it waits in the FIFO's open
+  [[ "$(cat /proc/$BG_PID/wchan 2>/dev/null)" == wait_for_partner ]] && break
+  sleep 0.1
+done
+[[ "$(cat /proc/$BG_PID/wchan 2>/dev/null)" == wait_for_partner ]] || fail "weftd never opened its FIFO config"
+kill -HUP "$BG_PID"
+sleep 0.2
+code=0
+if ! kill -0 "$BG_PID" 2>/dev/null; then
+  wait "$BG_PID" || code=$?
+  BG_PID=""
+  fail "weftd died of a SIGHUP while reading its config (exit $code; 129: killed by it)"
+fi
+timeout 10 bash -c 'cat "$1" >"$2"' _ "$DEMO" "$TMP/fifo.toml" || fail "weftd did not read its FIFO config"
+wait "$BG_PID" || code=$?
+BG_PID=""
+[[ $code == 0 ]] || fail "weftd exited $code after a SIGHUP while reading its config, expected 0 (129: killed by it)"
+expect_err "[heartbeat] stopped"
+
 echo "weftd CLI: all checks passed"
