@@ -154,6 +154,40 @@ ReloadHistoryWrite write_locked(const std::string& data_dir, const ReloadHistory
   return out;
 }
 
+// FNV-1a 64 of the text after the checksum line: a file cut short (at a
+// table boundary it would still parse) or altered is damage, not history.
+std::string fnv1a64_hex(std::string_view text) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (const char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+constexpr std::string_view kChecksumKey = "checksum = \"";
+
+// Checks the checksum line; throws std::runtime_error saying what is wrong.
+void verify_checksum(std::string_view text) {
+  std::size_t at = 0;
+  while (at < text.size() && text[at] == '#') {  // the leading comment lines
+    const std::size_t nl = text.find('\n', at);
+    if (nl == std::string_view::npos) break;
+    at = nl + 1;
+  }
+  if (text.substr(at, kChecksumKey.size()) != kChecksumKey)
+    throw std::runtime_error("no checksum line where weftd writes one: cut short, or not written by weftd");
+  const std::size_t nl = text.find('\n', at);
+  const std::string_view line = text.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
+  const std::string_view want = line.substr(kChecksumKey.size(), 16);
+  const std::string got = fnv1a64_hex(nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1));
+  if (want != got || line.size() != kChecksumKey.size() + 17)
+    throw std::runtime_error("checksum mismatch (the file says " + std::string(want) + ", its content is " + got +
+                             "): cut short or altered");
+}
+
 std::int64_t as_int(std::uint64_t v) { return static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX)); }
 
 }  // namespace
@@ -183,11 +217,7 @@ std::string reload_history_path(const std::string& data_dir) {
 }
 
 std::string format_reload_history(const ReloadHistory& history) {
-  std::string t =
-      "# weftd's reload history: the last " + std::to_string(kReloadHistoryKeep) +
-      " reload transactions, oldest first (console: `config history`).\n"
-      "# Written by weftd, replaced whole; a damaged file is moved aside to reload-history.toml.damaged.\n";
-  t += "version = " + std::to_string(kVersion) + "\n";
+  std::string t = "version = " + std::to_string(kVersion) + "\n";
   t += "next_id = " + std::to_string(as_int(history.next_id)) + "\n";
   for (const ReloadOutcome& o : history.entries) {  // bounded by append_reload_history
     t += "\n[[reload]]\n";
@@ -208,12 +238,17 @@ std::string format_reload_history(const ReloadHistory& history) {
       t += "  error = " + toml_string(s.error) + "\n";
     }
   }
-  return t;
+  return "# weftd's reload history: the last " + std::to_string(kReloadHistoryKeep) +
+         " reload transactions, oldest first (console: `config history`).\n"
+         "# Written by weftd, replaced whole; the checksum covers every byte after its line.\n" +
+         std::string(kChecksumKey) + fnv1a64_hex(t) + "\"\n" + t;
 }
 
 ReloadHistory parse_reload_history(std::string_view text, const std::string& source_name) {
+  verify_checksum(text);
   const Config doc = Config::parse(text, source_name);
   const ConfigSection root = doc.root();
+  (void)root.string("checksum", "");
   if (!root.has("version")) root.fail("version", "missing: not a reload history file, or a torn one");
   const std::int64_t version = root.integer("version", 0);
   if (version != kVersion)

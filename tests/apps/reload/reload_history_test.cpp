@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstdio>
 #include <string>
 
 #include "support/files.hpp"
@@ -41,6 +42,22 @@ ReloadOutcome history_outcome(std::uint64_t id) {
 void history_write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc | std::ios::binary);
   out << text;
+}
+
+// The file's text with its checksum line recomputed, as if weftd had written it (for edits
+// that must reach the parser).
+std::string history_resign(const std::string& text) {
+  const std::size_t at = text.find("checksum = \"");
+  REQUIRE(at != std::string::npos);
+  const std::size_t nl = text.find('\n', at);
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (std::size_t i = nl + 1; i < text.size(); ++i) {
+    h ^= static_cast<unsigned char>(text[i]);
+    h *= 0x100000001b3ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return text.substr(0, at) + "checksum = \"" + hex + "\"" + text.substr(nl);
 }
 
 }  // namespace
@@ -167,12 +184,24 @@ TEST_CASE("reload history: a damaged file is moved aside with a warning and the 
     CHECK(after.entries[0].id == 8);
     CHECK(fs::exists(path + ".damaged"));
   }
+  SECTION("cut short at a table boundary, where it would still parse") {
+    history_write_text(path, good.substr(0, good.rfind("[[reload]]")));
+    const ReloadHistory h = weft::apps::load_reload_history(dir);
+    CHECK(h.entries.empty());
+    CHECK(contains(h.warning, "checksum mismatch"));
+    CHECK(contains(h.warning, "cut short or altered"));
+    CHECK(h.next_id == 8);  // entry 7 went with the cut, but next_id = 8 at the top did not
+  }
   SECTION("empty") {
     history_write_text(path, "");
     const ReloadHistory h = weft::apps::load_reload_history(dir);
     CHECK(h.entries.empty());
     CHECK(h.next_id == 1);
-    CHECK(contains(h.warning, "version: missing"));
+    CHECK(contains(h.warning, "no checksum line"));
+  }
+  SECTION("signed, but not a history") {
+    history_write_text(path, history_resign("checksum = \"\"\nanswer = 42\n"));
+    CHECK(contains(weft::apps::load_reload_history(dir).warning, "version: missing"));
   }
   SECTION("binary garbage") {
     history_write_text(path, std::string("\x00\x01\xff\xfe garbage", 13));
@@ -182,6 +211,8 @@ TEST_CASE("reload history: a damaged file is moved aside with a warning and the 
     std::string text = good;
     text.replace(text.find("result = \"rolled back\""), 22, "result = \"exploded\"");
     history_write_text(path, text);
+    CHECK(contains(weft::apps::load_reload_history(dir, HistoryDamage::leave).warning, "checksum mismatch"));
+    history_write_text(path, history_resign(text));
     const ReloadHistory h = weft::apps::load_reload_history(dir);
     CHECK(contains(h.warning, "unknown result 'exploded'"));
     CHECK(h.next_id == 8);
@@ -189,7 +220,7 @@ TEST_CASE("reload history: a damaged file is moved aside with a warning and the 
   SECTION("another version") {
     std::string text = good;
     text.replace(text.find("version = 1"), 11, "version = 9");
-    history_write_text(path, text);
+    history_write_text(path, history_resign(text));
     CHECK(contains(weft::apps::load_reload_history(dir).warning, "is 9; this weftd reads version 1"));
   }
   SECTION("a reader may leave it where it is") {

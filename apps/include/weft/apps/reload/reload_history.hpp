@@ -3,7 +3,8 @@
 // id of the next one, so ids keep increasing across restarts. Written
 // whole by atomic replace (atomic_file.hpp: a kill or power cut leaves the
 // old or the new file). Read tolerantly: a damaged file (unparsable,
-// truncated, a field of the wrong type, an unknown version) is moved
+// truncated, a checksum that does not match, a field of the wrong type,
+// an unknown version) is moved
 // aside to reload-history.toml.damaged (replacing an older one: bounded)
 // with a warning that says so, and the history restarts empty, keeping
 // the ids it can still find in the damaged text; a bad file never stops
@@ -11,6 +12,10 @@
 // (calls in this process are serialised anyway).
 //
 // File format (TOML, version 1; unknown keys are ignored on reading):
+//   # comment lines
+//   checksum = "0123456789abcdef"       # FNV-1a 64 of every byte after this line:
+//                                       # a file cut short at a table boundary still parses, so
+//                                       # without it a torn file would pass for a shorter history
 //   version = 1
 //   next_id = 43
 //   [[reload]]                          # oldest first
