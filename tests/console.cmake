@@ -3,7 +3,8 @@
 # (every command, exit codes, stale and live sockets, --simulate), refusal
 # of another uid (setpriv, as nobody), 100 concurrent clients and a client
 # that stops reading, and weftctl on a real terminal (tmux: completion,
-# history). All labelled `integration`.
+# history); `config history`, `weftctl reload` and examples/weftd.service.
+# All labelled `integration`.
 if(TARGET weftctl)
   set(WEFT_CONSOLE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/console)
   set(WEFT_CONSOLE_TESTS)
@@ -13,4 +14,7 @@ if(TARGET weftctl)
     list(APPEND WEFT_CONSOLE_TESTS console.${script})
   endforeach()
   set_tests_properties(${WEFT_CONSOLE_TESTS} PROPERTIES LABELS integration TIMEOUT 120)
+  # examples/weftd.service judged by systemd-analyze (skipped, 77, without it).
+  add_test(NAME console.weftd_unit COMMAND bash ${WEFT_CONSOLE_DIR}/weftd_unit.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>)
+  set_tests_properties(console.weftd_unit PROPERTIES LABELS integration TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()
