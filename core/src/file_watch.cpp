@@ -111,7 +111,9 @@ struct FileWatch::Impl {
       if (got < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-        throw FileWatchError(file_watch_error_message(errno, "read", path, dir));
+        const int err = errno;
+        close();  // the watch ends with its error: a later changed() says it is closed
+        throw FileWatchError(file_watch_error_message(err, "read", path, dir));
       }
       if (got == 0) return;
       const MonoTime now = timers->clock().now();
@@ -134,9 +136,11 @@ struct FileWatch::Impl {
         exists = (e->mask & (IN_DELETE | IN_MOVED_FROM)) == 0;
         note(now);
       }
-      if (gone)
+      if (gone) {
+        close();  // the kernel dropped the watch (IN_IGNORED): nothing would ever come again
         throw FileWatchError("stopped watching " + path + " for changes: its directory " + dir +
                              " was removed, moved or unmounted; recreate it and restart weftd (or reload) to watch again");
+      }
     }
   }
 };

@@ -76,8 +76,8 @@ public:
   // loser of `changed() || timer`) ends the wait at once, at any point,
   // also mid-debounce, with operation_aborted, and CLOSES the watch: a
   // later changed() throws FileWatchError. Throws FileWatchError if the
-  // directory is removed, moved or unmounted (the watch then ends), or if
-  // reading the inotify fd fails.
+  // directory is removed, moved or unmounted, or if reading the inotify fd
+  // fails; the watch is closed then too (open a new one to go on).
   boost::asio::awaitable<FileChange> changed();
 
   const std::string& path() const noexcept { return path_; }
