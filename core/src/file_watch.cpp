@@ -208,6 +208,11 @@ asio::awaitable<FileChange> FileWatch::changed() {
       continue;
     }
     if (!std::get<1>(race)) end_if_cancelled(asio::cancellation_type::terminal);  // the timer was cancelled
+    // The timer won, but an event may have come in the same instant, queued
+    // behind it: one more look, or it would be a second change of its own.
+    const std::uint64_t seen = w.burst.events;
+    w.drain(path_, dir_);
+    if (w.burst.events != seen && w.burst.last - w.burst.first < w.options.max_delay) continue;
     w.settling = false;
     if (!w.exists && !w.burst.overflow) continue;  // removed and not back: wait for its return
     co_return w.burst;
