@@ -16,6 +16,11 @@
 //     +----------------+  (another event: settling again, deadline moved)
 //   any --cancellation--> closed (fd closed)   any --directory gone--> error
 //
+// In a service (open() looks the path up: off the loop):
+//   auto open = [&] { return FileWatch::open(path, ctx.timers()); };  // named: GCC 12
+//   FileWatch watch = co_await ctx.blocking_result(open);
+//   for (;;) { co_await watch.changed(); /* trigger a reload */ }
+//
 // A symlinked file is watched as the link (its directory, its name):
 // a change to the link's target elsewhere is not seen.
 // Never blocks the loop: the inotify fd is non-blocking, waited on by Asio.
