@@ -3,14 +3,18 @@
 # (every command, exit codes, stale and live sockets, --simulate), refusal
 # of another uid (setpriv, as nobody), 100 concurrent clients and a client
 # that stops reading, and weftctl on a real terminal (tmux: completion,
-# history). All labelled `integration`.
+# history); `config history`, `weftctl reload` and examples/weftd.service.
+# All labelled `integration`.
 if(TARGET weftctl)
   set(WEFT_CONSOLE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/console)
   set(WEFT_CONSOLE_TESTS)
-  foreach(script console_exec console_refusal console_clients weftctl_pty console_reload)
+  foreach(script console_exec console_refusal console_clients weftctl_pty console_reload console_history weftctl_reload)
     add_test(NAME console.${script}
              COMMAND bash ${WEFT_CONSOLE_DIR}/${script}.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl> /usr/bin/python3)
     list(APPEND WEFT_CONSOLE_TESTS console.${script})
   endforeach()
   set_tests_properties(${WEFT_CONSOLE_TESTS} PROPERTIES LABELS integration TIMEOUT 120)
+  # examples/weftd.service judged by systemd-analyze (skipped, 77, without it).
+  add_test(NAME console.weftd_unit COMMAND bash ${WEFT_CONSOLE_DIR}/weftd_unit.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>)
+  set_tests_properties(console.weftd_unit PROPERTIES LABELS integration TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()

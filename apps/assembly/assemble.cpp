@@ -43,6 +43,7 @@ void read_weftd_section(const ConfigSection& root, Assembly& out) {
   out.log_level = w.string("log_level", out.log_level);
   if (!logging::parse_level(out.log_level))
     w.fail("log_level", "unknown level '" + out.log_level + "'; use one of trace, debug, info, warn, error, critical, off");
+  out.watch_config = w.boolean("watch_config", out.watch_config);
   out.options.stop_grace = w.duration("stop_grace", out.options.stop_grace, Duration::zero(), std::chrono::minutes(10));
   out.options.blocking_threads = static_cast<std::size_t>(w.integer("blocking_threads", 2, 1, 64));
   // Health: no default data_dir (two weftd on one config must stay possible,

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client.hpp"
+#include "reload.hpp"
 #include "repl.hpp"
 
 int main(int argc, char** argv) {
@@ -24,11 +25,29 @@ int main(int argc, char** argv) {
   app.add_flag("-j,--json", json, "JSON replies (one JSON value per reply; stream chunks one per line)");
   app.add_option("--timeout", timeout_s, "seconds to wait for a reply (streams excepted); 0: forever")
       ->check(CLI::NonNegativeNumber);
+  weftctl::ReloadRequest reload;
+  CLI::App* reload_cmd = app.add_subcommand(
+      "reload", "apply the config file now and wait for the outcome: exit 0 applied (or nothing to change), "
+                "1 refused or rolled back, 3 no weftd or no answer within --timeout");
+  reload_cmd->add_flag("--dry-run", reload.dry_run, "only check the file and show the plan; nothing is applied");
+  CLI::Option* reload_timeout =
+      reload_cmd->add_option("--timeout", reload.timeout_s,
+                             "seconds to wait for the outcome (default 120: the services it restarts must become ready "
+                             "and settle); 0: forever")
+          ->check(CLI::NonNegativeNumber);
+  CLI::Option* global_timeout = app.get_option("--timeout");
   try {
     app.parse(argc, argv);
+    if (reload_cmd->parsed() && !exec.empty()) throw CLI::ValidationError("reload", "--exec and reload exclude each other");
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? weftctl::kExitOk : weftctl::kExitUsage;
+  }
+  if (reload_cmd->parsed()) {
+    reload.socket = socket;
+    reload.json = json;
+    if (reload_timeout->count() == 0 && global_timeout->count() > 0) reload.timeout_s = timeout_s;
+    return weftctl::reload(reload);
   }
   weftctl::Client client;
   try {

@@ -114,3 +114,11 @@ TEST_CASE("enabled = false: a disabled service does not demand what it would nee
   CHECK_THAT(bad_url, StartsWith("box.toml:5:"));
   CHECK_THAT(bad_url, Contains("service.upload.url"));
 }
+
+TEST_CASE("[weftd] watch_config: off by default, read as a boolean", "[assembly][config]") {
+  CHECK_FALSE(assemble(kTap).watch_config);
+  CHECK_FALSE(assemble("[weftd]\nwatch_config = false\n" + kTap).watch_config);
+  CHECK(assemble("[weftd]\nwatch_config = true\n" + kTap).watch_config);
+  CHECK_THAT(assembly_error("[weftd]\nwatch_config = \"yes\"\n" + kTap),
+             StartsWith("box.toml:2:16:") && Contains("weftd.watch_config"));
+}

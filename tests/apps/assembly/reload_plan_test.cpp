@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 
 using Catch::Matchers::Contains;
 using weft::apps::KeyChange;
@@ -218,6 +219,19 @@ TEST_CASE("reload plan: log_level applies without a restart", "[reload][assembly
     CHECK_FALSE(q.is_refused());
     CHECK(has_change(q.live, "weftd.log_level", "\"info\"", "\"warn\""));
   }
+}
+
+TEST_CASE("reload plan: watch_config applies without a restart, switched on or off", "[reload][assembly]") {
+  const std::string watching = edited(kBox, "log_level = \"info\"", "log_level = \"info\"\nwatch_config = true");
+  for (const auto& [was, will, before, after] :
+       {std::tuple{kBox, watching, "false", "true"}, std::tuple{watching, kBox, "true", "false"}}) {
+    const ReloadPlan p = plan(was, will);
+    CHECK(p.services.empty());
+    CHECK_FALSE(p.is_refused());
+    REQUIRE(p.live.size() == 1);
+    CHECK(has_change(p.live, "weftd.watch_config", before, after));
+  }
+  CHECK(plan(kBox, edited(kBox, "log_level = \"info\"", "log_level = \"info\"\nwatch_config = false")).is_empty());
 }
 
 TEST_CASE("reload plan: a key that only changes at start refuses the reload, naming it", "[reload][assembly]") {

@@ -24,6 +24,10 @@ struct ConfiguredService {
 struct Assembly {
   RuntimeOptions options;
   std::string log_level = "info";
+  // [weftd] watch_config: reload when the config file changes on disk
+  // (core/file_watch.hpp, debounced). Default false. Applies live: the
+  // reload plan neither restarts nor refuses for it.
+  bool watch_config = false;
   std::vector<ConfiguredService> services;
   // From [store], or null. Its services hold a Store*: keep the Assembly
   // alive until the Runtime is gone (weftd's main declares it first).
@@ -34,7 +38,7 @@ struct Assembly {
 // settings are read and checked the same way, but it is not assembled.
 Assembly assemble(const Config& config, const RunMode& mode = {});
 
-// Reads [weftd] into out.options and out.log_level (assemble() calls it);
+// Reads [weftd] into out.options, out.log_level and out.watch_config (assemble() calls it);
 // without a [weftd] table everything keeps its default.
 void read_weftd_section(const ConfigSection& root, Assembly& out);
 

@@ -19,7 +19,8 @@
 //   restarts too, after it.
 // - Entries are in apply order: stops first (dependents before what they
 //   need), then restarts and starts (what is needed before its dependents).
-// - [weftd] log_level applies without a restart; every other [weftd] key
+// - [weftd] log_level and watch_config apply without a restart (the
+//   watch starts or stops); every other [weftd] key
 //   (data_dir, blocking_threads, stop_grace, stall_threshold,
 //   hang_threshold: the runtime takes them once, at start) refuses the
 //   reload, as does a changed key that no service owns.
