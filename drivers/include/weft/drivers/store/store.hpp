@@ -187,6 +187,12 @@ public:
   // as a gap "dropped (queue full)"). Throws std::logic_error before the
   // first open(); accepted afterwards, also while the store has failed.
   std::uint64_t append(const Reading& reading);
+  // Loop thread, never blocks. `count` readings that were lost before they
+  // reached the store (the record service's bus queue dropped them): gives
+  // them the next `count` seqs and records those as the gap `why`, in seq
+  // order with the readings around them. Returns the first seq (0 if count
+  // is 0). Same preconditions as append().
+  std::uint64_t append_lost(std::uint64_t count, std::string why);
 
   // Loop thread, never blocks: a wall-clock offset (wall - mono) in effect for
   // `boot` from `mono_ns` on, committed with the next batch.
