@@ -127,11 +127,7 @@ int run(const Options& o) {
   double simulated_s = 0, wall_s = 0;
   {
     weft::Runtime runtime(assembly.options);
-    // Its subscription must go before the runtime's bus does.
-    const struct ReleaseIntake {
-      weft::apps::RecordIntake& intake;
-      ~ReleaseIntake() { intake.release(); }
-    } release_intake{record_intake};
+    const weft::apps::RecordIntakeRelease release_intake(record_intake);  // before the runtime's bus goes
     weft::apps::add_services(runtime, assembly);
     if (mode.simulate && (o.print_readings || !o.virtual_time)) runtime.add(printer(weft::to_ns(runtime.clock().now())));
     if (!o.run_for.empty()) runtime.stop_after(parse_duration_arg(o.run_for));

@@ -93,4 +93,17 @@ private:
   std::uint64_t released_unrecorded_ = 0;
 };
 
+// Releases an intake's subscription when it goes out of scope: declare it
+// right after the Runtime whose bus the intake subscribes to.
+class RecordIntakeRelease {
+public:
+  explicit RecordIntakeRelease(RecordIntake& intake) noexcept : intake_(intake) {}
+  ~RecordIntakeRelease() { intake_.release(); }
+  RecordIntakeRelease(const RecordIntakeRelease&) = delete;
+  RecordIntakeRelease& operator=(const RecordIntakeRelease&) = delete;
+
+private:
+  RecordIntake& intake_;
+};
+
 }  // namespace weft::apps
