@@ -177,3 +177,33 @@ TEST_CASE("store reopen: readings lost before the store are a gap in their place
   CHECK(sql_int(o.path, "SELECT count(*) FROM readings") == 6);
   CHECK(s.append(sample("p", 11.0)) == 11);
 }
+
+TEST_CASE("store reopen: readings queued past the reservation while failed are a gap after the close", "[store][power]") {
+  CrashVfs& vfs = CrashVfs::instance();
+  TempDir dir;
+  auto o = options_for(dir.file("failedq.db"));
+  o.vfs = CrashVfs::kName;
+  o.synchronous = store::StoreOptions::Synchronous::full;
+  o.error_deadline = std::chrono::milliseconds(200);
+  o.background_check = false;
+  o.ballast_bytes = 0;
+  boost::asio::io_context ioc;
+  {
+    store::Store s(o);
+    run_sync(ioc, s.open());
+    for (int i = 1; i <= 5; ++i) s.append(sample("p", static_cast<std::int64_t>(i)));
+    REQUIRE(run_sync(ioc, s.flushed()) == 5);  // the mark now reserves 6..6405 (a block of 64 batches)
+    vfs.crash();                               // every write fails from now on: the store gives up on the file
+    s.append(sample("p", 6.0));
+    REQUIRE(eventually([&] { return s.health().state == store::StoreHealth::State::failed; }));
+    for (int i = 7; i <= 7005; ++i) s.append(sample("p", static_cast<std::int64_t>(i)));  // past the reservation
+    vfs.heal();
+  }  // closed while failed: 6..7005 can never be committed
+  store::Store s(o);
+  run_sync(ioc, s.open());
+  const auto gaps = run_sync(ioc, s.gaps());
+  REQUIRE(gaps.size() == 1);
+  CHECK(gaps[0].first_seq == 6);
+  CHECK(gaps[0].last_seq == 7005);
+  CHECK(s.append(sample("p", 0.0)) == 7006);
+}

@@ -321,7 +321,21 @@ void Writer::run() {
 
 void Writer::close_cleanly() {
   stop_check();
-  if (!db_) return claim_.release();
+  if (!db_) {
+    // Failed (no file open): what is still queued can never be committed
+    // here. Raise the mark over it (best effort: the file system may be
+    // the reason we failed), so the next open records it as a gap.
+    const std::uint64_t assigned = last_assigned();
+    if (assigned >= reserved_below_) {
+      try {
+        write_seq_mark(options_.path, SeqMark{assigned + 1, delivered_through()});
+        reserved_below_ = assigned + 1;
+      } catch (const sql::SqliteError& e) {
+        if (log_) log_->debug("{}: could not raise the seq mark at close: {}", options_.path, e.what());
+      }
+    }
+    return claim_.release();
+  }
   // A clean close gives the unused rest of the reservation back, so that
   // the next open of this file (record restarting on a new Store, or the
   // next boot) goes on at committed + 1 without a gap. Allowed only once
