@@ -313,7 +313,8 @@ void Writer::run() {
     left = queue_.size();
   }
   if (left > 0 && log_)
-    log_->warn("{}: closing with {} readings not committed (never acknowledged; the database stayed locked)",
+    log_->warn("{}: closing with {} readings not committed (never acknowledged: the database stayed locked or "
+               "failed); their seqs are recorded as lost at the next open",
                options_.path, left);
   fail_all_waiters("the store is closed");
   close_cleanly();

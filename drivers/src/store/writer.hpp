@@ -16,6 +16,9 @@
 //   closed --open--> open --non-transient error past error_deadline, or corrupt--> failed
 //     ^                                                                          |
 //     +-----------------------open() again (record restarts)--------------------+
+// open holds the file's PathClaim (path_claim.hpp: one writer per file in
+// this process), taken before the seq mark is read, released by the clean
+// close (after the mark is lowered) or on entering failed.
 // failed: the connection is closed, waiters and jobs fail with the error,
 // failure waiters (Store::failure()) are told; readings keep queueing (the
 // batch in hand goes back to the front of the queue), and past the capacity
