@@ -2,12 +2,15 @@
 // capacity swaps the subscription without losing or doubling a reading
 // (what waited in the old queue comes first, in order); drops are reported
 // once, on the first reading taken after them, also across a swap; the
-// same settings keep the subscription; release() counts what it threw away.
+// same settings keep the subscription; release() counts what it threw away;
+// assembling a config (no run) never subscribes.
 #include "weft/apps/record/record_intake.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <vector>
+
+#include "weft/apps/assembly/assemble.hpp"
 
 using weft::Bus;
 using weft::Reading;
@@ -74,4 +77,16 @@ TEST_CASE("record intake: drops are reported once, before the reading after them
   CHECK_FALSE(in.subscribed());
   CHECK(bus.stats().subscribers == 0);
   CHECK(in.dropped() == 4);
+}
+
+TEST_CASE("record intake: assembling (as --check-config and reload --dry-run do) subscribes nothing",
+          "[record][intake]") {
+  RecordIntake in;
+  weft::apps::RunMode mode;
+  mode.record_intake = &in;
+  const auto assembly = weft::apps::assemble(
+      weft::Config::parse("[store]\npath = \"/nonexistent/x.db\"\n[service.record]\ncapacity = 5\n", "box.toml"), mode);
+  CHECK(assembly.services.size() == 1);
+  CHECK_FALSE(in.subscribed());
+  CHECK(in.depth() == 0);
 }
