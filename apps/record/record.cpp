@@ -230,7 +230,7 @@ boost::asio::awaitable<void> run(Context& ctx, const Settings& s, store::Store& 
                  "or {:.0f} ms)",
                  s.pattern, store.options().path, s.capacity, in.depth(), store.options().queue_capacity,
                  store.options().batch_rows, std::chrono::duration<double, std::milli>(store.options().batch_age).count());
-  const auto commands = add_store_commands(ctx, store);  // gone when this run ends
+  const auto commands = add_store_commands(ctx, store, in);  // gone when this run ends
   ctx.ready();
   TaskGroup group(ctx.executor());
   group.spawn(intake(ctx, store, in));

@@ -48,6 +48,10 @@ kill -CONT "${PID_OF[broker]}"
 ctl "start upload"
 sleep 1.5
 
+ctl "store"
+grep -qE "^bus queue: +[0-9]+ waiting of 65536 \('\*'\), 0 dropped" "$TMP/ctl.out" ||
+  fail "\`store\` does not show record's bus queue without drops: $(cat "$TMP/ctl.out")"
+
 final=$($PY "$UPLOAD_CHECK" maxseq "$DB")
 note "everything up to seq $final must reach the broker"
 timeout 60 bash -c "until $PY '$UPLOAD_CHECK' complete '$DB' '$COLLECTED' $final >/dev/null; do sleep 0.3; done" ||
