@@ -51,3 +51,17 @@ if(WEFT_SQLITE3_CLI AND WEFT_PYTHON3 AND TARGET weftctl)
     set_tests_properties(integration.store_readonly_weftd PROPERTIES RUN_SERIAL TRUE)
   endif()
 endif()
+
+# An upload restart resends only what was in flight and a restart of upload
+# and record touches nothing in the store's backlog (issue 12): weftd, the
+# console, a paused mosquitto broker, the sqlite3 CLI.
+find_program(WEFT_MOSQUITTO_FOR_RESTART mosquitto PATHS /usr/sbin)
+find_program(WEFT_MOSQUITTO_SUB_FOR_RESTART mosquitto_sub)
+if(WEFT_SQLITE3_CLI AND WEFT_MOSQUITTO_FOR_RESTART AND WEFT_MOSQUITTO_SUB_FOR_RESTART AND TARGET weftctl)
+  add_test(NAME integration.upload_restart_backlog
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/upload_restart_backlog.sh $<TARGET_FILE:weftd>
+                   $<TARGET_FILE:weftctl>)
+  set_tests_properties(integration.upload_restart_backlog PROPERTIES LABELS integration TIMEOUT 120)
+else()
+  message(STATUS "mosquitto, mosquitto_sub, sqlite3 or weftctl missing: integration.upload_restart_backlog is not run")
+endif()

@@ -1,10 +1,28 @@
 // record: every reading on the bus (or those matching `pattern`) recorded
 // in the store ([store]), each with its per-box sequence number. Ready once
-// the database is open and migrated. Nothing is lost silently: readings the
-// bus dropped before they reached us and readings the store dropped (queue
-// full) are counted, logged and published. Wall-clock offsets (at start and
-// at every clock jump, point weft.clock.offset_ns) are recorded as clock
+// the database is open and migrated. Wall-clock offsets (at start and at
+// every clock jump, point weft.clock.offset_ns) are recorded as clock
 // events, so uploaded timestamps can be corrected.
+//
+// What survives a restart of record (a reload of [service.record] or
+// [store], a crash-restart by the supervisor, a console stop + start): the
+// bus subscription is not this run's but the process's (RecordIntake,
+// record_intake.hpp, made by weftd's main and passed in RunMode), so
+// readings published while no run drains it wait there (bounded by
+// `capacity`) and the next run records them first, each exactly once, in
+// publish order; a new pattern or capacity takes effect at the next run
+// without losing or doubling one. The Store keeps what was appended: the
+// same Store goes on with its queue; a new Store on the same file waits for
+// the old one's clean close, which gives back the unused seq reservation,
+// so the ledger goes on at committed + 1 with no gap.
+//
+// Nothing is lost silently: readings the bus dropped before we took them
+// (the intake full: record down for long, or the loop overloaded) get seqs
+// and are recorded as the gap "dropped (bus queue full)", logged and
+// counted (bus_dropped); readings the store dropped (its queue full) are
+// the gap "dropped (queue full)". Only readings still waiting in the
+// intake when the process ends are lost unrecorded (nothing acknowledged
+// them; crash-only).
 //
 // What was acknowledged: every `report_period` (if it moved, else every
 // minute) it logs "store: committed through seq N" at info and publishes
@@ -34,11 +52,13 @@
 //
 // Files in apps/record/ (public header apps/include/weft/apps/record/):
 //   record.cpp          this service: bus -> store, counters, "committed through"
+//   record_intake.cpp   the bus subscription that outlives record's runs
 //   store_commands.cpp  `sql`, `store`, `gaps` (on the store's reader thread)
 // The [store] table itself is read in apps/assembly/store_config.cpp.
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assembly/catalog.hpp"
+#include "weft/apps/record/record_intake.hpp"
 #include "weft/apps/record/store_commands.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/task_group.hpp"
@@ -50,6 +70,7 @@ namespace {
 constexpr std::string_view kClockPoint = "weft.clock.offset_ns";
 constexpr Duration kQuietReport = std::chrono::minutes(1);  // "committed through" repeats at least this often
 constexpr std::size_t kNoteChars = 160;                       // of an error or incident in the status line
+constexpr const char* kBusLostWhy = "dropped (bus queue full)";
 
 // The store's state for STATUS= ("" when all is well).
 std::string status_note(const store::Store& store) {
@@ -74,33 +95,38 @@ struct Settings {
   Duration reopen_period;
 };
 
-// Bus readings into the store. append() never blocks; a reading the bus
-// dropped before we received it never got a seq: count and report it here.
-boost::asio::awaitable<void> intake(Context& ctx, const Settings& s, store::Store& store, Subscription& sub) {
-  std::uint64_t reported_bus_drops = 0;
+// Bus readings into the store, in publish order. append() never blocks.
+// Readings the bus dropped before we took them get their seqs here, as a
+// gap in their place, so the ledger says what was lost and when.
+boost::asio::awaitable<void> intake(Context& ctx, store::Store& store, RecordIntake& in) {
   for (;;) {
-    Reading r = co_await sub.receive();
+    RecordIntake::Item item = co_await in.take(&ctx.stats(), ctx.clock());
+    std::uint64_t lost = 0, first_lost = 0;
     for (;;) {
+      if (item.lost_before > 0) {
+        const std::uint64_t first = store.append_lost(item.lost_before, kBusLostWhy);
+        if (lost == 0) first_lost = first;
+        lost += item.lost_before;
+      }
+      const Reading& r = item.reading;
       if (r.point == kClockPoint) {
         if (const auto* offset = std::get_if<std::int64_t>(&r.value)) store.record_clock_event(r.boot, r.mono_ns, *offset);
       }
       store.append(r);
-      auto next = sub.try_receive();
+      auto next = in.try_take();
       if (!next) break;
-      r = std::move(*next);
+      item = std::move(*next);
     }
-    if (sub.dropped() != reported_bus_drops) {
-      ctx.log().warn("{} readings dropped before they reached the store (bus queue of {} full: the loop is overloaded); "
-                     "they were never recorded",
-                     sub.dropped() - reported_bus_drops, s.capacity);
-      reported_bus_drops = sub.dropped();
-    }
+    if (lost > 0)
+      ctx.log().warn("{} readings dropped before they reached the store (record's bus queue of {} was full: record "
+                     "was down or restarting, or the loop is overloaded); recorded as lost (\"{}\") from seq {}",
+                     lost, in.capacity(), kBusLostWhy, first_lost);
   }
 }
 
 // The counters as points, the acknowledged watermark as a log line, and
 // the store's own drops raised as a warning.
-boost::asio::awaitable<void> report(Context& ctx, const Settings& s, store::Store& store, const Subscription& sub) {
+boost::asio::awaitable<void> report(Context& ctx, const Settings& s, store::Store& store, const RecordIntake& in) {
   Ticker ticker = ctx.ticker(s.report_period);
   std::uint64_t logged_seq = 0, logged_dropped = 0, logged_lost = 0;
   MonoTime logged_at = ctx.clock().now();
@@ -119,7 +145,8 @@ boost::asio::awaitable<void> report(Context& ctx, const Settings& s, store::Stor
     ctx.publish(s.prefix + ".pruned_undelivered", i64(c.pruned_undelivered));
     ctx.publish(s.prefix + ".db_size_bytes", i64(c.db_size_bytes));
     ctx.publish(s.prefix + ".queue_depth", static_cast<std::int64_t>(c.queue_depth));
-    ctx.publish(s.prefix + ".bus_dropped", i64(sub.dropped()));
+    ctx.publish(s.prefix + ".bus_dropped", i64(in.dropped()));  // this process, every run of record
+    ctx.publish(s.prefix + ".bus_queue_depth", static_cast<std::int64_t>(in.depth()));
     ctx.publish(s.prefix + ".last_commit_ms", std::chrono::duration<double, std::milli>(c.last_commit_latency).count());
     const MonoTime now = ctx.clock().now();
     // Losses are warned about at once, then at most once a minute (summed).
@@ -169,7 +196,16 @@ boost::asio::awaitable<void> guard(Context& ctx, const Settings& s, store::Store
   throw store::StoreError(why);
 }
 
-boost::asio::awaitable<void> run(Context& ctx, const Settings& s, store::Store& store) {
+boost::asio::awaitable<void> run(Context& ctx, const Settings& s, store::Store& store, RecordIntake* process_intake) {
+  // First of all, so that readings published while the store opens wait
+  // for us. The process's intake already holds what came while record was
+  // down; a private one (no process intake) lives as long as this run.
+  RecordIntake own_intake;
+  RecordIntake& in = process_intake != nullptr ? *process_intake : own_intake;
+  const std::size_t waiting = in.depth();
+  if (in.configure(ctx.bus(), s.pattern, s.capacity) && waiting > 0)
+    ctx.log().info("bus queue changed to '{}' (capacity {}): the {} readings waiting in the old one are recorded first",
+                   s.pattern, s.capacity, waiting);
   // On the blocking pool (not the loop): a StoreError fails this run (logged,
   // restarted with backoff), and the virtual clock waits for the open.
   // A store that was open before in this process but cannot be reopened
@@ -186,28 +222,29 @@ boost::asio::awaitable<void> run(Context& ctx, const Settings& s, store::Store& 
                     e.what(), store.options().queue_capacity, std::chrono::duration<double>(s.reopen_period).count());
   }
   ctx.set_status_note(status_note(store));
-  Subscription sub = ctx.subscribe(s.pattern, s.capacity);
   // The offset in effect now, so this boot's readings can be corrected even
   // if the clock never jumps while we run.
   const std::int64_t mono = to_ns(ctx.clock().now());
   store.record_clock_event(BootId::current(), mono, ctx.clock().wall_ns() - mono);
-  ctx.log().info("recording '{}' into {} (bus queue {}, store queue {}, batches of {} rows or {:.0f} ms)", s.pattern,
-                 store.options().path, s.capacity, store.options().queue_capacity, store.options().batch_rows,
-                 std::chrono::duration<double, std::milli>(store.options().batch_age).count());
-  const auto commands = add_store_commands(ctx, store);  // gone when this run ends
+  ctx.log().info("recording '{}' into {} (bus queue {}, {} readings waiting in it; store queue {}, batches of {} rows "
+                 "or {:.0f} ms)",
+                 s.pattern, store.options().path, s.capacity, in.depth(), store.options().queue_capacity,
+                 store.options().batch_rows, std::chrono::duration<double, std::milli>(store.options().batch_age).count());
+  const auto commands = add_store_commands(ctx, store, in);  // gone when this run ends
   ctx.ready();
   TaskGroup group(ctx.executor());
-  group.spawn(intake(ctx, s, store, sub));
-  group.spawn(report(ctx, s, store, sub));
+  group.spawn(intake(ctx, store, in));
+  group.spawn(report(ctx, s, store, in));
   group.spawn(guard(ctx, s, store, degraded));
   co_await group.join();
 }
 
 }  // namespace
 
-ServiceFactory record_factory(const RunMode&, store::Store* store) {
+ServiceFactory record_factory(const RunMode& mode, store::Store* store) {
   return {"record", "records readings in the SQLite store ([store])",
-          [store](const ConfigSection& section, const ConfigSection&, RestartPolicy policy) {
+          [store, process_intake = mode.record_intake](const ConfigSection& section, const ConfigSection&,
+                                                       RestartPolicy policy) {
             Settings s{section.string("pattern", "*"),
                        static_cast<std::size_t>(section.integer("capacity", 65536, 1, 10'000'000)),
                        section.duration("report_period", std::chrono::seconds(5), std::chrono::milliseconds(10)),
@@ -215,8 +252,9 @@ ServiceFactory record_factory(const RunMode&, store::Store* store) {
                        section.duration("reopen_period", std::chrono::seconds(30), std::chrono::milliseconds(10))};
             if (s.prefix.empty()) section.fail("prefix", "must not be empty");
             auto needs = section.string_array("needs");
-            return coroutine_service("record", std::move(needs), policy,
-                                     [s, store](Context& ctx) { return run(ctx, s, *store); });
+            return coroutine_service("record", std::move(needs), policy, [s, store, process_intake](Context& ctx) {
+              return run(ctx, s, *store, process_intake);
+            });
           },
           {},
           [store](const ConfigSection& section, const ConfigSection&) {

@@ -3,6 +3,8 @@
 // await and format.
 #include "weft/apps/record/store_commands.hpp"
 
+#include "weft/apps/record/record_intake.hpp"
+
 #include <cstdio>
 #include <numeric>
 
@@ -118,7 +120,7 @@ awaitable<CommandReply> list_gaps(store::Store& store) {
   co_return CommandReply{true, text, o.done()};
 }
 
-awaitable<CommandReply> store_status(store::Store& store) {
+awaitable<CommandReply> store_status(store::Store& store, const RecordIntake& intake) {
   const store::StoreCounters c = store.counters();
   const store::StoreHealth health = store.health();
   std::vector<store::Gap> gaps;
@@ -146,6 +148,8 @@ awaitable<CommandReply> store_status(store::Store& store) {
   t.add({"busy retries:", u(c.busy_retries) + " in " + u(c.busy_episodes) + " episodes"});
   t.add({"pruned:", u(c.pruned_delivered) + " delivered, " + u(c.pruned_undelivered) + " undelivered (lost)"});
   t.add({"dropped:", u(c.dropped) + " (queue full, lost)"});
+  t.add({"bus queue:", std::to_string(intake.depth()) + " waiting of " + std::to_string(intake.capacity()) + " ('" +
+                           intake.pattern() + "'), " + u(intake.dropped()) + " dropped (lost, recorded as gaps)"});
   t.add({"disk full:", u(c.disk_full)});
   t.add({"gaps:", gaps_error.empty() ? u(gaps.size()) + " ranges, " + u(lost) + " readings lost" : gaps_error});
   std::string text = t.render();
@@ -173,7 +177,9 @@ awaitable<CommandReply> store_status(store::Store& store) {
   o.integer("db_size_bytes", i64(c.db_size_bytes)).integer("busy_retries", i64(c.busy_retries));
   o.integer("busy_episodes", i64(c.busy_episodes)).integer("pruned_delivered", i64(c.pruned_delivered));
   o.integer("pruned_undelivered", i64(c.pruned_undelivered)).integer("dropped", i64(c.dropped));
-  o.integer("disk_full", i64(c.disk_full));
+  o.integer("disk_full", i64(c.disk_full)).integer("bus_dropped", i64(intake.dropped()));
+  o.integer("bus_queue_depth", static_cast<std::int64_t>(intake.depth()));
+  o.integer("bus_queue_capacity", static_cast<std::int64_t>(intake.capacity()));
   JsonObject gj;
   if (gaps_error.empty()) gj.integer("ranges", static_cast<std::int64_t>(gaps.size())).integer("lost", i64(lost));
   else gj.str("error", gaps_error);
@@ -234,16 +240,16 @@ std::string render_query_json(const store::QueryResult& r, const store::QueryLim
   return o.done();
 }
 
-std::vector<CommandRegistration> add_store_commands(Context& ctx, store::Store& store) {
+std::vector<CommandRegistration> add_store_commands(Context& ctx, store::Store& store, const RecordIntake& intake) {
   Command sql_command{"sql", "sql SELECT ...",
                       "one read-only SQL statement on the store (read-only connection; at most 1000 rows and 2 s)",
                       {}};
   Command store_command{"store", "store", "the store's counters (rows, batches, busy, pruned, size) and its gaps", {}};
   // The handlers keep a copy of their Command (name and usage) for usage errors.
   sql_command.handler = [&store, self = sql_command](const CommandArgs& args) { return sql(store, self, args); };
-  store_command.handler = [&store, self = store_command](const CommandArgs& args) -> awaitable<CommandReply> {
+  store_command.handler = [&store, &intake, self = store_command](const CommandArgs& args) -> awaitable<CommandReply> {
     if (!args.empty()) co_return usage_error(self, "takes no arguments");
-    co_return co_await store_status(store);
+    co_return co_await store_status(store, intake);
   };
   Command gaps_command{"gaps", "gaps",
                        "seq ranges recorded but never delivered (dropped or pruned), with why", {}};

@@ -18,6 +18,7 @@
 #include "weft/apps/assembly/assemble.hpp"
 #include "weft/apps/assembly/reload_plan.hpp"
 #include "weft/apps/gather/bus_poller.hpp"
+#include "weft/apps/record/record_intake.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/data_dir_lock.hpp"
 #include "weft/core/log.hpp"
@@ -111,7 +112,10 @@ void print_summary(double simulated_s, double wall_s, const weft::apps::GatherRe
 
 int run(const Options& o) {
   weft::apps::GatherReport report;
-  const weft::apps::RunMode mode{!o.simulate.empty(), 1, &report};
+  // record's bus subscription for the whole process: readings published
+  // while record restarts (a reload, a crash-restart) wait in it.
+  weft::apps::RecordIntake record_intake;
+  const weft::apps::RunMode mode{!o.simulate.empty(), 1, &report, &record_intake};
   auto assembly = weft::apps::assemble(weft::Config::load_file(o.config), mode);
   if (mode.simulate) keep_only(assembly, o.simulate, o.config);
   const std::string level = o.log_level.empty() ? assembly.log_level : o.log_level;
@@ -123,6 +127,7 @@ int run(const Options& o) {
   double simulated_s = 0, wall_s = 0;
   {
     weft::Runtime runtime(assembly.options);
+    const weft::apps::RecordIntakeRelease release_intake(record_intake);  // before the runtime's bus goes
     weft::apps::add_services(runtime, assembly);
     if (mode.simulate && (o.print_readings || !o.virtual_time)) runtime.add(printer(weft::to_ns(runtime.clock().now())));
     if (!o.run_for.empty()) runtime.stop_after(parse_duration_arg(o.run_for));

@@ -112,6 +112,11 @@ std::uint64_t Store::append(const Reading& reading) {
   return impl_->writer_->append(reading);
 }
 
+std::uint64_t Store::append_lost(std::uint64_t count, std::string why) {
+  if (!impl_->writer_->accepting()) throw std::logic_error(impl_->options.path + ": Store::append_lost before open()");
+  return impl_->writer_->append_lost(count, std::move(why));
+}
+
 void Store::record_clock_event(const BootId& boot, std::int64_t mono_ns, std::int64_t offset_ns) {
   if (!impl_->writer_->accepting())
     throw std::logic_error(impl_->options.path + ": Store::record_clock_event before open()");

@@ -54,6 +54,16 @@ void raise_to(std::atomic<std::uint64_t>& a, std::uint64_t v) {
 
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
+// fsync of the connection's WAL, through SQLite's VFS (so the tests'
+// power-cut VFS sees it); false if there is no WAL open or the sync failed.
+bool sync_wal(sql::Db& db) {
+  sqlite3_file* wal = nullptr;
+  if (sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK || wal == nullptr ||
+      wal->pMethods == nullptr)
+    return false;
+  return wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) == SQLITE_OK;
+}
+
 std::uint64_t random_seed() {
   std::random_device rd;
   return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
@@ -133,6 +143,22 @@ void Writer::clock_event(const BootId& boot, std::int64_t mono_ns, std::int64_t 
     if (!pending_since_) pending_since_ = steady_clock::now();
   }
   wake_.notify_one();
+}
+
+std::uint64_t Writer::append_lost(std::uint64_t count, std::string why) {
+  if (count == 0) return 0;
+  const std::uint64_t first = next_seq_.fetch_add(count, std::memory_order_relaxed);
+  const std::uint64_t last = first + count - 1;
+  {
+    std::lock_guard lock(mutex_);
+    if (!lost_runs_.empty() && lost_runs_.back().last + 1 == first && lost_runs_.back().why == why)
+      lost_runs_.back().last = last;
+    else
+      lost_runs_.push_back(LostRun{first, last, std::move(why)});
+    if (!pending_since_) pending_since_ = steady_clock::now();
+  }
+  wake_.notify_one();
+  return first;
 }
 
 void Writer::when_flushed(std::shared_ptr<Completion<std::uint64_t>> done) {
@@ -229,6 +255,12 @@ Writer::Batch Writer::take() {
   b.clock_events.swap(clock_queue_);
   b.dropped = dropped_.ranges();
   dropped_.clear();
+  // Only the lost runs below what stays queued: committed_seq = the batch's
+  // top must not pass a reading that is still waiting.
+  const std::uint64_t waiting = queue_.empty() ? UINT64_MAX : queue_.front().seq;
+  auto below = std::find_if(lost_runs_.begin(), lost_runs_.end(), [&](const LostRun& l) { return l.first > waiting; });
+  b.lost_runs.assign(std::make_move_iterator(lost_runs_.begin()), std::make_move_iterator(below));
+  lost_runs_.erase(lost_runs_.begin(), below);
   pending_since_.reset();
   return b;
 }
@@ -269,7 +301,8 @@ void Writer::run() {
     }
     if (stopping) {
       std::lock_guard lock(mutex_);
-      const bool drained = queue_.empty() && clock_queue_.empty() && dropped_.empty() && jobs_.empty();
+      const bool drained =
+          queue_.empty() && clock_queue_.empty() && dropped_.empty() && lost_runs_.empty() && jobs_.empty();
       if (drained || !db_ || steady_clock::now() >= *stop_deadline_) break;
       continue;
     }
@@ -280,7 +313,8 @@ void Writer::run() {
     left = queue_.size();
   }
   if (left > 0 && log_)
-    log_->warn("{}: closing with {} readings not committed (never acknowledged; the database stayed locked)",
+    log_->warn("{}: closing with {} readings not committed (never acknowledged: the database stayed locked or "
+               "failed); their seqs are recorded as lost at the next open",
                options_.path, left);
   fail_all_waiters("the store is closed");
   close_cleanly();
@@ -288,11 +322,32 @@ void Writer::run() {
 
 void Writer::close_cleanly() {
   stop_check();
-  if (!db_) return;
-  // A clean close can give the unused rest of the reservation back: once the
-  // WAL is checkpointed into the (synced) database file, every committed seq
-  // is durable, so the mark may drop to committed + 1. If the checkpoint is
-  // not complete, the mark stays (the next open records the rest as a gap).
+  if (!db_) {
+    // Failed (no file open): what is still queued can never be committed
+    // here. Raise the mark over it (best effort: the file system may be
+    // the reason we failed), so the next open records it as a gap.
+    const std::uint64_t assigned = last_assigned();
+    if (assigned >= reserved_below_) {
+      try {
+        write_seq_mark(options_.path, SeqMark{assigned + 1, delivered_through()});
+        reserved_below_ = assigned + 1;
+      } catch (const sql::SqliteError& e) {
+        if (log_) log_->debug("{}: could not raise the seq mark at close: {}", options_.path, e.what());
+      }
+    }
+    return claim_.release();
+  }
+  // A clean close gives the unused rest of the reservation back, so that
+  // the next open of this file (record restarting on a new Store, or the
+  // next boot) goes on at committed + 1 without a gap. Allowed only once
+  // the WAL is checkpointed into the (synced) database file: then every
+  // committed seq is durable below the new mark. A seq that was assigned
+  // but not committed (readings left queued because the database stayed
+  // locked) was never visible, but its reading is lost: the mark is then
+  // put just above it, so the next open records it as a gap, never
+  // silently. Crash-safe at any point: before the mark's atomic replace
+  // the old (higher) mark holds; after it, everything below it is in the
+  // file or will be a gap.
   bool durable = false;
   try {
     sql::Statement cp(*db_, "PRAGMA wal_checkpoint(TRUNCATE)");
@@ -300,20 +355,47 @@ void Writer::close_cleanly() {
   } catch (const sql::SqliteError& e) {
     if (log_) log_->debug("{}: final checkpoint failed: {}", options_.path, e.what());
   }
+  // Another connection (the sqlite3 CLI reading) kept the checkpoint from
+  // completing: the commits are still in the WAL, which synchronous=NORMAL
+  // has not synced. Syncing it now makes them durable all the same (what
+  // synchronous=FULL does at each commit), with our connection still open
+  // so the WAL cannot be checkpointed away under us.
+  if (!durable) durable = sync_wal(*db_);
   const std::uint64_t committed = counters_.committed_seq.load(std::memory_order_acquire);
+  const std::uint64_t assigned = last_assigned();
   const std::uint64_t delivered = delivered_through();
   rows_.reset();
   db_.reset();
   opened_.store(false, std::memory_order_release);
-  if (durable && reserved_below_ > committed + 1) {
+  const std::uint64_t wanted = std::max(committed, assigned) + 1;
+  // Not durable: the mark may only go up (to cover seqs left uncommitted).
+  const std::uint64_t mark = durable ? wanted : std::max(reserved_below_, wanted);
+  if (mark != reserved_below_) {
     try {
-      write_seq_mark(options_.path, SeqMark{committed + 1, delivered});
-      reserved_below_ = committed + 1;
+      write_seq_mark(options_.path, SeqMark{mark, delivered});
+      reserved_below_ = mark;
     } catch (const sql::SqliteError& e) {
-      if (log_) log_->debug("{}: could not lower the seq mark: {}", options_.path, e.what());
+      if (log_) log_->warn("{}: could not write the seq mark at close ({}); the next open records seqs up to {} as "
+                           "unused", options_.path, e.what(), reserved_below_ - 1);
     }
   }
+  if (!durable && reserved_below_ > wanted && log_)
+    log_->info("{}: the final checkpoint could not complete nor the WAL be synced; the next open records seqs "
+               "{}..{} as unused", options_.path, wanted, reserved_below_ - 1);
+  claim_.release();
   if (log_) log_->info("{}: closed; committed through seq {}", options_.path, committed);
+}
+
+void Writer::claim_file() {
+  if (claim_.held()) return;
+  const auto limit = options_.busy_deadline + kStopBudget;  // the old writer's close is bounded by kStopBudget
+  if (claim_.acquire(options_.path, std::chrono::milliseconds(0))) return;
+  if (log_) log_->info("{}: another Store in this process still has the file open; waiting for it to close",
+                       options_.path);
+  if (!claim_.acquire(options_.path, limit))
+    throw StoreError(options_.path + ": another Store in this process still had the file open after " +
+                     fmt::format("{:.0f}", seconds(limit)) +
+                     " s; close (destroy) the old Store before opening a new one on the same path");
 }
 
 void Writer::requeue(Batch& batch) {
@@ -322,6 +404,9 @@ void Writer::requeue(Batch& batch) {
   batch.readings.clear();
   for (const auto& [first, last] : batch.dropped) dropped_.insert(first, last);
   batch.dropped.clear();
+  lost_runs_.insert(lost_runs_.begin(), std::make_move_iterator(batch.lost_runs.begin()),
+                    std::make_move_iterator(batch.lost_runs.end()));
+  batch.lost_runs.clear();
   clock_queue_.insert(clock_queue_.begin(), batch.clock_events.begin(), batch.clock_events.end());
   batch.clock_events.clear();
   while (queue_.size() > options_.queue_capacity) {
@@ -331,7 +416,8 @@ void Writer::requeue(Batch& batch) {
   }
   if (clock_queue_.size() > kMaxClockEvents)
     clock_queue_.erase(clock_queue_.begin(), clock_queue_.end() - static_cast<std::ptrdiff_t>(kMaxClockEvents));
-  if (!queue_.empty() || !dropped_.empty() || !clock_queue_.empty()) pending_since_ = steady_clock::now();
+  if (!queue_.empty() || !dropped_.empty() || !lost_runs_.empty() || !clock_queue_.empty())
+    pending_since_ = steady_clock::now();
 }
 
 // The writer gives up on this file: close it, fail everyone who waits on
@@ -344,6 +430,7 @@ void Writer::enter_failed() {
   stop_check();
   rows_.reset();
   db_.reset();
+  claim_.release();  // the seq mark stays as it is: a next open records its unused rest as a gap
   opened_.store(false, std::memory_order_release);
   std::vector<std::shared_ptr<Completion<std::uint64_t>>> flushers;
   std::vector<std::shared_ptr<Completion<std::string>>> watchers;
@@ -387,6 +474,7 @@ void Writer::reserve_through(std::uint64_t top) {
 std::uint64_t Writer::Batch::top() const noexcept {
   std::uint64_t t = readings.empty() ? 0 : readings.back().seq;
   for (const auto& [first, last] : dropped) t = std::max(t, last);
+  for (const auto& l : lost_runs) t = std::max(t, l.last);
   return t;
 }
 
@@ -398,6 +486,7 @@ void Writer::do_open(const OpenDone& done) {
     std::error_code ec;
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) throw open_error(options_.path, options_.path + ": cannot create its directory: " + ec.message());
+    claim_file();
     std::string mark_problem;
     const std::optional<SeqMark> mark = read_seq_mark(options_.path, mark_problem);
     if (!mark_problem.empty() && log_)
@@ -435,6 +524,7 @@ void Writer::do_open(const OpenDone& done) {
   } catch (const sql::SqliteError& e) {
     rows_.reset();
     db_.reset();
+    claim_.release();
     giving_up_.reset();
     done(std::make_exception_ptr(StoreError(
         std::string(e.what()) +
@@ -447,6 +537,7 @@ void Writer::do_open(const OpenDone& done) {
   } catch (...) {
     rows_.reset();
     db_.reset();
+    claim_.release();
     giving_up_.reset();
     done(std::current_exception());
   }
@@ -652,6 +743,7 @@ void Writer::commit(Batch& batch) {
         reserve_through(batch_top);  // durable before any of these seqs can be committed (and sent)
         for (const auto& c : batch.clock_events) rows_->insert_clock_event(c.boot, c.mono_ns, c.offset_ns);
         for (const auto& [first, last] : batch.dropped) rows_->add_lost(first, last, "dropped (queue full)");
+        for (const auto& l : batch.lost_runs) rows_->add_lost(l.first, l.last, l.why);
         for (const auto& q : batch.readings) rows_->insert_reading(q.seq, q.reading);
       },
       "commit");
@@ -667,6 +759,7 @@ void Writer::commit(Batch& batch) {
     top = std::max(top, last);
     dropped += last - first + 1;
   }
+  for (const auto& l : batch.lost_runs) top = std::max(top, l.last);
   counters_.rows_written.fetch_add(batch.readings.size(), std::memory_order_relaxed);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   counters_.last_commit_latency_ns.store(latency.count(), std::memory_order_relaxed);

@@ -16,6 +16,9 @@
 //   closed --open--> open --non-transient error past error_deadline, or corrupt--> failed
 //     ^                                                                          |
 //     +-----------------------open() again (record restarts)--------------------+
+// open holds the file's PathClaim (path_claim.hpp: one writer per file in
+// this process), taken before the seq mark is read, released by the clean
+// close (after the mark is lowered) or on entering failed.
 // failed: the connection is closed, waiters and jobs fail with the error,
 // failure waiters (Store::failure()) are told; readings keep queueing (the
 // batch in hand goes back to the front of the queue), and past the capacity
@@ -40,6 +43,7 @@
 #include <vector>
 
 #include "ballast.hpp"
+#include "path_claim.hpp"
 #include "busy_retry.hpp"
 #include "file_check.hpp"
 #include "prune.hpp"
@@ -88,6 +92,9 @@ public:
   // move items). Requires is_open().
   std::uint64_t append(const Reading& reading);
   void clock_event(const BootId& boot, std::int64_t mono_ns, std::int64_t offset_ns);
+  // Assigns `count` seqs to readings lost before they reached the store
+  // (the bus dropped them) and queues them as the gap `why`; returns the first.
+  std::uint64_t append_lost(std::uint64_t count, std::string why);
   // Completes with committed_seq once it reaches the last seq appended so far.
   void when_flushed(std::shared_ptr<Completion<std::uint64_t>> done);
   void mark_delivered(std::uint64_t first, std::uint64_t last, std::shared_ptr<Completion<bool>> done);
@@ -105,13 +112,20 @@ private:
     std::int64_t mono_ns;
     std::int64_t offset_ns;
   };
+  struct LostRun {  // seqs given to readings lost before the store (append_lost)
+    std::uint64_t first, last;
+    std::string why;
+  };
   struct Batch {
     std::vector<Queued> readings;
+    std::vector<LostRun> lost_runs;
     std::vector<ClockRow> clock_events;
     std::vector<RangeSet::Range> dropped;
     std::uint64_t top() const noexcept;  // the highest seq it commits (0: none)
     std::deque<std::function<void(bool)>> jobs;
-    bool empty() const noexcept { return readings.empty() && clock_events.empty() && dropped.empty(); }
+    bool empty() const noexcept {
+      return readings.empty() && clock_events.empty() && dropped.empty() && lost_runs.empty();
+    }
   };
 
   // ---- writer thread ----
@@ -131,7 +145,8 @@ private:
   void finish_open(const std::optional<SeqMark>& mark, const std::optional<MovedAside>& moved);
   void reserve_through(std::uint64_t top);  // raises the seq mark past `top` if needed (durable; throws SqliteError)
   std::uint64_t delivered_through() const;
-  void close_cleanly();                    // at the end of run(): checkpoint, close, lower the mark
+  void close_cleanly();                    // at the end of run(): checkpoint, close, lower the mark, release the claim
+  void claim_file();                       // claim_ (waits, bounded, for another Store's close; throws StoreError)
   void requeue(Batch& batch);              // a batch not committed goes back to the front of the queue
   void enter_failed();
   void note_incident(std::string what);
@@ -165,6 +180,7 @@ private:
   std::deque<Queued> queue_;                 // capacity options_.queue_capacity; overflow: drop oldest
   std::vector<ClockRow> clock_queue_;        // a few per clock jump; bounded by kMaxClockEvents
   RangeSet dropped_;                          // dropped, not yet recorded; merged
+  std::vector<LostRun> lost_runs_;            // append_lost, not yet recorded (merged when adjacent with one why)
   // open, mark_delivered: one per awaiting caller. job(true) runs it;
   // job(false) fails its caller (the writer is closing).
   std::deque<std::function<void(bool)>> jobs_;
@@ -196,6 +212,9 @@ private:
   // the next open moves it aside without needing to meet the damage again.
   std::optional<std::string> corrupt_seen_;
   std::unique_ptr<FileCheck> check_;       // while a file is open
+  // The file, claimed in this process from before the seq mark is read
+  // until the clean close wrote it (or the writer gave up on the file).
+  PathClaim claim_;
   Ballast ballast_;
   bool ballast_note_ = false;              // "no room for the ballast" logged, not yet cleared
   std::uint64_t reserved_below_ = 1;       // the seq mark on disk: seqs below it may be committed

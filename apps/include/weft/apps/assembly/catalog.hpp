@@ -20,6 +20,7 @@ class Store;
 namespace weft::apps {
 
 class PortOwner;
+class RecordIntake;  // record_intake.hpp
 struct InstrumentCounters;  // port_owner.hpp
 
 // What gather's port owners (Modbus pollers, ASCII readers) counted, filled
@@ -34,6 +35,10 @@ struct RunMode {
   bool simulate = false;
   std::uint64_t seed = 1;          // simulated values and faults
   GatherReport* report = nullptr;  // optional
+  // record's bus subscription for the whole process (weftd's main makes it),
+  // so readings published while record restarts are kept; null: each run
+  // of record subscribes for itself (tests, --check-config, reload --dry-run).
+  RecordIntake* record_intake = nullptr;
 };
 
 struct ServiceFactory {

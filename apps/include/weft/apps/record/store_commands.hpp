@@ -1,7 +1,7 @@
 // The store's console commands, registered by the record service for the
 // length of its run: `sql SELECT ...` (one read-only statement on the
 // store's read-only connection, row and time limits) and `store` (the
-// store's counters and its gaps) and `gaps` (every lost seq range with
+// store's counters, record's bus queue and the gaps) and `gaps` (every lost seq range with
 // why: the delivery ledger's answer). Loop thread only.
 #pragma once
 
@@ -16,7 +16,9 @@ class Context;
 
 namespace weft::apps {
 
-std::vector<CommandRegistration> add_store_commands(Context& ctx, store::Store& store);
+class RecordIntake;
+// `intake`: record's bus queue (shown by `store`); both must outlive the registrations.
+std::vector<CommandRegistration> add_store_commands(Context& ctx, store::Store& store, const RecordIntake& intake);
 
 // Rendering, for tests: a query result as an aligned table with a footer
 // ("(3 rows)", "(truncated at 1000 rows)"), and as JSON.

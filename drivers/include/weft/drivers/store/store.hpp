@@ -149,7 +149,12 @@ class Store {
 public:
   // No I/O: open() does it.
   explicit Store(StoreOptions options);
-  ~Store();  // stops and joins the threads (bounded: the batch in hand is committed if the DB lets it)
+  // Stops and joins the threads (bounded: what is queued is committed if the
+  // DB lets it, within about 3 s). A clean close gives the unused rest of the
+  // seq reservation back, so the next open (a new Store on this file, e.g.
+  // record restarting after a [store] change) goes on without a gap;
+  // readings it could not commit become a gap there. Blocks: never on the loop.
+  ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
@@ -169,6 +174,9 @@ public:
   // <path>.corrupt-<UTC time>, a new database is started, and the seqs the
   // old one held are recorded as a gap; the incident is in health(). The
   // open never reads the whole file (quick_check runs after it).
+  // One Store per file in a process: while another Store has this path
+  // open, the open waits for that one's close (busy_deadline + 3 s at
+  // most, then StoreError), before it reads the seq mark.
   void open_blocking();
   bool is_open() const noexcept;
   // Opened at least once in this process: append() is accepted (also while failed).
@@ -187,6 +195,12 @@ public:
   // as a gap "dropped (queue full)"). Throws std::logic_error before the
   // first open(); accepted afterwards, also while the store has failed.
   std::uint64_t append(const Reading& reading);
+  // Loop thread, never blocks. `count` readings that were lost before they
+  // reached the store (the record service's bus queue dropped them): gives
+  // them the next `count` seqs and records those as the gap `why`, in seq
+  // order with the readings around them. Returns the first seq (0 if count
+  // is 0). Same preconditions as append().
+  std::uint64_t append_lost(std::uint64_t count, std::string why);
 
   // Loop thread, never blocks: a wall-clock offset (wall - mono) in effect for
   // `boot` from `mono_ns` on, committed with the next batch.
