@@ -10,7 +10,11 @@
 #include "weft/drivers/store/store.hpp"
 
 #include <fstream>
+#include <future>
 #include <random>
+
+#include "../../drivers/src/store/writer.hpp"
+#include "weft/core/log.hpp"
 
 #include "store_support.hpp"
 
@@ -219,4 +223,32 @@ TEST_CASE("store: damage the console's sql meets fails the store, and the next o
   limits.max_rows = 100'000;
   CHECK_THROWS_AS(run_sync(d.ioc, s.query("SELECT * FROM readings", limits)), store::QueryError);
   d.expect_moved_aside(s, "the console's sql");
+}
+
+// A report is acted on only for the file it is about: after a corrupt file
+// was moved aside, a late report from a read of the old file must not fail
+// the new one.
+TEST_CASE("store: damage reported for another file than the one at the path is ignored", "[store][failure][corrupt_later]") {
+  TempDir dir;
+  auto o = options_for(dir.file("readings.db"));
+  o.background_check = false;
+  store::AtomicCounters counters;
+  store::Writer writer(o, counters, logging::make_logger("store"));
+  std::promise<std::exception_ptr> opened;
+  writer.open([&](std::exception_ptr e) { opened.set_value(e); });
+  auto opened_future = opened.get_future();
+  REQUIRE(opened_future.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  REQUIRE_FALSE(opened_future.get());
+  const auto now = store::FileId::of(o.path);
+  REQUIRE(now);
+
+  store::FileId old = *now;
+  old.ino += 1;  // e.g. the file moved aside, still open on the reader's connection
+  writer.report_corrupt("a read by upload met: database disk image is malformed", old);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(writer.health().state == store::StoreHealth::State::open);
+
+  writer.report_corrupt("a read by upload met: database disk image is malformed", now);
+  CHECK(eventually([&] { return writer.health().state == store::StoreHealth::State::failed; }));
+  CHECK_THAT(writer.health().error, Catch::Contains("is corrupt (a read by upload met"));
 }

@@ -9,6 +9,9 @@
 #include <ctime>
 #include <random>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <sqlite3.h>
 
 #include <spdlog/spdlog.h>
@@ -64,6 +67,18 @@ std::uint64_t random_seed() {
 std::string detail(const sql::SqliteError& e, const std::string& path) {
   const std::string what = e.what();
   return what.rfind(path + ": ", 0) == 0 ? what.substr(path.size() + 2) : what;
+}
+
+// fsync(2) of the directory holding `path`: renames in it are durable
+// once this returns 0 (else the errno).
+int sync_parent_dir(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::string dir = p.has_parent_path() ? p.parent_path().string() : std::string(".");
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const int err = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  return err;
 }
 
 StoreError open_error(const std::string& path, const std::string& what) {
@@ -564,6 +579,11 @@ Writer::MovedAside Writer::move_aside(const std::string& found) {
     if (std::filesystem::exists(options_.path + suffix, ec)) std::filesystem::rename(options_.path + suffix, moved.path + suffix, ec);
     if (ec && log_) log_->warn("{}{}: cannot move it aside: {}", options_.path, suffix, ec.message());
   }
+  // Durable before a new file is made under the name: a power cut must not
+  // bring the corrupt file back beside (or instead of) the new one.
+  if (const int err = sync_parent_dir(options_.path); err != 0 && log_)
+    log_->warn("{}: cannot fsync its directory after moving the corrupt file aside: {}", options_.path,
+               std::strerror(err));
   // Its highest seq, if SQLite can still read that much (only needed
   // when there is no seq mark, e.g. a file from an older weftd).
   try {
