@@ -10,6 +10,8 @@
 //   queue_capacity = 100000   # readings held in memory; past it the oldest is dropped (counted, a gap)
 //   retention = "30d"         # delete readings older than this ("0s": keep)
 //   max_db_size = "64MiB"     # bytes or a size with a unit (KiB MiB GiB, kB MB GB); 0: no cap
+//   ballast_bytes = "4MiB"    # kept free for a full file system (<path>.ballast); 0: none
+//   background_check = true   # PRAGMA quick_check after each open, off the open's way
 #include "weft/apps/assembly/store_config.hpp"
 
 #include <cctype>
@@ -79,6 +81,13 @@ std::optional<store::StoreOptions> read_store_config(const ConfigSection& root) 
   o.max_db_size = read_size(s, "max_db_size");
   if (o.max_db_size != 0 && o.max_db_size < 64 * 1024)
     s.fail("max_db_size", "is below 64KiB: too small to hold a batch; give at least 64KiB (or 0 for no cap)");
+  if (s.has("ballast_bytes")) {
+    o.ballast_bytes = read_size(s, "ballast_bytes");
+    if (o.ballast_bytes != 0 && (o.ballast_bytes < (1u << 20) || o.ballast_bytes > (std::uint64_t{1} << 30)))
+      s.fail("ballast_bytes", "must be 0 (no ballast) or from 1MiB to 1GiB; below 1MiB it may not hold what a "
+                              "prune and a checkpoint need on a full file system (the default is 4MiB)");
+  }
+  o.background_check = s.boolean("background_check", o.background_check);
   s.reject_unknown_keys();
   return o;
 }

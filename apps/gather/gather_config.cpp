@@ -375,6 +375,25 @@ void check_port_sharing(const ConfigSection& s, const InstrumentConfig& i, const
   }
 }
 
+// Modbus RTU frames are binary: unit, function, data and CRC bytes use all
+// 8 bits, so a port with fewer data bits cannot carry them (and the master
+// refused such a line only at run time). ASCII instruments may use 7 (or
+// fewer).
+void check_modbus_data_bits(const ConfigSection& root, const GatherConfig& config) {
+  const auto serials = root.tables("serial");
+  for (std::size_t n = 0; n < config.ports.size() && n < serials.size(); ++n) {
+    const PortConfig& p = config.ports[n];
+    if (p.settings.data_bits == 8) continue;
+    for (const auto& i : config.instruments) {
+      if (i.port != p.name || i.protocol != Protocol::modbus_rtu) continue;
+      serials[n].fail("data_bits", "is " + std::to_string(p.settings.data_bits) + ", but port '" + p.name +
+                                       "' carries the Modbus instrument '" + i.name + "' (" + i.where +
+                                       "), and Modbus RTU needs 8 data bits: set data_bits = 8 (the default); "
+                                       "only ascii instruments may use 7");
+    }
+  }
+}
+
 }  // namespace
 
 modbus::LineSettings line_settings(const PortConfig& port) {
@@ -443,6 +462,7 @@ GatherConfig read_gather_config(const ConfigSection& root, const ConfigSection& 
   }
   if (config.instruments.empty())
     section.fail("", "gather has no [[instrument]] to poll; add one (see examples/demo.toml)");
+  check_modbus_data_bits(root, config);
   return config;
 }
 

@@ -10,7 +10,11 @@
 #include "weft/drivers/store/store.hpp"
 
 #include <fstream>
+#include <future>
 #include <random>
+
+#include "../../drivers/src/store/writer.hpp"
+#include "weft/core/log.hpp"
 
 #include "store_support.hpp"
 
@@ -148,4 +152,103 @@ TEST_CASE("store: damage only the background quick_check finds fails the store, 
   CHECK(s.health().state == store::StoreHealth::State::open);
   CHECK(run_sync(ioc, s.flushed()) >= waiting);
   CHECK(has_corrupt_gap(run_sync(ioc, s.gaps())));
+}
+
+// Damage only a read on the reader's connection meets (the upload's
+// queries, the console's `sql` and `store`): the writer may never read
+// those pages, so before, the read failed and the box went on running on
+// the corrupt file for ever. Now the read tells the writer: the store
+// fails, the readings that arrive meanwhile wait in memory, and the next
+// open moves the file aside whole (nothing more destroyed than the damage
+// did) and commits them to a new file.
+namespace {
+
+struct ReadDamage {
+  TempDir dir;
+  store::StoreOptions o;
+  boost::asio::io_context ioc;
+  std::uintmax_t size = 0;
+  ReadDamage() : o(options_for(dir.file("readings.db"))) {
+    o.background_check = false;  // only the read may find it
+    fill(o, ioc);
+    size = std::filesystem::file_size(o.path);
+    scramble_page(o.path, readings_leaf(o.path, "ASC", 5));  // a middle leaf: the open and the writes never read it
+    require_damaged(o.path);
+  }
+  // After the store failed: a reading waits in memory, the next open moves
+  // the file aside and commits it to a new file.
+  void expect_moved_aside(store::Store& s, const std::string& by) {
+    const std::string why = run_sync(ioc, s.failure(), std::chrono::seconds(20));  // before: never
+    CHECK_THAT(why, Catch::Contains("is corrupt (a read by " + by + " met: ") &&
+                        Catch::Contains("it is moved aside when the store opens again"));
+    CHECK(s.health().state == store::StoreHealth::State::failed);
+    const std::uint64_t waiting = s.append(sample("p", std::int64_t{7}));
+    run_sync(ioc, s.open());
+    REQUIRE(moved_aside_count(dir) == 1);
+    CHECK(s.health().state == store::StoreHealth::State::open);
+    CHECK(run_sync(ioc, s.flushed()) >= waiting);
+    CHECK(sql_int(o.path, "SELECT count(*) FROM readings WHERE seq = " + std::to_string(waiting)) == 1);
+    CHECK(has_corrupt_gap(run_sync(ioc, s.gaps())));
+    CHECK(sql_text(o.path, "PRAGMA quick_check") == "ok");
+    // The damaged file is kept whole beside it, for whoever wants what is
+    // still readable in it.
+    for (const auto& e : std::filesystem::directory_iterator(dir.path)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("readings.db.corrupt-", 0) == 0 && name.find('-', 20) == std::string::npos) {
+        CHECK(std::filesystem::file_size(e.path()) == size);
+        require_damaged(e.path().string());
+      }
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("store: damage an upload read meets fails the store, and the next open moves the file aside",
+          "[store][failure][corrupt_later]") {
+  ReadDamage d;
+  store::Store s(d.o);
+  run_sync(d.ioc, s.open());
+  CHECK(moved_aside_count(d.dir) == 0);
+  CHECK_THROWS_WITH(run_sync(d.ioc, s.undelivered(0, 10'000)), Catch::Contains("malformed"));
+  d.expect_moved_aside(s, "upload");
+}
+
+TEST_CASE("store: damage the console's sql meets fails the store, and the next open moves the file aside",
+          "[store][failure][corrupt_later]") {
+  ReadDamage d;
+  store::Store s(d.o);
+  run_sync(d.ioc, s.open());
+  store::QueryLimits limits;
+  limits.max_rows = 100'000;
+  CHECK_THROWS_AS(run_sync(d.ioc, s.query("SELECT * FROM readings", limits)), store::QueryError);
+  d.expect_moved_aside(s, "the console's sql");
+}
+
+// A report is acted on only for the file it is about: after a corrupt file
+// was moved aside, a late report from a read of the old file must not fail
+// the new one.
+TEST_CASE("store: damage reported for another file than the one at the path is ignored", "[store][failure][corrupt_later]") {
+  TempDir dir;
+  auto o = options_for(dir.file("readings.db"));
+  o.background_check = false;
+  store::AtomicCounters counters;
+  store::Writer writer(o, counters, logging::make_logger("store"));
+  std::promise<std::exception_ptr> opened;
+  writer.open([&](std::exception_ptr e) { opened.set_value(e); });
+  auto opened_future = opened.get_future();
+  REQUIRE(opened_future.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  REQUIRE_FALSE(opened_future.get());
+  const auto now = store::FileId::of(o.path);
+  REQUIRE(now);
+
+  store::FileId old = *now;
+  old.ino += 1;  // e.g. the file moved aside, still open on the reader's connection
+  writer.report_corrupt("a read by upload met: database disk image is malformed", old);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(writer.health().state == store::StoreHealth::State::open);
+
+  writer.report_corrupt("a read by upload met: database disk image is malformed", now);
+  CHECK(eventually([&] { return writer.health().state == store::StoreHealth::State::failed; }));
+  CHECK_THAT(writer.health().error, Catch::Contains("is corrupt (a read by upload met"));
 }

@@ -31,7 +31,11 @@ ro_cleanup() {
   local name
   for name in "${!PID_OF[@]}"; do stop_pid "${PID_OF[$name]}"; done
   PID_OF=()
-  if mountpoint -q "$MNT" 2>/dev/null; then umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true; fi
+  local n
+  for n in 1 2 3; do  # the checked image is stacked on the failed one
+    mountpoint -q "$MNT" 2>/dev/null || break
+    umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
+  done
   cleanup
 }
 trap ro_cleanup EXIT
@@ -83,12 +87,20 @@ wait_grep 10 "$TMP/notify.out" "^STATUS=.*; record: store not writable: "
 note "the card is checked and mounted again"
 # A copy of the image: the failed one stays attached (weftd's read
 # connection still holds the old file) and would be mounted again as is.
-umount -l "$MNT"
+# The checked copy is mounted ON the failed mount, not after unmounting
+# it: in between, $MNT would be a plain writable directory of $TMP, and
+# record's reopen (every 500 ms) would create a new readings.db there,
+# log "writable again" before the remount and then write to a file the
+# new mount hides. That was the flake under load (cp and e2fsck slower,
+# the window wider): "writable again" not logged within 20 s of the
+# remount. (Reproduced: a 2 s sleep after the old `umount -l` fails every
+# run.) Now nothing but the failed or the checked file system is ever at
+# $MNT, so the test needs no machine to itself.
 cp "$IMG" "$IMG.checked"
 e2fsck -fy "$IMG.checked" >"$TMP/fsck.out" 2>&1 || (($? <= 2)) || fail "e2fsck failed: $(cat "$TMP/fsck.out")"
+lines_before=$(lines "$TMP/weftd.log")
 mount -o loop,errors=remount-ro "$IMG.checked" "$MNT"
 note "mounted again: $(findmnt -n -o SOURCE,OPTIONS "$MNT"); $("$SQLITE" "$MNT/readings.db" 'PRAGMA quick_check; SELECT max(seq) FROM readings' 2>&1 | tr '\n' ' ')"
-lines_before=$(lines "$TMP/weftd.log")
 wait_grep 20 "$TMP/weftd.log" "the store is writable again" "$lines_before"
 wait_grep 20 "$TMP/weftd.log" "readings were dropped .*recorded as lost" "$lines_before"
 deadline=$((SECONDS + 20))

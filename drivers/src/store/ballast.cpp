@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <vector>
 
@@ -72,6 +73,30 @@ bool Ballast::ensure(std::uint64_t slack) {
   }
   why_not_.clear();
   return true;
+}
+
+std::uint64_t Ballast::size() const {
+  struct stat st{};
+  return ::stat(path_.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+bool Ballast::trim_to(std::uint64_t n) {
+  if (size() <= n) return false;
+  return ::truncate(path_.c_str(), static_cast<off_t>(n)) == 0;
+}
+
+bool Ballast::ensure_at_least(std::uint64_t n) {
+  n = std::min(n, bytes_);
+  if (n == 0) return false;
+  if (size() >= n) return true;
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(n));
+  ::close(fd);
+  if (rc == 0) return true;
+  // No room (or no fallocate here): leave nothing half-made that looks like a reserve.
+  ::unlink(path_.c_str());
+  return false;
 }
 
 bool Ballast::release() {

@@ -1,9 +1,12 @@
 // A ballast file beside the database (<db>.ballast, a few MiB of allocated
 // blocks). On a really full file system (ENOSPC, not max_page_count) the
 // store cannot prune: a DELETE and a checkpoint need free blocks too, so
-// nothing would ever commit again. Releasing the ballast gives them that
-// room; it is made again once pruning has freed enough (its size plus
-// `slack`). Plain POSIX calls, on the writer thread only.
+// nothing would ever commit again. Trimming the ballast to a reserve
+// gives the failed write room; releasing the reserve gives a prune room,
+// and the reserve is taken back from what the prune freed. The whole
+// ballast is made again only once space has freed up (its size plus
+// `slack`), never by pruning for it. Plain POSIX calls, on the writer
+// thread only.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +30,14 @@ public:
   const std::string& why_not() const noexcept { return why_not_; }
   // Unlinks it; true if it was there.
   bool release();
+  // Its size now (0: absent).
+  std::uint64_t size() const;
+  // Cuts it down to `n` bytes, giving the rest back to the file system;
+  // true if that freed anything.
+  bool trim_to(std::uint64_t n);
+  // Makes it at least `n` bytes (not more than bytes()) if the file system
+  // has the room: the reserve kept for pruning. True if it is that big.
+  bool ensure_at_least(std::uint64_t n);
   // Bytes this process can still allocate in the database's directory
   // (statvfs: f_bavail, or f_bfree for root), nullopt if statvfs fails.
   std::optional<std::uint64_t> free_bytes() const;

@@ -1,6 +1,9 @@
 // The background quick_check: see file_check.hpp.
 #include "file_check.hpp"
 
+#include <cstdio>
+#include <exception>
+
 #include <sqlite3.h>
 
 #include "sqlite_db.hpp"
@@ -22,6 +25,35 @@ FileCheck::~FileCheck() {
 }
 
 void FileCheck::run() {
+  // Nothing may leave this thread as an exception (it would terminate the
+  // box) or vanish: whatever stops the check, a bad_alloc or a callback
+  // that throws included, reaches `failed`, and if even that throws, stderr.
+  try {
+    check();
+  } catch (const std::exception& e) {
+    report_failure(e.what());
+  } catch (...) {
+    report_failure("an unknown exception");
+  }
+}
+
+void FileCheck::report_failure(const std::string& why) noexcept {
+  try {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;  // being stopped: no verdict is wanted
+    }
+    failed_(why);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: the background quick_check failed (%s), and so did reporting it (%s)\n", path_.c_str(),
+                 why.c_str(), e.what());
+  } catch (...) {
+    std::fprintf(stderr, "%s: the background quick_check failed (%s), and so did reporting it\n", path_.c_str(),
+                 why.c_str());
+  }
+}
+
+void FileCheck::check() {
   std::optional<std::string> found;
   std::string error;
   try {

@@ -24,8 +24,10 @@ class FileCheck {
 public:
   // `done(found)`: nullopt for a healthy file, else what quick_check (or the
   // SQLITE_CORRUPT/NOTADB that stopped it) said. Not called when stopped
-  // first or when the check could not run (logged by the caller's `done`
-  // never firing; `failed(why)` is told instead).
+  // first or when the check could not run: `failed(why)` is told instead,
+  // for any error or exception (a bad_alloc, or `done` itself throwing);
+  // if `failed` throws too, the thread writes both to stderr. Nothing
+  // escapes the thread.
   using Done = std::function<void(std::optional<std::string> found)>;
   using Failed = std::function<void(std::string why)>;
   FileCheck(std::string path, std::string vfs, Done done, Failed failed);
@@ -34,7 +36,9 @@ public:
   FileCheck& operator=(const FileCheck&) = delete;
 
 private:
-  void run();
+  void run();    // the thread: check(), and every exception to report_failure()
+  void check();  // the quick_check and its verdict (done_ or failed_)
+  void report_failure(const std::string& why) noexcept;
 
   const std::string path_;
   const std::string vfs_;

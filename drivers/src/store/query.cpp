@@ -136,18 +136,22 @@ QueryValue cell(sqlite3_stmt* st, int col, const QueryLimits& limits, bool& cut)
 QueryResult attempt(sqlite3* db, const std::string& sql, const QueryLimits& limits, Guard& guard) {
   const auto started = SteadyClock::now();
   const std::string quoted = " (in \"" + quote_statement(sql) + "\")";
-  const auto sqlite_error = [&](int rc) -> QueryError {
+  // Thrown, not returned: a CorruptQuery must keep its type.
+  const auto sqlite_error = [&](int rc) {
     if (guard.timed_out || (rc & 0xff) == SQLITE_INTERRUPT)
-      return QueryError("sql: stopped after " + seconds_text(limits.timeout) + " s; narrow the query" + quoted);
-    if (!guard.refused.empty()) return QueryError(std::string(kReadOnlyOnly) + "; " + guard.refused + quoted);
-    return QueryError("sql: " + std::string(sqlite3_errmsg(db)) + quoted);
+      throw QueryError("sql: stopped after " + seconds_text(limits.timeout) + " s; narrow the query" + quoted);
+    if (!guard.refused.empty()) throw QueryError(std::string(kReadOnlyOnly) + "; " + guard.refused + quoted);
+    const std::string message = sqlite3_errmsg(db);
+    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+      throw CorruptQuery("sql: " + message + quoted + "; the store is told and moves the file aside", message);
+    throw QueryError("sql: " + message + quoted);
   };
 
   StmtOwner st;
   const char* tail = nullptr;
   int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &st.stmt, &tail);
   if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) throw Busy{rc};
-  if (rc != SQLITE_OK) throw sqlite_error(rc);
+  if (rc != SQLITE_OK) sqlite_error(rc);
   if (st.stmt == nullptr) throw QueryError("sql: no statement given; usage: sql SELECT ...");
   if (!sqlite3_stmt_readonly(st.stmt)) throw QueryError(std::string(kReadOnlyOnly) + quoted);
   // Only one statement: whatever follows must prepare to nothing (blanks, comments, ';').
@@ -172,7 +176,7 @@ QueryResult attempt(sqlite3* db, const std::string& sql, const QueryLimits& limi
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) {
       if (((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) && !guard.timed_out) throw Busy{rc};
-      throw sqlite_error(rc);
+      sqlite_error(rc);
     }
     if (out.rows.size() == limits.max_rows) {
       out.truncated = true;  // a row beyond the limit exists: stop reading

@@ -12,7 +12,19 @@
 
 namespace weft::store {
 
-// Reader thread. Throws QueryError (refused, failed, interrupted).
+// A query that failed because the file is damaged (SQLITE_CORRUPT or
+// SQLITE_NOTADB): a QueryError to the console, and for the store a report
+// to the writer (found(): what SQLite said).
+class CorruptQuery : public QueryError {
+public:
+  CorruptQuery(const std::string& message, std::string found) : QueryError(message), found_(std::move(found)) {}
+  const std::string& found() const noexcept { return found_; }
+
+private:
+  std::string found_;
+};
+
+// Reader thread. Throws QueryError (refused, failed, interrupted; CorruptQuery).
 QueryResult run_query(sql::Db& db, const std::string& sql, const QueryLimits& limits);
 
 // `sql` for an error message: control characters and quotes escaped, cut

@@ -66,8 +66,10 @@ void Reader::run() {
       if (db_ && open_generation_ != generation) db_.reset();
       if (!db_) {
         open_generation_ = generation;
+        file_.reset();
         db_.emplace(path_, sql::OpenMode::read_only, vfs_);
         db_->busy_timeout(2000);  // a reader waits only for WAL recovery: bounded and rare
+        file_ = FileId::of(path_);
       }
       db = &*db_;
     } catch (...) {

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "file_id.hpp"
 #include "range_set.hpp"
 #include "sqlite_db.hpp"
 #include "weft/drivers/store/store.hpp"
@@ -35,6 +36,9 @@ public:
   // Any thread: the next job opens a fresh connection (the writer may have
   // moved a corrupt file aside and started a new one under the same name).
   void reopen() noexcept { generation_.fetch_add(1, std::memory_order_relaxed); }
+  // Reader thread (inside a job): the file the connection handed to the job
+  // reads (stat'ed when it was opened), for a report of damage it met.
+  std::optional<FileId> file() const noexcept { return file_; }
 
   // ---- queries, reader thread (each in its own read transaction) ----
   static std::vector<StoredReading> undelivered(sql::Db& db, std::uint64_t after_seq, std::size_t limit);
@@ -55,6 +59,7 @@ private:
   std::deque<std::function<void(sql::Db*)>> jobs_;  // one per awaiting caller
   bool stopping_ = false;
   std::optional<sql::Db> db_;  // reader thread only
+  std::optional<FileId> file_;  // reader thread only: what db_ was opened on
   std::thread thread_;
 };
 

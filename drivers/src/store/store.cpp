@@ -24,6 +24,11 @@ bool check_read_connection(sql::Db& db) {
   return true;
 }
 
+// What a read met, for the writer's report (its lines name the path already).
+std::string read_damage(const std::string& what, const std::string& path, const char* by) {
+  return std::string("a read by ") + by + " met: " + (what.rfind(path + ": ", 0) == 0 ? what.substr(path.size() + 2) : what);
+}
+
 }  // namespace
 
 struct Store::Impl {
@@ -43,10 +48,20 @@ struct Store::Impl {
     if (!writer_->is_open())
       throw StoreError(options.path + ": the store is not open (call open() first)");
     co_return co_await Completion<T>::wait([this, query = std::move(query)](std::shared_ptr<Completion<T>> done) {
-      reader().submit([done, query, path = options.path](sql::Db* db) {
+      reader().submit([this, done, query, path = options.path](sql::Db* db) {
         if (db == nullptr)
           return done->fail(std::make_exception_ptr(StoreError(path + ": the store's read connection is closed")));
-        done->complete_with([&] { return query(*db); });
+        done->complete_with([&] {
+          try {
+            return query(*db);
+          } catch (const sql::SqliteError& e) {
+            // The writer's connection may never read these pages: tell it,
+            // so the box does not run on a corrupt file (the store fails
+            // and the next open moves the file aside).
+            if (e.is_corrupt()) writer_->report_corrupt(read_damage(e.what(), path, "upload"), reader_->file());
+            throw;
+          }
+        });
       });
     });
   }
@@ -194,13 +209,21 @@ boost::asio::awaitable<std::vector<std::pair<std::uint64_t, std::uint64_t>>> Sto
 boost::asio::awaitable<QueryResult> Store::query(std::string statement, QueryLimits limits) {
   if (!is_open()) throw StoreError(impl_->options.path + ": the store is not open (call open() first)");
   Reader& reader = impl_->reader();
+  Writer& writer = impl_->writer();
   const std::string& path = impl_->options.path;
   co_return co_await Completion<QueryResult>::wait(
-      [&reader, &statement, &limits, &path](std::shared_ptr<Completion<QueryResult>> done) {
-        reader.submit([done, statement, limits, path](sql::Db* db) {
+      [&reader, &writer, &statement, &limits, &path](std::shared_ptr<Completion<QueryResult>> done) {
+        reader.submit([&reader, &writer, done, statement, limits, path](sql::Db* db) {
           if (db == nullptr)
             return done->fail(std::make_exception_ptr(StoreError(path + ": the store's read connection is closed")));
-          done->complete_with([&] { return run_query(*db, statement, limits); });
+          done->complete_with([&] {
+            try {
+              return run_query(*db, statement, limits);
+            } catch (const CorruptQuery& e) {
+              writer.report_corrupt(read_damage(e.found(), path, "the console's sql"), reader.file());
+              throw;
+            }
+          });
         });
       });
 }

@@ -9,6 +9,9 @@
 #include <ctime>
 #include <random>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <sqlite3.h>
 
 #include <spdlog/spdlog.h>
@@ -26,7 +29,8 @@ constexpr std::size_t kRetentionChunk = 5000;         // rows per retention tran
 constexpr Duration kStopBudget = std::chrono::seconds(3);  // a clean close waits at most this for a locked DB
 constexpr Duration kErrorPause = std::chrono::seconds(1);
 constexpr Duration kNotePeriod = std::chrono::minutes(1);  // repeated conditions (full disk, size cap) log at most this often
-constexpr int kMaxFreeRounds = 64;  // prune rounds per free_disk() (each about a quarter of the ballast)
+constexpr std::size_t kFullPruneMin = 64;  // rows pruned at least per free_disk() round
+constexpr int kMaxFreeRounds = 4;          // prune rounds per free_disk() while the ballast's reserve does not fit
 constexpr std::size_t kMaxIncidents = 16;            // kept for the console and the status line (newest)
 constexpr const char* kUnusedWhy = "unused seqs (reserved before a restart or power cut; any readings lost)";
 
@@ -73,6 +77,18 @@ std::uint64_t random_seed() {
 std::string detail(const sql::SqliteError& e, const std::string& path) {
   const std::string what = e.what();
   return what.rfind(path + ": ", 0) == 0 ? what.substr(path.size() + 2) : what;
+}
+
+// fsync(2) of the directory holding `path`: renames in it are durable
+// once this returns 0 (else the errno).
+int sync_parent_dir(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::string dir = p.has_parent_path() ? p.parent_path().string() : std::string(".");
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const int err = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  return err;
 }
 
 StoreError open_error(const std::string& path, const std::string& what) {
@@ -224,6 +240,7 @@ std::size_t Writer::queue_depth() const {
 
 bool Writer::due(SteadyTime now) const {
   if (!jobs_.empty()) return true;
+  if (read_found_) return true;
   if (!db_) return false;
   if (check_found_) return true;
   if (!queue_.empty() && (queue_.size() >= options_.batch_rows || now - queue_.front().at >= options_.batch_age))
@@ -282,6 +299,18 @@ void Writer::run() {
       {
         std::lock_guard lock(mutex_);
         found.swap(check_found_);
+      }
+      std::optional<ReadFound> read;
+      {
+        std::lock_guard lock(mutex_);
+        read.swap(read_found_);
+      }
+      // Damage a read met on another connection counts if that file is
+      // still the one at the path (not one moved aside since): also while
+      // failed, so the next open moves it aside.
+      if (read && read->file == FileId::of(options_.path)) {
+        if (!found) found = read->found;
+        if (!db_) corrupt_seen_ = read->found;
       }
       if (found && db_) {
         corrupt_seen_ = *found;
@@ -600,8 +629,12 @@ void Writer::start_check() {
         wake_.notify_all();
       },
       [this](std::string why) {
-        if (log_) log_->warn("{}: the background quick_check could not run ({}); damage is still found when "
-                             "a read or write meets it", options_.path, why);
+        // Reported, never fatal: the file may be fine, and damage is still
+        // acted on when a read or write meets it.
+        const std::string what = options_.path + ": the background quick_check could not run (" + why +
+                                 "); damage is still found when a read or write meets it";
+        if (log_) log_->warn("{}", what);
+        note_incident(what);
       });
 }
 
@@ -609,6 +642,16 @@ void Writer::stop_check() {
   check_.reset();  // interrupts and joins
   std::lock_guard lock(mutex_);
   check_found_.reset();  // about the file being closed or moved
+}
+
+void Writer::report_corrupt(std::string found, std::optional<FileId> file) {
+  if (!file) return;  // the reader could not stat what it opened: nothing to match it with
+  {
+    std::lock_guard lock(mutex_);
+    if (read_found_) return;  // one is enough; the first one is kept
+    read_found_ = ReadFound{std::move(found), *file};
+  }
+  wake_.notify_all();
 }
 
 Writer::MovedAside Writer::move_aside(const std::string& found) {
@@ -627,6 +670,11 @@ Writer::MovedAside Writer::move_aside(const std::string& found) {
     if (std::filesystem::exists(options_.path + suffix, ec)) std::filesystem::rename(options_.path + suffix, moved.path + suffix, ec);
     if (ec && log_) log_->warn("{}{}: cannot move it aside: {}", options_.path, suffix, ec.message());
   }
+  // Durable before a new file is made under the name: a power cut must not
+  // bring the corrupt file back beside (or instead of) the new one.
+  if (const int err = sync_parent_dir(options_.path); err != 0 && log_)
+    log_->warn("{}: cannot fsync its directory after moving the corrupt file aside: {}", options_.path,
+               std::strerror(err));
   // Its highest seq, if SQLite can still read that much (only needed
   // when there is no seq mark, e.g. a file from an older weftd).
   try {
@@ -738,6 +786,11 @@ void Writer::finish_open(const std::optional<SeqMark>& mark, const std::optional
 void Writer::commit(Batch& batch) {
   const SteadyTime started = steady_clock::now();
   const std::uint64_t batch_top = batch.top();
+  fit_rows_ = batch.readings.size();  // what a full file system must make room for (free_disk)
+  struct ForgetFit {
+    std::size_t& rows;
+    ~ForgetFit() { rows = 0; }
+  } forget_fit{fit_rows_};
   const bool ok = write(
       [&] {
         reserve_through(batch_top);  // durable before any of these seqs can be committed (and sent)
@@ -869,10 +922,9 @@ void Writer::enforce_size_cap() {
 void Writer::make_room() {
   // A really full file system (less free than the ballast would give), not
   // the store's own max_page_count: see free_disk(). A file at its cap is
-  // pruned here, a chunk at a time, whatever room the file system has left:
-  // free_disk() prunes until the ballast fits again, which on a card other
-  // files fill may take the whole file (seen: all 4,000 readings of a 1 MiB
-  // capped store deleted at its first SQLITE_FULL, with 5 MiB free).
+  // pruned here, a chunk at a time, whatever room the file system has left
+  // (seen before: all 4,000 readings of a 1 MiB capped store deleted at its
+  // first SQLITE_FULL, with 5 MiB free, by a prune aiming at the ballast).
   const auto free = ballast_.free_bytes();
   if (free && *free < std::max<std::uint64_t>(ballast_.bytes(), 1u << 20) && !at_page_cap()) return free_disk();
   // On a really full disk the WAL cannot grow either: fold it back first.
@@ -927,70 +979,95 @@ bool Writer::at_page_cap() {
 // The file system itself is full. The DELETE of a prune and the checkpoint
 // that folds the WAL need free blocks too; without any, nothing commits
 // again (seen: a 16 MiB tmpfs stopped at 58,700 rows, nothing pruned).
-// So: release the ballast (room for them), then prune the oldest readings
-// (delivered first; the rest recorded as lost, "pruned (disk full)") a
-// quarter of the ballast at a time, each round folding the WAL and
-// returning the freed pages to the file system, until the ballast fits
-// again with half its size to spare. Each round is its own transaction,
-// small enough for the room the last one made.
+// Room is made for the write that failed, and no more (write() retries it
+// after each call, and calls again while it still does not fit):
+//  1. the ballast is bigger than its reserve (a quarter of it, at least
+//     256 KiB): cut it down to the reserve, nothing pruned; the retry goes
+//     into the room that leaves (on a card other files fill, that room is
+//     all the store will get);
+//  2. otherwise release the reserve (room for the prune, the checkpoint and
+//     the vacuum), prune the oldest readings, delivered first (the rest
+//     recorded as lost, "pruned (disk full)"), about as many as the failed
+//     write holds (fit_rows_, at least kFullPruneMin), fold the WAL and give
+//     the freed pages back, then take the reserve back from the room that
+//     made (the next prune needs it: without it the checkpoint and the
+//     prune met ENOSPC until error_deadline). Another such round only if
+//     the reserve does not fit yet (at most kMaxFreeRounds).
+// The whole ballast comes back only from space that frees up
+// (restore_ballast(), at housekeeping and open), never by pruning for it:
+// pruning until it fitted deleted a small store's whole content,
+// undelivered readings included, on a card filled by other files.
 void Writer::free_disk() {
   // The background check's read snapshot would pin the WAL (no checkpoint
   // can reset it): on a full file system that room matters more.
   stop_check();
-  const bool released = ballast_.release();
-  const bool tell = released && log_ && note_due(last_ballast_note_);  // an episode's two lines, at most once a minute
-  if (tell)
-    log_->warn("{}: the file system is full: released the {} KiB ballast ({}) so the store can delete its oldest "
-               "readings and go on",
-               options_.path, ballast_.bytes() / 1024, ballast_.path());
   // Keep the WAL small from now on (this connection): it is reused, not
   // shrunk, after a checkpoint, so its high-water mark is room taken for good.
   try {
     db_->exec("PRAGMA wal_autocheckpoint = 100");
   } catch (const sql::SqliteError&) {
   }
-  const std::uint64_t slack = ballast_.bytes() / 2;
-  const std::uint64_t round_bytes = std::max<std::uint64_t>(ballast_.bytes() / 4, 256 * 1024);
-  PruneCount total;
-  bool made_room = false;
-  for (int round = 0; round < kMaxFreeRounds && !past_stop_deadline(); ++round) {
+  const std::uint64_t reserve =
+      std::min(ballast_.bytes(), std::max<std::uint64_t>(ballast_.bytes() / 4, 256 * 1024));
+  const auto fold = [this] { db_->exec("PRAGMA wal_checkpoint(TRUNCATE)"); };
+  if (ballast_.size() > reserve) {
+    // Its room goes first to folding the WAL (the checkpoint may grow the
+    // database file by what the WAL holds, up to wal_autocheckpoint pages,
+    // and the truncated WAL then gives its own blocks back), then the
+    // reserve is taken back and the failed write gets the rest.
+    ballast_.release();
     try {
-      db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    } catch (const sql::SqliteError&) {
+      fold();
+    } catch (const sql::SqliteError& e) {
+      if (log_) log_->debug("{}: folding the WAL on a full file system failed: {}", options_.path, e.what());
     }
-    const auto free = ballast_.free_bytes();
-    if (ballast_.bytes() > 0 ? ballast_.ensure(slack) : (free && *free >= round_bytes)) {
-      made_room = true;
-      break;
-    }
+    const bool kept = ballast_.ensure_at_least(reserve);
+    if (log_ && note_due(last_ballast_note_))
+      log_->warn("{}: the file system is full: released the {} KiB ballast ({}), folded the WAL and retrying{}; "
+                 "the store deletes its oldest readings only when a write still does not fit, and makes the "
+                 "ballast whole again once space frees up",
+                 options_.path, ballast_.bytes() / 1024, ballast_.path(),
+                 kept ? fmt::format(" ({} KiB kept as the room a prune needs)", reserve / 1024) : std::string());
+    return;
+  }
+  ballast_.release();  // the reserve: room for the prune, the checkpoint and the vacuum
+  PruneCount total;
+  bool reserve_back = reserve == 0;
+  for (int round = 0; round < kMaxFreeRounds && !past_stop_deadline(); ++round) {
+    const std::size_t rows = std::max(fit_rows_, kFullPruneMin);
     PruneCount c;
     try {
-      const DbSize size = measure(*db_);
-      const auto span = static_cast<std::uint64_t>(
-          db_->query_int("SELECT coalesce(max(seq) - min(seq) + 1, 0) FROM readings"));
-      const auto rows = static_cast<std::size_t>(std::max<std::uint64_t>(
-          256, span * round_bytes / std::max<std::uint64_t>(size.used_bytes(), 1)));
+      fold();
+    } catch (const sql::SqliteError&) {
+    }
+    try {
       {
         sql::Transaction tx(*db_);
-        c = prune_oldest_delivered(*db_, delivered_, rows);
-        if (c.total() == 0) c = prune_oldest(*db_, *rows_, delivered_, rows, "pruned (disk full)");
+        PruneCount n = prune_oldest_delivered(*db_, delivered_, rows);
+        if (n.total() < rows) {  // every delivered reading is gone: the oldest undelivered follow
+          const PruneCount more = prune_oldest(*db_, *rows_, delivered_, rows - n.total(), "pruned (disk full)");
+          n.delivered += more.delivered;
+          n.undelivered += more.undelivered;
+        }
         tx.commit();
+        c = n;  // counted only once committed
       }
       rows_->committed();
-      db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      fold();  // the freed pages reach the database file's free list
       {
         sql::Transaction tx(*db_);
         shrink(*db_, 0);
         tx.commit();
       }
+      fold();  // the database file shrinks here (WAL mode)
     } catch (const sql::SqliteError& e) {
       rows_->rolled_back();
       if (log_) log_->debug("{}: making room on a full file system failed: {}", options_.path, e.what());
-      break;
     }
     total.delivered += c.delivered;
     total.undelivered += c.undelivered;
-    if (c.total() == 0) break;
+    if (reserve > 0) reserve_back = ballast_.ensure_at_least(reserve);
+    if (reserve_back || c.total() == 0) break;
   }
   counters_.pruned_delivered.fetch_add(total.delivered, std::memory_order_relaxed);
   counters_.pruned_undelivered.fetch_add(total.undelivered, std::memory_order_relaxed);
@@ -999,10 +1076,6 @@ void Writer::free_disk() {
     log_->warn("{}: file system full: deleted {} never delivered readings (recorded as lost) to make room",
                options_.path, lost_unreported_);
     lost_unreported_ = 0;
-  }
-  if (made_room) {
-    if (tell) log_->info("{}: room made; the ballast is back ({})", options_.path, ballast_.path());
-    return;
   }
   if (total.total() == 0) {
     if (log_ && note_due(last_full_note_))

@@ -26,9 +26,11 @@
 // open() on a corrupt file moves it aside (<db>.corrupt-<UTC time>, with its
 // -wal and -shm) and starts a new one, recording what it held as a gap:
 // corrupt = SQLITE_CORRUPT/NOTADB met by that open, or met while the file
-// was open before (corrupt_seen_: a write, or the background quick_check of
-// file_check.hpp, which fails the store). On a really full file system the
-// ballast (ballast.hpp) is released so pruning has room.
+// was open before (corrupt_seen_: a write, the background quick_check of
+// file_check.hpp, or a read on the reader's connection: report_corrupt();
+// each fails the store). On a really full file system the
+// ballast (ballast.hpp) is released for the failed write, and only if that
+// is not enough are as many of the oldest readings pruned as it needs.
 #pragma once
 
 #include <chrono>
@@ -46,6 +48,7 @@
 #include "path_claim.hpp"
 #include "busy_retry.hpp"
 #include "file_check.hpp"
+#include "file_id.hpp"
 #include "prune.hpp"
 #include "completion.hpp"
 #include "counters.hpp"
@@ -99,6 +102,13 @@ public:
   void when_flushed(std::shared_ptr<Completion<std::uint64_t>> done);
   void mark_delivered(std::uint64_t first, std::uint64_t last, std::shared_ptr<Completion<bool>> done);
   std::uint64_t last_assigned() const noexcept { return next_seq_ - 1; }
+  // Any thread: a read on another connection (the reader's: upload, the
+  // console's `sql` and `store`) met SQLITE_CORRUPT/NOTADB in `file`. If
+  // that is still the file at the store's path, the writer acts on it as on
+  // the background check's verdict: the store fails, and the next open
+  // moves the file aside (a report about a file already moved aside is
+  // dropped).
+  void report_corrupt(std::string found, std::optional<FileId> file);
   std::size_t queue_depth() const;
 
 private:
@@ -156,7 +166,7 @@ private:
   void enforce_size_cap();
   void make_room();
   bool at_page_cap();        // the file is at its max_page_count: a FULL is the store's own cap
-  void free_disk();          // make_room on a really full file system: ballast, prune, shrink
+  void free_disk();          // make_room on a really full file system: the ballast, else a prune the size of the write
   void restore_ballast();    // makes the ballast if there is room again (logged once per change)
   // Runs `body` in a write transaction until it commits: BUSY is retried
   // with backoff, FULL prunes and retries, other errors back off. Returns
@@ -192,6 +202,11 @@ private:
   std::string failed_why_;              // non-empty while failed
   std::vector<std::string> incidents_;  // corrupt files moved aside etc., newest last (at most kMaxIncidents)
   std::optional<std::string> check_found_;  // damage the background quick_check found, not yet acted on
+  struct ReadFound {
+    std::string found;
+    FileId file;
+  };
+  std::optional<ReadFound> read_found_;  // damage another connection's read met (report_corrupt), not yet acted on
 
   // ---- loop thread (set by the writer before open completes) ----
   std::atomic<std::uint64_t> next_seq_{1};
@@ -217,6 +232,7 @@ private:
   PathClaim claim_;
   Ballast ballast_;
   bool ballast_note_ = false;              // "no room for the ballast" logged, not yet cleared
+  std::size_t fit_rows_ = 0;               // readings in the write in hand (commit), for free_disk()
   std::uint64_t reserved_below_ = 1;       // the seq mark on disk: seqs below it may be committed
   // Notes about repeated conditions, at most one a minute (kNotePeriod).
   bool note_due(SteadyTime& last);

@@ -80,3 +80,23 @@ TEST_CASE("serial config: a bad max_quiet_wait is refused at its file:line with 
   CHECK(read(port_with("pause_between_requests = \"1s\"\nmax_quiet_wait = \"2s\"")).ports.at(0).master.max_quiet_wait ==
         2s);
 }
+
+// Modbus RTU is binary (8 data bits); 5, 6 or 7 passed --check-config and
+// the master threw std::invalid_argument at run time ("data bits must be 7
+// or 8"). Now refused at the [[serial]]'s data_bits, naming the instrument.
+TEST_CASE("serial config: a Modbus port with fewer than 8 data bits is refused at its file:line", "[gather][config]") {
+  for (const char* bits : {"5", "6", "7"}) {
+    const std::string error = gather_config_error(port_with(std::string("data_bits = ") + bits));
+    INFO(error);
+    CHECK_THAT(error, StartsWith("ports.toml:5:"));
+    CHECK_THAT(error, Contains(std::string("serial[0].data_bits: is ") + bits + ", but port 'bus' carries the "
+                                                                               "Modbus instrument 'boiler' (ports.toml:"));
+    CHECK_THAT(error, Contains("Modbus RTU needs 8 data bits: set data_bits = 8"));
+  }
+  CHECK(read(port_with("data_bits = 8")).ports.at(0).settings.data_bits == 8);
+  // An ascii instrument on 7 data bits is fine.
+  const auto ascii = read("[service.gather]\n[[serial]]\nname = \"scale\"\ndata_bits = 7\npath = \"/dev/ttyUSB1\"\n"
+                          "[[instrument]]\nname = \"w\"\nport = \"scale\"\nprotocol = \"ascii\"\nformat = \"kv\"\n"
+                          "  [[instrument.point]]\n  name = \"g\"\n  key = \"G\"\n");
+  CHECK(ascii.ports.at(0).settings.data_bits == 7);
+}

@@ -58,15 +58,18 @@ struct StoreOptions {
   // A corrupt file (SQLITE_CORRUPT, SQLITE_NOTADB) is given up on at once.
   Duration error_deadline = std::chrono::seconds(10);
   // A file of this many bytes beside the database (<path>.ballast), made at
-  // open when there is room: on a really full file system it is deleted so
-  // the store can prune (a DELETE and a checkpoint need free blocks too),
-  // and made again once pruning has freed its size and half as much again.
+  // open and housekeeping when there is room for it and half as much again:
+  // on a really full file system it is deleted and the failed write retried
+  // in its room (later ones prune the oldest readings, as many as they
+  // need: a DELETE and a checkpoint need free blocks too). Made again only
+  // from space that frees up, never by pruning for it. [store] ballast_bytes.
   // 0: none (a full file system then stops commits until space is freed).
   std::uint64_t ballast_bytes = 4u << 20;
   // PRAGMA quick_check after each open, in the background (never in the
   // open's way: it reads the whole file). Damage it finds fails the store,
   // and the next open moves the file aside. Off: damage is still acted on
   // when a read or write meets it (tests turn it off to reach that path).
+  // [store] background_check.
   bool background_check = true;
   std::string vfs;  // a registered SQLite VFS by name for both connections (tests); empty: the default
   // Called on the writer thread after each committed batch (rows, BEGIN..COMMIT
