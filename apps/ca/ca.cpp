@@ -1,0 +1,709 @@
+// ca: every point on the bus as an EPICS Channel Access PV, for caget,
+// camonitor, pyepics and the rest (issue 13). One UDP socket per interface
+// answers SEARCH for the PVs it serves and sends beacons; one TCP listener per
+// interface accepts circuits. Everything runs on the loop; the codec is
+// drivers/ca (pure functions), so the gateway reuses it.
+//
+// [service.ca]
+//   port = 5064                  # UDP search and TCP circuits (0: any free TCP port, UDP still needs one)
+//   interfaces = []              # IPv4 addresses to bind; empty: all (0.0.0.0)
+//   device = "<hostname>"        # PV names are "{device}:{point}", '.' in points mapped to ':'
+//   repeater_port = 5065         # beacons go to caRepeater on 127.0.0.1 at this port
+//   beacon_period = "15s"        # beacons start at 20 ms and double up to this
+//   max_array_bytes = 16384      # largest DBR payload accepted from a client
+//   max_circuits = 256           # more are accepted and closed at once, logged once per address
+//   max_channels = 4096          # per circuit; more get CREATE_CH_FAIL
+//   max_subscriptions = 16       # per channel; more get ERROR ECA_ALLOCMEM
+//   send_buffer = 262144         # bytes queued per circuit before monitor updates are squashed
+//   client_timeout = "60s"       # a circuit whose output has not drained for this long is closed
+//
+// Circuit guarantees: requests are handled in order (a read after a write
+// sees it); a monitor whose circuit is over send_buffer (or EVENTS_OFF) keeps
+// only "an update is due" and sends the PV's latest value when there is room,
+// so memory per circuit stays bounded and a slow client never delays another;
+// a malformed message closes that circuit only, with one log line.
+//
+// Not built yet (issue 13): writes (every PV is read-only: WRITE gets ERROR
+// ECA_NOWTACCESS, WRITE_NOTIFY a reply with it), soft points, access rules,
+// point metadata from the config (units, limits, deadbands), the record
+// fields other than VAL, console commands and the message trace ring.
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "weft/apps/assembly/catalog.hpp"
+#include "weft/apps/ca/ca_pv.hpp"
+#include "weft/core/context.hpp"
+#include "weft/core/task_group.hpp"
+#include "weft/drivers/ca/messages.hpp"
+
+namespace weft::apps {
+namespace {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using asio::ip::tcp;
+using asio::ip::udp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+struct Settings {
+  std::uint16_t port = ca::default_server_port;
+  std::vector<std::string> interfaces;
+  std::string device;
+  std::uint16_t repeater_port = ca::default_repeater_port;
+  Duration beacon_period = std::chrono::seconds(15);
+  ca::Limits limits;
+  std::size_t max_circuits = 256;
+  std::size_t max_channels = 4096;
+  std::size_t max_subscriptions = 16;
+  std::size_t send_buffer = 256 * 1024;
+  Duration client_timeout = std::chrono::seconds(60);
+};
+
+struct Circuit;
+struct Channel;
+
+struct Monitor {
+  std::uint16_t dbr_type = 0;
+  std::uint32_t count = 0;
+  std::uint16_t mask = 0;
+  bool pending = false;  // an update is due but waits for room or EVENTS_ON
+};
+
+struct Pv {
+  std::string name;
+  ca::Value value;
+  std::vector<Channel*> channels;  // every open channel to this PV, on any circuit
+};
+
+struct Channel {
+  Circuit* circuit = nullptr;
+  Pv* pv = nullptr;
+  std::uint32_t cid = 0;
+  std::uint32_t sid = 0;
+  std::map<std::uint32_t, Monitor> monitors;  // by subscription ID
+};
+
+struct Server {
+  Server(Context& c, const Settings& settings) : ctx(c), s(settings) {}
+  Context& ctx;
+  const Settings& s;
+  std::uint16_t tcp_port = 0;
+  std::unordered_map<std::string, std::unique_ptr<Pv>> pvs;  // by PV name
+  std::size_t circuits = 0;
+  std::set<std::string> refused_addresses;  // logged once each (bounded below)
+  std::uint64_t searches = 0, search_hits = 0, circuits_accepted = 0, circuits_refused = 0, malformed = 0;
+};
+
+struct Circuit {
+  Server& server;
+  tcp::socket sock;
+  std::string peer;
+  std::string user, host;
+  std::uint16_t minor = 0;
+  std::unordered_map<std::uint32_t, std::unique_ptr<Channel>> channels;  // by SID
+  std::uint32_t next_sid = 1;
+  std::vector<std::uint8_t> out;
+  asio::steady_timer wake;
+  bool closing = false;
+  bool events_off = false;
+  std::deque<std::pair<std::uint32_t, std::uint32_t>> pending;  // (sid, subscription ID) with an update due
+  std::uint64_t squashed = 0, bytes_in = 0, bytes_out = 0;
+
+  Circuit(Server& srv, tcp::socket socket, std::string label)
+      : server(srv), sock(std::move(socket)), peer(std::move(label)), wake(sock.get_executor()) {
+    wake.expires_at(asio::steady_timer::time_point::max());
+  }
+  Circuit(const Circuit&) = delete;
+  Circuit& operator=(const Circuit&) = delete;
+  ~Circuit() {
+    for (auto& [sid, ch] : channels) forget(*ch);
+  }
+
+  void notify() { wake.cancel(); }
+  bool extended_ok() const noexcept { return minor >= 9; }
+
+  void forget(Channel& ch) {
+    auto& list = ch.pv->channels;
+    list.erase(std::remove(list.begin(), list.end(), &ch), list.end());
+  }
+
+  Channel* channel(std::uint32_t sid) {
+    const auto it = channels.find(sid);
+    return it == channels.end() ? nullptr : it->second.get();
+  }
+};
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "weft";
+  return buf;
+}
+
+std::string ca_label(const ca::Header& h) {
+  const std::string_view name = ca::to_string(static_cast<ca::Command>(h.command));
+  return name == "unknown" ? "command " + std::to_string(h.command) : std::string(name);
+}
+
+// ---- the PVs ---------------------------------------------------------------
+
+Pv* find_pv(Server& s, std::string_view requested) {
+  const ca_pv::FieldRef ref = ca_pv::split_field(requested);
+  if (ref.field != "VAL") return nullptr;
+  const auto it = s.pvs.find(ref.pv);
+  return it == s.pvs.end() ? nullptr : it->second.get();
+}
+
+// Resolves a request's count against the PV: 0 is the current length (4.13).
+std::uint32_t resolve_count(std::uint32_t requested, const Pv& pv) {
+  return requested == 0 ? static_cast<std::uint32_t>(std::max<std::size_t>(1, pv.value.size())) : requested;
+}
+
+// A DBR payload for a reply or update, or the ECA code that refuses it
+// (zeroed payload of the same shape, as RSRV sends).
+std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const Pv& pv, std::uint16_t type,
+                                                          std::uint32_t count) {
+  if (count > std::max<std::size_t>(1, pv.value.size())) {
+    return {ca::Eca::badcount, std::vector<std::uint8_t>(ca::dbr_payload_size(type, 1).value_or(0), 0)};
+  }
+  auto encoded = ca::encode_dbr(type, count, pv.value, s.s.limits);
+  if (auto* e = std::get_if<ca::Error>(&encoded)) {
+    return {ca::to_eca(e->code), std::vector<std::uint8_t>(ca::dbr_payload_size(type, count).value_or(0), 0)};
+  }
+  return {ca::Eca::normal, std::move(std::get<std::vector<std::uint8_t>>(encoded))};
+}
+
+void queue_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, const Monitor& m) {
+  const std::uint32_t count = resolve_count(m.count, *ch.pv);
+  auto [status, data] = payload_for(c.server, *ch.pv, m.dbr_type, count);
+  ca::encode(c.out, ca::EventUpdate{m.dbr_type, status == ca::Eca::badcount ? 1 : count, status, subscription_id,
+                                    std::move(data)},
+             c.extended_ok());
+  c.notify();
+}
+
+// An event for one monitor: sent now, or marked due when the circuit is full
+// or flow-controlled (a second event while due is squashed into it).
+void post_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, Monitor& m) {
+  if (c.events_off || c.out.size() >= c.server.s.send_buffer) {
+    if (m.pending) {
+      ++c.squashed;
+    } else {
+      m.pending = true;
+      c.pending.emplace_back(ch.sid, subscription_id);
+    }
+    return;
+  }
+  queue_update(c, ch, subscription_id, m);
+}
+
+// Sends due updates while there is room; what is left stays due.
+void flush_pending(Circuit& c) {
+  while (!c.events_off && !c.pending.empty() && c.out.size() < c.server.s.send_buffer) {
+    const auto [sid, subscription_id] = c.pending.front();
+    c.pending.pop_front();
+    Channel* ch = c.channel(sid);
+    if (ch == nullptr) continue;
+    const auto it = ch->monitors.find(subscription_id);
+    if (it == ch->monitors.end() || !it->second.pending) continue;
+    it->second.pending = false;
+    queue_update(c, *ch, subscription_id, it->second);
+  }
+}
+
+void on_reading(Server& s, const Reading& r) {
+  const std::string name = ca_pv::pv_name(s.s.device, r.point);
+  auto& slot = s.pvs[name];
+  if (!slot) {
+    slot = std::make_unique<Pv>();
+    slot->name = name;
+    slot->value = ca_pv::to_ca(r, ca_pv::native_type(r.value));
+    return;
+  }
+  Pv& pv = *slot;
+  ca::Value next = ca_pv::to_ca(r, pv.value.type);
+  const std::uint16_t events = ca_pv::events_between(pv.value, next);
+  pv.value = std::move(next);
+  if (events == 0) return;
+  for (Channel* ch : pv.channels) {
+    for (auto& [id, m] : ch->monitors) {
+      if ((m.mask & events) != 0) post_update(*ch->circuit, *ch, id, m);
+    }
+  }
+}
+
+asio::awaitable<void> feed(Server& s) {
+  Subscription sub = s.ctx.subscribe("*", 65536);
+  for (const Reading* r : s.ctx.bus().latest_matching("*")) on_reading(s, *r);
+  std::uint64_t reported = 0;
+  for (;;) {
+    const Reading r = co_await sub.receive();
+    if (sub.dropped() != reported) {
+      s.ctx.log().warn("ca: {} readings dropped: the PV feed fell behind the bus", sub.dropped() - reported);
+      reported = sub.dropped();
+    }
+    on_reading(s, r);
+  }
+}
+
+// ---- requests on a circuit -------------------------------------------------
+
+void send_error(Circuit& c, const ca::Frame& f, std::uint32_t cid, ca::Eca status, const std::string& text) {
+  ca::encode(c.out, ca::ErrorMessage{cid, status, std::vector<std::uint8_t>(f.header_bytes.begin(), f.header_bytes.end()),
+                                     text});
+  c.notify();
+}
+
+// Handles one decoded request; false closes the circuit.
+bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
+  Server& s = c.server;
+  if (const auto* v = std::get_if<ca::Version>(&request)) {
+    if (v->flags > ca::max_priority) {
+      s.ctx.log().warn("ca: circuit {}: priority {} above 99; closing it", c.peer, v->flags);
+      return false;
+    }
+    c.minor = std::min(v->minor, ca::minor_version);
+    return true;
+  }
+  if (const auto* n = std::get_if<ca::ClientName>(&request)) {
+    c.user = n->name;
+    return true;
+  }
+  if (const auto* n = std::get_if<ca::HostName>(&request)) {
+    c.host = n->name;
+    return true;
+  }
+  if (std::holds_alternative<ca::Echo>(request)) {
+    ca::encode(c.out, ca::Echo{});
+    c.notify();
+    return true;
+  }
+  if (std::holds_alternative<ca::ReadSync>(request)) {
+    ca::encode(c.out, ca::ReadSync{});
+    c.notify();
+    return true;
+  }
+  if (std::holds_alternative<ca::EventsOff>(request)) {
+    c.events_off = true;
+    return true;
+  }
+  if (std::holds_alternative<ca::EventsOn>(request)) {
+    c.events_off = false;
+    flush_pending(c);
+    return true;
+  }
+  if (const auto* search = std::get_if<ca::Search>(&request)) {  // over TCP (4.12 name servers)
+    if (find_pv(s, search->name) != nullptr) {
+      ca::encode(c.out, ca::SearchReply{s.tcp_port, ca::search_reply_use_sender, search->search_id, 0});
+      // RSRV sends no payload over TCP; the encoder's 8 bytes carry minor 0, which libca ignores there.
+      c.notify();
+    }
+    return true;
+  }
+  if (const auto* create = std::get_if<ca::CreateChan>(&request)) {
+    if (create->client_minor != 0) c.minor = std::min(c.minor == 0 ? create->client_minor : c.minor, ca::minor_version);
+    Pv* pv = find_pv(s, create->name);
+    if (pv == nullptr || c.channels.size() >= s.s.max_channels) {
+      if (pv != nullptr) {
+        s.ctx.log().warn("ca: circuit {}: channel limit of {} reached; refusing {}", c.peer, s.s.max_channels,
+                         create->name);
+      }
+      ca::encode(c.out, ca::CreateChFail{create->cid});
+      c.notify();
+      return true;
+    }
+    std::uint32_t sid = c.next_sid;
+    while (c.channels.contains(sid)) ++sid;  // IDs wrap; skip those in use
+    c.next_sid = sid + 1;
+    auto ch = std::make_unique<Channel>();
+    ch->circuit = &c;
+    ch->pv = pv;
+    ch->cid = create->cid;
+    ch->sid = sid;
+    pv->channels.push_back(ch.get());
+    c.channels.emplace(sid, std::move(ch));
+    ca::encode(c.out, ca::AccessRights{create->cid, ca::access_read});
+    ca::encode(c.out, ca::CreateChanReply{create->cid, sid, static_cast<std::uint16_t>(pv->value.type),
+                                          static_cast<std::uint32_t>(std::max<std::size_t>(1, pv->value.size()))});
+    c.notify();
+    return true;
+  }
+  if (const auto* clear = std::get_if<ca::ClearChannel>(&request)) {
+    Channel* ch = c.channel(clear->sid);
+    if (ch == nullptr) {
+      send_error(c, f, clear->cid, ca::Eca::badchid, "no channel with SID " + std::to_string(clear->sid));
+      return true;
+    }
+    c.forget(*ch);
+    c.channels.erase(clear->sid);
+    ca::encode(c.out, ca::ClearChannelReply{clear->sid, clear->cid});
+    c.notify();
+    return true;
+  }
+  if (const auto* read = std::get_if<ca::ReadNotify>(&request)) {
+    Channel* ch = c.channel(read->sid);
+    if (ch == nullptr) {
+      send_error(c, f, ca::no_cid, ca::Eca::badchid, "no channel with SID " + std::to_string(read->sid));
+      return true;
+    }
+    const std::uint32_t count = resolve_count(read->count, *ch->pv);
+    auto [status, data] = payload_for(s, *ch->pv, read->dbr_type, count);
+    if (!ca::encode(c.out, ca::ReadNotifyReply{read->dbr_type, status == ca::Eca::badcount ? 1 : count, status,
+                                               read->ioid, std::move(data)},
+                    c.extended_ok())) {
+      send_error(c, f, ch->cid, ca::Eca::k16karrayclient, "reply needs the extended header (client below 4.9)");
+    }
+    c.notify();
+    return true;
+  }
+  if (const auto* add = std::get_if<ca::EventAdd>(&request)) {
+    Channel* ch = c.channel(add->sid);
+    if (ch == nullptr) {
+      send_error(c, f, ca::no_cid, ca::Eca::badchid, "no channel with SID " + std::to_string(add->sid));
+      return true;
+    }
+    if (ch->monitors.size() >= s.s.max_subscriptions && !ch->monitors.contains(add->subscription_id)) {
+      send_error(c, f, ch->cid, ca::Eca::allocmem,
+                 "subscription limit of " + std::to_string(s.s.max_subscriptions) + " per channel reached");
+      return true;
+    }
+    Monitor& m = ch->monitors[add->subscription_id];
+    m = Monitor{add->dbr_type, add->count, add->mask, false};
+    queue_update(c, *ch, add->subscription_id, m);  // the initial update, at once
+    return true;
+  }
+  if (const auto* cancel = std::get_if<ca::EventCancel>(&request)) {
+    Channel* ch = c.channel(cancel->sid);
+    if (ch == nullptr || !ch->monitors.contains(cancel->subscription_id)) {
+      send_error(c, f, ch ? ch->cid : ca::no_cid, ch ? ca::Eca::badmonid : ca::Eca::badchid,
+                 "no subscription " + std::to_string(cancel->subscription_id));
+      return true;
+    }
+    const Monitor m = ch->monitors[cancel->subscription_id];
+    ch->monitors.erase(cancel->subscription_id);
+    ca::encode(c.out, ca::EventCancelReply{m.dbr_type, m.count, cancel->sid, cancel->subscription_id});
+    c.notify();
+    return true;
+  }
+  if (const auto* write = std::get_if<ca::Write>(&request)) {
+    Channel* ch = c.channel(write->sid);
+    send_error(c, f, ch ? ch->cid : write->cid, ch ? ca::Eca::nowtaccess : ca::Eca::badchid,
+               ch ? ch->pv->name + " is read-only" : "no channel with SID " + std::to_string(write->sid));
+    return true;
+  }
+  if (const auto* write = std::get_if<ca::WriteNotify>(&request)) {
+    Channel* ch = c.channel(write->sid);
+    if (ch == nullptr) {
+      send_error(c, f, ca::no_cid, ca::Eca::badchid, "no channel with SID " + std::to_string(write->sid));
+      return true;
+    }
+    ca::encode(c.out, ca::WriteNotifyReply{write->dbr_type, write->count, ca::Eca::nowtaccess, write->ioid});
+    c.notify();
+    return true;
+  }
+  if (std::holds_alternative<ca::Read>(request)) {
+    send_error(c, f, ca::no_cid, ca::Eca::defunct, "READ (3) is obsolete; use READ_NOTIFY");
+    return true;
+  }
+  return true;
+}
+
+void log_in(Circuit& c, const ca::Frame& f) {
+  auto& log = c.server.ctx.log();
+  if (!log.should_log(spdlog::level::debug)) return;
+  log.debug("ca: {} <- {} size {} type {} count {} p1 {} p2 {}", c.peer, ca_label(f.header), f.header.payload_size,
+            f.header.data_type, f.header.data_count, f.header.p1, f.header.p2);
+}
+
+asio::awaitable<void> serve_requests(Circuit& c) {
+  Server& s = c.server;
+  std::vector<std::uint8_t> in;
+  std::array<std::uint8_t, 16384> chunk;
+  while (!c.closing) {
+    auto [ec, n] = co_await c.sock.async_read_some(asio::buffer(chunk), kTuple);
+    if (ec) break;
+    c.bytes_in += n;
+    in.insert(in.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+    std::size_t at = 0;
+    bool keep = true;
+    while (keep) {
+      const auto scanned = ca::scan_frame(std::span<const std::uint8_t>(in).subspan(at), s.s.limits);
+      if (std::holds_alternative<ca::NeedMore>(scanned)) break;
+      if (const auto* e = std::get_if<ca::Error>(&scanned)) {
+        ++s.malformed;
+        s.ctx.log().warn("ca: circuit {} ({}@{}): {}; closing it", c.peer, c.user, c.host, e->message());
+        keep = false;
+        break;
+      }
+      const ca::Frame& f = std::get<ca::Frame>(scanned);
+      log_in(c, f);
+      const auto decoded = ca::decode_request(f, s.s.limits);
+      if (const auto* e = std::get_if<ca::Error>(&decoded)) {
+        send_error(c, f, ca::no_cid, ca::to_eca(e->code), e->message());
+        if (e->code != ca::errc::unknown_command && e->code != ca::errc::obsolete_command) {
+          ++s.malformed;
+          s.ctx.log().warn("ca: circuit {} ({}@{}): {}; closing it", c.peer, c.user, c.host, e->message());
+          keep = false;
+        }
+      } else {
+        keep = handle(c, f, std::get<ca::Request>(decoded));
+      }
+      at += f.length;
+    }
+    in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(std::min(at, in.size())));
+    if (!keep) break;
+  }
+  c.closing = true;
+  c.notify();
+}
+
+// Writes the output buffer; a write that has not finished within
+// client_timeout closes the circuit (the client stopped reading).
+asio::awaitable<void> drain(Circuit& c) {
+  std::vector<std::uint8_t> sending;
+  for (;;) {
+    while (c.out.empty()) {
+      if (c.closing) co_return;
+      c.wake.expires_at(asio::steady_timer::time_point::max());
+      co_await c.wake.async_wait(kTuple);
+    }
+    sending.clear();
+    std::swap(sending, c.out);
+    asio::steady_timer stall(c.sock.get_executor());
+    stall.expires_after(c.server.s.client_timeout);
+    auto result = co_await (asio::async_write(c.sock, asio::buffer(sending), kTuple) || stall.async_wait(kTuple));
+    if (result.index() == 1) {
+      c.server.ctx.log().warn("ca: circuit {} ({}@{}): output not drained for {} s ({} updates squashed); closing it",
+                              c.peer, c.user, c.host,
+                              std::chrono::duration_cast<std::chrono::seconds>(c.server.s.client_timeout).count(),
+                              c.squashed);
+      break;
+    }
+    if (std::get<0>(std::get<0>(result))) break;  // the client went away
+    c.bytes_out += sending.size();
+    flush_pending(c);
+  }
+  c.closing = true;
+  boost::system::error_code ignored;
+  c.sock.close(ignored);
+}
+
+asio::awaitable<void> circuit_session(Server& s, tcp::socket sock, std::string peer) {
+  Circuit c(s, std::move(sock), std::move(peer));
+  ++s.circuits;
+  boost::system::error_code ignored;
+  c.sock.set_option(tcp::no_delay(true), ignored);
+  c.sock.set_option(asio::socket_base::keep_alive(true), ignored);
+  ca::encode(c.out, ca::Version{0, ca::minor_version, 0});  // at once after accept (pitfall 3)
+  try {
+    co_await (serve_requests(c) && drain(c));
+  } catch (const std::exception& e) {
+    // A stop: tell the client its channels are gone, best effort, never waiting.
+    std::vector<std::uint8_t> bye;
+    for (const auto& [sid, ch] : c.channels) ca::encode(bye, ca::ServerDisconn{ch->cid});
+    if (!bye.empty() && c.sock.is_open()) {
+      c.sock.non_blocking(true, ignored);
+      c.sock.write_some(asio::buffer(bye), ignored);
+    }
+    s.ctx.log().debug("ca: circuit {} ended: {}", c.peer, e.what());
+  }
+  --s.circuits;
+  s.ctx.log().debug("ca: circuit {} ({}@{}) closed: {} bytes in, {} out, {} updates squashed", c.peer, c.user, c.host,
+                    c.bytes_in, c.bytes_out, c.squashed);
+}
+
+asio::awaitable<void> accept_loop(Server& s, tcp::acceptor& acceptor, TaskGroup& circuits) {
+  for (;;) {
+    auto [ec, sock] = co_await acceptor.async_accept(kTuple);
+    if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec, "ca accept");
+    if (ec) {
+      s.ctx.log().warn("ca: accept failed: {}; retrying in 1 s", ec.message());
+      asio::steady_timer pause(acceptor.get_executor());
+      pause.expires_after(std::chrono::seconds(1));
+      co_await pause.async_wait(asio::use_awaitable);
+      continue;
+    }
+    boost::system::error_code pe;
+    const auto remote = sock.remote_endpoint(pe);
+    std::string peer = pe ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    if (s.circuits >= s.s.max_circuits) {
+      ++s.circuits_refused;
+      const std::string address = pe ? "?" : remote.address().to_string();
+      if (s.refused_addresses.size() < 1024 && s.refused_addresses.insert(address).second) {
+        s.ctx.log().warn("ca: refusing a circuit from {}: {} circuits open ([service.ca] max_circuits); "
+                         "further refusals of this address are not logged",
+                         address, s.circuits);
+      }
+      sock.close(pe);
+      continue;
+    }
+    ++s.circuits_accepted;
+    circuits.spawn(circuit_session(s, std::move(sock), std::move(peer)));
+  }
+}
+
+// ---- UDP: searches and beacons ---------------------------------------------
+
+asio::awaitable<void> search_loop(Server& s, udp::socket& sock) {
+  std::array<std::uint8_t, 0x4000> buf;
+  udp::endpoint from;
+  std::vector<std::uint8_t> reply;
+  for (;;) {
+    auto [ec, n] = co_await sock.async_receive_from(asio::buffer(buf), from, kTuple);
+    if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec, "ca search");
+    if (ec) continue;  // ICMP errors from earlier replies and the like
+    reply.clear();
+    std::uint32_t sequence = 0;
+    std::uint16_t client_minor = 0;
+    std::span<const std::uint8_t> rest(buf.data(), n);
+    while (!rest.empty()) {
+      const auto scanned = ca::scan_frame(rest, s.s.limits);
+      if (!std::holds_alternative<ca::Frame>(scanned)) break;  // truncated or malformed: the rest is noise
+      const ca::Frame& f = std::get<ca::Frame>(scanned);
+      rest = rest.subspan(f.length);
+      const auto decoded = ca::decode_request(f, s.s.limits);
+      if (!std::holds_alternative<ca::Request>(decoded)) continue;
+      const ca::Request& r = std::get<ca::Request>(decoded);
+      if (const auto* v = std::get_if<ca::Version>(&r)) {
+        if (v->flags == ca::version_sequence_valid) sequence = v->sequence;
+        client_minor = v->minor;
+        continue;
+      }
+      const auto* search = std::get_if<ca::Search>(&r);
+      if (search == nullptr) continue;  // only SEARCH is acted on (pitfall 20)
+      if (search->client_minor < ca::min_served_minor) continue;
+      ++s.searches;
+      const bool found = find_pv(s, search->name) != nullptr;
+      if (!found && !search->do_reply) continue;
+      if (reply.empty()) ca::encode(reply, ca::Version{ca::version_sequence_valid, ca::minor_version, sequence});
+      if (found) {
+        ++s.search_hits;
+        ca::encode(reply, ca::SearchReply{s.tcp_port, ca::search_reply_use_sender, search->search_id, ca::minor_version});
+      } else {
+        ca::encode(reply, ca::NotFound{search->client_minor, search->search_id});
+      }
+      if (reply.size() > 1400) break;  // one datagram; libca searches again for the rest
+    }
+    (void)client_minor;
+    if (reply.empty()) continue;
+    // A full socket buffer drops this reply; the client searches again.
+    auto [sec, sent] = co_await sock.async_send_to(asio::buffer(reply), from, kTuple);
+    (void)sec;
+    (void)sent;
+  }
+}
+
+asio::awaitable<void> beacon_loop(Server& s, udp::socket& sock) {
+  const udp::endpoint repeater(asio::ip::address_v4::loopback(), s.s.repeater_port);
+  asio::steady_timer timer(sock.get_executor());
+  Duration interval = std::chrono::milliseconds(20);
+  std::uint32_t id = 0;
+  std::vector<std::uint8_t> beacon;
+  for (;;) {
+    beacon.clear();
+    ca::encode(beacon, ca::Beacon{ca::minor_version, s.tcp_port, id++, 0});
+    auto [ec, n] = co_await sock.async_send_to(asio::buffer(beacon), repeater, kTuple);
+    if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec, "ca beacon");
+    (void)n;
+    timer.expires_after(interval);
+    co_await timer.async_wait(asio::use_awaitable);
+    interval = std::min(interval * 2, s.s.beacon_period);
+  }
+}
+
+asio::ip::address_v4 interface_address(const std::string& text, const ConfigSection* section) {
+  boost::system::error_code ec;
+  const auto a = asio::ip::make_address_v4(text, ec);
+  if (ec && section) section->fail("interfaces", "'" + text + "' is not an IPv4 address (e.g. \"127.0.0.1\")");
+  return a;
+}
+
+asio::awaitable<void> run(Context& ctx, const Settings& settings) {
+  Server s(ctx, settings);
+  std::vector<asio::ip::address_v4> addresses;
+  for (const auto& text : settings.interfaces) addresses.push_back(interface_address(text, nullptr));
+  if (addresses.empty()) addresses.push_back(asio::ip::address_v4::any());
+
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::unique_ptr<udp::socket>> udps;
+  for (const auto& a : addresses) {
+    auto acceptor = std::make_unique<tcp::acceptor>(ctx.executor());
+    const tcp::endpoint at(a, s.tcp_port != 0 ? s.tcp_port : settings.port);
+    boost::system::error_code ec;
+    acceptor->open(at.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(at, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw std::runtime_error("ca: cannot listen on TCP " + a.to_string() + ":" + std::to_string(at.port()) + ": " +
+                               ec.message() + "; is another CA server on this port? set [service.ca] port");
+    }
+    s.tcp_port = acceptor->local_endpoint().port();
+    acceptors.push_back(std::move(acceptor));
+
+    auto udp_sock = std::make_unique<udp::socket>(ctx.executor());
+    const udp::endpoint uat(a, settings.port != 0 ? settings.port : s.tcp_port);
+    udp_sock->open(uat.protocol(), ec);
+    if (!ec) udp_sock->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) udp_sock->bind(uat, ec);
+    if (ec) {
+      throw std::runtime_error("ca: cannot bind UDP " + a.to_string() + ":" + std::to_string(uat.port()) + ": " +
+                               ec.message() + "; set [service.ca] port or interfaces");
+    }
+    udps.push_back(std::move(udp_sock));
+  }
+  ctx.log().info("ca: serving the bus's points as PVs \"{}:<point>\" on port {} (TCP {}), {} interface(s)",
+                 settings.device, settings.port, s.tcp_port, addresses.size());
+  ctx.ready();
+
+  TaskGroup tasks(ctx.executor());
+  tasks.spawn(feed(s));
+  for (auto& a : acceptors) tasks.spawn(accept_loop(s, *a, tasks));
+  for (auto& u : udps) tasks.spawn(search_loop(s, *u));
+  if (!udps.empty()) tasks.spawn(beacon_loop(s, *udps.front()));
+  co_await tasks.join();
+}
+
+}  // namespace
+
+ServiceFactory ca_factory() {
+  return {"ca", "serves the bus's points as EPICS Channel Access PVs (caget, camonitor, pyepics)",
+          [](const ConfigSection& section, const ConfigSection&, RestartPolicy policy) {
+            Settings s;
+            s.port = static_cast<std::uint16_t>(section.integer("port", ca::default_server_port, 0, 65535));
+            s.interfaces = section.string_array("interfaces");
+            for (const auto& i : s.interfaces) interface_address(i, &section);
+            s.device = section.string("device", host_name());
+            if (s.device.empty()) section.fail("device", "must not be empty");
+            s.repeater_port =
+                static_cast<std::uint16_t>(section.integer("repeater_port", ca::default_repeater_port, 1, 65535));
+            s.beacon_period = section.duration("beacon_period", std::chrono::seconds(15), std::chrono::milliseconds(100));
+            s.limits.max_array_bytes =
+                static_cast<std::uint32_t>(section.integer("max_array_bytes", 16384, 16384, 64 * 1024 * 1024));
+            s.max_circuits = static_cast<std::size_t>(section.integer("max_circuits", 256, 1, 100'000));
+            s.max_channels = static_cast<std::size_t>(section.integer("max_channels", 4096, 1, 1'000'000));
+            s.max_subscriptions = static_cast<std::size_t>(section.integer("max_subscriptions", 16, 1, 1024));
+            s.send_buffer = static_cast<std::size_t>(section.integer("send_buffer", 256 * 1024, 4096, 64 * 1024 * 1024));
+            s.client_timeout =
+                section.duration("client_timeout", std::chrono::seconds(60), std::chrono::seconds(35));
+            return coroutine_service("ca", {}, policy, [s](Context& ctx) { return run(ctx, s); });
+          }};
+}
+
+}  // namespace weft::apps
