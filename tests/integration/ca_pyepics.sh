@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The ca service against real libca (pyepics from Debian): a weftd with
+# heartbeat and ca on a free loopback port; ca_pyepics_client.py runs caget,
+# monitors, a refused caput and hostile raw-socket input, then weftd must
+# still be running with no service failure.
+# Usage: bash ca_pyepics.sh <weftd> <client.py> <python3>
+set -euo pipefail
+WEFTD=$1
+CLIENT=$2
+PYTHON=$3
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+
+"$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
+# A free port whose successor (the repeater port) is free too, UDP and TCP.
+PORT=$("$PYTHON" - <<'PY'
+import socket
+for _ in range(50):
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    if p >= 65535:
+        t.close(); continue
+    try:
+        for kind in (socket.SOCK_DGRAM,):
+            s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", p)); s.close()
+            s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", p + 1)); s.close()
+    except OSError:
+        t.close(); continue
+    t.close(); print(p); break
+PY
+)
+[[ -n $PORT ]] || fail "no free port"
+cat >"$TMP/weftd.toml" <<TOML
+[service.heartbeat]
+period = "100ms"
+prefix = "box"
+
+[service.ca]
+port = $PORT
+interfaces = ["127.0.0.1"]
+device = "itest"
+repeater_port = $((PORT + 1))
+TOML
+
+note "weftd serves CA on 127.0.0.1:$PORT"
+start_bg weftd "$WEFTD" --config "$TMP/weftd.toml" --for 90s --log-level debug
+wait_grep 15 "$TMP/weftd.log" "ca: serving the bus"
+wait_grep 15 "$TMP/weftd.log" "all 2 services ready"
+sleep 0.3  # a first heartbeat: the PVs appear as their points are first published
+
+timeout 60 "$PYTHON" "$CLIENT" "$PORT" itest >"$TMP/client.out" 2>&1 || fail "pyepics client failed: $(cat "$TMP/client.out")"
+cat "$TMP/client.out"
+running weftd || fail "weftd died"
+grep -q "payload size 4294967280 above the limit" "$TMP/weftd.log" || fail "no log line for the 4 GiB claim"
+grep -E "\[ca\].*(error|exception|restart)" "$TMP/weftd.log" && fail "the ca service failed"
+echo "PASS"
