@@ -8,9 +8,9 @@ target_sources(weft_tests PRIVATE ${WEFT_CA_DRIVER_TESTS})
 # The ca service against real libca (pyepics, Debian's python3-pyepics), a
 # real weftd on a free loopback port: caget, monitors, a refused caput,
 # hostile raw input (label integration; skipped, 77, without pyepics).
-if(TARGET weftd)
+if(TARGET weftd AND TARGET weftctl)
   add_test(NAME integration.ca_pyepics
-           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_pyepics.sh $<TARGET_FILE:weftd>
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_pyepics.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_pyepics_client.py /usr/bin/python3)
   set_tests_properties(integration.ca_pyepics PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
 endif()

@@ -26,12 +26,17 @@
 // Not built yet (issue 13): writes (every PV is read-only: WRITE gets ERROR
 // ECA_NOWTACCESS, WRITE_NOTIFY a reply with it), soft points, access rules,
 // point metadata from the config (units, limits, deadbands), the record
-// fields other than VAL, console commands and the message trace ring.
+// fields other than VAL.
+//
+// Console: `ca` (circuits, channels, subscriptions, squashed updates, bytes),
+// `ca pv NAME`, `ca trace CLIENT` (the last 64 messages of a circuit, also in
+// dumps); counters as weft.ca.* points each second.
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <deque>
+#include <fmt/format.h>
 #include <map>
 #include <memory>
 #include <set>
@@ -49,7 +54,9 @@
 
 #include "weft/apps/assembly/catalog.hpp"
 #include "weft/apps/ca/ca_pv.hpp"
+#include "weft/core/commands.hpp"
 #include "weft/core/context.hpp"
+#include "weft/core/dump.hpp"
 #include "weft/core/task_group.hpp"
 #include "weft/drivers/ca/messages.hpp"
 
@@ -79,6 +86,13 @@ struct Settings {
 struct Circuit;
 struct Channel;
 
+// One message in a circuit's flight recorder (`ca trace`, dumps).
+struct TraceEntry {
+  bool out = false;  // sent by us
+  ca::Header header;
+};
+constexpr std::size_t kTraceDepth = 64;
+
 struct Monitor {
   std::uint16_t dbr_type = 0;
   std::uint32_t count = 0;
@@ -107,8 +121,12 @@ struct Server {
   std::uint16_t tcp_port = 0;
   std::unordered_map<std::string, std::unique_ptr<Pv>> pvs;  // by PV name
   std::size_t circuits = 0;
+  std::vector<Circuit*> open;  // every live circuit, for the console and dumps
   std::set<std::string> refused_addresses;  // logged once each (bounded below)
   std::uint64_t searches = 0, search_hits = 0, circuits_accepted = 0, circuits_refused = 0, malformed = 0;
+  std::uint64_t squashed_closed = 0;  // squashed updates of circuits already closed
+
+  std::uint64_t squashed_total() const;
 };
 
 struct Circuit {
@@ -125,6 +143,15 @@ struct Circuit {
   bool events_off = false;
   std::deque<std::pair<std::uint32_t, std::uint32_t>> pending;  // (sid, subscription ID) with an update due
   std::uint64_t squashed = 0, bytes_in = 0, bytes_out = 0;
+  std::array<TraceEntry, kTraceDepth> trace{};
+  std::size_t traced = 0;  // messages recorded so far; the ring holds the last kTraceDepth
+
+  void record(bool out_bound, const ca::Header& h) { trace[traced++ % kTraceDepth] = TraceEntry{out_bound, h}; }
+  std::size_t subscriptions() const {
+    std::size_t n = 0;
+    for (const auto& [sid, ch] : channels) n += ch->monitors.size();
+    return n;
+  }
 
   Circuit(Server& srv, tcp::socket socket, std::string label)
       : server(srv), sock(std::move(socket)), peer(std::move(label)), wake(sock.get_executor()) {
@@ -149,6 +176,12 @@ struct Circuit {
     return it == channels.end() ? nullptr : it->second.get();
   }
 };
+
+std::uint64_t Server::squashed_total() const {
+  std::uint64_t n = squashed_closed;
+  for (const Circuit* c : open) n += c->squashed;
+  return n;
+}
 
 std::string host_name() {
   char buf[256] = {};
@@ -425,10 +458,30 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
 }
 
 void log_in(Circuit& c, const ca::Frame& f) {
+  c.record(false, f.header);
   auto& log = c.server.ctx.log();
   if (!log.should_log(spdlog::level::debug)) return;
   log.debug("ca: {} <- {} size {} type {} count {} p1 {} p2 {}", c.peer, ca_label(f.header), f.header.payload_size,
             f.header.data_type, f.header.data_count, f.header.p1, f.header.p2);
+}
+
+// Our own messages, for the trace ring and the debug log. We built them, so
+// the scan cannot fail; the limit is only what the scanner needs.
+void log_out(Circuit& c, std::span<const std::uint8_t> bytes) {
+  auto& log = c.server.ctx.log();
+  const bool debug = log.should_log(spdlog::level::debug);
+  const ca::Limits any{.max_array_bytes = 0xFFFF0000u};
+  while (!bytes.empty()) {
+    const auto scanned = ca::scan_frame(bytes, any);
+    if (!std::holds_alternative<ca::Frame>(scanned)) break;
+    const ca::Frame& f = std::get<ca::Frame>(scanned);
+    c.record(true, f.header);
+    if (debug) {
+      log.debug("ca: {} -> {} size {} type {} count {} p1 {} p2 {}", c.peer, ca_label(f.header), f.header.payload_size,
+                f.header.data_type, f.header.data_count, f.header.p1, f.header.p2);
+    }
+    bytes = bytes.subspan(f.length);
+  }
 }
 
 asio::awaitable<void> serve_requests(Circuit& c) {
@@ -485,6 +538,7 @@ asio::awaitable<void> drain(Circuit& c) {
     }
     sending.clear();
     std::swap(sending, c.out);
+    log_out(c, sending);
     asio::steady_timer stall(c.sock.get_executor());
     stall.expires_after(c.server.s.client_timeout);
     auto result = co_await (asio::async_write(c.sock, asio::buffer(sending), kTuple) || stall.async_wait(kTuple));
@@ -507,6 +561,7 @@ asio::awaitable<void> drain(Circuit& c) {
 asio::awaitable<void> circuit_session(Server& s, tcp::socket sock, std::string peer) {
   Circuit c(s, std::move(sock), std::move(peer));
   ++s.circuits;
+  s.open.push_back(&c);
   boost::system::error_code ignored;
   c.sock.set_option(tcp::no_delay(true), ignored);
   c.sock.set_option(asio::socket_base::keep_alive(true), ignored);
@@ -524,6 +579,8 @@ asio::awaitable<void> circuit_session(Server& s, tcp::socket sock, std::string p
     s.ctx.log().debug("ca: circuit {} ended: {}", c.peer, e.what());
   }
   --s.circuits;
+  s.open.erase(std::remove(s.open.begin(), s.open.end(), &c), s.open.end());
+  s.squashed_closed += c.squashed;
   s.ctx.log().debug("ca: circuit {} ({}@{}) closed: {} bytes in, {} out, {} updates squashed", c.peer, c.user, c.host,
                     c.bytes_in, c.bytes_out, c.squashed);
 }
@@ -627,6 +684,106 @@ asio::awaitable<void> beacon_loop(Server& s, udp::socket& sock) {
   }
 }
 
+// ---- console, dumps, counters ---------------------------------------------
+
+std::string who(const Circuit& c) {
+  return (c.user.empty() ? "?" : c.user) + "@" + (c.host.empty() ? "?" : c.host);
+}
+
+std::string render_circuits(const Server& s) {
+  std::string out = fmt::format("ca: port {} (TCP {}), {} PVs, {} circuits; {} searches ({} answered), {} circuits "
+                                "refused, {} malformed messages, {} updates squashed\n",
+                                s.s.port, s.tcp_port, s.pvs.size(), s.open.size(), s.searches, s.search_hits,
+                                s.circuits_refused, s.malformed, s.squashed_total());
+  for (const Circuit* c : s.open) {
+    out += fmt::format("  {} {} minor {}: {} channels, {} subscriptions, {} squashed, {} due, {} bytes in, {} out, "
+                       "{} queued{}\n",
+                       c->peer, who(*c), c->minor, c->channels.size(), c->subscriptions(), c->squashed,
+                       c->pending.size(), c->bytes_in, c->bytes_out, c->out.size(), c->events_off ? ", events off" : "");
+  }
+  return out;
+}
+
+std::string render_trace(const Circuit& c) {
+  std::string out = fmt::format("ca trace {} {}: last {} of {} messages\n", c.peer, who(c),
+                                std::min(c.traced, kTraceDepth), c.traced);
+  const std::size_t first = c.traced > kTraceDepth ? c.traced - kTraceDepth : 0;
+  for (std::size_t i = first; i < c.traced; ++i) {
+    const TraceEntry& e = c.trace[i % kTraceDepth];
+    out += fmt::format("  {} {} size {} type {} count {} p1 {} p2 {}\n", e.out ? "->" : "<-", ca_label(e.header),
+                       e.header.payload_size, e.header.data_type, e.header.data_count, e.header.p1, e.header.p2);
+  }
+  return out;
+}
+
+std::string render_pv(const Pv& pv) {
+  std::string value;
+  auto text = ca::convert_elements(pv.value.elements, pv.value.type, ca::ValueType::string, pv.value.meta);
+  if (auto* e = std::get_if<ca::Elements>(&text)) {
+    for (const auto& t : std::get<std::vector<std::string>>(*e)) value += (value.empty() ? "" : " ") + t;
+  }
+  std::size_t monitors = 0;
+  for (const Channel* ch : pv.channels) monitors += ch->monitors.size();
+  return fmt::format("{}: {} {} ({} {}), stamp {}.{:09d} (EPICS epoch), {} channels, {} monitors\n", pv.name,
+                     ca::to_string(pv.value.type), value, ca::to_string(pv.value.alarm.severity),
+                     ca::to_string(pv.value.alarm.status), pv.value.stamp.sec_past_epoch, pv.value.stamp.nsec,
+                     pv.channels.size(), monitors);
+}
+
+std::vector<CommandRegistration> register_commands(Server& s) {
+  std::vector<CommandRegistration> out;
+  out.push_back(s.ctx.add_command(
+      {.name = "ca",
+       .usage = "ca",
+       .help = "Channel Access server: circuits (client user@host, address), channels, subscriptions, squashed updates",
+       .handler = [&s](const CommandArgs&) -> asio::awaitable<CommandReply> {
+         co_return CommandReply{true, render_circuits(s), {}};
+       }}));
+  out.push_back(s.ctx.add_command(
+      {.name = "ca pv",
+       .usage = "ca pv NAME",
+       .help = "one PV: value, type, alarm, time stamp, channels and monitors",
+       .handler = [&s](const CommandArgs& args) -> asio::awaitable<CommandReply> {
+         if (args.size() != 1) co_return CommandReply{false, "usage: ca pv NAME\n", {}};
+         const Pv* pv = find_pv(s, args[0]);
+         if (pv == nullptr) co_return CommandReply{false, "no PV named " + args[0] + " (ca lists none yet?)\n", {}};
+         co_return CommandReply{true, render_pv(*pv), {}};
+       }}));
+  out.push_back(s.ctx.add_command(
+      {.name = "ca trace",
+       .usage = "ca trace CLIENT",
+       .help = "the last 64 CA messages in and out of a circuit (CLIENT: its address:port as `ca` shows it)",
+       .handler = [&s](const CommandArgs& args) -> asio::awaitable<CommandReply> {
+         if (args.size() != 1) co_return CommandReply{false, "usage: ca trace CLIENT (address:port from `ca`)\n", {}};
+         for (const Circuit* c : s.open) {
+           if (c->peer == args[0]) co_return CommandReply{true, render_trace(*c), {}};
+         }
+         co_return CommandReply{false, "no circuit from " + args[0] + "; `ca` lists them\n", {}};
+       }}));
+  return out;
+}
+
+// weft.ca.* counters, published each second (they are PVs too).
+asio::awaitable<void> publish_counters(Server& s) {
+  Ticker ticker = s.ctx.ticker(std::chrono::seconds(1));
+  for (;;) {
+    co_await ticker.next();
+    const std::uint64_t squashed = s.squashed_total();
+    std::uint64_t channels = 0, subscriptions = 0;
+    for (const Circuit* c : s.open) {
+      channels += c->channels.size();
+      subscriptions += c->subscriptions();
+    }
+    s.ctx.publish("weft.ca.circuits", static_cast<std::int64_t>(s.open.size()));
+    s.ctx.publish("weft.ca.channels", static_cast<std::int64_t>(channels));
+    s.ctx.publish("weft.ca.subscriptions", static_cast<std::int64_t>(subscriptions));
+    s.ctx.publish("weft.ca.squashed", static_cast<std::int64_t>(squashed));
+    s.ctx.publish("weft.ca.searches", static_cast<std::int64_t>(s.searches));
+    s.ctx.publish("weft.ca.malformed", static_cast<std::int64_t>(s.malformed));
+    s.ctx.publish("weft.ca.pvs", static_cast<std::int64_t>(s.pvs.size()));
+  }
+}
+
 asio::ip::address_v4 interface_address(const std::string& text, const ConfigSection* section) {
   boost::system::error_code ec;
   const auto a = asio::ip::make_address_v4(text, ec);
@@ -670,10 +827,17 @@ asio::awaitable<void> run(Context& ctx, const Settings& settings) {
   }
   ctx.log().info("ca: serving the bus's points as PVs \"{}:<point>\" on port {} (TCP {}), {} interface(s)",
                  settings.device, settings.port, s.tcp_port, addresses.size());
+  const std::vector<CommandRegistration> commands = register_commands(s);
+  const DumpSectionHandle dump = ctx.add_dump_section("ca: circuits", [&s] {
+    std::string out = render_circuits(s);
+    for (const Circuit* c : s.open) out += render_trace(*c);
+    return out;
+  });
   ctx.ready();
 
   TaskGroup tasks(ctx.executor());
   tasks.spawn(feed(s));
+  tasks.spawn(publish_counters(s));
   for (auto& a : acceptors) tasks.spawn(accept_loop(s, *a, tasks));
   for (auto& u : udps) tasks.spawn(search_loop(s, *u));
   if (!udps.empty()) tasks.spawn(beacon_loop(s, *udps.front()));

@@ -3,11 +3,13 @@
 # heartbeat and ca on a free loopback port; ca_pyepics_client.py runs caget,
 # monitors, a refused caput and hostile raw-socket input, then weftd must
 # still be running with no service failure.
-# Usage: bash ca_pyepics.sh <weftd> <client.py> <python3>
+# The console's `ca` command then lists the circuits and the squashed updates.
+# Usage: bash ca_pyepics.sh <weftd> <weftctl> <client.py> <python3>
 set -euo pipefail
 WEFTD=$1
-CLIENT=$2
-PYTHON=$3
+WEFTCTL=$2
+CLIENT=$3
+PYTHON=$4
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
 "$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
@@ -33,6 +35,9 @@ cat >"$TMP/weftd.toml" <<TOML
 period = "100ms"
 prefix = "box"
 
+[service.console]
+socket = "$TMP/weftd.sock"
+
 [service.ca]
 port = $PORT
 interfaces = ["127.0.0.1"]
@@ -43,12 +48,20 @@ TOML
 note "weftd serves CA on 127.0.0.1:$PORT"
 start_bg weftd "$WEFTD" --config "$TMP/weftd.toml" --for 90s --log-level debug
 wait_grep 15 "$TMP/weftd.log" "ca: serving the bus"
-wait_grep 15 "$TMP/weftd.log" "all 2 services ready"
+wait_grep 15 "$TMP/weftd.log" "all 3 services ready"
 sleep 0.3  # a first heartbeat: the PVs appear as their points are first published
 
 timeout 60 "$PYTHON" "$CLIENT" "$PORT" itest >"$TMP/client.out" 2>&1 || fail "pyepics client failed: $(cat "$TMP/client.out")"
 cat "$TMP/client.out"
 running weftd || fail "weftd died"
+timeout 20 "$WEFTCTL" --socket "$TMP/weftd.sock" --timeout 10 --exec ca >"$TMP/ctl.out" 2>&1 || fail "weftctl ca: $(cat "$TMP/ctl.out")"
+cat "$TMP/ctl.out"
+grep -qE "^ca: port $PORT \(TCP $PORT\), [0-9]+ PVs, [0-9]+ circuits; [1-9][0-9]* searches" "$TMP/ctl.out" || fail "ca summary line missing"
+# The second of EVENTS_OFF squashed the changes it missed (about 10, all but the first due one).
+grep -qE "malformed messages, ([5-9]|[1-9][0-9]+) updates squashed" "$TMP/ctl.out" || fail "expected >= 5 squashed updates"
+timeout 20 "$WEFTCTL" --socket "$TMP/weftd.sock" --timeout 10 --exec "ca pv itest:box:uptime_s" >"$TMP/ctl.out" 2>&1 || fail "weftctl ca pv: $(cat "$TMP/ctl.out")"
+cat "$TMP/ctl.out"
+grep -qE "^itest:box:uptime_s: DOUBLE [0-9.]+ \(NO_ALARM NO_ALARM\)" "$TMP/ctl.out" || fail "ca pv line missing"
 grep -q "payload size 4294967280 above the limit" "$TMP/weftd.log" || fail "no log line for the 4 GiB claim"
 grep -E "\[ca\].*(error|exception|restart)" "$TMP/weftd.log" && fail "the ca service failed"
 echo "PASS"

@@ -137,6 +137,105 @@ data, _ = u.recvfrom(1024)
 check(struct.unpack(">HHHHII", data[:16]) == (0, 0, 1, 13, 7, 0), "reply starts with VERSION carrying our sequence")
 check(struct.unpack(">HHHHII", data[16:32]) == (14, 0, 10, 13, 5, 5), "DO_REPLY for an unknown name: NOT_FOUND")
 
+
+
+class CaReader:
+    """Whole CA messages from a raw circuit: (command, type, count, p1, p2, payload)."""
+
+    def __init__(self, sk):
+        self.sk, self.buf = sk, b""
+
+    def next(self, timeout):
+        self.sk.settimeout(timeout)
+        while True:
+            if len(self.buf) >= 16:
+                cmd, size, typ, count, p1, p2 = struct.unpack(">HHHHII", self.buf[:16])
+                head = 16
+                if size == 0xFFFF:
+                    if len(self.buf) < 24:
+                        size = None
+                    else:
+                        size, count = struct.unpack(">II", self.buf[16:24])
+                        head = 24
+                if size is not None and len(self.buf) >= head + size:
+                    payload = self.buf[head:head + size]
+                    self.buf = self.buf[head + size:]
+                    return cmd, typ, count, p1, p2, payload
+            try:
+                chunk = self.sk.recv(65536)
+            except socket.timeout:
+                return None
+            if not chunk:
+                return None
+            self.buf += chunk
+
+
+def name_payload(text):
+    raw = text.encode() + b"\0"
+    return raw + b"\0" * ((8 - len(raw) % 8) % 8)
+
+
+def msg(cmd, typ=0, count=0, p1=0, p2=0, payload=b""):
+    return struct.pack(">HHHHII", cmd, len(payload), typ, count, p1, p2) + payload
+
+
+# EVENTS_OFF / EVENTS_ON: while off nothing is sent, on resume exactly the latest value.
+sk = raw_circuit()
+rd = CaReader(sk)
+sk.sendall(msg(0, 0, 13) + msg(20, payload=name_payload("itest")) + msg(21, payload=name_payload("raw"))
+           + msg(18, p1=1, p2=13, payload=name_payload(uptime)))
+rights = rd.next(3)
+check(rights is not None and rights[0] == 22 and rights[3] == 1 and rights[4] == 1,
+      f"ACCESS_RIGHTS (read) before the CREATE_CHAN reply ({rights})")
+reply = rd.next(3)
+check(reply is not None and reply[0] == 18 and reply[1] == 6 and reply[2] == 1 and reply[3] == 1,
+      f"CREATE_CHAN reply: DOUBLE, count 1, our CID ({reply})")
+sid = reply[4]
+sk.sendall(msg(1, 20, 0, sid, 7, struct.pack(">fffHH", 0, 0, 0, 5, 0)))
+first = rd.next(3)
+check(first is not None and first[0] == 1 and first[2] == 1 and first[3] == 1 and first[4] == 7
+      and len(first[5]) == 24, f"initial TIME_DOUBLE update at once, count 1, ECA_NORMAL ({first and first[:5]})")
+first_value = struct.unpack(">d", first[5][16:24])[0]
+sk.sendall(msg(8))
+for _ in range(20):  # updates already on the way (bounded: a server that ignores EVENTS_OFF never stops)
+    if rd.next(0.3) is None:
+        break
+check(rd.next(1.0) is None, "EVENTS_OFF: no update for 1 s while the point keeps changing")
+sk.sendall(msg(9))
+resumed = rd.next(1.0)
+check(resumed is not None and resumed[0] == 1 and struct.unpack(">d", resumed[5][16:24])[0] > first_value,
+      "EVENTS_ON: the latest value is sent")
+late = 0
+while rd.next(0.05) is not None:
+    late += 1
+# ~10 changes were missed; a heartbeat of our own may land in the 50 ms.
+check(late <= 1, f"EVENTS_ON: one update for the missed changes, not one per change ({late} more)")
+print("events_off_circuit", sk.getsockname()[1], flush=True)
+sk.sendall(msg(2, 20, 0, sid, 7))
+while True:
+    m = rd.next(2)
+    check(m is not None, "cancel confirmation arrives")
+    if m[0] == 1 and len(m[5]) == 0:
+        check(m[3] == sid and m[4] == 7, "EVENT_CANCEL confirmed by command 1, size 0, SID and subscription ID")
+        break
+sk.sendall(msg(2, 20, 0, sid, 7))
+err = rd.next(2)
+check(err is not None and err[0] == 11 and err[4] == 242, f"a second cancel: ERROR ECA_BADMONID ({err and err[:5]})")
+sk.sendall(msg(15, 20, 0, 999, 3))
+err = rd.next(2)
+check(err is not None and err[0] == 11 and err[4] == 410, "READ_NOTIFY on an unknown SID: ERROR ECA_BADCHID")
+sk.sendall(msg(15, 20, 5, sid, 4))
+bad = rd.next(2)
+check(bad is not None and bad[0] == 15 and bad[3] == 176 and bad[4] == 4, "count 5 of a scalar: ECA_BADCOUNT reply")
+sk.sendall(msg(15, 0, 0, sid, 5))
+text = rd.next(2)
+check(text is not None and text[0] == 15 and text[3] == 1 and float(text[5].split(b"\0")[0]) > 0,
+      "READ_NOTIFY as DBR_STRING: the number as decimal text")
+sk.sendall(msg(12, p1=sid, p2=1))
+cleared = rd.next(2)
+check(cleared is not None and cleared[0] == 12 and cleared[3] == sid and cleared[4] == 1, "CLEAR_CHANNEL echoed")
+sk.close()
+
 v2 = epics.caget(uptime, timeout=5)
 check(isinstance(v2, float) and v2 > v, "the server still answers after the hostile input")
 print("all checks passed", flush=True)
