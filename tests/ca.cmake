@@ -14,3 +14,12 @@ if(TARGET weftd AND TARGET weftctl)
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_pyepics_client.py /usr/bin/python3)
   set_tests_properties(integration.ca_pyepics PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
 endif()
+
+# A client that stops reading beside a pyepics monitor, points at 1 kHz: the
+# monitor is not delayed, the stalled circuit stays bounded and squashes.
+if(TARGET weftd AND TARGET weftctl)
+  add_test(NAME integration.ca_slow_client
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_slow_client.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_slow_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_slow_client PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()

@@ -15,6 +15,8 @@
 //   max_channels = 4096          # per circuit; more get CREATE_CH_FAIL
 //   max_subscriptions = 16       # per channel; more get ERROR ECA_ALLOCMEM
 //   send_buffer = 262144         # bytes queued per circuit before monitor updates are squashed
+//   socket_send_buffer = 65536   # SO_SNDBUF of each circuit; 0: the kernel's autotuning, which lets one
+//                                # stalled client pin up to tcp_wmem's maximum (4 MiB) of kernel memory
 //   client_timeout = "60s"       # a circuit whose output has not drained for this long is closed
 //
 // Circuit guarantees: requests are handled in order (a read after a write
@@ -80,6 +82,7 @@ struct Settings {
   std::size_t max_channels = 4096;
   std::size_t max_subscriptions = 16;
   std::size_t send_buffer = 256 * 1024;
+  std::size_t socket_send_buffer = 64 * 1024;
   Duration client_timeout = std::chrono::seconds(60);
 };
 
@@ -565,6 +568,9 @@ asio::awaitable<void> circuit_session(Server& s, tcp::socket sock, std::string p
   boost::system::error_code ignored;
   c.sock.set_option(tcp::no_delay(true), ignored);
   c.sock.set_option(asio::socket_base::keep_alive(true), ignored);
+  if (s.s.socket_send_buffer != 0) {
+    c.sock.set_option(asio::socket_base::send_buffer_size(static_cast<int>(s.s.socket_send_buffer)), ignored);
+  }
   ca::encode(c.out, ca::Version{0, ca::minor_version, 0});  // at once after accept (pitfall 3)
   try {
     co_await (serve_requests(c) && drain(c));
@@ -864,6 +870,11 @@ ServiceFactory ca_factory() {
             s.max_channels = static_cast<std::size_t>(section.integer("max_channels", 4096, 1, 1'000'000));
             s.max_subscriptions = static_cast<std::size_t>(section.integer("max_subscriptions", 16, 1, 1024));
             s.send_buffer = static_cast<std::size_t>(section.integer("send_buffer", 256 * 1024, 4096, 64 * 1024 * 1024));
+            s.socket_send_buffer = static_cast<std::size_t>(
+                section.integer("socket_send_buffer", 64 * 1024, 0, 64 * 1024 * 1024));
+            if (s.socket_send_buffer != 0 && s.socket_send_buffer < 4096) {
+              section.fail("socket_send_buffer", "must be 0 (the kernel's default) or at least 4096");
+            }
             s.client_timeout =
                 section.duration("client_timeout", std::chrono::seconds(60), std::chrono::seconds(35));
             return coroutine_service("ca", {}, policy, [s](Context& ctx) { return run(ctx, s); });
