@@ -23,3 +23,11 @@ if(TARGET weftd AND TARGET weftctl)
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_slow_client.py /usr/bin/python3)
   set_tests_properties(integration.ca_slow_client PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
 endif()
+
+# A stop landing amid a monitor's stream: SERVER_DISCONN, then the close, exit 0.
+if(TARGET weftd)
+  add_test(NAME integration.ca_stop
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_stop.sh $<TARGET_FILE:weftd>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_stop_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_stop PROPERTIES LABELS integration TIMEOUT 90)
+endif()

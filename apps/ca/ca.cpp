@@ -50,6 +50,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
@@ -144,6 +145,7 @@ struct Circuit {
   asio::steady_timer wake;
   bool closing = false;
   bool events_off = false;
+  bool writing = false;  // a write is in progress or was cut short (the stream's framing is lost)
   std::deque<std::pair<std::uint32_t, std::uint32_t>> pending;  // (sid, subscription ID) with an update due
   std::uint64_t squashed = 0, bytes_in = 0, bytes_out = 0;
   std::array<TraceEntry, kTraceDepth> trace{};
@@ -544,7 +546,9 @@ asio::awaitable<void> drain(Circuit& c) {
     log_out(c, sending);
     asio::steady_timer stall(c.sock.get_executor());
     stall.expires_after(c.server.s.client_timeout);
+    c.writing = true;
     auto result = co_await (asio::async_write(c.sock, asio::buffer(sending), kTuple) || stall.async_wait(kTuple));
+    if (result.index() == 0 && !std::get<0>(std::get<0>(result))) c.writing = false;
     if (result.index() == 1) {
       c.server.ctx.log().warn("ca: circuit {} ({}@{}): output not drained for {} s ({} updates squashed); closing it",
                               c.peer, c.user, c.host,
@@ -572,17 +576,28 @@ asio::awaitable<void> circuit_session(Server& s, tcp::socket sock, std::string p
     c.sock.set_option(asio::socket_base::send_buffer_size(static_cast<int>(s.s.socket_send_buffer)), ignored);
   }
   ca::encode(c.out, ca::Version{0, ca::minor_version, 0});  // at once after accept (pitfall 3)
+  // A stop cancels both halves; their waits return operation_aborted as a
+  // value (as_tuple), so the stop is seen here either as an exception or in
+  // the cancellation state.
+  bool stopped = false;
   try {
     co_await (serve_requests(c) && drain(c));
+    const auto state = co_await asio::this_coro::cancellation_state;
+    stopped = state.cancelled() != asio::cancellation_type::none;
   } catch (const std::exception& e) {
-    // A stop: tell the client its channels are gone, best effort, never waiting.
+    stopped = true;
+    s.ctx.log().debug("ca: circuit {} ended: {}", c.peer, e.what());
+  }
+  if (stopped && !c.writing) {
+    // Tell the client its channels are gone, best effort, never waiting. Not
+    // after a write cut short: its rest is lost, so the stream is no longer
+    // framed; the close alone then tells libca the same.
     std::vector<std::uint8_t> bye;
     for (const auto& [sid, ch] : c.channels) ca::encode(bye, ca::ServerDisconn{ch->cid});
     if (!bye.empty() && c.sock.is_open()) {
       c.sock.non_blocking(true, ignored);
       c.sock.write_some(asio::buffer(bye), ignored);
     }
-    s.ctx.log().debug("ca: circuit {} ended: {}", c.peer, e.what());
   }
   --s.circuits;
   s.open.erase(std::remove(s.open.begin(), s.open.end(), &c), s.open.end());
