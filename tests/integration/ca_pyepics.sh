@@ -45,6 +45,9 @@ device = "itest"
 repeater_port = $((PORT + 1))
 TOML
 
+# A stand-in for caRepeater on the repeater port catches the beacons.
+start_bg repeater "$PYTHON" "$(dirname "$CLIENT")/ca_fake_repeater.py" $((PORT + 1)) 4
+wait_grep 10 "$TMP/repeater.log" "listening"
 note "weftd serves CA on 127.0.0.1:$PORT"
 start_bg weftd "$WEFTD" --config "$TMP/weftd.toml" --for 90s --log-level debug
 wait_grep 15 "$TMP/weftd.log" "ca: serving the bus"
@@ -64,4 +67,23 @@ cat "$TMP/ctl.out"
 grep -qE "^itest:box:uptime_s: DOUBLE [0-9.]+ \(NO_ALARM NO_ALARM\)" "$TMP/ctl.out" || fail "ca pv line missing"
 grep -q "payload size 4294967280 above the limit" "$TMP/weftd.log" || fail "no log line for the 4 GiB claim"
 grep -E "\[ca\].*(error|exception|restart)" "$TMP/weftd.log" && fail "the ca service failed"
+# Beacons: IDs 0, 1, 2... with our TCP port and minor 13, the interval
+# doubling from 20 ms (20, 40, 80, 160, 320, 640, 1280 ms: 7 within 4 s).
+wait_exit repeater 20
+cat "$TMP/repeater.log"
+mapfile -t beacons < <(grep '^beacon ' "$TMP/repeater.log")
+((${#beacons[@]} >= 6)) || fail "expected >= 6 beacons within 4 s, got ${#beacons[@]}"
+grep -q '^other' "$TMP/repeater.log" && fail "something other than beacons reached the repeater port"
+for i in "${!beacons[@]}"; do
+  read -r _ id port minor _ <<<"${beacons[$i]}"
+  [[ $id == "$i" && $port == "$PORT" && $minor == 13 ]] || fail "beacon $i: '${beacons[$i]}' (want id $i, port $PORT, minor 13)"
+done
+# The gaps grow: each at least 1.5x the one before, until the 4 s window ends.
+"$PYTHON" - "${beacons[@]}" <<'PY' || fail "beacon intervals do not back off"
+import sys
+t = [float(b.split()[4]) for b in sys.argv[1:]]
+gaps = [b - a for a, b in zip(t, t[1:])]
+print("beacon gaps (s):", " ".join(f"{g:.3f}" for g in gaps))
+sys.exit(0 if all(b > 1.5 * a for a, b in zip(gaps[1:], gaps[2:])) else 1)
+PY
 echo "PASS"
