@@ -25,14 +25,24 @@
 // so memory per circuit stays bounded and a slow client never delays another;
 // a malformed message closes that circuit only, with one log line.
 //
-// Not built yet (issue 13): writes (every PV is read-only: WRITE gets ERROR
-// ECA_NOWTACCESS, WRITE_NOTIFY a reply with it), soft points, access rules,
-// point metadata from the config (units, limits, deadbands), the record
-// fields other than VAL.
+// [[soft_point]]                # the box's own setpoints, published on the bus, writable through CA
+//   name = "setpoint.flow"       # the point name (PV "{device}:setpoint:flow")
+//   type = "number"              # number, integer, text, bool, enum (+ strings = [...])
+//   initial = 0.0
+//   writable = false             # and an access rule must grant write
+// [[service.ca.access]]          # ordered, first match wins; none matching: read-only
+//   pv = "*"  host = "*"  user = "*"  grant = "read"   # globs; grant none, read or write
+//
+// Writes go only to writable soft points (WRITE errors as ERROR, WRITE_NOTIFY
+// replies with the status); each attempt is one put-log line (who, PV, old,
+// new, result). Not built yet (issue 13): writes to Modbus registers, the put
+// log in the store, persisted soft points, point metadata from the config
+// (units, limits, deadbands), the record fields other than VAL.
 //
 // Console: `ca` (circuits, channels, subscriptions, squashed updates, bytes),
 // `ca pv NAME`, `ca trace CLIENT` (the last 64 messages of a circuit, also in
 // dumps); counters as weft.ca.* points each second.
+#include <fnmatch.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,6 +71,7 @@
 #include "weft/core/context.hpp"
 #include "weft/core/dump.hpp"
 #include "weft/core/task_group.hpp"
+#include "weft/drivers/ca/convert.hpp"
 #include "weft/drivers/ca/messages.hpp"
 
 namespace weft::apps {
@@ -71,6 +82,23 @@ using namespace asio::experimental::awaitable_operators;
 using asio::ip::tcp;
 using asio::ip::udp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// A setpoint or parameter of the box itself ([[soft_point]]): published on
+// the bus at start and on every accepted CA write.
+struct SoftPoint {
+  std::string name;                  // the point name on the bus
+  ca::ValueType type = ca::ValueType::float64;
+  std::vector<std::string> strings;  // enum state names (type enumerated)
+  weft::Value initial;
+  bool is_bool = false;              // a bool point: ENUM "false"/"true" on the wire, bool on the bus
+  bool writable = false;
+};
+
+// [[service.ca.access]]: first match wins; no match is read-only.
+struct AccessRule {
+  std::string pv = "*", host = "*", user = "*";  // fnmatch globs
+  std::uint32_t rights = ca::access_read;
+};
 
 struct Settings {
   std::uint16_t port = ca::default_server_port;
@@ -85,6 +113,8 @@ struct Settings {
   std::size_t send_buffer = 256 * 1024;
   std::size_t socket_send_buffer = 64 * 1024;
   Duration client_timeout = std::chrono::seconds(60);
+  std::vector<SoftPoint> soft_points;
+  std::vector<AccessRule> access;
 };
 
 struct Circuit;
@@ -106,6 +136,8 @@ struct Monitor {
 
 struct Pv {
   std::string name;
+  std::string point;
+  const SoftPoint* soft = nullptr;  // set for the box's own soft points: the only writable PVs
   ca::Value value;
   std::vector<Channel*> channels;  // every open channel to this PV, on any circuit
 };
@@ -115,6 +147,7 @@ struct Channel {
   Pv* pv = nullptr;
   std::uint32_t cid = 0;
   std::uint32_t sid = 0;
+  std::uint32_t rights = 0;  // ACCESS_RIGHTS as sent
   std::map<std::uint32_t, Monitor> monitors;  // by subscription ID
 };
 
@@ -265,17 +298,27 @@ void flush_pending(Circuit& c) {
   }
 }
 
+ca::Value soft_value(const SoftPoint* soft, const Reading& r, ca::ValueType native) {
+  ca::Value v = ca_pv::to_ca(r, native);
+  if (soft != nullptr && soft->type == ca::ValueType::enumerated && !soft->is_bool) v.meta.enum_strings = soft->strings;
+  return v;
+}
+
 void on_reading(Server& s, const Reading& r) {
   const std::string name = ca_pv::pv_name(s.s.device, r.point);
   auto& slot = s.pvs[name];
   if (!slot) {
     slot = std::make_unique<Pv>();
     slot->name = name;
-    slot->value = ca_pv::to_ca(r, ca_pv::native_type(r.value));
+    slot->point = r.point;
+    for (const SoftPoint& sp : s.s.soft_points) {
+      if (sp.name == r.point) slot->soft = &sp;
+    }
+    slot->value = soft_value(slot->soft, r, slot->soft ? slot->soft->type : ca_pv::native_type(r.value));
     return;
   }
   Pv& pv = *slot;
-  ca::Value next = ca_pv::to_ca(r, pv.value.type);
+  ca::Value next = soft_value(pv.soft, r, pv.value.type);
   const std::uint16_t events = ca_pv::events_between(pv.value, next);
   pv.value = std::move(next);
   if (events == 0) return;
@@ -306,6 +349,102 @@ void send_error(Circuit& c, const ca::Frame& f, std::uint32_t cid, ca::Eca statu
   ca::encode(c.out, ca::ErrorMessage{cid, status, std::vector<std::uint8_t>(f.header_bytes.begin(), f.header_bytes.end()),
                                      text});
   c.notify();
+}
+
+// First matching rule wins; none: read-only. Write only for writable soft points.
+std::uint32_t rights_for(const Server& s, const Pv& pv, const Circuit& c) {
+  std::uint32_t rights = ca::access_read;
+  for (const AccessRule& rule : s.s.access) {
+    const bool match = ::fnmatch(rule.pv.c_str(), pv.name.c_str(), 0) == 0 &&
+                       ::fnmatch(rule.host.c_str(), c.host.c_str(), FNM_CASEFOLD) == 0 &&
+                       ::fnmatch(rule.user.c_str(), c.user.c_str(), 0) == 0;
+    if (match) {
+      rights = rule.rights;
+      break;
+    }
+  }
+  if (pv.soft == nullptr || !pv.soft->writable) rights &= ~ca::access_write;
+  return rights;
+}
+
+// A CA write to a PV: converted to the PV's type, applied at once (a read
+// that follows on the circuit sees it) and published on the bus. Every
+// attempt, allowed or not, is one line of the put log.
+ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t count,
+                    std::span<const std::uint8_t> data, std::string& why) {
+  Server& s = c.server;
+  Pv& pv = *ch.pv;
+  auto shown = [&pv] {
+    auto t = ca::convert_elements(pv.value.elements, pv.value.type, ca::ValueType::string, pv.value.meta);
+    auto* e = std::get_if<ca::Elements>(&t);
+    return e ? std::get<std::vector<std::string>>(*e).front() : std::string("?");
+  };
+  const std::string old_text = shown();
+  auto log_put = [&](std::string_view result, std::string_view new_text) {
+    s.ctx.log().info("ca: put {} by {}@{} ({}): {} -> {}: {}", pv.name, c.user.empty() ? "?" : c.user,
+                     c.host.empty() ? "?" : c.host, c.peer, old_text, new_text, result);
+  };
+  if ((ch.rights & ca::access_write) == 0) {
+    why = pv.name + (pv.soft == nullptr ? " is read-only (not a soft point)" : " is not writable by this client");
+    log_put("refused (no write access)", "?");
+    return ca::Eca::nowtaccess;
+  }
+  if (type > 6) {
+    why = "write with " + ca::dbr_name(type) + ": only plain types 0..6 are accepted";
+    log_put("refused (bad type)", "?");
+    return ca::Eca::badtype;
+  }
+  if (count != 1) {
+    why = "write of " + std::to_string(count) + " elements to a scalar";
+    log_put("refused (bad count)", "?");
+    return ca::Eca::badcount;
+  }
+  const auto decoded = ca::decode_dbr(type, count, data, s.s.limits);
+  if (const auto* e = std::get_if<ca::Error>(&decoded)) {
+    why = e->message();
+    log_put("refused (" + why + ")", "?");
+    return ca::to_eca(e->code);
+  }
+  const ca::Decoded& d = std::get<ca::Decoded>(decoded);
+  const auto converted = ca::convert_elements(d.value.elements, d.value.type, pv.value.type, pv.value.meta);
+  if (const auto* e = std::get_if<ca::Error>(&converted)) {
+    why = e->message();
+    log_put("refused (" + why + ")", "?");
+    return ca::Eca::noconvert;
+  }
+  const ca::Elements& el = std::get<ca::Elements>(converted);
+  const SoftPoint& sp = *pv.soft;
+  weft::Value value;
+  if (const auto* texts = std::get_if<std::vector<std::string>>(&el)) {
+    value = texts->front();
+  } else {
+    const double n = std::get<std::vector<double>>(el).front();
+    if (sp.is_bool) {
+      value = n != 0;
+    } else if (sp.type == ca::ValueType::enumerated) {
+      if (n >= static_cast<double>(sp.strings.size())) {
+        why = "state " + ca::format_number(n, true, std::nullopt) + " of " + pv.name + " is not one of its " +
+              std::to_string(sp.strings.size()) + " states";
+        log_put("refused (" + why + ")", "?");
+        return ca::Eca::putfail;
+      }
+      value = static_cast<std::int64_t>(n);
+    } else if (sp.type == ca::ValueType::int32) {
+      value = static_cast<std::int64_t>(n);
+    } else {
+      value = n;
+    }
+  }
+  Reading r;
+  r.point = pv.point;
+  r.value = value;
+  r.wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  on_reading(s, r);  // now, so the circuit's next read sees it; the bus copy then changes nothing
+  s.ctx.publish(pv.point, std::move(value));
+  log_put("ok", shown());
+  return ca::Eca::normal;
 }
 
 // Handles one decoded request; false closes the circuit.
@@ -376,7 +515,8 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     ch->sid = sid;
     pv->channels.push_back(ch.get());
     c.channels.emplace(sid, std::move(ch));
-    ca::encode(c.out, ca::AccessRights{create->cid, ca::access_read});
+    c.channels.at(sid)->rights = rights_for(s, *pv, c);
+    ca::encode(c.out, ca::AccessRights{create->cid, c.channels.at(sid)->rights});
     ca::encode(c.out, ca::CreateChanReply{create->cid, sid, static_cast<std::uint16_t>(pv->value.type),
                                           static_cast<std::uint32_t>(std::max<std::size_t>(1, pv->value.size()))});
     c.notify();
@@ -441,8 +581,13 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
   }
   if (const auto* write = std::get_if<ca::Write>(&request)) {
     Channel* ch = c.channel(write->sid);
-    send_error(c, f, ch ? ch->cid : write->cid, ch ? ca::Eca::nowtaccess : ca::Eca::badchid,
-               ch ? ch->pv->name + " is read-only" : "no channel with SID " + std::to_string(write->sid));
+    if (ch == nullptr) {
+      send_error(c, f, write->cid, ca::Eca::badchid, "no channel with SID " + std::to_string(write->sid));
+      return true;
+    }
+    std::string why;
+    const ca::Eca status = apply_write(c, *ch, write->dbr_type, write->count, write->data, why);
+    if (status != ca::Eca::normal) send_error(c, f, ch->cid, status, why);
     return true;
   }
   if (const auto* write = std::get_if<ca::WriteNotify>(&request)) {
@@ -451,7 +596,9 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
       send_error(c, f, ca::no_cid, ca::Eca::badchid, "no channel with SID " + std::to_string(write->sid));
       return true;
     }
-    ca::encode(c.out, ca::WriteNotifyReply{write->dbr_type, write->count, ca::Eca::nowtaccess, write->ioid});
+    std::string why;
+    const ca::Eca status = apply_write(c, *ch, write->dbr_type, write->count, write->data, why);
+    ca::encode(c.out, ca::WriteNotifyReply{write->dbr_type, write->count, status, write->ioid});
     c.notify();
     return true;
   }
@@ -856,6 +1003,8 @@ asio::awaitable<void> run(Context& ctx, const Settings& settings) {
   });
   ctx.ready();
 
+  for (const SoftPoint& sp : settings.soft_points) ctx.publish(sp.name, sp.initial);
+
   TaskGroup tasks(ctx.executor());
   tasks.spawn(feed(s));
   tasks.spawn(publish_counters(s));
@@ -865,11 +1014,52 @@ asio::awaitable<void> run(Context& ctx, const Settings& settings) {
   co_await tasks.join();
 }
 
+// [[soft_point]] name, type (number, integer, text, bool, enum + strings), initial, writable.
+SoftPoint read_soft_point(const ConfigSection& t) {
+  SoftPoint sp;
+  sp.name = t.required_string("name");
+  if (sp.name.empty()) t.fail("name", "must not be empty");
+  const std::string type = t.string("type", "number");
+  if (type == "number") {
+    sp.type = ca::ValueType::float64;
+    sp.initial = t.number("initial", 0.0);
+  } else if (type == "integer") {
+    sp.type = ca::ValueType::int32;
+    sp.initial = t.integer("initial", 0, INT32_MIN, INT32_MAX);
+  } else if (type == "text") {
+    sp.type = ca::ValueType::string;
+    sp.initial = t.string("initial", "");
+    if (std::get<std::string>(sp.initial).size() > 39) t.fail("initial", "CA strings hold at most 39 characters");
+  } else if (type == "bool") {
+    sp.type = ca::ValueType::enumerated;
+    sp.is_bool = true;
+    sp.initial = t.boolean("initial", false);
+  } else if (type == "enum") {
+    sp.type = ca::ValueType::enumerated;
+    sp.strings = t.string_array("strings");
+    if (sp.strings.empty() || sp.strings.size() > ca::max_enum_states) {
+      t.fail("strings", "an enum needs 1 to 16 state names");
+    }
+    for (const auto& name : sp.strings) {
+      if (name.size() > 25) t.fail("strings", "'" + name + "' is longer than CA's 25 characters per state");
+    }
+    sp.initial = t.integer("initial", 0, 0, static_cast<std::int64_t>(sp.strings.size()) - 1);
+  } else {
+    t.fail("type", "'" + type + "' is not one of number, integer, text, bool, enum");
+  }
+  sp.writable = t.boolean("writable", false);
+  if (t.boolean("persist", false)) {
+    t.fail("persist", "persisting soft points across restarts is not built yet (issue 13); remove it");
+  }
+  t.reject_unknown_keys();
+  return sp;
+}
+
 }  // namespace
 
 ServiceFactory ca_factory() {
   return {"ca", "serves the bus's points as EPICS Channel Access PVs (caget, camonitor, pyepics)",
-          [](const ConfigSection& section, const ConfigSection&, RestartPolicy policy) {
+          [](const ConfigSection& section, const ConfigSection& root, RestartPolicy policy) {
             Settings s;
             s.port = static_cast<std::uint16_t>(section.integer("port", ca::default_server_port, 0, 65535));
             s.interfaces = section.string_array("interfaces");
@@ -892,8 +1082,28 @@ ServiceFactory ca_factory() {
             }
             s.client_timeout =
                 section.duration("client_timeout", std::chrono::seconds(60), std::chrono::seconds(35));
+            for (const ConfigSection& rule : section.tables("access")) {
+              AccessRule a;
+              a.pv = rule.string("pv", "*");
+              a.host = rule.string("host", "*");
+              a.user = rule.string("user", "*");
+              const std::string grant = rule.string("grant", "read");
+              if (grant == "none") {
+                a.rights = 0;
+              } else if (grant == "read") {
+                a.rights = ca::access_read;
+              } else if (grant == "write") {
+                a.rights = ca::access_read | ca::access_write;
+              } else {
+                rule.fail("grant", "'" + grant + "' is not one of none, read, write");
+              }
+              rule.reject_unknown_keys();
+              s.access.push_back(std::move(a));
+            }
+            for (const ConfigSection& t : root.tables("soft_point")) s.soft_points.push_back(read_soft_point(t));
             return coroutine_service("ca", {}, policy, [s](Context& ctx) { return run(ctx, s); });
-          }};
+          },
+          {"soft_point"}};
 }
 
 }  // namespace weft::apps
