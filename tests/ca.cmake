@@ -31,3 +31,11 @@ if(TARGET weftd)
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_stop_client.py /usr/bin/python3)
   set_tests_properties(integration.ca_stop PROPERTIES LABELS integration TIMEOUT 90)
 endif()
+
+# Soft points of every type through pyepics: reads, caput wait=True, monitors, refusals, the put log.
+if(TARGET weftd)
+  add_test(NAME integration.ca_soft_points
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_soft_points.sh $<TARGET_FILE:weftd>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_soft_points_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_soft_points PROPERTIES LABELS integration TIMEOUT 90 SKIP_RETURN_CODE 77)
+endif()
