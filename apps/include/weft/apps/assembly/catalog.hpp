@@ -71,5 +71,6 @@ ServiceFactory console_factory();
 ServiceFactory gather_factory(const RunMode& mode);
 ServiceFactory record_factory(const RunMode& mode, store::Store* store);
 ServiceFactory upload_factory(const RunMode& mode, store::Store* store);
+ServiceFactory ca_factory();
 
 }  // namespace weft::apps

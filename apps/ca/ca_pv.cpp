@@ -1,0 +1,80 @@
+// Points as PVs (ca_pv.hpp): name mapping, type and alarm mapping.
+#include "weft/apps/ca/ca_pv.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace weft::apps::ca_pv {
+
+std::string pv_name(std::string_view device, std::string_view point) {
+  std::string name(device);
+  name += ':';
+  name += point;
+  std::replace(name.begin() + static_cast<std::ptrdiff_t>(device.size() + 1), name.end(), '.', ':');
+  return name;
+}
+
+FieldRef split_field(std::string_view name) {
+  const auto dot = name.rfind('.');
+  if (dot != std::string_view::npos) {
+    const std::string_view field = name.substr(dot + 1);
+    const bool upper = !field.empty() && field.size() <= 4 &&
+                       std::all_of(field.begin(), field.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+    if (upper) return {std::string(name.substr(0, dot)), std::string(field)};
+  }
+  return {std::string(name), "VAL"};
+}
+
+ca::ValueType native_type(const weft::Value& v) noexcept {
+  switch (v.index()) {
+    case 0: return ca::ValueType::float64;
+    case 1: return ca::ValueType::int32;
+    case 2: return ca::ValueType::enumerated;
+    default: return ca::ValueType::string;
+  }
+}
+
+ca::Value to_ca(const Reading& r, ca::ValueType native) {
+  ca::Value v;
+  v.type = native;
+  if (native == ca::ValueType::enumerated) v.meta.enum_strings = {"false", "true"};
+  ca::ValueType from = ca::ValueType::float64;
+  ca::Elements elements;
+  if (const auto* d = std::get_if<double>(&r.value)) {
+    elements = std::vector<double>{*d};
+  } else if (const auto* i = std::get_if<std::int64_t>(&r.value)) {
+    elements = std::vector<double>{static_cast<double>(*i)};
+    from = ca::ValueType::int32;
+  } else if (const auto* b = std::get_if<bool>(&r.value)) {
+    elements = std::vector<double>{*b ? 1.0 : 0.0};
+    from = ca::ValueType::enumerated;
+  } else {
+    elements = std::vector<std::string>{std::get<std::string>(r.value)};
+    from = ca::ValueType::string;
+  }
+  auto converted = ca::convert_elements(elements, from, native, v.meta);
+  if (auto* ok = std::get_if<ca::Elements>(&converted)) {
+    v.elements = std::move(*ok);
+  } else {
+    v.elements = native == ca::ValueType::string ? ca::Elements{std::vector<std::string>{""}}
+                                                 : ca::Elements{std::vector<double>{0}};
+    v.alarm = {ca::Status::calc, ca::Severity::invalid};
+  }
+  switch (r.quality) {
+    case Quality::good: break;
+    case Quality::comm_error: v.alarm = {ca::Status::comm, ca::Severity::invalid}; break;
+    case Quality::stale: v.alarm = {ca::Status::timeout, ca::Severity::invalid}; break;
+  }
+  v.stamp = ca::to_epics(std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(r.wall_ns))));
+  return v;
+}
+
+std::uint16_t events_between(const ca::Value& before, const ca::Value& after) noexcept {
+  std::uint16_t events = 0;
+  if (before.elements != after.elements) events |= ca::dbe_value | ca::dbe_log;
+  if (before.alarm != after.alarm) events |= ca::dbe_alarm;
+  return events;
+}
+
+}  // namespace weft::apps::ca_pv

@@ -1,0 +1,46 @@
+// How bus points look as Channel Access PVs: the PV name of a point
+// ("{device}:{point}" with '.' in the point mapped to ':'), the field a
+// client appended (".VAL" and the other record fields), and a reading as a
+// CA value (native type from the first reading, quality as alarm, wall time
+// as an EPICS time stamp), with the events a change raises. Pure functions,
+// no Asio: the ca service and its tests share them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "weft/core/reading.hpp"
+#include "weft/drivers/ca/dbr.hpp"
+
+namespace weft::apps::ca_pv {
+
+// "box" + "weftd.uptime_s" -> "box:weftd:uptime_s".
+std::string pv_name(std::string_view device, std::string_view point);
+
+// A requested name split into the PV and its field: "box:t.VAL" -> {"box:t", "VAL"};
+// a name without a dot gives the field "VAL". Only the text after the LAST
+// dot is a field, and only when it is 1..4 upper-case letters (as record
+// fields are); otherwise the whole name is the PV.
+struct FieldRef {
+  std::string pv;
+  std::string field;
+};
+FieldRef split_field(std::string_view name);
+
+// The native CA type for a point's first value: double -> DOUBLE, integer ->
+// LONG, bool -> ENUM ("false", "true"), text -> STRING.
+ca::ValueType native_type(const weft::Value& v) noexcept;
+
+// The reading as a PV of `native` type: its value converted (a later reading
+// of another variant type is converted, text that is no number reads as 0
+// with INVALID/CALC), quality as alarm (comm-error: INVALID/COMM, stale:
+// INVALID/TIMEOUT), the wall time as the time stamp.
+ca::Value to_ca(const Reading& r, ca::ValueType native);
+
+// The DBE_* bits a new value raises against the previous one: VALUE and LOG
+// when the value changed, ALARM when status or severity changed.
+std::uint16_t events_between(const ca::Value& before, const ca::Value& after) noexcept;
+
+}  // namespace weft::apps::ca_pv

@@ -1,0 +1,41 @@
+# tests for the Channel Access work (issue 13), included from tests/CMakeLists.txt.
+# The codec's unit tests live in tests/drivers/ca/ (tag [ca]); the glob of
+# tests/CMakeLists.txt does not descend into subfolders, so they join
+# weft_tests here, unity-batched like the rest.
+file(GLOB WEFT_CA_DRIVER_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/drivers/ca/*_test.cpp)
+target_sources(weft_tests PRIVATE ${WEFT_CA_DRIVER_TESTS})
+
+# The ca service against real libca (pyepics, Debian's python3-pyepics), a
+# real weftd on a free loopback port: caget, monitors, a refused caput,
+# hostile raw input (label integration; skipped, 77, without pyepics).
+if(TARGET weftd AND TARGET weftctl)
+  add_test(NAME integration.ca_pyepics
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_pyepics.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_pyepics_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_pyepics PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()
+
+# A client that stops reading beside a pyepics monitor, points at 1 kHz: the
+# monitor is not delayed, the stalled circuit stays bounded and squashes.
+if(TARGET weftd AND TARGET weftctl)
+  add_test(NAME integration.ca_slow_client
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_slow_client.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_slow_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_slow_client PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()
+
+# A stop landing amid a monitor's stream: SERVER_DISCONN, then the close, exit 0.
+if(TARGET weftd)
+  add_test(NAME integration.ca_stop
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_stop.sh $<TARGET_FILE:weftd>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_stop_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_stop PROPERTIES LABELS integration TIMEOUT 90)
+endif()
+
+# Soft points of every type through pyepics: reads, caput wait=True, monitors, refusals, the put log.
+if(TARGET weftd)
+  add_test(NAME integration.ca_soft_points
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_soft_points.sh $<TARGET_FILE:weftd>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_soft_points_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_soft_points PROPERTIES LABELS integration TIMEOUT 90 SKIP_RETURN_CODE 77)
+endif()

@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""Soft points through pyepics (ca_soft_points.sh): caget of every type (as
+number and as string), caput wait=True read back and seen by a monitor, a
+write refused by libca (read-only rights) and one refused by the server
+(raw WRITE_NOTIFY: ECA_NOWTACCESS). Usage: PORT DEVICE"""
+import os
+import socket
+import struct
+import sys
+import time
+
+PORT, DEV = sys.argv[1], sys.argv[2]
+os.environ.update({"EPICS_CA_AUTO_ADDR_LIST": "NO", "EPICS_CA_ADDR_LIST": "127.0.0.1",
+                   "EPICS_CA_SERVER_PORT": PORT, "EPICS_CA_REPEATER_PORT": str(int(PORT) + 1)})
+import epics  # noqa: E402
+
+
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what, flush=True)
+        sys.exit(1)
+    print("ok:", what, flush=True)
+
+
+g = lambda n, **kw: epics.caget(f"{DEV}:{n}", timeout=5, **kw)
+check(g("sp:flow") == 2.5, "number soft point reads 2.5")
+check(g("sp:count") == 7 and isinstance(g("sp:count"), int), "integer soft point reads 7")
+check(g("sp:on") == 1 and g("sp:on", as_string=True) == "true", "bool reads 1 / 'true'")
+check(g("sp:mode") == 1 and g("sp:mode", as_string=True) == "auto", "enum reads 1 / 'auto'")
+check(g("sp:note") == "hello", "text reads 'hello'")
+
+seen = []
+mon = epics.PV(f"{DEV}:sp:flow", auto_monitor=True)
+mon.add_callback(lambda value=None, **kw: seen.append(value))
+time.sleep(0.5)
+check(epics.caput(f"{DEV}:sp:flow", 3.25, wait=True, timeout=5) == 1, "caput wait=True completes")
+check(g("sp:flow") == 3.25, "the written value reads back")
+deadline = time.time() + 3
+while 3.25 not in seen and time.time() < deadline:
+    time.sleep(0.05)
+check(3.25 in seen and seen.count(3.25) == 1, f"the monitor saw the write once ({seen})")
+check(epics.caput(f"{DEV}:sp:mode", "manual", wait=True, timeout=5) == 1
+      and g("sp:mode", as_string=True) == "manual", "enum written by state name")
+check(epics.caput(f"{DEV}:sp:note", "bye", wait=True, timeout=5) == 1 and g("sp:note") == "bye", "text written")
+try:
+    epics.caput(f"{DEV}:fixed", 2.0, wait=True, timeout=5)
+    check(False, "a non-writable soft point must refuse")
+except Exception as e:
+    check("Write access denied" in str(e), f"non-writable soft point refused by rights ({e})")
+
+
+def msg(cmd, typ=0, count=0, p1=0, p2=0, payload=b""):
+    return struct.pack(">HHHHII", cmd, len(payload), typ, count, p1, p2) + payload
+
+
+def name(t):
+    raw = t.encode() + b"\0"
+    return raw + b"\0" * ((8 - len(raw) % 8) % 8)
+
+
+sk = socket.create_connection(("127.0.0.1", int(PORT)), timeout=5)
+sk.sendall(msg(0, 0, 13) + msg(20, payload=name("raw")) + msg(21, payload=name("test"))
+           + msg(18, p1=5, p2=13, payload=name(f"{DEV}:fixed")))
+buf = b""
+sid = None
+status = None
+while status is None:
+    chunk = sk.recv(4096)
+    check(chunk, "circuit stays open")
+    buf += chunk
+    while len(buf) >= 16:
+        cmd, size, typ, count, p1, p2 = struct.unpack(">HHHHII", buf[:16])
+        if len(buf) < 16 + size:
+            break
+        buf = buf[16 + size:]
+        if cmd == 18:
+            sid = p2
+            sk.sendall(msg(19, 6, 1, sid, 77, struct.pack(">d", 9.0)))
+        elif cmd == 19:
+            status = (p1, p2)
+check(status == (376, 77), f"raw WRITE_NOTIFY to a read-only PV: ECA_NOWTACCESS for our IOID ({status})")
+check(g("fixed") == 1.0, "the refused write changed nothing")
+print("all checks passed", flush=True)
