@@ -28,7 +28,9 @@ using namespace weft::crash;
 
 const fs::path& work_dir() {
   static const fs::path dir = [] {
-    std::string pattern = (fs::temp_directory_path() / "weft-fuzz-crash-XXXXXX").string();
+    // tmpfs when there is one: the report is written with fsync, which a disk makes slow.
+    const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+    std::string pattern = (base / "weft-fuzz-crash-XXXXXX").string();
     FUZZ_CHECK(::mkdtemp(pattern.data()) != nullptr, "cannot make a temp dir");
     return fs::path(pattern);
   }();
