@@ -114,6 +114,9 @@ frames 3
 write("crash_report", "signal_dump", dump)
 write("crash_report", "cut_short", dump[:200])
 write("crash_report", "terminate", "time 2026-11-22T17:48:07Z\npid 1\ncause uncaught exception std::runtime_error: boom\nservice (none)\nframes 0\n")
+# A torn layout whose offset wraps (the bug crash_report_test.cpp keeps fixed).
+write("crash_report", "ring_offset_wrap", "cause x\nmono 0\nring r\nlayout 16 1 18446744073709551608 8 9 10 12 14\n"
+      "count 1 1\n" + "0" * 32 + "\nend rings\n")
 with open("/proc/self/exe", "rb") as f:
     write("crash_report", "elf_header", f.read(4096))
 
