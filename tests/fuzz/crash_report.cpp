@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -32,6 +33,10 @@ const fs::path& work_dir() {
     const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
     std::string pattern = (base / "weft-fuzz-crash-XXXXXX").string();
     FUZZ_CHECK(::mkdtemp(pattern.data()) != nullptr, "cannot make a temp dir");
+    std::atexit([] {  // libFuzzer ends with exit(): leave nothing behind in /dev/shm
+      std::error_code ec;
+      fs::remove_all(work_dir(), ec);
+    });
     return fs::path(pattern);
   }();
   return dir;
