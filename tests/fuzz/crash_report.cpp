@@ -33,9 +33,13 @@ const fs::path& work_dir() {
     const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
     std::string pattern = (base / "weft-fuzz-crash-XXXXXX").string();
     FUZZ_CHECK(::mkdtemp(pattern.data()) != nullptr, "cannot make a temp dir");
-    std::atexit([] {  // libFuzzer ends with exit(): leave nothing behind in /dev/shm
+    // libFuzzer ends with exit(): leave nothing behind in /dev/shm. A plain
+    // buffer, as `dir` itself is destroyed before this handler runs.
+    static char to_remove[4096];
+    std::snprintf(to_remove, sizeof to_remove, "%s", pattern.c_str());
+    std::atexit([] {
       std::error_code ec;
-      fs::remove_all(work_dir(), ec);
+      fs::remove_all(to_remove, ec);
     });
     return fs::path(pattern);
   }();
