@@ -23,10 +23,14 @@ std::string encode_frame(FrameKind kind, std::string_view payload) {
 std::optional<Frame> FrameDecoder::next() {
   if (!error_.empty()) return std::nullopt;
   const auto newline = buffer_.find('\n');
-  if (newline == std::string::npos) {
-    if (buffer_.size() > 32) error_ = "frame header longer than 32 bytes";
+  // The same limit whether or not the newline came in the same read, so
+  // the verdict does not depend on how the bytes were split.
+  constexpr std::size_t max_header = 32;
+  if (newline == std::string::npos ? buffer_.size() > max_header : newline > max_header) {
+    error_ = "frame header longer than 32 bytes";
     return std::nullopt;
   }
+  if (newline == std::string::npos) return std::nullopt;
   const char kind = buffer_[0];
   if (newline < 3 || buffer_[1] != ' ' || std::string_view("HRDOE").find(kind) == std::string_view::npos) {
     error_ = "malformed frame header '" + buffer_.substr(0, newline) + "'";

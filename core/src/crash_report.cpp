@@ -188,7 +188,8 @@ Dump read_dump(const fs::path& path) {
 template <typename T>
 T field(const std::vector<std::uint8_t>& slot, std::size_t offset) {
   T v{};
-  if (offset + sizeof v <= slot.size()) std::memcpy(&v, slot.data() + offset, sizeof v);
+  // Not offset + sizeof v <= size: a torn layout's offset near SIZE_MAX wraps that.
+  if (offset <= slot.size() && sizeof v <= slot.size() - offset) std::memcpy(&v, slot.data() + offset, sizeof v);
   return v;
 }
 

@@ -308,3 +308,33 @@ TEST_CASE("a dump cut short or empty is decoded as far as it goes", "[crash]") {
   }
   std::filesystem::remove_all(dir);
 }
+
+// Found by the crash_report fuzz target: a torn dump whose ring layout holds
+// a field offset near SIZE_MAX made `offset + sizeof v` wrap, so the decoder
+// read before the slot (under ASan: a heap overflow at the next start, the
+// one that decodes the crash). Such a field now reads as 0.
+TEST_CASE("a dumped ring whose layout offsets wrap around is rendered without reading outside its slots", "[crash][frames]") {
+  const std::string dir = weft::test::temp_dir("weft-crash-wrap");
+  {
+    // One 4 KiB slot: every byte zero but the verdict (1: "ok"). The time
+    // stamp's offset is SIZE_MAX - 7, so offset + 8 wraps to 0: the old check
+    // passed and read the 8 bytes before the slot (glibc's chunk header,
+    // about 4 KiB, printed as "+0.004 ms").
+    std::string slot(2 * 4096, '0');
+    slot[2 * 9 + 1] = '1';
+    std::ofstream dump(dir + "/20260101T000000Z-1.dump");
+    dump << "time 2026-01-01T00:00:00Z\ncause SIGSEGV (fault address 0x0)\nservice gather\nmono 0\n"
+         << "ring serial ttyS9\n"
+         << "layout 4096 1 18446744073709551608 8 9 10 12 14\n"
+         << "verdicts sent ok\ncount 1 1\n"
+         << slot << "\n"
+         << "end rings\nframes 0\n";
+  }
+  const std::vector<weft::crash::CrashReport> reports = weft::crash::decode_pending(dir);
+  REQUIRE(reports.size() == 1);
+  REQUIRE(reports[0].write_error.empty());
+  const std::string text = weft::test::read_file(reports[0].path);
+  // The time stamp is outside the slot: read as 0, the crash's own time.
+  CHECK_THAT(text, Catch::Matchers::Contains("serial ttyS9: last frames (1 of 1 recorded; ms relative to the crash)\n"
+                                             "  +0.000 ms tx  ok\n"));
+}

@@ -379,5 +379,9 @@ TEST_CASE("ascii parse: specs that cannot work are refused", "[ascii][parse]") {
   CHECK_THROWS_WITH(ParseSpec::nmea({{"gp,gga", 1, "a"}}), Contains("must be an address"));
   CHECK_THROWS_WITH(ParseSpec::nmea({{"GPGGA", 1, "a"}, {"GPGGA", 2, "a"}}), Contains("used twice"));
   CHECK_NOTHROW(ParseSpec::nmea({{"$GPGGA", 1, "a"}, {"GPRMC", 2, "a"}}));  // '$' is optional; per sentence
+  // Found by the ascii_parse fuzz target: a formatter and an address it
+  // matches with one name gave that name twice from one GPGGA line.
+  CHECK_THROWS_WITH(ParseSpec::nmea({{"GPGGA", 2, "lat"}, {"GGA", 1, "lat"}}), Contains("match the same sentences"));
+  CHECK_NOTHROW(ParseSpec::nmea({{"GPGGA", 2, "lat"}, {"RMC", 3, "lat"}}));  // different sentences
   CHECK(ParseSpec::nmea({{"$GPGGA", 9, "alt"}}).parse(gga).values == std::vector<NamedValue>{{"alt", 545.4}});
 }

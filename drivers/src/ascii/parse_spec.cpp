@@ -421,6 +421,15 @@ ParseSpec ParseSpec::nmea(std::vector<NmeaField> fields, bool require_checksum) 
       throw std::invalid_argument("nmea spec: the name \"" + field.name + "\" is used twice in " + field.sentence);
     }
   }
+  // A formatter ("GGA") and an address it matches ("GPGGA") select the same
+  // sentences: one name in both would come twice from one line.
+  for (std::size_t i = 0; i < fields.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (fields[i].name == fields[j].name && fields[i].sentence != fields[j].sentence &&
+          (nmea_matches(fields[i].sentence, fields[j].sentence) || nmea_matches(fields[j].sentence, fields[i].sentence)))
+        throw std::invalid_argument("nmea spec: the name \"" + fields[i].name + "\" is used in both " +
+                                    fields[j].sentence + " and " + fields[i].sentence +
+                                    ", which match the same sentences; one line would give it twice");
   return ParseSpec(NmeaSpec{std::move(fields), require_checksum});
 }
 

@@ -47,6 +47,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "weft/core/command_line.hpp"  // split_command_line, for the console
+
 namespace weft {
 
 struct CommandReply {
@@ -166,10 +168,5 @@ private:
   std::vector<CommandRevocationWaiter*> waiters_;  // calls in progress, at most one per call
   std::uint64_t next_id_ = 1;
 };
-
-// Splits a command line into words: blanks separate words, "double quotes"
-// group them, backslash escapes the next character inside quotes. Returns
-// false (and says why in `error`) for an unterminated quote.
-bool split_command_line(std::string_view line, std::vector<std::string>& words, std::string& error);
 
 }  // namespace weft
