@@ -24,6 +24,9 @@ struct ConfiguredService {
 struct Assembly {
   RuntimeOptions options;
   std::string log_level = "info";
+  // [weftd] reload_settle: after a live reload, each restarted or started
+  // service must stay up this long, or the reload is rolled back.
+  Duration reload_settle = std::chrono::seconds(5);
   std::vector<ConfiguredService> services;
   // From [store], or null. Its services hold a Store*: keep the Assembly
   // alive until the Runtime is gone (weftd's main declares it first).
@@ -33,6 +36,11 @@ struct Assembly {
 // Reads [weftd], [store] and every [service.NAME]; a disabled service's
 // settings are read and checked the same way, but it is not assembled.
 Assembly assemble(const Config& config, const RunMode& mode = {});
+// The same, but services that use the store get `shared_store` (a running
+// one, whose [store] has not changed) instead of a new one made from
+// [store] (still read and checked); `store` is then left null. A live
+// reload uses it: two Store objects must never write the same file.
+Assembly assemble(const Config& config, const RunMode& mode, store::Store* shared_store);
 
 // Reads [weftd] into out.options and out.log_level (assemble() calls it);
 // without a [weftd] table everything keeps its default.

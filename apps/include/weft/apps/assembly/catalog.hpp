@@ -21,6 +21,7 @@ namespace weft::apps {
 
 class PortOwner;
 struct InstrumentCounters;  // port_owner.hpp
+class ReloadCoordinator;    // weft/apps/reload/reload_coordinator.hpp
 
 // What gather's port owners (Modbus pollers, ASCII readers) counted, filled
 // in when gather stops (for the --simulate summary).
@@ -34,6 +35,9 @@ struct RunMode {
   bool simulate = false;
   std::uint64_t seed = 1;          // simulated values and faults
   GatherReport* report = nullptr;  // optional
+  // weftd's live reload (the console's `reload`, `config`, `config diff`
+  // use it); null: no live reload (tests, --simulate, --check-config).
+  ReloadCoordinator* reload = nullptr;
 };
 
 struct ServiceFactory {
@@ -62,7 +66,7 @@ std::string known_service_names();  // "gather, heartbeat, tap"
 // One factory per service file.
 ServiceFactory heartbeat_factory();
 ServiceFactory tap_factory();
-ServiceFactory console_factory();
+ServiceFactory console_factory(const RunMode& mode = {});
 ServiceFactory gather_factory(const RunMode& mode);
 ServiceFactory record_factory(const RunMode& mode, store::Store* store);
 ServiceFactory upload_factory(const RunMode& mode, store::Store* store);
