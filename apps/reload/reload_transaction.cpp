@@ -223,7 +223,7 @@ private:
         change.remove.push_back(e.service);
         continue;
       }
-      auto it = std::find_if(p_.assembly->services.begin(), p_.assembly->services.end(),
+      auto it = std::find_if(new_assembly_->services.begin(), new_assembly_->services.end(),
                              [&](const ConfiguredService& s) { return s.spec.name == e.service; });
       ServiceDefinition def{std::move(it->spec), it->section};
       (e.action == PlanAction::start ? change.add : change.replace).push_back(std::move(def));

@@ -89,7 +89,7 @@ std::optional<ServiceDefinition> RuntimeControl::definition(std::string_view nam
   return ServiceDefinition{r->spec, r->config};
 }
 
-void RuntimeControl::check_change(const ServiceTableChange& change) const { core_.supervisor.check_change(change); }
+void RuntimeControl::check_change(const ServiceTableChange& change) const { core_.supervisor.check_change(change, false); }
 void RuntimeControl::change_services(ServiceTableChange change) { core_.supervisor.change_table(std::move(change)); }
 
 boost::asio::awaitable<bool> RuntimeControl::wait_change(MonoTime deadline) {

@@ -110,7 +110,7 @@ public:
   void validate_and_order();  // throws ServiceGraphError; sorts records_ by dependency
   void start();
   // A reload's table change (RuntimeControl::check_change/change_services).
-  void check_change(const ServiceTableChange& change) const;  // throws ServiceGraphError
+  void check_change(const ServiceTableChange& change, bool require_stopped) const;  // throws ServiceGraphError
   void change_table(ServiceTableChange change);
   bool shutting_down() const noexcept { return shutting_down_; }
   ChangeWaiters& change_waiters() noexcept { return change_waiters_; }

@@ -215,7 +215,7 @@ std::vector<std::string> dependency_order(const std::vector<std::pair<std::strin
 
 }  // namespace
 
-void Supervisor::check_change(const ServiceTableChange& c) const {
+void Supervisor::check_change(const ServiceTableChange& c, bool require_stopped) const {
   if (shutting_down_) throw ServiceGraphError("the runtime is stopping: the service table cannot change now");
   std::vector<std::pair<std::string, const std::vector<std::string>*>> table;
   for (const auto& r : core_.records) table.emplace_back(r->spec.name, &r->spec.needs);
@@ -231,7 +231,7 @@ void Supervisor::check_change(const ServiceTableChange& c) const {
   auto must_be_stopped = [&](const std::string& name, const char* what) {
     const ServiceRecord* r = const_cast<RuntimeCore&>(core_).find(name);
     if (r == nullptr) throw ServiceGraphError("cannot " + std::string(what) + " service '" + name + "': no such service");
-    if (r->state != ServiceState::stopped && r->state != ServiceState::failed)
+    if (require_stopped && r->state != ServiceState::stopped && r->state != ServiceState::failed)
       throw ServiceGraphError("cannot " + std::string(what) + " service '" + name + "' while it is " +
                               to_string(r->state) + "; stop it first");
   };
@@ -258,7 +258,7 @@ void Supervisor::check_change(const ServiceTableChange& c) const {
 }
 
 void Supervisor::change_table(ServiceTableChange c) {
-  check_change(c);
+  check_change(c, true);
   auto& records = core_.records;
   for (const auto& name : c.remove) {
     auto it = std::find_if(records.begin(), records.end(), [&](const auto& r) { return r->spec.name == name; });

@@ -97,7 +97,8 @@ public:
   // the change cannot apply: an added name that exists, a replaced or
   // removed one that does not or is not stopped/failed, a name twice, an
   // unknown need or a cycle in the table as it would be, a runtime
-  // shutting down. check_change only checks.
+  // shutting down. check_change only checks, and does not require the
+  // services it names to be stopped yet (a reload checks before it stops).
   void check_change(const ServiceTableChange& change) const;
   // Applies it: replaced services keep their record (restart counter,
   // generation, stats; their failures are cleared), added ones are
