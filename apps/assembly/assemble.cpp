@@ -1,7 +1,8 @@
 // Config → runtime options and service specs. Layout of a config file:
 //
 //   [weftd]                      log_level, stop_grace, blocking_threads,
-//                                data_dir, stall_threshold, hang_threshold
+//                                data_dir, stall_threshold, hang_threshold,
+//                                reload_settle
 //   [store]                      the SQLite store (store_config.cpp)
 //   [service.NAME]               enabled (default true) + the service's keys,
 //                                read and checked even when enabled = false
@@ -53,6 +54,7 @@ void read_weftd_section(const ConfigSection& root, Assembly& out) {
       w.duration("stall_threshold", out.options.stall_threshold, std::chrono::milliseconds(1), std::chrono::minutes(1));
   out.options.hang_threshold =
       w.duration("hang_threshold", out.options.hang_threshold, std::chrono::milliseconds(10), std::chrono::hours(1));
+  out.reload_settle = w.duration("reload_settle", out.reload_settle, Duration::zero(), std::chrono::minutes(10));
   if (out.options.hang_threshold <= out.options.stall_threshold)
     w.fail("hang_threshold", "must be longer than stall_threshold (a hang is a stall that lasts)");
   w.reject_unknown_keys();
@@ -110,11 +112,17 @@ void check_needs(const std::vector<ConfiguredService>& services) {
 
 }  // namespace
 
-Assembly assemble(const Config& config, const RunMode& mode) {
+Assembly assemble(const Config& config, const RunMode& mode) { return assemble(config, mode, nullptr); }
+
+Assembly assemble(const Config& config, const RunMode& mode, store::Store* shared_store) {
   Assembly out;
   const ConfigSection root = config.root();
-  if (auto store_options = read_store_config(root)) out.store = std::make_unique<store::Store>(std::move(*store_options));
-  const std::vector<ServiceFactory> catalog = service_catalog(mode, out.store.get());
+  store::Store* store = nullptr;
+  if (auto store_options = read_store_config(root)) {
+    if (shared_store == nullptr) out.store = std::make_unique<store::Store>(std::move(*store_options));
+    store = shared_store != nullptr ? shared_store : out.store.get();
+  }
+  const std::vector<ServiceFactory> catalog = service_catalog(mode, store);
   auto find_service = [&](std::string_view name) -> const ServiceFactory* {
     for (const auto& f : catalog)
       if (f.name == name) return &f;

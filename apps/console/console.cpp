@@ -25,7 +25,8 @@
 //   console_commands_log.cpp     log tail, log level
 //   console_commands_system.cpp  clock, mem, config, console
 //   console_config.cpp           the effective config as TOML, secrets masked
-//   console_commands_reload.cpp  reload --dry-run, config diff (the plan: assembly/reload_plan.cpp)
+//   console_commands_reload.cpp  reload [--dry-run], config diff (the plan: assembly/reload_plan.cpp,
+//                                the apply: apps/reload/)
 //   console_commands_history.cpp  config history (the file: reload/reload_history.cpp)
 #include <spdlog/spdlog.h>
 
@@ -37,9 +38,10 @@
 namespace weft::apps {
 namespace {
 
-boost::asio::awaitable<void> run(Context& ctx, const ConsoleSettings& s, const std::optional<ConfigSection>& root) {
+boost::asio::awaitable<void> run(Context& ctx, const ConsoleSettings& s, const std::optional<ConfigSection>& root,
+                                 ReloadCoordinator* reload) {
   ConsoleCounters counters;
-  ConsoleEnv env{ctx, root, s, counters};
+  ConsoleEnv env{ctx, root, s, counters, reload};
   Registrations commands;  // after env: the handlers refer to it
   add_service_commands(env, commands);
   add_point_commands(env, commands);
@@ -52,13 +54,13 @@ boost::asio::awaitable<void> run(Context& ctx, const ConsoleSettings& s, const s
 
 }  // namespace
 
-ServiceFactory console_factory() {
+ServiceFactory console_factory(const RunMode& mode) {
   return {"console", "serves the debug console (weftctl) on a Unix socket",
-          [](const ConfigSection& section, const ConfigSection& root, RestartPolicy policy) {
+          [reload = mode.reload](const ConfigSection& section, const ConfigSection& root, RestartPolicy policy) {
             ConsoleSettings s = read_console_settings(section);
             std::optional<ConfigSection> whole = root;
             return coroutine_service("console", {}, policy,
-                                     [s, whole](Context& ctx) { return run(ctx, s, whole); });
+                                     [s, whole, reload](Context& ctx) { return run(ctx, s, whole, reload); });
           }};
 }
 

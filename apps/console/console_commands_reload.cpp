@@ -1,10 +1,15 @@
-// Console commands about a new config: `reload --dry-run` (the file on
-// disk validated as --check-config does, and the plan a reload would
-// follow: reload_plan.hpp) and `config diff` (the file on disk against the
-// running config, key by key, effective values). Reading and validating
-// the file runs on the blocking pool, never on the loop. A plain `reload`
-// says plainly that applying is not built yet: it changes nothing. Values
-// of secret-looking keys are masked, as in `config`.
+// Console commands about a new config: `reload` (apply the file on disk:
+// weftd's reload coordinator runs the transaction, apps/reload/; the reply
+// waits for its outcome and lists every step: ok when applied or
+// unchanged, not ok when refused, rolled back or when the rollback
+// failed), `reload --dry-run` (the file on disk validated as
+// --check-config does, and the plan a reload would follow:
+// reload_plan.hpp) and `config diff` (the file on disk against the running
+// config, key by key, effective values). The running config is the
+// coordinator's (the last applied one), or the one the console started
+// with when weftd has no live reload. Reading and validating the file runs
+// on the blocking pool, never on the loop. Values of secret-looking keys
+// are masked, as in `config`.
 #include <algorithm>
 #include <string>
 
@@ -12,6 +17,7 @@
 #include "weft/apps/console/console_commands.hpp"
 #include "weft/apps/console/console_format.hpp"
 #include "weft/apps/console/console_protocol.hpp"
+#include "weft/apps/reload/reload_coordinator.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/runtime_control.hpp"
 
@@ -30,12 +36,14 @@ struct FileCheck {
   std::vector<KeyChange> diff;
 };
 
-FileCheck check_against_running(const Config& running) {
+// `running_text`: the running file's bytes when the coordinator has them
+// (parsed here again: the loop's document is never read off the loop).
+FileCheck check_against_running(const Config& running, const std::optional<std::string>& running_text) {
   FileCheck out;
   out.file = running.source_name();
   try {
     const CheckedConfig next = check_config_file(out.file);
-    const CheckedConfig was = check_config(running);
+    const CheckedConfig was = check_config(running_text ? Config::parse(*running_text, out.file) : running);
     out.plan = plan_reload(was, next);
     out.diff = diff_configs(was, next);
   } catch (const ConfigError& e) {
@@ -48,7 +56,9 @@ FileCheck check_against_running(const Config& running) {
 
 awaitable<FileCheck> check_file(ConsoleEnv& env) {
   const Config running = env.root->document();
-  auto work = [running] { return check_against_running(running); };  // named: GCC 12 and captures in co_await
+  std::optional<std::string> text;
+  if (env.reload != nullptr && env.reload->attached()) text = env.reload->running_text();
+  auto work = [running, text] { return check_against_running(running, text); };  // named: GCC 12 and captures in co_await
   FileCheck result = co_await env.ctx.blocking_result(work);
   co_return result;
 }
@@ -146,11 +156,56 @@ CommandReply invalid(const FileCheck& c, const std::string& what) {
   return CommandReply{false, text, JsonObject().str("file", c.file).boolean("valid", false).str("error", c.error).done()};
 }
 
+std::string outcome_text(const ReloadOutcome& o) {
+  std::string text = "reload " + std::to_string(o.id) + ": " + o.file + ": " + std::string(to_string(o.result));
+  switch (o.result) {
+    case ReloadResult::applied: text += "\n"; break;
+    case ReloadResult::unchanged: text += " (the file has the running config's effect; nothing changed)\n"; break;
+    case ReloadResult::refused: text += "; nothing changed:\n"; break;
+    case ReloadResult::rolled_back: text += "; every service it touched runs its previous config again:\n"; break;
+    case ReloadResult::rollback_failed: text += "; services left to their normal supervision:\n"; break;
+  }
+  for (const auto& e : o.errors) text += "  " + e + "\n";
+  std::size_t width = 0;
+  for (const auto& s : o.services) width = std::max(width, s.service.size());
+  for (const auto& s : o.services) {
+    std::string action = s.action;
+    action.resize(9, ' ');
+    std::string service = s.service;
+    service.resize(width, ' ');
+    text += "  " + action + service + "  " + (s.ok ? "ok" : "FAILED: " + s.error) + "\n";
+  }
+  for (const auto& k : o.live) text += "  applied  " + k + " (without a restart)\n";
+  text += "running config " + o.config_hash + ", " + std::to_string(o.took_us / 1000) + " ms\n";
+  return text;
+}
+
+std::string outcome_json(const ReloadOutcome& o) {
+  std::vector<std::string> steps, errors, live;
+  for (const auto& s : o.services)
+    steps.push_back(
+        JsonObject().str("service", s.service).str("action", s.action).boolean("ok", s.ok).str("error", s.error).done());
+  for (const auto& e : o.errors) errors.push_back(console::json_string(e));
+  for (const auto& k : o.live) live.push_back(console::json_string(k));
+  JsonObject j;
+  j.raw("id", std::to_string(o.id)).str("trigger", to_string(o.trigger)).str("result", to_string(o.result));
+  j.str("file", o.file).str("config_hash", o.config_hash).raw("took_us", std::to_string(o.took_us));
+  j.raw("errors", json_array(errors)).raw("services", json_array(steps)).raw("live", json_array(live));
+  return j.done();
+}
+
 awaitable<CommandReply> reload(ConsoleEnv& env, const Command& self, const CommandArgs& args) {
-  if (args.empty())
-    co_return failure(
-        "reload: applying a new config while weftd runs is not built yet; nothing was changed. "
-        "See what a reload would do with `reload --dry-run`; to apply the file, run `systemctl restart weftd`\n");
+  refresh_root(env);
+  if (args.empty()) {
+    if (env.reload == nullptr || !env.reload->attached())
+      co_return failure(
+          "reload: this weftd has no live reload (started without a config file, or --simulate); nothing was "
+          "changed. See what a reload would do with `reload --dry-run`; to apply the file, run `systemctl restart "
+          "weftd`\n");
+    const ReloadOutcome o = co_await env.reload->reload(ReloadTrigger::console);
+    const bool ok = o.result == ReloadResult::applied || o.result == ReloadResult::unchanged;
+    co_return CommandReply{ok, outcome_text(o), outcome_json(o)};
+  }
   if (args.size() != 1 || args[0] != "--dry-run") co_return usage_error(self, "the only option is --dry-run");
   if (!env.root) co_return failure("reload: weftd was started without a config file; there is nothing to reload\n");
   const FileCheck c = co_await check_file(env);
@@ -160,6 +215,7 @@ awaitable<CommandReply> reload(ConsoleEnv& env, const Command& self, const Comma
 
 awaitable<CommandReply> config_diff(ConsoleEnv& env, const Command& self, const CommandArgs& args) {
   if (!args.empty()) co_return usage_error(self, "takes no arguments");
+  refresh_root(env);
   if (!env.root) co_return failure("config diff: weftd was started without a config file\n");
   const FileCheck c = co_await check_file(env);
   if (!c.error.empty()) co_return invalid(c, "config diff");
@@ -177,11 +233,16 @@ awaitable<CommandReply> config_diff(ConsoleEnv& env, const Command& self, const 
 
 }  // namespace
 
+void refresh_root(ConsoleEnv& env) {
+  if (env.reload != nullptr && env.reload->attached()) env.root = env.reload->running_config().root();
+}
+
 void add_reload_commands(ConsoleEnv& env, Registrations& out) {
   auto self = [&env](const char* name) -> const Command& { return *env.ctx.runtime_control().commands().find(name); };
   out.push_back(env.ctx.add_command(
-      {"reload", "reload --dry-run",
-       "check the config file on disk and show what a reload would stop, restart and start (applying: not built yet)",
+      {"reload", "reload [--dry-run]",
+       "apply the config file on disk: restart only what changed, roll back what fails (waits for the outcome); "
+       "--dry-run: check it and show what a reload would stop, restart and start",
        [&env, self](const CommandArgs& a) { return reload(env, self("reload"), a); }}));
   out.push_back(env.ctx.add_command({"config diff", "config diff",
                                      "the config file on disk against the running config, key by key",

@@ -70,7 +70,9 @@ awaitable<CommandReply> services(ConsoleEnv& env, const Command& self, const Com
            millis(s.stats.longest_slice_ns), std::to_string(s.stats.allocations), await_site(s.stats.site, now)});
     json.push_back(service_json(s, now));
   }
-  co_return CommandReply{true, t.render(), json_array(json)};
+  // A refused or rolled-back reload: the file on disk is not what runs.
+  const std::string& note = rc.reload_note();
+  co_return CommandReply{true, t.render() + (note.empty() ? "" : "reload: " + note + "\n"), json_array(json)};
 }
 
 awaitable<CommandReply> service(ConsoleEnv& env, const Command& self, const CommandArgs& args) {

@@ -98,6 +98,7 @@ awaitable<CommandReply> mem(ConsoleEnv& env, const Command& self, const CommandA
 
 awaitable<CommandReply> config(ConsoleEnv& env, const Command& self, const CommandArgs& args) {
   if (!args.empty()) co_return usage_error(self, "takes no arguments");
+  refresh_root(env);  // the running config, also after a live reload
   if (!env.root) co_return failure("config: weftd was started without a config file");
   co_return CommandReply{true, render_config(*env.root), {}};
 }

@@ -1,8 +1,9 @@
 // weftd: the device binary. Reads the config, assembles the services and
 // runs them on one loop until SIGINT/SIGTERM (exit 0), a config error
 // (exit 2), a service past its restart intensity (exit 3), a hung loop
-// (exit 4) or a data dir held by another weftd (exit 5). SIGHUP is
-// logged and changes nothing (live reload is not built yet).
+// (exit 4) or a data dir held by another weftd (exit 5). SIGHUP (and the
+// console's `reload`) reloads the config file live: the reload coordinator
+// (apps/reload/) restarts only what changed and rolls back what fails.
 // `--simulate SERVICE` runs one service (and what it needs) against
 // simulated instruments, printing readings, optionally on the virtual clock.
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "weft/apps/assembly/reload_plan.hpp"
 #include "weft/apps/gather/bus_poller.hpp"
 #include "weft/apps/record/record_intake.hpp"
+#include "weft/apps/reload/reload_coordinator.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/data_dir_lock.hpp"
 #include "weft/core/log.hpp"
@@ -115,8 +117,19 @@ int run(const Options& o) {
   // record's bus subscription for the whole process: readings published
   // while record restarts (a reload, a crash-restart) wait in it.
   weft::apps::RecordIntake record_intake;
-  const weft::apps::RunMode mode{!o.simulate.empty(), 1, &report, &record_intake};
-  auto assembly = weft::apps::assemble(weft::Config::load_file(o.config), mode);
+  weft::apps::RunMode mode{!o.simulate.empty(), 1, &report, &record_intake};
+  // Live reload, for the box (a simulation runs a chosen subset: none).
+  // Declared before the assembly and the runtime: it owns the assembly
+  // once the runtime has its services, and outlives the runtime.
+  std::optional<weft::apps::ReloadCoordinator> coordinator;
+  if (!mode.simulate) {
+    coordinator.emplace(weft::apps::ReloadOptions{o.config, mode, !o.log_level.empty()});
+    mode.reload = &*coordinator;
+  }
+  // Read once: the bytes parsed are the bytes the next reload compares with.
+  const std::string text = weft::apps::read_config_text(o.config);
+  const weft::Config config = weft::Config::parse(text, o.config);
+  auto assembly = weft::apps::assemble(config, mode);
   if (mode.simulate) keep_only(assembly, o.simulate, o.config);
   const std::string level = o.log_level.empty() ? assembly.log_level : o.log_level;
   weft::logging::set_default_level(*weft::logging::parse_level(level));
@@ -131,6 +144,7 @@ int run(const Options& o) {
     weft::apps::add_services(runtime, assembly);
     if (mode.simulate && (o.print_readings || !o.virtual_time)) runtime.add(printer(weft::to_ns(runtime.clock().now())));
     if (!o.run_for.empty()) runtime.stop_after(parse_duration_arg(o.run_for));
+    if (coordinator) coordinator->attach(runtime, config, text, std::move(assembly));  // SIGHUP reloads
     const weft::MonoTime started = runtime.clock().now();
     const auto wall_started = std::chrono::steady_clock::now();
     code = runtime.run();

@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -40,13 +42,20 @@ std::string site_line(const LoopTurn& t) {
 
 }  // namespace
 
-// Messages for systemd, from the loop to the monitor thread. Capacity: one
-// of each kind; a newer STATUS replaces an unsent one (latest wins).
+// Messages for systemd, from the loop to the monitor thread. READY=1 and
+// RELOADING=1 are kept in order (a reload is RELOADING then READY; at most
+// kMaxOrdered pending, the oldest dropped); a newer STATUS replaces an
+// unsent one (latest wins); STOPPING=1 goes last.
 struct Health::Mailbox {
+  static constexpr std::size_t kMaxOrdered = 16;
   std::mutex mutex;
-  bool ready = false;
+  std::vector<std::string> ordered;
   bool stopping = false;
   std::string status;
+  void push(std::string message) {
+    if (ordered.size() >= kMaxOrdered) ordered.erase(ordered.begin());
+    ordered.push_back(std::move(message));
+  }
 };
 
 struct Health::Signals {
@@ -81,9 +90,8 @@ void Health::before_loop() {
   beacon_.loop_tid.store(static_cast<int>(::syscall(SYS_gettid)), std::memory_order_relaxed);
   beacon_.turn(nullptr, steady_ns());
   set_thread_loop_beacon(&beacon_);
-  service_names_.clear();
-  for (const auto& r : core_.records) service_names_.emplace_back(&r->stats, r->spec.name);
-  crash::set_loop(&beacon_, service_names_);
+  loop_set_ = true;
+  set_names();
   register_commands();
   if (o.handle_signals) listen_usr1();
   if (core_.vclock == nullptr) {
@@ -108,6 +116,7 @@ void Health::after_loop() noexcept {
   }
   signals_.reset();
   commands_.clear();
+  loop_set_ = false;
   crash::set_loop(nullptr, {});
   set_thread_loop_beacon(nullptr);
 }
@@ -136,27 +145,57 @@ void Health::on_probe() {
   core_.timers.schedule(probe_, next, Duration::zero());
 }
 
-// Once a second: STATUS=, the crash-loop verdict for the watchdog pings and
-// the hang dump's snapshot.
-void Health::on_tick() {
+void Health::set_names() {
+  std::vector<std::pair<const ServiceStats*, std::string>> names;
+  for (const auto& r : core_.records) names.emplace_back(&r->stats, r->spec.name);
+  {
+    std::lock_guard lock(names_mutex_);
+    service_names_.swap(names);
+    // The crash handler's table (count set to 0 while it is rewritten).
+    if (loop_set_) crash::set_loop(&beacon_, service_names_);
+  }
+}
+
+void Health::on_services_changed() {
+  set_names();
+  if (loop_set_ && core_.vclock == nullptr) refresh_hang_snapshot();
+}
+
+std::string Health::status_line(bool& looping) const {
   std::size_t ready = 0;
   std::uint64_t restarts = 0;
-  bool looping = false;
+  looping = false;
   for (const auto& r : core_.records) {
     ready += r->ready ? 1 : 0;
     restarts += r->restarts;
     if (!r->ready && r->failures.size() >= kCrashLoopFailures) looping = true;
   }
-  crash_looping_.store(looping, std::memory_order_relaxed);
   std::ostringstream status;
   status << ready << "/" << core_.records.size() << " services ready, " << restarts << " restarts, loop lag p99 "
          << human_duration(lag_.snapshot().recent.percentile(0.99));
   if (looping) status << ", a service is crash-looping";
   for (const auto& r : core_.records)
     if (!r->status_note.empty()) status << "; " << r->spec.name << ": " << r->status_note;
+  if (!core_.reload_note.empty()) status << "; reload: " << core_.reload_note;
+  return status.str();
+}
+
+void Health::refresh_status() {
+  bool looping = false;
+  std::string status = status_line(looping);
+  std::lock_guard lock(mailbox_->mutex);
+  mailbox_->status = std::move(status);
+}
+
+// Once a second: STATUS=, the crash-loop verdict for the watchdog pings and
+// the hang dump's snapshot.
+void Health::on_tick() {
+  bool looping = false;
+  std::string status = status_line(looping);
+  crash_looping_.store(looping, std::memory_order_relaxed);
   {
     std::lock_guard lock(mailbox_->mutex);
-    mailbox_->status = status.str();
+    mailbox_->status = std::move(status);
   }
   refresh_hang_snapshot();
   core_.timers.schedule(tick_, tick_.deadline + std::chrono::seconds(1), std::chrono::milliseconds(10));
@@ -164,7 +203,20 @@ void Health::on_tick() {
 
 void Health::on_all_ready() {
   std::lock_guard lock(mailbox_->mutex);
-  mailbox_->ready = true;
+  mailbox_->push("READY=1");
+}
+
+void Health::on_reloading() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  const std::uint64_t usec = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000u + static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+  std::lock_guard lock(mailbox_->mutex);
+  mailbox_->push("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
+}
+
+void Health::on_reloaded() {
+  std::lock_guard lock(mailbox_->mutex);
+  mailbox_->push("READY=1");
 }
 
 void Health::on_stopping() {
@@ -176,7 +228,7 @@ void Health::on_stopping() {
 void Health::refresh_hang_snapshot() { hang_snapshot_.publish(dump_input("hang")); }
 
 const std::string* Health::name_of(const ServiceStats* stats) const noexcept {
-  for (const auto& r : core_.records)  // not resized while the loop runs
+  for (const auto& r : core_.records)  // loop thread: a reload resizes it on the loop too
     if (&r->stats == stats) return &r->spec.name;
   return nullptr;
 }
@@ -185,8 +237,15 @@ const std::string* Health::name_of(const ServiceStats* stats) const noexcept {
 
 void Health::describe(const LoopTurn& turn, StallEvent& e) const {
   const std::string* name = nullptr;
-  for (const auto& [stats, n] : service_names_)
-    if (stats == turn.service) name = &n;
+  std::string found;
+  {
+    std::lock_guard lock(names_mutex_);
+    for (const auto& [stats, n] : service_names_)
+      if (stats == turn.service) {
+        found = n;
+        name = &found;
+      }
+  }
   e.culprit = name != nullptr    ? "service '" + *name + "'"
               : turn.service     ? "an unnamed service"
                                  : "runtime code (no service running)";
@@ -274,14 +333,15 @@ void Health::on_poll(bool loop_healthy) {
 
 void Health::send_mail() {
   std::string status;
-  bool ready = false, stopping = false;
+  std::vector<std::string> ordered;
+  bool stopping = false;
   {
     std::lock_guard lock(mailbox_->mutex);
     std::swap(status, mailbox_->status);
-    ready = std::exchange(mailbox_->ready, false);
+    ordered.swap(mailbox_->ordered);
     stopping = std::exchange(mailbox_->stopping, false);
   }
-  if (ready) systemd::notify("READY=1");
+  for (const auto& message : ordered) systemd::notify(message);
   if (!status.empty()) systemd::notify("STATUS=" + status);
   if (stopping) systemd::notify("STOPPING=1");
 }

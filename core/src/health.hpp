@@ -11,7 +11,9 @@
 //
 // The monitor thread touches nothing the loop owns: it reads the beacon,
 // the mailbox and the hang snapshot (each made for it), the service names
-// copied before it started, options and the logger (thread-safe).
+// (a copy, replaced under a mutex when a reload changes the table), options
+// and the logger (thread-safe). A reload's RELOADING=1 (with
+// MONOTONIC_USEC=) and READY=1 go through the mailbox in order.
 //
 // Hazard: sd_notify blocks when the notify socket's queue is full, i.e.
 // when systemd stops reading it; the monitor thread then stops watching
@@ -56,6 +58,10 @@ public:
 
   void on_all_ready();  // READY=1
   void on_stopping();   // STOPPING=1
+  void on_reloading();  // RELOADING=1 + MONOTONIC_USEC= (CLOCK_MONOTONIC now)
+  void on_reloaded();   // READY=1 (the reload is over)
+  void on_services_changed();  // loop thread: the table changed (names for hangs and crashes)
+  void refresh_status();  // loop thread: STATUS= now, not at the next tick
 
   std::string dump_text(const std::string& reason) const;  // loop thread
   // Formats now, writes on the blocking pool (data_dir set), logs the text.
@@ -76,6 +82,8 @@ private:
   void start_probe();
   void on_probe();
   void on_tick();
+  std::string status_line(bool& looping) const;
+  void set_names();  // from core_.records, under names_mutex_
   void start_monitor();
   void on_hang(const StallEvent& event);
   void on_poll(bool loop_healthy);
@@ -91,8 +99,11 @@ private:
   LoopBeacon beacon_;
   DumpSections sections_;
   HangSnapshot hang_snapshot_;
-  // Set before the monitor starts, read-only while it runs.
+  // Written on the loop (before the monitor starts, and when a reload
+  // changes the table), read by the monitor thread: under names_mutex_.
+  mutable std::mutex names_mutex_;
   std::vector<std::pair<const ServiceStats*, std::string>> service_names_;
+  bool loop_set_ = false;  // between before_loop and after_loop
   std::shared_ptr<const DumpInput> hang_input_;  // monitor thread: prepare_hang -> on_hang
   std::optional<DataDirLock> lock_;
   std::unique_ptr<Mailbox> mailbox_;

@@ -1,5 +1,7 @@
 // The runtime: builds the parts, drives the loop (real, or virtual time),
-// handles SIGINT/SIGTERM (and SIGHUP, which must not kill the box), and tears down without leaking parked coroutines.
+// handles SIGINT/SIGTERM and SIGHUP (never fatal: it calls the reload hook
+// weftd sets, or says that nothing reloads here), and tears down without
+// leaking parked coroutines.
 #include "weft/core/runtime.hpp"
 
 #include <boost/asio/signal_set.hpp>
@@ -90,6 +92,7 @@ Runtime::~Runtime() {
   core.timers.abandon_all();
   core.bus.abandon_waiters();
   core.commands.abandon_waiters();
+  core.supervisor.change_waiters().abandon_all();
   core.pool.join();
   core.timers.release_kernel_timer();
   core.work.reset();  // a run() that threw leaves it: it must go before its io_context
@@ -120,16 +123,23 @@ int Runtime::run() {
   std::function<void(const boost::system::error_code&, int)> on_signal;
   if (core.options.handle_signals) {
     // SIGHUP is what admins (and systemctl reload) send to reload; its
-    // default action would kill the process. Until live reload exists it
-    // is caught, said so, and changes nothing.
+    // default action would kill the process. It is caught and runs the
+    // reload hook (weftd's reload coordinator); without one (a runtime
+    // assembled by hand, --simulate) it is said so, and changes nothing.
     signals.emplace(core.ioc, SIGINT, SIGTERM, SIGHUP);
     on_signal = [&](const boost::system::error_code& ec, int signo) {
       if (ec) return;
       if (signo == SIGHUP) {
-        core.log->warn("signal {} (SIGHUP): live reload is not built yet; the running config is unchanged. To apply "
-                       "a changed config file, run `systemctl restart weftd` (`weftctl --exec 'reload --dry-run'` "
-                       "shows what would change)",
-                       signo);
+        if (core.reload_hook && !core.stop_requested) {
+          core.log->info("signal {} (SIGHUP): reloading the config", signo);
+          core.reload_hook();
+        } else if (core.stop_requested) {
+          core.log->warn("signal {} (SIGHUP) while stopping: nothing is reloaded", signo);
+        } else {
+          core.log->warn("signal {} (SIGHUP): this runtime has no live reload (no config file to reload); nothing "
+                         "changed. To apply a changed config file, run `systemctl restart weftd`",
+                         signo);
+        }
         signals->async_wait(on_signal);
         return;
       }
@@ -169,6 +179,8 @@ void Runtime::request_stop(int exit_code) {
   if (core.exit_code == kExitOk) core.exit_code = exit_code;
   core.supervisor.begin_shutdown();
 }
+
+void Runtime::set_reload_hook(std::function<void()> hook) { core_->reload_hook = std::move(hook); }
 
 void Runtime::stop_after(Duration d) {
   auto& core = *core_;

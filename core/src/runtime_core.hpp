@@ -1,8 +1,12 @@
 // Internal: the runtime's parts and the per-service record. Member order is
 // destruction order in reverse: the io_context is declared first so it is
 // destroyed last, after everything that holds handlers or io objects on it.
+// A record is never destroyed while the runtime lives: one removed from the
+// table by a reload moves to `retired` (an abandoned run may still hold its
+// Context, its stats are named in the loop beacon).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -47,6 +51,25 @@ struct OwnedCoreTimer : TimerNode {
   Runtime* runtime = nullptr;
 };
 
+// A coroutine parked in RuntimeControl::wait_change (ParkedOp node).
+struct ChangeWaiter {
+  static constexpr bool kInlineWake = false;
+  void (*on_due)(ChangeWaiter&) = nullptr;
+  void (*on_abandon)(ChangeWaiter&) = nullptr;
+};
+
+// Every wait_change waiter: woken (posted) at each service state change.
+class ChangeWaiters {
+public:
+  void add(ChangeWaiter& w) { waiters_.push_back(&w); }
+  bool cancel(ChangeWaiter& w) noexcept;  // ParkedOp owner interface
+  void wake_all();
+  void abandon_all() noexcept;  // teardown: operation_aborted
+
+private:
+  std::vector<ChangeWaiter*> waiters_;
+};
+
 struct ServiceRecord {
   ServiceSpec spec;
   std::optional<ConfigSection> config;  // [service.NAME], if configured
@@ -74,6 +97,9 @@ struct ServiceRecord {
     std::unique_ptr<Context> ctx;
   };
   std::vector<AbandonedRun> abandoned_runs;
+  // Specs replaced by a reload while an abandoned run may still use them
+  // (a coroutine's frame refers to its launcher's captures).
+  std::vector<ServiceSpec> retired_specs;
   OwnedTimer timer;               // start timeout, backoff or stop grace
 };
 
@@ -83,6 +109,11 @@ public:
 
   void validate_and_order();  // throws ServiceGraphError; sorts records_ by dependency
   void start();
+  // A reload's table change (RuntimeControl::check_change/change_services).
+  void check_change(const ServiceTableChange& change, bool require_stopped) const;  // throws ServiceGraphError
+  void change_table(ServiceTableChange change);
+  bool shutting_down() const noexcept { return shutting_down_; }
+  ChangeWaiters& change_waiters() noexcept { return change_waiters_; }
   void on_ready(ServiceRecord& r, std::uint64_t generation);
   void begin_shutdown();
   bool stop_service(ServiceRecord& r);
@@ -104,8 +135,11 @@ private:
   void arm(ServiceRecord& r, MonoTime deadline);
   void stop_next();
   bool needs_ready(const ServiceRecord& r) const;
+  void init_timer(ServiceRecord& r);
+  void link_needs();  // dependents and need_records of every record, from spec.needs
 
   RuntimeCore& core_;
+  ChangeWaiters change_waiters_;
   bool shutting_down_ = false;
   bool all_ready_logged_ = false;
   std::size_t ready_count_ = 0;  // services with ready == true
@@ -136,7 +170,10 @@ struct RuntimeCore {
   Commands commands{ioc.get_executor()};
   RuntimeControl control{*this};
   std::vector<std::unique_ptr<ServiceRecord>> records;
+  std::vector<std::unique_ptr<ServiceRecord>> retired;  // removed by a reload (see the top comment)
   Supervisor supervisor{*this};
+  std::function<void()> reload_hook;  // SIGHUP (Runtime::set_reload_hook); empty: logged, nothing changes
+  std::string reload_note;            // RuntimeControl::set_reload_note
   std::mt19937_64 rng;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   int exit_code = kExitOk;

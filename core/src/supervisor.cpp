@@ -21,6 +21,15 @@
 // previous one's exit, or its abandonment after the stop grace);
 // (3) an exit from an older run (generation) is ignored;
 // (4) stopping one service never stops another.
+//
+// A live reload changes the table (change_table) only where it names
+// services that are stopped: a stopped service's spec and table replaced
+// (same record: restart counter, generation and stats go on), services
+// added (stopped, until started) and removed (the record retired, never
+// destroyed: an abandoned run may still use it). The graph checks of the
+// first start (unknown needs, cycles) run on the table as it would be,
+// and reject it before anything changes. Every state change wakes the
+// RuntimeControl::wait_change waiters (posted, never inline).
 #include <algorithm>
 #include <map>
 #include <set>
@@ -30,6 +39,7 @@
 #include <spdlog/spdlog.h>
 
 #include "runtime_core.hpp"
+#include "weft/core/log.hpp"
 #include "weft/core/service_executor.hpp"
 
 namespace weft::detail {
@@ -131,23 +141,167 @@ void Supervisor::validate_and_order() {
   records = std::move(sorted);
 }
 
-void Supervisor::start() {
+void Supervisor::init_timer(ServiceRecord& r) {
+  r.timer.supervisor = this;
+  r.timer.record = &r;
+  r.timer.on_due = [](TimerNode& n) {
+    auto& t = static_cast<OwnedTimer&>(n);
+    t.supervisor->on_timer(*t.record);
+  };
+}
+
+void Supervisor::link_needs() {
   for (auto& r : core_.records) {
-    r->timer.supervisor = this;
-    r->timer.record = r.get();
-    r->timer.on_due = [](TimerNode& n) {
-      auto& t = static_cast<OwnedTimer&>(n);
-      t.supervisor->on_timer(*t.record);
-    };
-    set_state(*r, ServiceState::waiting);
+    r->dependents.clear();
+    r->need_records.clear();
   }
   for (auto& r : core_.records)
     for (const auto& need : r->spec.needs) {
-      ServiceRecord* needed = core_.find(need);  // exists: validate_and_order checked
+      ServiceRecord* needed = core_.find(need);  // exists: validate_and_order / check_change checked
       needed->dependents.push_back(r.get());
       r->need_records.push_back(needed);
     }
+}
+
+void Supervisor::start() {
+  for (auto& r : core_.records) {
+    init_timer(*r);
+    set_state(*r, ServiceState::waiting);
+  }
+  link_needs();
   for (auto& r : core_.records) try_start(*r);
+}
+
+namespace {
+
+// The table's names in dependency order (each after what it needs; ties
+// keep `table`'s order). Throws ServiceGraphError for an unknown need or a
+// cycle, with the same words as validate_and_order.
+std::vector<std::string> dependency_order(const std::vector<std::pair<std::string, const std::vector<std::string>*>>& table) {
+  std::map<std::string, const std::vector<std::string>*> needs;
+  std::vector<std::string> names;
+  for (const auto& [name, n] : table) {
+    needs.emplace(name, n);
+    names.push_back(name);
+  }
+  for (const auto& [name, n] : table)
+    for (const auto& need : *n)
+      if (!needs.contains(need))
+        throw ServiceGraphError("service '" + name + "' needs '" + need +
+                                "', which is not configured (configured services: " + join(names) +
+                                "); add it or remove it from the needs");
+  enum Mark { unvisited, active, done };
+  std::map<std::string, Mark> mark;
+  std::vector<std::string> path, ordered;
+  std::function<void(const std::string&)> visit = [&](const std::string& name) {
+    if (mark[name] == done) return;
+    if (mark[name] == active) {
+      auto from = std::find(path.begin(), path.end(), name);
+      std::string cycle;
+      for (auto it = from; it != path.end(); ++it) cycle += *it + " -> ";
+      throw ServiceGraphError("dependency cycle between services: " + cycle + name +
+                              "; break it by removing one of these needs");
+    }
+    mark[name] = active;
+    path.push_back(name);
+    for (const auto& need : *needs.at(name)) visit(need);
+    path.pop_back();
+    mark[name] = done;
+    ordered.push_back(name);
+  };
+  for (const auto& n : names) visit(n);
+  return ordered;
+}
+
+}  // namespace
+
+void Supervisor::check_change(const ServiceTableChange& c, bool require_stopped) const {
+  if (shutting_down_) throw ServiceGraphError("the runtime is stopping: the service table cannot change now");
+  std::vector<std::pair<std::string, const std::vector<std::string>*>> table;
+  for (const auto& r : core_.records) table.emplace_back(r->spec.name, &r->spec.needs);
+  auto slot = [&](const std::string& name) {
+    return std::find_if(table.begin(), table.end(), [&](const auto& e) { return e.first == name; });
+  };
+  std::set<std::string> named;
+  auto once = [&](const std::string& name) {
+    if (name.empty()) throw ServiceGraphError("a service without a name cannot be added");
+    if (!named.insert(name).second)
+      throw ServiceGraphError("service '" + name + "' is named twice in one change of the service table");
+  };
+  auto must_be_stopped = [&](const std::string& name, const char* what) {
+    const ServiceRecord* r = const_cast<RuntimeCore&>(core_).find(name);
+    if (r == nullptr) throw ServiceGraphError("cannot " + std::string(what) + " service '" + name + "': no such service");
+    if (require_stopped && r->state != ServiceState::stopped && r->state != ServiceState::failed)
+      throw ServiceGraphError("cannot " + std::string(what) + " service '" + name + "' while it is " +
+                              to_string(r->state) + "; stop it first");
+  };
+  for (const auto& name : c.remove) {
+    once(name);
+    must_be_stopped(name, "remove");
+    table.erase(slot(name));
+  }
+  for (const auto& d : c.replace) {
+    once(d.spec.name);
+    must_be_stopped(d.spec.name, "replace");
+    slot(d.spec.name)->second = &d.spec.needs;
+  }
+  for (const auto& d : c.add) {
+    once(d.spec.name);
+    if (slot(d.spec.name) != table.end())
+      throw ServiceGraphError("cannot add service '" + d.spec.name + "': a service of that name exists");
+    if (!d.spec.launch) throw ServiceGraphError("cannot add service '" + d.spec.name + "': its spec has no launcher");
+    table.emplace_back(d.spec.name, &d.spec.needs);
+  }
+  for (const auto& d : c.replace)
+    if (!d.spec.launch) throw ServiceGraphError("cannot replace service '" + d.spec.name + "': its spec has no launcher");
+  dependency_order(table);
+}
+
+void Supervisor::change_table(ServiceTableChange c) {
+  check_change(c, true);
+  auto& records = core_.records;
+  for (const auto& name : c.remove) {
+    auto it = std::find_if(records.begin(), records.end(), [&](const auto& r) { return r->spec.name == name; });
+    ServiceRecord& r = **it;
+    core_.timers.cancel(r.timer);
+    set_ready(r, false);
+    std::erase(launch_order_, &r);
+    r.logger->info("removed from the service table");
+    core_.retired.push_back(std::move(*it));
+    records.erase(it);
+  }
+  for (auto& d : c.replace) {
+    ServiceRecord& r = *core_.find(d.spec.name);
+    if (!r.abandoned_runs.empty()) r.retired_specs.push_back(std::move(r.spec));
+    r.spec = std::move(d.spec);
+    r.config = std::move(d.config);
+    r.failures.clear();
+    r.start_timed_out = false;
+  }
+  for (auto& d : c.add) {
+    auto record = std::make_unique<ServiceRecord>();
+    record->spec = std::move(d.spec);
+    record->config = std::move(d.config);
+    record->logger = logging::make_logger(record->spec.name);
+    record->ctx = std::make_unique<Context>(core_, *record);
+    init_timer(*record);
+    set_state(*record, ServiceState::stopped);
+    records.push_back(std::move(record));
+  }
+  // The table in dependency order again (records only move, none is rebuilt).
+  std::vector<std::pair<std::string, const std::vector<std::string>*>> table;
+  for (const auto& r : records) table.emplace_back(r->spec.name, &r->spec.needs);
+  const std::vector<std::string> order = dependency_order(table);
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < order.size(); ++i) index[order[i]] = i;
+  std::stable_sort(records.begin(), records.end(),
+                   [&](const auto& a, const auto& b) { return index[a->spec.name] < index[b->spec.name]; });
+  std::stable_sort(launch_order_.begin(), launch_order_.end(), [&](const ServiceRecord* a, const ServiceRecord* b) {
+    return index[a->spec.name] < index[b->spec.name];
+  });
+  link_needs();
+  core_.health.on_services_changed();
+  change_waiters_.wake_all();
 }
 
 bool Supervisor::needs_ready(const ServiceRecord& r) const {
@@ -169,6 +323,27 @@ void Supervisor::set_ready(ServiceRecord& r, bool ready) {
 void Supervisor::set_state(ServiceRecord& r, ServiceState s) {
   r.state = s;
   r.state_since = core_.clock->now();
+  change_waiters_.wake_all();
+}
+
+bool ChangeWaiters::cancel(ChangeWaiter& w) noexcept {
+  auto it = std::find(waiters_.begin(), waiters_.end(), &w);
+  if (it == waiters_.end()) return false;
+  waiters_.erase(it);
+  return true;
+}
+
+void ChangeWaiters::wake_all() {
+  if (waiters_.empty()) return;
+  auto waiters = std::move(waiters_);
+  waiters_.clear();
+  for (auto* w : waiters) w->on_due(*w);  // posted: never resumes inside the supervisor
+}
+
+void ChangeWaiters::abandon_all() noexcept {
+  auto waiters = std::move(waiters_);
+  waiters_.clear();
+  for (auto* w : waiters) w->on_abandon(*w);
 }
 
 void Supervisor::arm(ServiceRecord& r, MonoTime deadline) {

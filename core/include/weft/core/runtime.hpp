@@ -50,7 +50,7 @@ class ServiceGraphError : public std::runtime_error {
 
 struct RuntimeOptions {
   bool virtual_time = false;
-  bool handle_signals = true;  // SIGINT/SIGTERM request a clean stop; SIGHUP is logged, changes nothing
+  bool handle_signals = true;  // SIGINT/SIGTERM request a clean stop; SIGHUP runs the reload hook (or is logged)
   Duration stop_grace = std::chrono::seconds(5);
   std::size_t blocking_threads = 2;
   std::uint64_t seed = 0;  // backoff jitter; 0: from the clock
@@ -97,6 +97,10 @@ public:
   void request_stop(int exit_code = kExitOk);
   // Requests a stop once `d` has passed on the runtime's clock.
   void stop_after(Duration d);
+  // Called on the loop thread at each SIGHUP (with handle_signals), unless
+  // the runtime is stopping; it must not block (weftd's reload coordinator
+  // queues a transaction). Without a hook SIGHUP is logged and changes nothing.
+  void set_reload_hook(std::function<void()> hook);
 
   // Loop thread only. Stopping one service never stops another.
   bool stop_service(std::string_view name);

@@ -22,6 +22,7 @@ namespace weft::apps {
 class PortOwner;
 class RecordIntake;  // record_intake.hpp
 struct InstrumentCounters;  // port_owner.hpp
+class ReloadCoordinator;    // weft/apps/reload/reload_coordinator.hpp
 
 // What gather's port owners (Modbus pollers, ASCII readers) counted, filled
 // in when gather stops (for the --simulate summary).
@@ -39,6 +40,9 @@ struct RunMode {
   // so readings published while record restarts are kept; null: each run
   // of record subscribes for itself (tests, --check-config, reload --dry-run).
   RecordIntake* record_intake = nullptr;
+  // weftd's live reload (the console's `reload`, `config`, `config diff`
+  // use it); null: no live reload (tests, --simulate, --check-config).
+  ReloadCoordinator* reload = nullptr;
 };
 
 struct ServiceFactory {
@@ -67,7 +71,7 @@ std::string known_service_names();  // "gather, heartbeat, tap"
 // One factory per service file.
 ServiceFactory heartbeat_factory();
 ServiceFactory tap_factory();
-ServiceFactory console_factory();
+ServiceFactory console_factory(const RunMode& mode = {});
 ServiceFactory gather_factory(const RunMode& mode);
 ServiceFactory record_factory(const RunMode& mode, store::Store* store);
 ServiceFactory upload_factory(const RunMode& mode, store::Store* store);

@@ -19,8 +19,8 @@
 //   restarts too, after it.
 // - Entries are in apply order: stops first (dependents before what they
 //   need), then restarts and starts (what is needed before its dependents).
-// - [weftd] log_level and watch_config apply without a restart (the
-//   watch starts or stops); every other [weftd] key
+// - [weftd] log_level, watch_config (the watch starts or stops) and
+//   reload_settle apply without a restart; every other [weftd] key
 //   (data_dir, blocking_threads, stop_grace, stall_threshold,
 //   hang_threshold: the runtime takes them once, at start) refuses the
 //   reload, as does a changed key that no service owns.
@@ -74,7 +74,7 @@ struct RefusedKey {
 
 struct ReloadPlan {
   std::vector<PlanEntry> services;     // in apply order
-  std::vector<KeyChange> live;         // applied without a restart (log_level)
+  std::vector<KeyChange> live;         // applied without a restart (log_level, reload_settle)
   std::vector<RefusedKey> refused;     // non-empty: the whole reload is refused
   std::vector<std::string> unchanged;  // enabled in both and untouched, in start order
   bool is_refused() const noexcept { return !refused.empty(); }

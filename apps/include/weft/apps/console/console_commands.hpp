@@ -18,13 +18,19 @@ namespace weft::apps {
 
 struct ConsoleCounters;
 struct ConsoleSettings;
+class ReloadCoordinator;
 
 struct ConsoleEnv {
   Context& ctx;                        // the console service's
-  std::optional<ConfigSection> root;   // the whole config, for `config`
+  std::optional<ConfigSection> root;   // the whole config, for `config` (refresh_root: the running one)
   const ConsoleSettings& settings;
   const ConsoleCounters& counters;
+  ReloadCoordinator* reload = nullptr;  // weftd's live reload (RunMode::reload), or null
 };
+
+// env.root := the config running now (after a live reload, not the one the
+// console was started with). Call before reading env.root.
+void refresh_root(ConsoleEnv& env);
 
 using Registrations = std::vector<CommandRegistration>;
 
@@ -32,7 +38,7 @@ void add_service_commands(ConsoleEnv& env, Registrations& out);  // help, servic
 void add_point_commands(ConsoleEnv& env, Registrations& out);    // points, read
 void add_log_commands(ConsoleEnv& env, Registrations& out);      // log tail, log level
 void add_system_commands(ConsoleEnv& env, Registrations& out);   // clock, mem, config, console
-void add_reload_commands(ConsoleEnv& env, Registrations& out);   // reload --dry-run, config diff
+void add_reload_commands(ConsoleEnv& env, Registrations& out);   // reload [--dry-run], config diff
 void add_history_commands(ConsoleEnv& env, Registrations& out);  // config history (the data dir's reload history)
 
 // The effective config as TOML, secrets (password, secret, token, ...) masked.

@@ -1,0 +1,83 @@
+// Internal: the reload coordinator's state (reload_coordinator.hpp), shared
+// by the queue (reload_coordinator.cpp) and the transaction
+// (reload_transaction.cpp). Loop thread only, except what prepare() reads,
+// which is copied for it.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/apps/assembly/reload_plan.hpp"
+#include "weft/apps/reload/reload_coordinator.hpp"
+
+namespace weft {
+class RuntimeControl;
+}
+
+namespace weft::apps {
+
+// What the blocking pool hands back for one transaction.
+struct PreparedReload {
+  std::string text;                   // the file's bytes
+  std::optional<Config> config;       // parsed (a document of its own)
+  std::vector<std::string> errors;    // invalid or refused: every error, file:line:col
+  bool invalid = false;               // errors are parse/validation errors (not refusals)
+  ReloadPlan plan;
+  bool store_changed = false;         // a [store] key differs: record and upload get a new store
+  std::unique_ptr<Assembly> assembly;  // the new specs (with weftd's RunMode); null if refused/unchanged
+};
+
+// Reads, validates, plans and assembles (blocking: pool only).
+PreparedReload prepare_reload(const std::filesystem::path& file, const std::string& running_text, const RunMode& mode,
+                              store::Store* running_store);
+
+struct ReloadCoordinator::Impl {
+  explicit Impl(ReloadOptions o) : options(std::move(o)) {}
+
+  ReloadOptions options;
+  std::string history_dir;  // the running [weftd] data_dir (set by attach); empty: no config history
+  Runtime* runtime = nullptr;
+  RuntimeControl* control = nullptr;
+
+  // The running config.
+  std::optional<Config> running;
+  std::string running_text;
+  std::string running_hash;
+  Duration settle = std::chrono::seconds(5);
+  // Assemblies: the one the running services' specs come from, per
+  // service (shared: one Assembly serves many services), the current one
+  // (whose store is handed on), and those kept for abandoned runs.
+  std::shared_ptr<Assembly> current;
+  std::map<std::string, std::shared_ptr<Assembly>> source;  // service -> the Assembly its spec came from
+  std::vector<std::shared_ptr<Assembly>> pinned;            // an abandoned run may use them: kept to the end
+  std::vector<std::shared_ptr<Assembly>> owned;             // every Assembly alive (release_unused frees the unused)
+
+  // The queue: transactions are numbered as they start; a trigger joins
+  // the next one to start (queued). Outcomes of the last few are kept for
+  // their waiters.
+  bool runner_active = false;
+  bool queued = false;
+  ReloadTrigger queued_trigger = ReloadTrigger::console;
+  std::uint64_t started = 0;  // transactions started
+  std::uint64_t done = 0;     // transactions finished
+  std::deque<std::pair<std::uint64_t, ReloadOutcome>> recent;
+  std::uint64_t next_id = 1;
+  std::optional<ReloadOutcome> last;
+  bool file_differs = false;
+  std::vector<Observer> observers;
+
+  void ensure_runner();
+  boost::asio::awaitable<void> run_queue();
+  boost::asio::awaitable<ReloadOutcome> transaction(ReloadTrigger trigger);
+  void finish(ReloadOutcome& out, MonoTime started_at);
+  // Frees assemblies no spec uses any more (on the blocking pool: a
+  // Store's destructor joins its threads).
+  boost::asio::awaitable<void> record_history(const ReloadOutcome& out);
+  boost::asio::awaitable<void> release_unused();
+};
+
+}  // namespace weft::apps

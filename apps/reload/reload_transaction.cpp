@@ -1,0 +1,441 @@
+// One reload transaction (reload_coordinator.hpp, steps 1-5): prepared on
+// the blocking pool, applied on the loop in plan order, health-gated
+// (ready within the start timeout, then up for reload_settle), rolled back
+// as a whole on any failure. A runtime stop arriving at any await ends the
+// transaction where it is: nothing more is started or stopped by it (the
+// shutdown stops everything), and every Assembly a spec in the table may
+// use is kept (the coordinator outlives the runtime).
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <system_error>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "reload_impl.hpp"
+#include "weft/apps/assembly/store_config.hpp"
+#include "weft/core/log.hpp"
+#include "weft/core/runtime.hpp"
+#include "weft/core/runtime_control.hpp"
+
+namespace weft::apps {
+
+std::string read_config_text(const std::filesystem::path& file) {
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (f == nullptr)
+    throw ConfigError(file.string() + ": cannot read config file: " + std::error_code(errno, std::generic_category()).message() +
+                      ". Check the path and its permissions.");
+  std::string text;
+  char buffer[8192];
+  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, f)) text.append(buffer, n);
+  const bool failed = std::ferror(f) != 0;
+  const int error = errno;
+  std::fclose(f);
+  if (failed)
+    throw ConfigError(file.string() + ": cannot read config file: " + std::error_code(error, std::generic_category()).message() +
+                      ". Check the path and its permissions.");
+  return text;
+}
+
+namespace {
+
+bool is_store_key(const std::string& key) { return key == "store" || key.starts_with("store.") || key.starts_with("store["); }
+
+std::string millis_text(Duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+std::string changes_text(const std::vector<KeyChange>& changes) {
+  std::string out;
+  for (std::size_t i = 0; i < changes.size() && i < 4; ++i) {
+    const auto& c = changes[i];
+    out += (i ? ", " : "") + c.key;
+  }
+  if (changes.size() > 4) out += ", ... (" + std::to_string(changes.size()) + " keys)";
+  return out;
+}
+
+}  // namespace
+
+PreparedReload prepare_reload(const std::filesystem::path& file, const std::string& running_text, const RunMode& mode,
+                              store::Store* running_store) {
+  PreparedReload out;
+  try {
+    out.text = read_config_text(file);
+    Config next_doc = Config::parse(out.text, file.string());
+    // Validated exactly as --check-config validates (check_config), each
+    // side on a document of its own: the running one the loop reads is
+    // never touched from this thread.
+    const CheckedConfig next = check_config(next_doc);
+    const CheckedConfig was = check_config(Config::parse(running_text, file.string()));
+    out.plan = plan_reload(was, next);
+    if (out.plan.is_refused()) {
+      for (const auto& r : out.plan.refused) out.errors.push_back(refusal_message(r));
+      return out;
+    }
+    for (const auto& change : diff_configs(was, next))
+      if (is_store_key(change.key)) out.store_changed = true;
+    if (!out.plan.services.empty())
+      out.assembly = std::make_unique<Assembly>(
+          assemble(next_doc, mode, out.store_changed ? nullptr : running_store));
+    out.config = std::move(next_doc);
+  } catch (const ConfigError& e) {
+    out.invalid = true;
+    out.errors.push_back(e.what());
+  } catch (const std::exception& e) {  // e.g. a StoreError from a [store] the reader let through
+    out.invalid = true;
+    out.errors.push_back(file.string() + ": " + e.what());
+  }
+  return out;
+}
+
+namespace {
+
+struct Stopping {};  // the runtime began stopping: the transaction ends where it is
+
+// Waits until `name` is stopped (or failed, or gone), at most `deadline`.
+boost::asio::awaitable<bool> wait_stopped(RuntimeControl& rc, const std::string& name, MonoTime deadline) {
+  for (;;) {
+    const auto info = rc.service(name);
+    if (!info || info->snapshot.state == "stopped" || info->snapshot.state == "failed") co_return true;
+    if (!co_await rc.wait_change(deadline)) co_return false;
+  }
+}
+
+class Apply {
+public:
+  Apply(ReloadCoordinator::Impl& c, PreparedReload& p, ReloadOutcome& out)
+      : c_(c), rc_(*c.control), p_(p), out_(out), log_(*rc_.logger("weft")) {}
+
+  // Steps 3-5. Returns when applied, rolled back or (throws Stopping) when the runtime stops.
+  boost::asio::awaitable<void> run() {
+    const std::vector<std::string> running_order = rc_.service_names();
+    auto position = [&](const std::string& name) {
+      return std::find(running_order.begin(), running_order.end(), name) - running_order.begin();
+    };
+    for (const PlanEntry& e : p_.plan.services) {
+      if (e.action != PlanAction::start) {
+        auto def = rc_.definition(e.service);
+        if (def) previous_.emplace(e.service, std::move(*def));
+        to_stop_.push_back(e.service);
+      }
+      if (e.action != PlanAction::stop) to_start_.push_back(e.service);
+    }
+    std::sort(to_stop_.begin(), to_stop_.end(), [&](const auto& a, const auto& b) { return position(a) > position(b); });
+    ServiceTableChange change = build_change();
+    try {
+      rc_.check_change(change);
+    } catch (const ServiceGraphError& e) {
+      // Nothing has changed yet: refused, not rolled back.
+      out_.result = ReloadResult::refused;
+      out_.errors.push_back(p_.config->source_name() + ": " + e.what());
+      co_return;
+    }
+
+    std::string failed_service, failure;
+    // Stop what stops or restarts, dependents first.
+    for (const std::string& name : to_stop_) {
+      const PlanEntry& e = entry(name);
+      service_log(name).info("reload: {} ({}){}", e.action == PlanAction::stop ? "stopping" : "restarting", e.reason,
+                             e.changes.empty() ? "" : ": " + changes_text(e.changes));
+      co_await stop_one(name);
+      if (e.action == PlanAction::stop) out_.services.push_back({name, "stop", true, {}});
+    }
+    // The table, in one step (checked above; the services it names are stopped now).
+    pin_abandoned(to_stop_);
+    try {
+      rc_.change_services(std::move(change));
+      changed_ = true;
+      for (const auto& e : p_.plan.services) {
+        if (e.action == PlanAction::stop) c_.source.erase(e.service);
+        else c_.source[e.service] = new_assembly_;
+      }
+    } catch (const ServiceGraphError& e) {
+      failed_service = "(service table)";
+      failure = e.what();
+    }
+    // Start what starts or restarts, needs first; each must become ready.
+    std::map<std::string, std::uint64_t> generation;
+    if (failure.empty())
+      for (const std::string& name : to_start_) {
+        const PlanEntry& e = entry(name);
+        if (e.action == PlanAction::start)
+          service_log(name).info("reload: starting ({}){}", e.reason, e.changes.empty() ? "" : ": " + changes_text(e.changes));
+        const std::string error = co_await start_one(name);
+        out_.services.push_back({name, std::string(to_string(e.action)), error.empty(), error});
+        if (!error.empty()) {
+          failed_service = name;
+          failure = error;
+          break;
+        }
+        generation[name] = rc_.service(name)->generation;
+      }
+    // Settle: every started service stays up for reload_settle.
+    if (failure.empty() && !to_start_.empty()) {
+      const MonoTime until = rc_.clock().now() + c_.settle;
+      for (;;) {
+        for (const std::string& name : to_start_) {
+          const auto info = rc_.service(name);
+          if (info && info->snapshot.state == "running" && info->snapshot.ready && info->generation == generation[name])
+            continue;
+          failed_service = name;
+          failure = info && !info->snapshot.last_error.empty() ? info->snapshot.last_error
+                                                                : "did not stay up (" + (info ? info->snapshot.state : "gone") + ")";
+          failure += " within the reload settle time of " + millis_text(c_.settle);
+          break;
+        }
+        if (!failure.empty() || rc_.clock().now() >= until) break;
+        co_await rc_.wait_change(until);
+        if (rc_.stopping()) throw Stopping{};
+      }
+      if (!failure.empty())
+        for (auto& step : out_.services)
+          if (step.service == failed_service) {
+            step.ok = false;
+            step.error = failure;
+          }
+    }
+    if (failure.empty()) {
+      out_.result = ReloadResult::applied;
+      co_return;
+    }
+    co_await roll_back(failed_service, failure);
+  }
+
+  bool changed() const noexcept { return changed_; }
+  std::shared_ptr<Assembly> new_assembly_;
+
+private:
+  const PlanEntry& entry(const std::string& name) const {
+    return *std::find_if(p_.plan.services.begin(), p_.plan.services.end(), [&](const PlanEntry& e) { return e.service == name; });
+  }
+
+  spdlog::logger& service_log(const std::string& name) {
+    spdlog::logger* l = rc_.logger(name);
+    return l != nullptr ? *l : log_;
+  }
+
+  ServiceTableChange build_change() {
+    ServiceTableChange change;
+    for (const PlanEntry& e : p_.plan.services) {
+      if (e.action == PlanAction::stop) {
+        change.remove.push_back(e.service);
+        continue;
+      }
+      auto it = std::find_if(new_assembly_->services.begin(), new_assembly_->services.end(),
+                             [&](const ConfiguredService& s) { return s.spec.name == e.service; });
+      ServiceDefinition def{std::move(it->spec), it->section};
+      (e.action == PlanAction::start ? change.add : change.replace).push_back(std::move(def));
+    }
+    return change;
+  }
+
+  void pin_abandoned(const std::vector<std::string>& names) {
+    for (const std::string& name : names) {
+      const auto info = rc_.service(name);
+      auto src = c_.source.find(name);
+      if (info && info->abandoned_runs > 0 && src != c_.source.end()) c_.pinned.push_back(src->second);
+    }
+  }
+
+  boost::asio::awaitable<void> stop_one(const std::string& name) {
+    rc_.stop_service(name);
+    const MonoTime deadline = rc_.clock().now() + rc_.stop_grace() + std::chrono::seconds(1);
+    const bool stopped = co_await wait_stopped(rc_, name, deadline);
+    if (rc_.stopping()) throw Stopping{};
+    if (!stopped) service_log(name).warn("reload: not stopped within {}", millis_text(rc_.stop_grace()));
+  }
+
+  // "" when ready; else why not.
+  boost::asio::awaitable<std::string> start_one(const std::string& name) {
+    if (!rc_.start_service(name)) {
+      if (rc_.stopping()) throw Stopping{};
+      co_return "could not be started (" + (rc_.service(name) ? rc_.service(name)->snapshot.state : "gone") + ")";
+    }
+    const auto info = rc_.service(name);
+    // The supervisor's own start timeout fires first and fails the run
+    // (its words); the grace covers the cancelled run's exit.
+    const Duration timeout = info->policy.start_timeout;
+    const MonoTime deadline = rc_.clock().now() + timeout + rc_.stop_grace() + std::chrono::seconds(1);
+    const ServiceWaitResult r = co_await rc_.wait_service(name, deadline);
+    if (rc_.stopping()) throw Stopping{};
+    switch (r.event) {
+      case ServiceEvent::ready: co_return std::string();
+      case ServiceEvent::failed: co_return r.error.empty() ? std::string("failed") : r.error;
+      case ServiceEvent::timeout: co_return "not ready within its start timeout of " + millis_text(timeout);
+      case ServiceEvent::stopped: co_return std::string("stopped while starting");
+      case ServiceEvent::unknown: co_return std::string("gone from the service table");
+    }
+    co_return std::string("?");
+  }
+
+  boost::asio::awaitable<void> roll_back(const std::string& failed_service, const std::string& failure) {
+    out_.errors.push_back(failed_service + ": " + failure + "; the reload was rolled back");
+    log_.error("reload: {} failed: {}; rolling back every service the reload touched", failed_service, failure);
+    // Stop everything the transaction started (dependents first).
+    std::vector<std::string> started_now = to_start_;
+    std::reverse(started_now.begin(), started_now.end());
+    for (const std::string& name : started_now) {
+      const auto info = rc_.service(name);
+      if (!info || info->snapshot.state == "stopped" || info->snapshot.state == "failed") continue;
+      co_await stop_one(name);
+    }
+    bool rollback_failed = false;
+    if (changed_) {
+      pin_abandoned(to_start_);
+      ServiceTableChange back;
+      for (const PlanEntry& e : p_.plan.services) {
+        if (e.action == PlanAction::start) back.remove.push_back(e.service);
+        else if (auto it = previous_.find(e.service); it != previous_.end())
+          (e.action == PlanAction::stop ? back.add : back.replace).push_back(it->second);
+      }
+      try {
+        rc_.change_services(std::move(back));
+        for (const PlanEntry& e : p_.plan.services) {
+          if (e.action == PlanAction::start) c_.source.erase(e.service);
+          else c_.source[e.service] = previous_source_.contains(e.service) ? previous_source_[e.service] : c_.current;
+        }
+      } catch (const ServiceGraphError& e) {
+        rollback_failed = true;
+        out_.errors.push_back("rollback: the previous service table could not be restored: " + std::string(e.what()));
+        log_.critical("reload: rollback failed: the previous service table could not be restored: {}", e.what());
+      }
+    }
+    // The previous services again, needs first (what ran before, in its order).
+    if (!rollback_failed) {
+      const std::vector<std::string> order = rc_.service_names();
+      for (const std::string& name : order) {
+        if (!previous_.contains(name)) continue;
+        const std::string error = co_await start_one(name);
+        out_.services.push_back({name, "rollback", error.empty(), error});
+        if (error.empty()) {
+          service_log(name).info("reload: rolled back: runs its previous config again");
+          continue;
+        }
+        rollback_failed = true;
+        out_.errors.push_back(name + ": rollback failed: " + error + "; left to its normal supervision");
+        service_log(name).critical("reload: rollback failed: {}; left to its normal supervision (restarts with backoff)",
+                                   error);
+      }
+    }
+    out_.result = rollback_failed ? ReloadResult::rollback_failed : ReloadResult::rolled_back;
+  }
+
+public:
+  void remember_sources() {
+    for (const auto& [name, def] : previous_) {
+      auto it = c_.source.find(name);
+      previous_source_[name] = it != c_.source.end() ? it->second : c_.current;
+    }
+  }
+
+private:
+  ReloadCoordinator::Impl& c_;
+  RuntimeControl& rc_;
+  PreparedReload& p_;
+  ReloadOutcome& out_;
+  spdlog::logger& log_;
+  std::map<std::string, ServiceDefinition> previous_;  // stopped or restarted: their definitions before
+  std::map<std::string, std::shared_ptr<Assembly>> previous_source_;
+  std::vector<std::string> to_stop_;   // dependents first
+  std::vector<std::string> to_start_;  // needs first (plan order)
+  bool changed_ = false;
+};
+
+}  // namespace
+
+boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(ReloadTrigger trigger) {
+  RuntimeControl& rc = *control;
+  const MonoTime started_at = rc.clock().now();
+  ReloadOutcome out;
+  out.id = next_id++;
+  out.trigger = trigger;
+  out.file = options.file.string();
+  out.started_unix_ms = rc.clock().wall_ns() / 1'000'000;
+  rc.notify_reloading();
+
+  PreparedReload p;
+  {
+    const std::filesystem::path file = options.file;
+    const std::string text = running_text;
+    const RunMode mode = options.mode;
+    store::Store* store = current ? current->store.get() : nullptr;
+    auto work = [&p, &file, &text, &mode, store] { p = prepare_reload(file, text, mode, store); };
+    co_await rc.blocking(work);
+  }
+  if (rc.stopping()) {
+    out.result = ReloadResult::refused;
+    out.errors.push_back("weftd began stopping: the reload was abandoned before it changed anything");
+    if (p.assembly) pinned.push_back(std::shared_ptr<Assembly>(std::move(p.assembly)));  // freed with the coordinator
+    finish(out, started_at);
+    co_return out;
+  }
+  if (!p.errors.empty()) {
+    out.result = ReloadResult::refused;
+    out.errors = std::move(p.errors);
+    finish(out, started_at);
+    co_return out;
+  }
+
+  // Live keys.
+  for (const KeyChange& change : p.plan.live) {
+    out.live.push_back(change.key);
+    if (change.key == "weftd.log_level" && !options.log_level_fixed) {
+      Assembly scratch;
+      read_weftd_section(p.config->root(), scratch);
+      if (auto level = logging::parse_level(scratch.log_level)) logging::set_default_level(*level);
+    } else if (change.key == "weftd.reload_settle") {
+      Assembly scratch;
+      read_weftd_section(p.config->root(), scratch);
+      settle = scratch.reload_settle;
+    }
+  }
+
+  if (p.plan.services.empty()) {
+    out.result = p.plan.live.empty() ? ReloadResult::unchanged : ReloadResult::applied;
+  } else {
+    std::shared_ptr<Assembly> fresh(std::move(p.assembly));
+    owned.push_back(fresh);
+    Apply apply(*this, p, out);
+    apply.new_assembly_ = fresh;
+    apply.remember_sources();
+    bool stopped = false;
+    try {
+      co_await apply.run();
+    } catch (const Stopping&) {
+      stopped = true;
+    }
+    if (stopped) {
+      out.result = apply.changed() ? ReloadResult::rollback_failed : ReloadResult::refused;
+      out.errors.push_back("weftd began stopping during the reload: it ended there; the services it touched stop "
+                           "with the rest");
+      pinned.push_back(fresh);  // a spec in the table may come from it
+      finish(out, started_at);
+      co_return out;
+    }
+    if (out.result == ReloadResult::applied) {
+      // The running store goes on in the new assembly (its services got it).
+      if (!p.store_changed && current && current->store) fresh->store = std::move(current->store);
+      current = fresh;
+    } else if (apply.changed()) {
+      // A rolled-back spec came from `fresh`; a run of it may have been abandoned.
+      for (const auto& e : p.plan.services) {
+        const auto info = rc.service(e.service);
+        if (info && info->abandoned_runs > 0) pinned.push_back(fresh);
+      }
+    }
+  }
+  if (out.result == ReloadResult::applied || out.result == ReloadResult::unchanged) {
+    running = std::move(p.config);
+    running_text = std::move(p.text);
+    running_hash = config_hash(running_text);
+    Assembly scratch;
+    read_weftd_section(running->root(), scratch);
+    settle = scratch.reload_settle;
+  }
+  finish(out, started_at);
+  co_return out;
+}
+
+}  // namespace weft::apps
