@@ -35,13 +35,13 @@ std::string twenty_instruments(bool flaky_third) {
   return toml.str();
 }
 
-struct Outcome {
+struct GatherSimulationOutcome {
   weft::apps::GatherReport report;
   double last_value_of_i7 = 0;
 };
 
-Outcome simulate(const std::string& toml, weft::Duration length) {
-  Outcome out;
+GatherSimulationOutcome simulate(const std::string& toml, weft::Duration length) {
+  GatherSimulationOutcome out;
   const weft::apps::RunMode mode{true, 7, &out.report};
   auto assembly = weft::apps::assemble(weft::Config::parse(toml, "sim.toml"), mode);
   assembly.options.virtual_time = true;
