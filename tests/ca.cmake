@@ -39,3 +39,11 @@ if(TARGET weftd)
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_soft_points_client.py /usr/bin/python3)
   set_tests_properties(integration.ca_soft_points PROPERTIES LABELS integration TIMEOUT 90 SKIP_RETURN_CODE 77)
 endif()
+
+# A client that floods READ_NOTIFY and never reads the replies: weftd's memory stays bounded.
+if(TARGET weftd)
+  add_test(NAME integration.ca_request_flood
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_request_flood.sh $<TARGET_FILE:weftd>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_request_flood_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_request_flood PROPERTIES LABELS integration TIMEOUT 90)
+endif()

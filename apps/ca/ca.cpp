@@ -176,6 +176,7 @@ struct Circuit {
   std::uint32_t next_sid = 1;
   std::vector<std::uint8_t> out;
   asio::steady_timer wake;
+  asio::steady_timer room;  // serve_requests waits on it while `out` is at send_buffer (drain cancels it)
   bool closing = false;
   bool events_off = false;
   bool writing = false;  // a write is in progress or was cut short (the stream's framing is lost)
@@ -192,8 +193,10 @@ struct Circuit {
   }
 
   Circuit(Server& srv, tcp::socket socket, std::string label)
-      : server(srv), sock(std::move(socket)), peer(std::move(label)), wake(sock.get_executor()) {
+      : server(srv), sock(std::move(socket)), peer(std::move(label)), wake(sock.get_executor()),
+        room(sock.get_executor()) {
     wake.expires_at(asio::steady_timer::time_point::max());
+    room.expires_at(asio::steady_timer::time_point::max());
   }
   Circuit(const Circuit&) = delete;
   Circuit& operator=(const Circuit&) = delete;
@@ -648,6 +651,22 @@ asio::awaitable<void> serve_requests(Circuit& c) {
     std::size_t at = 0;
     bool keep = true;
     while (keep) {
+      // Replies to requests (READ_NOTIFY, CREATE_CHAN, ...) are not
+      // squashed like monitor updates: while the output is at send_buffer,
+      // no more requests are taken (the client's own TCP window then
+      // pushes back), so memory per circuit stays bounded even for a
+      // client that sends requests and never reads the replies. A client
+      // that stops reading altogether is closed by drain's client_timeout.
+      while (!c.closing && c.out.size() >= s.s.send_buffer) {
+        c.room.expires_at(asio::steady_timer::time_point::max());
+        co_await c.room.async_wait(kTuple);
+        const auto state = co_await asio::this_coro::cancellation_state;
+        if (state.cancelled() != asio::cancellation_type::none) c.closing = true;
+      }
+      if (c.closing) {
+        keep = false;
+        break;
+      }
       const auto scanned = ca::scan_frame(std::span<const std::uint8_t>(in).subspan(at), s.s.limits);
       if (std::holds_alternative<ca::NeedMore>(scanned)) break;
       if (const auto* e = std::get_if<ca::Error>(&scanned)) {
@@ -690,6 +709,7 @@ asio::awaitable<void> drain(Circuit& c) {
     }
     sending.clear();
     std::swap(sending, c.out);
+    c.room.cancel();  // serve_requests may take requests again
     log_out(c, sending);
     asio::steady_timer stall(c.sock.get_executor());
     stall.expires_after(c.server.s.client_timeout);
@@ -708,6 +728,7 @@ asio::awaitable<void> drain(Circuit& c) {
     flush_pending(c);
   }
   c.closing = true;
+  c.room.cancel();
   boost::system::error_code ignored;
   c.sock.close(ignored);
 }
