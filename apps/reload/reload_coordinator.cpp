@@ -180,7 +180,7 @@ void ReloadCoordinator::Impl::finish(ReloadOutcome& out, MonoTime started_at) {
       log.error("reload: an outcome observer failed: {}", e.what());
     }
   }
-  rc.notify_reloaded();
+  if (!rc.stopping()) rc.notify_reloaded();  // READY=1 after STOPPING=1 would tell systemd the box is up again
 }
 
 // The outcome into the data dir's config history, before any waiter hears

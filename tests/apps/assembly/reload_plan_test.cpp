@@ -145,8 +145,13 @@ TEST_CASE("reload plan: one instrument's period changed restarts only gather and
     CHECK(std::find(p.unchanged.begin(), p.unchanged.end(), untouched) != p.unchanged.end());
 }
 
-TEST_CASE("reload plan: [store] batch_rows changed restarts record, then what needs it", "[reload][assembly]") {
+TEST_CASE("reload plan: [store] batch_rows changed is refused live, with the plan a restart would follow", "[reload][assembly]") {
   const ReloadPlan p = plan(kBox, edited(kBox, "batch_rows = 500", "batch_rows = 100"));
+  // The running Store holds the file (one writer per file): refused, naming the key.
+  REQUIRE(p.refused.size() == 1);
+  CHECK(p.refused[0].change.key == "store.batch_rows");
+  CHECK(refusal_message(p.refused[0]).find("[store] batch_rows changed (500 -> 100)") != std::string::npos);
+  CHECK(refusal_message(p.refused[0]).find("systemctl restart weftd") != std::string::npos);
   // upload always needs record (upload_config.cpp): it restarts after it.
   CHECK(actions(p) == std::vector<std::string>{"restart record", "restart upload"});
   CHECK(has_change(entry(p, "record").changes, "store.batch_rows", "500", "100"));
