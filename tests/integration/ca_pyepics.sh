@@ -14,21 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
 "$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
 # A free port whose successor (the repeater port) is free too, UDP and TCP.
-PORT=$("$PYTHON" - <<'PY'
-import socket
-for _ in range(50):
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    if p >= 65535:
-        t.close(); continue
-    try:
-        for kind in (socket.SOCK_DGRAM,):
-            s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", p)); s.close()
-            s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", p + 1)); s.close()
-    except OSError:
-        t.close(); continue
-    t.close(); print(p); break
-PY
-)
+PORT=$(ca_port "$PYTHON")
 [[ -n $PORT ]] || fail "no free port"
 cat >"$TMP/weftd.toml" <<TOML
 [service.heartbeat]

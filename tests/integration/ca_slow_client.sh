@@ -12,16 +12,7 @@ PYTHON=$4
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
 "$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
-PORT=$("$PYTHON" -c '
-import socket
-for _ in range(50):
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]; t.close()
-    try:
-        for q in (p, p + 1):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", q)); s.close()
-    except OSError:
-        continue
-    print(p); break')
+PORT=$(ca_port "$PYTHON")
 [[ -n $PORT ]] || fail "no free port"
 cat >"$TMP/weftd.toml" <<TOML
 [service.heartbeat]

@@ -384,3 +384,21 @@ no_service_failure() {
 port_lines() {
   grep -F "port $2 (" "$1" || true
 }
+
+# ca_port PYTHON: a loopback port free for TCP and UDP whose next port is
+# free for UDP too (the CA server's port and its repeater's), printed.
+ca_port() {
+  "$1" - <<'PY'
+import socket
+for _ in range(50):
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    if p >= 65535:
+        t.close(); continue
+    try:
+        for q in (p, p + 1):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", q)); s.close()
+    except OSError:
+        t.close(); continue
+    t.close(); print(p); break
+PY
+}
