@@ -18,7 +18,7 @@ if(TARGET weftctl)
   # pty, record into a store, a fake notify socket; SIGHUP and weftctl reload.
   if(TARGET weft-devsim)
     set(WEFT_RELOAD_TESTS)
-    foreach(script reload_apply reload_refused_sighup reload_rollback)
+    foreach(script reload_apply reload_refused_sighup reload_rollback reload_add_remove)
       add_test(NAME console.${script}
                COMMAND bash ${WEFT_CONSOLE_DIR}/${script}.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl> /usr/bin/python3
                        $<TARGET_FILE:weft-devsim>)
