@@ -9,7 +9,7 @@ if(TARGET weftctl)
   set(WEFT_CONSOLE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/console)
   set(WEFT_CONSOLE_TESTS)
   foreach(script console_exec console_refusal console_clients weftctl_pty console_reload console_history weftctl_reload
-                 reload_concurrent)
+                 reload_concurrent reload_stop_midway)
     add_test(NAME console.${script}
              COMMAND bash ${WEFT_CONSOLE_DIR}/${script}.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl> /usr/bin/python3)
     list(APPEND WEFT_CONSOLE_TESTS console.${script})
