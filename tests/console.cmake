@@ -8,12 +8,25 @@
 if(TARGET weftctl)
   set(WEFT_CONSOLE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/console)
   set(WEFT_CONSOLE_TESTS)
-  foreach(script console_exec console_refusal console_clients weftctl_pty console_reload console_history weftctl_reload)
+  foreach(script console_exec console_refusal console_clients weftctl_pty console_reload console_history weftctl_reload
+                 reload_concurrent reload_stop_midway)
     add_test(NAME console.${script}
              COMMAND bash ${WEFT_CONSOLE_DIR}/${script}.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl> /usr/bin/python3)
     list(APPEND WEFT_CONSOLE_TESTS console.${script})
   endforeach()
   set_tests_properties(${WEFT_CONSOLE_TESTS} PROPERTIES LABELS integration TIMEOUT 120)
+  # Live reload applied to a real weftd (issue 12): gather on a weft-devsim
+  # pty, record into a store, a fake notify socket; SIGHUP and weftctl reload.
+  if(TARGET weft-devsim)
+    set(WEFT_RELOAD_TESTS)
+    foreach(script reload_apply reload_refused_sighup reload_rollback reload_add_remove)
+      add_test(NAME console.${script}
+               COMMAND bash ${WEFT_CONSOLE_DIR}/${script}.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl> /usr/bin/python3
+                       $<TARGET_FILE:weft-devsim>)
+      list(APPEND WEFT_RELOAD_TESTS console.${script})
+    endforeach()
+    set_tests_properties(${WEFT_RELOAD_TESTS} PROPERTIES LABELS integration TIMEOUT 120)
+  endif()
   # examples/weftd.service judged by systemd-analyze (skipped, 77, without it).
   add_test(NAME console.weftd_unit COMMAND bash ${WEFT_CONSOLE_DIR}/weftd_unit.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>)
   set_tests_properties(console.weftd_unit PROPERTIES LABELS integration TIMEOUT 60 SKIP_RETURN_CODE 77)

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "reload_impl.hpp"
+#include "weft/apps/reload/reload_history.hpp"
 #include "weft/apps/assembly/store_config.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/runtime.hpp"
@@ -361,8 +362,23 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Reloa
     const std::string text = running_text;
     const RunMode mode = options.mode;
     store::Store* store = current ? current->store.get() : nullptr;
-    auto work = [&p, &file, &text, &mode, store] { p = prepare_reload(file, text, mode, store); };
+    // The id is reserved durably first: a transaction a stop or a crash cuts
+    // short is never recorded, but the next weftd does not give its id again.
+    const std::string dir = history_dir;
+    ReloadHistoryWrite reserved;
+    auto work = [&p, &file, &text, &mode, store, &dir, &reserved] {
+      if (!dir.empty()) reserved = reserve_reload_id(dir);
+      p = prepare_reload(file, text, mode, store);
+    };
     co_await rc.blocking(work);
+    spdlog::logger& log = *rc.logger("weft");
+    if (!reserved.warning.empty()) log.warn("reload history: {}", reserved.warning);
+    if (!dir.empty() && !reserved.ok())
+      log.error("reload history: no id could be reserved for reload {}: {}", out.id, reserved.error);
+    if (!dir.empty() && reserved.ok() && reserved.id > out.id) {
+      out.id = reserved.id;
+      next_id = out.id + 1;
+    }
   }
   if (rc.stopping()) {
     out.result = ReloadResult::refused;
