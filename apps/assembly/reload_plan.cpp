@@ -184,22 +184,28 @@ ReloadPlan plan_reload(const CheckedConfig& running, const CheckedConfig& next) 
     plan.refused.push_back({std::move(change), where, start_only_reason(key)});
   }
 
-  // [store] changed while both sides have one: the new Store would wait
-  // for the running one's path claim (one writer per file) until record's
-  // start failed, so such a reload could only roll back. Refused until the
+  // [store] changed on the same file: the new Store would wait for the
+  // running one's path claim (one writer per file) until record's start
+  // failed, so such a reload could only roll back. Refused until the
   // transaction can close the running Store between record's stop and its
-  // start. Adding or removing the whole table is fine (no second writer).
+  // start. A new `path` (another file), or adding or removing the whole
+  // table, has no second writer on one file: it restarts record.
   if (was.root.table("store") && will.root.table("store")) {
     Flat store_was, store_will;
     flatten(was.root, "", store_was);
     flatten(will.root, "", store_will);
-    for (KeyChange& change : diff(store_was, store_will)) {
-      if (!covered_by(change.key, "store")) continue;
+    std::vector<KeyChange> store_changes;
+    for (KeyChange& change : diff(store_was, store_will))
+      if (covered_by(change.key, "store")) store_changes.push_back(std::move(change));
+    const bool new_file = std::any_of(store_changes.begin(), store_changes.end(),
+                                      [](const KeyChange& c) { return c.key == "store.path"; });
+    for (KeyChange& change : store_changes) {
+      if (new_file) break;
       const std::string key = change.key.substr(std::string("store.").size());
       const std::string where = will.root.table("store")->where(key);
       plan.refused.push_back({std::move(change), where,
-                              "a live reload cannot change [store] yet: the running store holds the database file "
-                              "until weftd restarts"});
+                              "a live reload cannot change [store] on the same file yet: the running store holds "
+                              "that file until weftd restarts"});
     }
   }
 

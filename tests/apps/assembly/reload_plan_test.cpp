@@ -158,6 +158,14 @@ TEST_CASE("reload plan: [store] batch_rows changed is refused live, with the pla
   CHECK(entry(p, "upload").reason == "needs record, which restarts");
 }
 
+TEST_CASE("reload plan: a new [store] path restarts record on the other file", "[reload][assembly]") {
+  const ReloadPlan p = plan(kBox, edited(edited(kBox, "batch_rows = 500", "batch_rows = 100"), "data/readings.db",
+                                         "data/other.db"));
+  CHECK_FALSE(p.is_refused());
+  CHECK(actions(p) == std::vector<std::string>{"restart record", "restart upload"});
+  CHECK(has_change(entry(p, "record").changes, "store.batch_rows", "500", "100"));
+}
+
 TEST_CASE("reload plan: a service added, removed or disabled", "[reload][assembly]") {
   const std::string without_heartbeat = edited(kBox, "[service.heartbeat]\nperiod = \"10s\"\n", "");
   SECTION("added: starts") {
