@@ -118,7 +118,9 @@ TEST_CASE("enabled = false: a disabled service does not demand what it would nee
 TEST_CASE("[weftd] watch_config: off by default, read as a boolean", "[assembly][config]") {
   CHECK_FALSE(assemble(kTap).watch_config);
   CHECK_FALSE(assemble("[weftd]\nwatch_config = false\n" + kTap).watch_config);
-  CHECK(assemble("[weftd]\nwatch_config = true\n" + kTap).watch_config);
+  // true is refused until the watch is wired to the reload (it would do nothing).
+  CHECK_THAT(assembly_error("[weftd]\nwatch_config = true\n" + kTap),
+             StartsWith("box.toml:2:16:") && Contains("not built yet") && Contains("weftctl reload"));
   CHECK_THAT(assembly_error("[weftd]\nwatch_config = \"yes\"\n" + kTap),
              StartsWith("box.toml:2:16:") && Contains("weftd.watch_config"));
 }
