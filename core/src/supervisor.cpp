@@ -95,88 +95,11 @@ const char* to_string(ServiceState s) noexcept {
   return "?";
 }
 
-void Supervisor::validate_and_order() {
-  auto& records = core_.records;
-  std::map<std::string, ServiceRecord*> by_name;
-  std::vector<std::string> names;
-  for (auto& r : records) {
-    if (!by_name.emplace(r->spec.name, r.get()).second)
-      throw ServiceGraphError("service '" + r->spec.name + "' is configured twice; service names must be unique");
-    names.push_back(r->spec.name);
-  }
-  for (auto& r : records)
-    for (const auto& need : r->spec.needs)
-      if (!by_name.contains(need))
-        throw ServiceGraphError("service '" + r->spec.name + "' needs '" + need +
-                                "', which is not configured (configured services: " + join(names) +
-                                "); add it or remove it from the needs");
-
-  // Depth-first topological sort; a back edge is a cycle, reported as a path.
-  enum Mark { unvisited, active, done };
-  std::map<std::string, Mark> mark;
-  std::vector<std::string> path;
-  // Records move only once the whole table is accepted: a rejected table stays intact.
-  std::vector<std::unique_ptr<ServiceRecord>*> ordered;
-  std::map<std::string, std::unique_ptr<ServiceRecord>*> slot;
-  for (auto& r : records) slot[r->spec.name] = &r;
-  std::function<void(const std::string&)> visit = [&](const std::string& name) {
-    if (mark[name] == done) return;
-    if (mark[name] == active) {
-      auto from = std::find(path.begin(), path.end(), name);
-      std::string cycle;
-      for (auto it = from; it != path.end(); ++it) cycle += *it + " -> ";
-      throw ServiceGraphError("dependency cycle between services: " + cycle + name +
-                              "; break it by removing one of these needs");
-    }
-    mark[name] = active;
-    path.push_back(name);
-    for (const auto& need : (*slot[name])->spec.needs) visit(need);
-    path.pop_back();
-    mark[name] = done;
-    ordered.push_back(slot[name]);
-  };
-  for (const auto& n : names) visit(n);
-  std::vector<std::unique_ptr<ServiceRecord>> sorted;
-  for (auto* r : ordered) sorted.push_back(std::move(*r));
-  records = std::move(sorted);
-}
-
-void Supervisor::init_timer(ServiceRecord& r) {
-  r.timer.supervisor = this;
-  r.timer.record = &r;
-  r.timer.on_due = [](TimerNode& n) {
-    auto& t = static_cast<OwnedTimer&>(n);
-    t.supervisor->on_timer(*t.record);
-  };
-}
-
-void Supervisor::link_needs() {
-  for (auto& r : core_.records) {
-    r->dependents.clear();
-    r->need_records.clear();
-  }
-  for (auto& r : core_.records)
-    for (const auto& need : r->spec.needs) {
-      ServiceRecord* needed = core_.find(need);  // exists: validate_and_order / check_change checked
-      needed->dependents.push_back(r.get());
-      r->need_records.push_back(needed);
-    }
-}
-
-void Supervisor::start() {
-  for (auto& r : core_.records) {
-    init_timer(*r);
-    set_state(*r, ServiceState::waiting);
-  }
-  link_needs();
-  for (auto& r : core_.records) try_start(*r);
-}
-
 namespace {
 
 // The table's names in dependency order (each after what it needs; ties
 // keep `table`'s order). Throws ServiceGraphError for an unknown need or a
-// cycle, with the same words as validate_and_order.
+// cycle, for validate_and_order and check_change alike.
 std::vector<std::string> dependency_order(const std::vector<std::pair<std::string, const std::vector<std::string>*>>& table) {
   std::map<std::string, const std::vector<std::string>*> needs;
   std::vector<std::string> names;
@@ -214,6 +137,56 @@ std::vector<std::string> dependency_order(const std::vector<std::pair<std::strin
 }
 
 }  // namespace
+
+void Supervisor::validate_and_order() {
+  auto& records = core_.records;
+  std::set<std::string> seen;
+  std::vector<std::pair<std::string, const std::vector<std::string>*>> table;
+  for (auto& r : records) {
+    if (!seen.insert(r->spec.name).second)
+      throw ServiceGraphError("service '" + r->spec.name + "' is configured twice; service names must be unique");
+    table.emplace_back(r->spec.name, &r->spec.needs);
+  }
+  // Records move only once the whole table is accepted: a rejected table stays intact.
+  const std::vector<std::string> order = dependency_order(table);
+  std::map<std::string, std::unique_ptr<ServiceRecord>*> slot;
+  for (auto& r : records) slot[r->spec.name] = &r;
+  std::vector<std::unique_ptr<ServiceRecord>> sorted;
+  for (const auto& name : order) sorted.push_back(std::move(*slot.at(name)));
+  records = std::move(sorted);
+}
+
+void Supervisor::init_timer(ServiceRecord& r) {
+  r.timer.supervisor = this;
+  r.timer.record = &r;
+  r.timer.on_due = [](TimerNode& n) {
+    auto& t = static_cast<OwnedTimer&>(n);
+    t.supervisor->on_timer(*t.record);
+  };
+}
+
+void Supervisor::link_needs() {
+  for (auto& r : core_.records) {
+    r->dependents.clear();
+    r->need_records.clear();
+  }
+  for (auto& r : core_.records)
+    for (const auto& need : r->spec.needs) {
+      ServiceRecord* needed = core_.find(need);  // exists: validate_and_order / check_change checked
+      needed->dependents.push_back(r.get());
+      r->need_records.push_back(needed);
+    }
+}
+
+void Supervisor::start() {
+  for (auto& r : core_.records) {
+    init_timer(*r);
+    set_state(*r, ServiceState::waiting);
+  }
+  link_needs();
+  for (auto& r : core_.records) try_start(*r);
+}
+
 
 void Supervisor::check_change(const ServiceTableChange& c, bool require_stopped) const {
   if (shutting_down_) throw ServiceGraphError("the runtime is stopping: the service table cannot change now");
