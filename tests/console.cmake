@@ -16,10 +16,11 @@ if(TARGET weftctl)
   endforeach()
   set_tests_properties(${WEFT_CONSOLE_TESTS} PROPERTIES LABELS integration TIMEOUT 120)
   # Live reload applied to a real weftd (issue 12): gather on a weft-devsim
-  # pty, record into a store, a fake notify socket; SIGHUP and weftctl reload.
+  # pty, record into a store, a fake notify socket; SIGHUP and weftctl reload
+  # (weftctl_reload_console: a reload that restarts the console itself).
   if(TARGET weft-devsim)
     set(WEFT_RELOAD_TESTS)
-    foreach(script reload_apply reload_refused_sighup reload_rollback reload_add_remove)
+    foreach(script reload_apply reload_refused_sighup reload_rollback reload_add_remove weftctl_reload_console)
       add_test(NAME console.${script}
                COMMAND bash ${WEFT_CONSOLE_DIR}/${script}.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl> /usr/bin/python3
                        $<TARGET_FILE:weft-devsim>)

@@ -2,7 +2,11 @@
 // weftd's reload coordinator runs the transaction, apps/reload/; the reply
 // waits for its outcome and lists every step: ok when applied or
 // unchanged, not ok when refused, rolled back or when the rollback
-// failed), `reload --dry-run` (the file on disk validated as
+// failed), `reload --no-wait` (queues it and replies at once with its
+// id), `reload status ID` (that reload's outcome: waits while it is queued
+// or running, else the last ones in memory, else the data dir's config
+// history; weftctl's way through a reload that restarts the console and
+// drops the connection), `reload --dry-run` (the file on disk validated as
 // --check-config does, and the plan a reload would follow:
 // reload_plan.hpp) and `config diff` (the file on disk against the running
 // config, key by key, effective values). The running config is the
@@ -18,6 +22,7 @@
 #include "weft/apps/console/console_format.hpp"
 #include "weft/apps/console/console_protocol.hpp"
 #include "weft/apps/reload/reload_coordinator.hpp"
+#include "weft/apps/reload/reload_history.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/runtime_control.hpp"
 
@@ -184,7 +189,13 @@ std::string outcome_json(const ReloadOutcome& o) {
   std::vector<std::string> steps, errors, live;
   for (const auto& s : o.services)
     steps.push_back(
-        JsonObject().str("service", s.service).str("action", s.action).boolean("ok", s.ok).str("error", s.error).done());
+        JsonObject()
+            .str("service", s.service)
+            .str("action", s.action)
+            .boolean("ok", s.ok)
+            .str("error", s.error)
+            .raw("start_us", std::to_string(s.start_us))
+            .done());
   for (const auto& e : o.errors) errors.push_back(console::json_string(e));
   for (const auto& k : o.live) live.push_back(console::json_string(k));
   JsonObject j;
@@ -194,23 +205,67 @@ std::string outcome_json(const ReloadOutcome& o) {
   return j.done();
 }
 
+CommandReply outcome_reply(const ReloadOutcome& o) {
+  const bool ok = o.result == ReloadResult::applied || o.result == ReloadResult::unchanged;
+  return CommandReply{ok, outcome_text(o), outcome_json(o)};
+}
+
+bool has_live_reload(const ConsoleEnv& env) { return env.reload != nullptr && env.reload->attached(); }
+
+CommandReply no_live_reload() {
+  return failure(
+      "reload: this weftd has no live reload (started without a config file, or --simulate); nothing was "
+      "changed. See what a reload would do with `reload --dry-run`; to apply the file, run `systemctl restart "
+      "weftd`\n");
+}
+
 awaitable<CommandReply> reload(ConsoleEnv& env, const Command& self, const CommandArgs& args) {
   refresh_root(env);
   if (args.empty()) {
-    if (env.reload == nullptr || !env.reload->attached())
-      co_return failure(
-          "reload: this weftd has no live reload (started without a config file, or --simulate); nothing was "
-          "changed. See what a reload would do with `reload --dry-run`; to apply the file, run `systemctl restart "
-          "weftd`\n");
-    const ReloadOutcome o = co_await env.reload->reload(ReloadTrigger::console);
-    const bool ok = o.result == ReloadResult::applied || o.result == ReloadResult::unchanged;
-    co_return CommandReply{ok, outcome_text(o), outcome_json(o)};
+    if (!has_live_reload(env)) co_return no_live_reload();
+    co_return outcome_reply(co_await env.reload->reload(ReloadTrigger::console));
   }
-  if (args.size() != 1 || args[0] != "--dry-run") co_return usage_error(self, "the only option is --dry-run");
+  if (args.size() == 1 && args[0] == "--no-wait") {
+    // The id first, the outcome later (`reload status ID`): weftctl's way, so
+    // that a reload which restarts the console (and drops this connection)
+    // still reaches its caller.
+    if (!has_live_reload(env)) co_return no_live_reload();
+    const std::uint64_t id = env.reload->trigger(ReloadTrigger::console);
+    const std::string text = "reload " + std::to_string(id) + ": queued; `reload status " + std::to_string(id) +
+                             "` waits for its outcome\n";
+    co_return CommandReply{true, text, JsonObject().raw("id", std::to_string(id)).str("result", "queued").done()};
+  }
+  if (args.size() != 1 || args[0] != "--dry-run") co_return usage_error(self, "the options are --dry-run and --no-wait");
   if (!env.root) co_return failure("reload: weftd was started without a config file; there is nothing to reload\n");
   const FileCheck c = co_await check_file(env);
   if (!c.error.empty()) co_return invalid(c, "reload --dry-run");
   co_return CommandReply{!c.plan.is_refused(), plan_text(c), plan_json(c)};
+}
+
+// `reload status ID`: the coordinator's (waits while ID is queued or
+// running), else the data dir's config history (read on the blocking pool).
+awaitable<CommandReply> reload_status(ConsoleEnv& env, const Command& self, const CommandArgs& args) {
+  std::uint64_t id = 0;
+  if (args.size() != 1 || args[0].empty() || args[0].size() > 19 ||
+      args[0].find_first_not_of("0123456789") != std::string::npos || (id = std::stoull(args[0])) == 0)
+    co_return usage_error(self, "takes one reload id (a number, as `reload` and `config history` show)");
+  if (!has_live_reload(env)) co_return no_live_reload();
+  const std::optional<ReloadOutcome> kept = co_await env.reload->outcome(id);
+  if (kept) co_return outcome_reply(*kept);
+  refresh_root(env);
+  const auto weftd = env.root ? env.root->table("weftd") : std::nullopt;
+  const std::string dir = weftd ? weftd->string("data_dir", "") : std::string();
+  if (!dir.empty()) {
+    auto work = [dir] { return load_reload_history(dir, HistoryDamage::leave); };  // named: GCC 12 and co_await
+    const ReloadHistory h = co_await env.ctx.blocking_result(work);
+    for (const auto& o : h.entries)
+      if (o.id == id) co_return outcome_reply(o);
+  }
+  co_return failure("reload status: reload " + std::to_string(id) +
+                    " is unknown: not queued or running, not among the last ones in memory" +
+                    (dir.empty() ? std::string(", and there is no [weftd] data_dir for a config history")
+                                 : ", nor in the config history") +
+                    " (a reload cut short by a stop of weftd leaves no outcome); `config history` lists those kept\n");
 }
 
 awaitable<CommandReply> config_diff(ConsoleEnv& env, const Command& self, const CommandArgs& args) {
@@ -240,10 +295,15 @@ void refresh_root(ConsoleEnv& env) {
 void add_reload_commands(ConsoleEnv& env, Registrations& out) {
   auto self = [&env](const char* name) -> const Command& { return *env.ctx.runtime_control().commands().find(name); };
   out.push_back(env.ctx.add_command(
-      {"reload", "reload [--dry-run]",
+      {"reload", "reload [--dry-run|--no-wait]",
        "apply the config file on disk: restart only what changed, roll back what fails (waits for the outcome); "
-       "--dry-run: check it and show what a reload would stop, restart and start",
+       "--dry-run: check it and show what a reload would stop, restart and start; --no-wait: reply at once with "
+       "its id (`reload status ID` then waits for the outcome)",
        [&env, self](const CommandArgs& a) { return reload(env, self("reload"), a); }}));
+  out.push_back(env.ctx.add_command(
+      {"reload status", "reload status ID",
+       "the outcome of reload ID (waits while it is queued or running; older ones from the config history)",
+       [&env, self](const CommandArgs& a) { return reload_status(env, self("reload status"), a); }}));
   out.push_back(env.ctx.add_command({"config diff", "config diff",
                                      "the config file on disk against the running config, key by key",
                                      [&env, self](const CommandArgs& a) { return config_diff(env, self("config diff"), a); }}));

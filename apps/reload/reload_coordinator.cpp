@@ -70,16 +70,18 @@ void ReloadCoordinator::attach(Runtime& runtime, Config running, std::string run
   runtime.set_reload_hook([this] { trigger(ReloadTrigger::signal); });
 }
 
-void ReloadCoordinator::trigger(ReloadTrigger t) {
+std::uint64_t ReloadCoordinator::trigger(ReloadTrigger t) {
   Impl& c = *impl_;
-  if (c.control == nullptr) return;
+  if (c.control == nullptr) return 0;
   if (!c.queued) {
     c.queued = true;
     c.queued_trigger = t;
+    c.queued_id = c.next_id++;
   } else {
     c.control->logger("weft")->info("reload ({}): merged with the reload already queued", to_string(t));
   }
   c.ensure_runner();
+  return c.queued_id;
 }
 
 void ReloadCoordinator::Impl::ensure_runner() {
@@ -105,23 +107,24 @@ boost::asio::awaitable<void> ReloadCoordinator::Impl::run_queue() {
   while (queued) {
     queued = false;
     const ReloadTrigger t = queued_trigger;
-    const std::uint64_t number = ++started;
+    const std::uint64_t id = queued_id;
+    running_id = id;
     ReloadOutcome out;
     if (control->stopping()) {
-      out.id = next_id++;
+      out.id = id;
       out.trigger = t;
       out.file = options.file.string();
       out.result = ReloadResult::refused;
       out.errors.push_back("weftd is stopping: the reload was not started");
       finish(out, control->clock().now());
     } else {
-      out = co_await transaction(t);
+      out = co_await transaction(t, id);
     }
     co_await record_history(out);
-    recent.emplace_back(number, out);
+    recent.push_back(out);
     if (recent.size() > kRecentOutcomes) recent.pop_front();
-    done = number;
-    control->notify_change();  // wakes the waiters of reload()
+    running_id = 0;
+    control->notify_change();  // wakes the waiters of reload() and outcome()
     co_await release_unused();
   }
   runner_active = false;  // here, not in the completion handler: a trigger from now on spawns a new runner
@@ -219,22 +222,35 @@ boost::asio::awaitable<void> ReloadCoordinator::Impl::release_unused() {
 boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::reload(ReloadTrigger t) {
   Impl& c = *impl_;
   if (c.control == nullptr) throw std::logic_error("ReloadCoordinator::reload before attach()");
-  const std::uint64_t ticket = c.started + 1;  // the next transaction to start: the queued one
-  trigger(t);
+  const std::uint64_t id = trigger(t);
+  std::optional<ReloadOutcome> o = co_await outcome(id);
+  if (o) co_return std::move(*o);
+  if (c.last && c.last->id >= id) co_return *c.last;  // too old to be kept: the latest says more anyway
+  ReloadOutcome out;  // stopping: the queued transaction never ran
+  out.id = id;
+  out.trigger = t;
+  out.file = c.options.file.string();
+  out.config_hash = c.running_hash;
+  out.errors.push_back("weftd is stopping: the reload was not started");
+  co_return out;
+}
+
+boost::asio::awaitable<std::optional<ReloadOutcome>> ReloadCoordinator::outcome(std::uint64_t id) {
+  Impl& c = *impl_;
+  if (c.control == nullptr) co_return std::nullopt;
   for (;;) {
-    for (const auto& [number, outcome] : c.recent)
-      if (number == ticket) co_return outcome;
-    if (c.done >= ticket && c.last) co_return *c.last;  // too old to be kept: the latest says more anyway
-    if (c.control->stopping() && !c.runner_active) {
-      ReloadOutcome out;
-      out.trigger = t;
-      out.file = c.options.file.string();
-      out.config_hash = c.running_hash;
-      out.errors.push_back("weftd is stopping: the reload was not started");
-      co_return out;
-    }
+    for (const auto& o : c.recent)
+      if (o.id == id) co_return o;
+    const bool pending = (c.queued && c.queued_id == id) || (c.running_id == id && id != 0);
+    if (!pending) co_return std::nullopt;
+    if (c.control->stopping() && !c.runner_active) co_return std::nullopt;
     co_await c.control->wait_change(c.control->clock().now() + std::chrono::hours(1));
   }
+}
+
+bool ReloadCoordinator::pending(std::uint64_t id) const noexcept {
+  const Impl& c = *impl_;
+  return id != 0 && ((c.queued && c.queued_id == id) || c.running_id == id);
 }
 
 void ReloadCoordinator::add_observer(Observer observer) { impl_->observers.push_back(std::move(observer)); }

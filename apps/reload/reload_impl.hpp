@@ -56,15 +56,16 @@ struct ReloadCoordinator::Impl {
   std::vector<std::shared_ptr<Assembly>> pinned;            // an abandoned run may use them: kept to the end
   std::vector<std::shared_ptr<Assembly>> owned;             // every Assembly alive (release_unused frees the unused)
 
-  // The queue: transactions are numbered as they start; a trigger joins
-  // the next one to start (queued). Outcomes of the last few are kept for
-  // their waiters.
+  // The queue: a transaction gets its id when it is queued (so a trigger
+  // learns it at once: weftctl asks for that id's outcome again after a
+  // dropped connection); a trigger joins the next one to start (queued).
+  // Outcomes of the last few are kept for their waiters, by id.
   bool runner_active = false;
   bool queued = false;
   ReloadTrigger queued_trigger = ReloadTrigger::console;
-  std::uint64_t started = 0;  // transactions started
-  std::uint64_t done = 0;     // transactions finished
-  std::deque<std::pair<std::uint64_t, ReloadOutcome>> recent;
+  std::uint64_t queued_id = 0;   // the queued transaction's id (while queued)
+  std::uint64_t running_id = 0;  // the transaction running now (0: none)
+  std::deque<ReloadOutcome> recent;
   std::uint64_t next_id = 1;
   std::optional<ReloadOutcome> last;
   bool file_differs = false;
@@ -72,7 +73,7 @@ struct ReloadCoordinator::Impl {
 
   void ensure_runner();
   boost::asio::awaitable<void> run_queue();
-  boost::asio::awaitable<ReloadOutcome> transaction(ReloadTrigger trigger);
+  boost::asio::awaitable<ReloadOutcome> transaction(ReloadTrigger trigger, std::uint64_t id);
   void finish(ReloadOutcome& out, MonoTime started_at);
   // Frees assemblies no spec uses any more (on the blocking pool: a
   // Store's destructor joins its threads).

@@ -163,8 +163,9 @@ public:
         const PlanEntry& e = entry(name);
         if (e.action == PlanAction::start)
           service_log(name).info("reload: starting ({}){}", e.reason, e.changes.empty() ? "" : ": " + changes_text(e.changes));
+        const MonoTime start_at = rc_.clock().now();
         const std::string error = co_await start_one(name);
-        out_.services.push_back({name, std::string(to_string(e.action)), error.empty(), error});
+        out_.services.push_back({name, std::string(to_string(e.action)), error.empty(), error, micros_since(start_at)});
         if (!error.empty()) {
           failed_service = name;
           failure = error;
@@ -210,6 +211,10 @@ public:
 private:
   const PlanEntry& entry(const std::string& name) const {
     return *std::find_if(p_.plan.services.begin(), p_.plan.services.end(), [&](const PlanEntry& e) { return e.service == name; });
+  }
+
+  std::int64_t micros_since(MonoTime t) const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(rc_.clock().now() - t).count();
   }
 
   spdlog::logger& service_log(const std::string& name) {
@@ -308,8 +313,9 @@ private:
       const std::vector<std::string> order = rc_.service_names();
       for (const std::string& name : order) {
         if (!previous_.contains(name)) continue;
+        const MonoTime start_at = rc_.clock().now();
         const std::string error = co_await start_one(name);
-        out_.services.push_back({name, "rollback", error.empty(), error});
+        out_.services.push_back({name, "rollback", error.empty(), error, micros_since(start_at)});
         if (error.empty()) {
           service_log(name).info("reload: rolled back: runs its previous config again");
           continue;
@@ -344,13 +350,31 @@ private:
   bool changed_ = false;
 };
 
+// Logs what reserving `id` in the history said. The id was given when the
+// transaction was queued (its waiters know it); a history ahead of it
+// (written by something else) only moves the later ids past the file's:
+// returns the lowest next id the file allows.
+std::uint64_t after_reservation(spdlog::logger& log, const std::string& dir, const ReloadHistoryWrite& reserved,
+                                std::uint64_t id) {
+  if (dir.empty()) return 0;
+  if (!reserved.warning.empty()) log.warn("reload history: {}", reserved.warning);
+  if (!reserved.ok()) {
+    log.error("reload history: no id could be reserved for reload {}: {}", id, reserved.error);
+    return 0;
+  }
+  if (reserved.id <= id) return 0;
+  log.warn("reload history: {} is ahead of this weftd (next id {}); reload {} keeps its id, later ones follow the file",
+           reload_history_path(dir), reserved.id, id);
+  return reserved.id + 1;
+}
+
 }  // namespace
 
-boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(ReloadTrigger trigger) {
+boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(ReloadTrigger trigger, std::uint64_t id) {
   RuntimeControl& rc = *control;
   const MonoTime started_at = rc.clock().now();
   ReloadOutcome out;
-  out.id = next_id++;
+  out.id = id;
   out.trigger = trigger;
   out.file = options.file.string();
   out.started_unix_ms = rc.clock().wall_ns() / 1'000'000;
@@ -371,14 +395,7 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Reloa
       p = prepare_reload(file, text, mode, store);
     };
     co_await rc.blocking(work);
-    spdlog::logger& log = *rc.logger("weft");
-    if (!reserved.warning.empty()) log.warn("reload history: {}", reserved.warning);
-    if (!dir.empty() && !reserved.ok())
-      log.error("reload history: no id could be reserved for reload {}: {}", out.id, reserved.error);
-    if (!dir.empty() && reserved.ok() && reserved.id > out.id) {
-      out.id = reserved.id;
-      next_id = out.id + 1;
-    }
+    next_id = std::max(next_id, after_reservation(*rc.logger("weft"), dir, reserved, out.id));
   }
   if (rc.stopping()) {
     out.result = ReloadResult::refused;

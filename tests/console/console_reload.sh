@@ -80,7 +80,7 @@ expect_status 1 ctl --exec reload
 expect_out ": refused; nothing changed:"
 expect_out "$CONF: cannot read config file"
 expect_status 1 ctl --exec "reload --now"
-expect_out "usage: reload [--dry-run]"
+expect_out "usage: reload [--dry-run|--no-wait]"
 
 note "nothing was applied: no service restarted"
 expect_status 0 ctl --json --exec services

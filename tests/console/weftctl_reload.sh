@@ -82,7 +82,7 @@ expect_status 3 "$WEFTCTL" --socket "$FAKE" reload --timeout 1
 ((SECONDS - started <= 10)) || fail "weftctl reload --timeout 1 took $((SECONDS - started)) s"
 expect_out "weftctl reload: no answer from weftd within 1 s (--timeout); the reload may still be running"
 expect_out "config history"
-grep -q "request: reload$" "$TMP/fake.log" || fail "the fake console did not get 'reload': $(cat "$TMP/fake.log")"
+grep -q "request: reload --no-wait$" "$TMP/fake.log" || fail "the fake console did not get 'reload': $(cat "$TMP/fake.log")"
 stop fake
 rm -f "$FAKE"
 

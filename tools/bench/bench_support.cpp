@@ -15,7 +15,9 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,23 +68,80 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   return p;
 }
 
-std::string find_devsim(const std::optional<std::string>& explicit_path) {
+namespace {
+
+std::string find_tool(const std::optional<std::string>& explicit_path, const std::string& name,
+                      const std::vector<std::string>& dirs, const std::string& target) {
   if (explicit_path) {
     if (::access(explicit_path->c_str(), X_OK) != 0)
-      throw std::runtime_error("--devsim " + *explicit_path + ": not an executable file");
+      throw std::runtime_error("--" + target + " " + *explicit_path + ": not an executable file");
     return *explicit_path;
   }
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) throw std::runtime_error("cannot read /proc/self/exe; pass --devsim PATH");
+  if (ec) throw std::runtime_error("cannot read /proc/self/exe; pass --" + target + " PATH");
   const auto dir = self.parent_path();
-  const std::vector<std::filesystem::path> candidates{dir / "weft-devsim", dir / ".." / "devsim" / "weft-devsim"};
   std::string tried;
-  for (const auto& c : candidates) {
+  for (const auto& d : dirs) {
+    const auto c = dir / d / name;
     if (::access(c.c_str(), X_OK) == 0) return std::filesystem::weakly_canonical(c).string();
     tried += (tried.empty() ? "" : ", ") + c.string();
   }
-  throw std::runtime_error("no weft-devsim at " + tried + "; build it (target weft-devsim) or pass --devsim PATH");
+  throw std::runtime_error("no " + name + " at " + tried + "; build it (target " + name + ") or pass --" + target +
+                           " PATH");
+}
+
+}  // namespace
+
+std::string find_devsim(const std::optional<std::string>& explicit_path) {
+  return find_tool(explicit_path, "weft-devsim", {".", "../devsim"}, "devsim");
+}
+
+std::string find_weftd(const std::optional<std::string>& explicit_path) {
+  return find_tool(explicit_path, "weftd", {".", "../../apps"}, "weftd");
+}
+
+ConsoleClient::ConsoleClient(const std::string& path) : fd_(-1) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) break;
+    ::close(fd_);
+    fd_ = -1;
+    if (std::chrono::steady_clock::now() > give_up) throw std::runtime_error("no console answers at " + path);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (next().kind != console::FrameKind::hello) {
+    ::close(fd_);
+    throw std::runtime_error("no hello from the console at " + path);
+  }
+}
+
+ConsoleClient::~ConsoleClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+console::Frame ConsoleClient::request(const std::string& line) {
+  const std::string bytes = line + "\n";
+  if (::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size()))
+    throw std::runtime_error("console: send failed");
+  for (;;) {
+    console::Frame f = next();
+    if (f.kind != console::FrameKind::data) return f;
+  }
+}
+
+console::Frame ConsoleClient::next() {
+  for (;;) {
+    if (auto f = decoder_.next()) return *f;
+    char buf[65536];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) throw std::runtime_error("console: the connection closed");
+    decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+  }
 }
 
 namespace {

@@ -1,13 +1,16 @@
-// Shared by the modbus, simulate and gather benchmarks: figures printed one
-// per line as "<bench> <key>=<value>" (grep '^modbus efficiency='), the host
-// load, a private temp dir, weft-devsim run as a child process, and the
-// generated gather configs (ports x instruments x points) they all use.
+// Shared by the device-side benchmarks: figures printed one per line as
+// "<bench> <key>=<value>" (grep '^modbus efficiency='), the host load, a
+// private temp dir, weft-devsim and weftd run as child processes, a
+// blocking console client, and the generated gather configs (ports x
+// instruments x points) they use.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <sys/types.h>
+
+#include "weft/apps/console/console_protocol.hpp"
 
 namespace weft::bench {
 
@@ -45,6 +48,27 @@ private:
 // executable (same directory, or ../devsim/ as in the build tree). Throws
 // std::runtime_error naming where it looked.
 std::string find_devsim(const std::optional<std::string>& explicit_path);
+// The same for weftd (same directory, or ../../apps/ as in the build tree).
+std::string find_weftd(const std::optional<std::string>& explicit_path);
+
+// A blocking console client (weftd's wire protocol): connects (retrying
+// for 5 s while the socket is not there yet), then one request at a time,
+// returning its final frame (stream chunks skipped). Throws
+// std::runtime_error when the connection fails or closes.
+class ConsoleClient {
+public:
+  explicit ConsoleClient(const std::string& path);
+  ~ConsoleClient();
+  ConsoleClient(const ConsoleClient&) = delete;
+  ConsoleClient& operator=(const ConsoleClient&) = delete;
+  console::Frame request(const std::string& line);
+  int fd() const noexcept { return fd_; }
+
+private:
+  console::Frame next();
+  int fd_;
+  console::FrameDecoder decoder_;
+};
 
 // weft-devsim serving one port of a config on a pty at `link`, in a child
 // process (its stdout goes to our stderr, with its log). start() returns once

@@ -80,4 +80,23 @@ struct StoreArgs {
 };
 int run_store(const StoreArgs& a);
 
+// `reload` (reload_bench.cpp): a real weftd process; SIGHUP to "applied"
+// for a one-instrument change, and a 10 ms ticker's lateness meanwhile.
+struct ReloadArgs {
+  int instruments = 50;
+  int ports = 5;
+  int points = 3;
+  double period_ms = 1000;  // every instrument's; the changed one alternates with twice this
+  int repeats = 20;
+  double settle_ms = 200;   // [weftd] reload_settle
+  double ticker_ms = 10;    // heartbeat's period: the ticker whose lateness is measured
+  double warmup_s = 2;
+  double idle_s = 10;       // the idle lateness window, before the reloads
+  double pause_s = 0.5;     // between reloads
+  std::optional<std::string> weftd;
+  std::optional<std::string> devsim;
+  std::string log_level = "info";  // weftd's default
+};
+int run_reload(const ReloadArgs& a);
+
 }  // namespace weft::bench

@@ -36,51 +36,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int connect_console(const std::string& path) {
-  for (int attempt = 0; attempt < 500; ++attempt) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return fd;
-    ::close(fd);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  throw std::runtime_error("console bench: no console at " + path);
-}
-
-// A blocking client: one request, its final frame.
-class Client {
-public:
-  explicit Client(const std::string& path) : fd_(connect_console(path)) {
-    if (next().kind != console::FrameKind::hello) throw std::runtime_error("console bench: no hello");
-  }
-  ~Client() { ::close(fd_); }
-  console::Frame request(const std::string& line) {
-    const std::string bytes = line + "\n";
-    if (::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size()))
-      throw std::runtime_error("console bench: send failed");
-    for (;;) {
-      console::Frame f = next();
-      if (f.kind != console::FrameKind::data) return f;
-    }
-  }
-  int fd() const noexcept { return fd_; }
-
-private:
-  console::Frame next() {
-    for (;;) {
-      if (auto f = decoder_.next()) return *f;
-      char buf[65536];
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) throw std::runtime_error("console bench: connection closed");
-      decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
-    }
-  }
-  int fd_;
-  console::FrameDecoder decoder_;
-};
-
 struct Percentiles {
   double p50 = 0, p99 = 0, max = 0;
 };
@@ -170,7 +125,7 @@ int run_console(const ConsoleArgs& a) {
   Figures fig("console");
   fig.host();
   Box box(a, socket);
-  Client client(socket);
+  ConsoleClient client(socket);
   for (int i = 0; i < 20; ++i) client.request("services");  // warm-up
 
   std::vector<double> rtt_us;
@@ -194,9 +149,9 @@ int run_console(const ConsoleArgs& a) {
   fig.num("lag_us_max_no_tail", idle.max, 1);
 
   // C tailing clients; one thread drains them all so they never stall.
-  std::vector<std::unique_ptr<Client>> tails;
+  std::vector<std::unique_ptr<ConsoleClient>> tails;
   for (int i = 0; i < a.clients; ++i) {
-    tails.push_back(std::make_unique<Client>(socket));
+    tails.push_back(std::make_unique<ConsoleClient>(socket));
     const std::string line = "log tail -n 0 chatter\n";
     if (::send(tails.back()->fd(), line.data(), line.size(), MSG_NOSIGNAL) < 0)
       throw std::runtime_error("console bench: send failed");

@@ -272,6 +272,24 @@ int main(int argc, char** argv) {
   store_cmd->add_option("--dir", sa.dir, "directory for the database (a real disk: /tmp may be tmpfs)");
   add_log_level(*store_cmd, sa.log_level);
 
+  ReloadArgs ra;
+  CLI::App* reload_cmd = app.add_subcommand(
+      "reload", "a real weftd: SIGHUP to applied for a one-instrument change (median/p95/max of --repeats), gather's "
+                "own start, and a 10 ms ticker's lateness idle vs during the reloads");
+  reload_cmd->add_option("--instruments", ra.instruments, "gather's Modbus instruments")->check(CLI::PositiveNumber);
+  reload_cmd->add_option("--ports", ra.ports, "ptys (weft-devsim processes) they are spread over")->check(CLI::PositiveNumber);
+  reload_cmd->add_option("--points", ra.points, "points per instrument")->check(CLI::PositiveNumber);
+  reload_cmd->add_option("--period-ms", ra.period_ms, "poll period of every instrument, ms")->check(CLI::PositiveNumber);
+  reload_cmd->add_option("--repeats", ra.repeats, "reloads measured")->check(CLI::PositiveNumber);
+  reload_cmd->add_option("--settle-ms", ra.settle_ms, "[weftd] reload_settle, ms")->check(CLI::NonNegativeNumber);
+  reload_cmd->add_option("--ticker-ms", ra.ticker_ms, "heartbeat's period, ms")->check(CLI::PositiveNumber);
+  reload_cmd->add_option("--warmup-s", ra.warmup_s, "after every service is ready, s")->check(CLI::NonNegativeNumber);
+  reload_cmd->add_option("--idle-s", ra.idle_s, "idle lateness window before the reloads, s")->check(CLI::PositiveNumber);
+  reload_cmd->add_option("--pause-s", ra.pause_s, "pause between reloads, s")->check(CLI::NonNegativeNumber);
+  reload_cmd->add_option("--weftd", ra.weftd, "weftd executable (default: in the build tree beside weft-bench)");
+  reload_cmd->add_option("--devsim", ra.devsim, "weft-devsim executable (default: beside weft-bench)");
+  add_log_level(*reload_cmd, ra.log_level);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*child) return services_child(a);
@@ -284,6 +302,7 @@ int main(int argc, char** argv) {
     if (*store_cmd) return run_store(sa);
     if (*console_cmd) return run_console(ca);
     if (*upload_cmd) return run_upload(ua);
+    if (*reload_cmd) return run_reload(ra);
     return services(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "weft-bench: %s\n", e.what());

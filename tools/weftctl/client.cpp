@@ -49,6 +49,9 @@ void Client::connect(const std::string& path) {
                          "its configured group"};
     throw ConnectError{"cannot connect to weftd at " + path + ": " + std::strerror(e)};
   }
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0) peer_pid_ = cred.pid;
   const Frame hello = [&] {
     bool stop_sent = false;
     return next_frame({}, false, 10, stop_sent);
@@ -69,7 +72,8 @@ void Client::send_all(const std::string& bytes) {
     const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw ConnectError{"lost the connection to weftd (" + std::string(std::strerror(errno)) + ")"};
+      throw ConnectError{"lost the connection to weftd (" + std::string(std::strerror(errno)) + ")",
+                         ConnectError::Why::closed};
     }
     done += static_cast<std::size_t>(n);
   }
@@ -84,12 +88,13 @@ Frame Client::next_frame(const std::function<bool()>& interrupted, bool streamin
     if (!stop_sent && interrupted && interrupted()) {
       // A stream ends on any line (its final frame follows); an ordinary
       // request cannot be taken back, so Ctrl-C there gives up on it.
-      if (!streaming) throw ConnectError{"interrupted"};
+      if (!streaming) throw ConnectError{"interrupted", ConnectError::Why::interrupted};
       send_all("\n");
       stop_sent = true;
     }
     if (timeout_s > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() > timeout_s)
-      throw ConnectError{"no answer from weftd within " + std::to_string(static_cast<int>(timeout_s)) + " s"};
+      throw ConnectError{"no answer from weftd within " + std::to_string(static_cast<int>(timeout_s)) + " s",
+                         ConnectError::Why::timeout};
     pollfd fds[2] = {{fd_, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
     const bool watch_stdin = streaming && watch_stdin_ && !stop_sent;
     const int n = ::poll(fds, watch_stdin ? 2 : 1, 100);
@@ -107,7 +112,7 @@ Frame Client::next_frame(const std::function<bool()>& interrupted, bool streamin
       char buf[65536];
       const ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
       if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) throw ConnectError{"weftd closed the connection"};
+      if (got <= 0) throw ConnectError{"weftd closed the connection", ConnectError::Why::closed};
       decoder_.feed(std::string_view(buf, static_cast<std::size_t>(got)));
     }
   }

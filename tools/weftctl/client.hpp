@@ -19,7 +19,9 @@ inline constexpr int kExitNoConsole = 3;  // weftd not running, access refused, 
 
 // Why a connection could not be made or was lost; `message` is for people.
 struct ConnectError {
+  enum class Why { other, closed, timeout, interrupted };
   std::string message;
+  Why why = Why::other;  // closed: the connection was there and went away (mid-request)
 };
 
 struct Reply {
@@ -44,6 +46,9 @@ public:
                 const std::function<bool()>& interrupted = {}, double timeout_s = 0);
 
   const std::string& hello() const noexcept { return hello_; }
+  // The pid of the process that accepted the connection (SO_PEERCRED, in
+  // weftctl's pid namespace); -1 if unknown.
+  int peer_pid() const noexcept { return peer_pid_; }
   // Whether a line on stdin ends a stream (the REPL: yes; --exec: only Ctrl-C).
   void watch_stdin(bool on) noexcept { watch_stdin_ = on; }
 
@@ -53,6 +58,7 @@ private:
   void send_all(const std::string& bytes);
 
   int fd_ = -1;
+  int peer_pid_ = -1;
   bool watch_stdin_ = false;
   std::string path_;
   std::string hello_;

@@ -15,6 +15,11 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"weftctl: the console of a running weftd"};
+  app.footer(
+      "Exit status: 0 ok; 1 the command failed (for reload: refused or rolled back); 2 bad usage; 3 no answer: "
+      "weftd not running, access refused, the connection lost, or no reply within --timeout (for reload: no "
+      "outcome, e.g. weftd exited during it; a reload that restarts the console is followed across the "
+      "reconnection and reports its real outcome).");
   std::string socket = weftctl::default_socket();
   std::string exec;
   bool json = false;
@@ -28,7 +33,9 @@ int main(int argc, char** argv) {
   weftctl::ReloadRequest reload;
   CLI::App* reload_cmd = app.add_subcommand(
       "reload", "apply the config file now and wait for the outcome: exit 0 applied (or nothing to change), "
-                "1 refused or rolled back, 3 no weftd or no answer within --timeout");
+                "1 refused or rolled back, 3 no outcome (no weftd, weftd exited during the reload, or nothing "
+                "within --timeout); a reload that restarts the console is followed: weftctl reconnects and asks "
+                "for its outcome");
   reload_cmd->add_flag("--dry-run", reload.dry_run, "only check the file and show the plan; nothing is applied");
   CLI::Option* reload_timeout =
       reload_cmd->add_option("--timeout", reload.timeout_s,

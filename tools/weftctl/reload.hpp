@@ -1,10 +1,12 @@
-// `weftctl reload`: asks weftd to apply its config file now (the console's
-// `reload`) and waits for the outcome, so a caller (systemd's ExecReload,
-// a script) knows whether it applied. Exit status: 0 the reply is ok
-// (applied, or nothing to change), 1 it is not (refused, rolled back: the
-// reply says why), 3 no answer: weftd not running, access refused, the
-// connection lost, or no reply within the timeout (the reload may still be
-// running: `config history` shows how it ended). `--dry-run`: the plan only.
+// `weftctl reload`: asks weftd to apply its config file now and waits for
+// the outcome, so a caller (systemd's ExecReload, a script) knows whether
+// it applied, also when the reload restarts the console and drops the
+// connection (weftctl then reconnects and asks for that reload's outcome
+// by its id: reload.cpp). Exit status: 0 applied (or nothing to change),
+// 1 refused or rolled back (the reply says why), 3 no outcome: weftd not
+// running, access refused, weftd exited before the outcome reached
+// weftctl, or none within the timeout (the reload may still be running:
+// `config history` shows how it ended). `--dry-run`: the plan only.
 #pragma once
 
 #include <string>

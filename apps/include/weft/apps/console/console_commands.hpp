@@ -1,6 +1,6 @@
 // The console's own commands (help, services, service, restart, stop,
 // start, points, read, log tail, log level, clock, mem, config, console,
-// complete, reload, config diff, config history), registered by the console service for the length of its run.
+// complete, reload, reload status, config diff, config history), registered by the console service for the length of its run.
 // Each registers its help line beside its handler. Loop thread only.
 #pragma once
 

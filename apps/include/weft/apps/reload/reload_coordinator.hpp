@@ -25,7 +25,9 @@
 // Triggers arriving while a transaction runs are merged: they all share
 // the ONE next transaction, which reads the file when it starts (so it
 // sees the latest file; two queued runs would read the same file anyway).
-// Each trigger's waiter gets that transaction's outcome.
+// Each trigger's waiter gets that transaction's outcome. A transaction's
+// id is given when it is queued, so a trigger knows it at once and can
+// ask for that outcome later (outcome(id): the console's `reload status`).
 //
 // Lifetimes: the coordinator owns the Assembly the runtime was built from
 // and every later one. An Assembly (its store::Store) is freed, on the
@@ -91,11 +93,20 @@ public:
   void attach(Runtime& runtime, Config running, std::string running_text, Assembly assembly);
 
   // Loop thread. Queues a transaction (merged with one already queued)
-  // and returns at once; the outcome goes to the observers.
-  void trigger(ReloadTrigger trigger);
+  // and returns at once with its id (given when it is queued: every
+  // trigger merged into it gets the same id); the outcome goes to the
+  // observers. 0 before attach().
+  std::uint64_t trigger(ReloadTrigger trigger);
   // Loop thread. The same, then waits for that transaction's outcome.
   // Cancel-safe: cancelling the wait leaves the transaction running.
   boost::asio::awaitable<ReloadOutcome> reload(ReloadTrigger trigger);
+  // Loop thread. The outcome of transaction `id`: at once if it is among
+  // the last 16 kept in memory, after it ends if it is queued or running;
+  // nullopt if neither (unknown here, too old, or cut short by a stop).
+  // Cancel-safe: cancelling the wait leaves the transaction running.
+  boost::asio::awaitable<std::optional<ReloadOutcome>> outcome(std::uint64_t id);
+  // Transaction `id` is queued or running.
+  bool pending(std::uint64_t id) const noexcept;
 
   // Called on the loop with every outcome, after it is logged.
   void add_observer(Observer observer);

@@ -48,6 +48,7 @@ struct ReloadServiceStep {
   std::string action;  // "stop", "restart", "start" (PlanAction), or "rollback"
   bool ok = true;
   std::string error;   // why it failed (its own error, "not ready within 10000 ms", ...)
+  std::int64_t start_us = 0;  // start and restart: from its start to ready (or to the failure), monotonic
 };
 
 struct ReloadOutcome {
