@@ -3,7 +3,8 @@
 # (every command, exit codes, stale and live sockets, --simulate), refusal
 # of another uid (setpriv, as nobody), 100 concurrent clients and a client
 # that stops reading, and weftctl on a real terminal (tmux: completion,
-# history); `config history`, `weftctl reload` and examples/weftd.service.
+# history); `config history`, `weftctl reload` and examples/weftd.service;
+# the live reload on a real weftd ([store] changes among them).
 # All labelled `integration`.
 if(TARGET weftctl)
   set(WEFT_CONSOLE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/console)
@@ -27,6 +28,21 @@ if(TARGET weftctl)
       list(APPEND WEFT_RELOAD_TESTS console.${script})
     endforeach()
     set_tests_properties(${WEFT_RELOAD_TESTS} PROPERTIES LABELS integration TIMEOUT 120)
+  endif()
+  # A live [store] change on the same database file while 1,000 readings/s
+  # flow (issue 12): applied (batch_rows, synchronous), rolled back, and
+  # record switched off and on (the intake released); the ledger checked
+  # with the sqlite3 CLI afterwards.
+  find_program(WEFT_RELOAD_SQLITE3 sqlite3)
+  if(WEFT_RELOAD_SQLITE3)
+    set(WEFT_STORE_RELOAD_TESTS)
+    foreach(script reload_store reload_store_rollback reload_record_off)
+      add_test(NAME console.${script}
+               COMMAND bash ${WEFT_CONSOLE_DIR}/${script}.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl> /usr/bin/python3)
+      set_tests_properties(console.${script} PROPERTIES ENVIRONMENT SQLITE=${WEFT_RELOAD_SQLITE3})
+      list(APPEND WEFT_STORE_RELOAD_TESTS console.${script})
+    endforeach()
+    set_tests_properties(${WEFT_STORE_RELOAD_TESTS} PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
   endif()
   # examples/weftd.service judged by systemd-analyze (skipped, 77, without it).
   add_test(NAME console.weftd_unit COMMAND bash ${WEFT_CONSOLE_DIR}/weftd_unit.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>)

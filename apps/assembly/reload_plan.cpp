@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <system_error>
 
 #include "weft/apps/assembly/catalog.hpp"
 
@@ -83,12 +84,13 @@ Flat service_keys(const ConfigSection& root, const std::string& name, const std:
 }
 
 // The top-level tables a service's settings include: those its factory
-// reads (ServiceFactory::root_tables), and [store] for record: assemble()
-// reads [store] into the Store that catalog.cpp hands to record (and to
-// upload, which always needs record, so it restarts after it anyway).
+// reads (ServiceFactory::root_tables), and [store] for record and upload:
+// assemble() reads [store] into the Store that catalog.cpp hands to both,
+// so a [store] change restarts each of them on the new Store (upload too
+// when its `needs` leave record out: no run may keep the old Store).
 std::vector<std::string> shared_tables(const ServiceFactory& f) {
   std::vector<std::string> tables = f.root_tables;
-  if (f.name == "record") tables.push_back("store");
+  if (f.name == "record" || f.name == "upload") tables.push_back("store");
   return tables;
 }
 
@@ -149,6 +151,34 @@ bool configured_disabled(const ConfigSection& root, const std::string& name) {
   return table && !table->boolean("enabled", true);
 }
 
+// The database file as the store's path claim names it (absolute,
+// lexically normal): "data/./readings.db" is the same file as "data/readings.db".
+std::string normal_path(const std::string& path) {
+  std::error_code ec;
+  const auto abs = std::filesystem::absolute(path, ec);
+  return (ec ? std::filesystem::path(path) : abs).lexically_normal().string();
+}
+
+std::optional<std::string> store_path(const ConfigSection& root) {
+  const auto store = root.table("store");
+  if (!store) return std::nullopt;
+  try {
+    return store->string("path", "");
+  } catch (const ConfigError&) {  // validated before; a plan never fails on valid input
+    return std::nullopt;
+  }
+}
+
+// [store] path names another file (both sides have a [store]).
+std::optional<std::pair<std::string, std::string>> store_move(const ConfigSection& was, const ConfigSection& will) {
+  const auto from = store_path(was);
+  const auto to = store_path(will);
+  if (!from || !to || normal_path(*from) == normal_path(*to)) return std::nullopt;
+  return std::make_pair(*from, *to);
+}
+
+bool upload_enabled(const Side& side) { return side.needs.contains("upload"); }
+
 }  // namespace
 
 CheckedConfig check_config(Config config) {
@@ -184,29 +214,14 @@ ReloadPlan plan_reload(const CheckedConfig& running, const CheckedConfig& next) 
     plan.refused.push_back({std::move(change), where, start_only_reason(key)});
   }
 
-  // [store] changed on the same file: the new Store would wait for the
-  // running one's path claim (one writer per file) until record's start
-  // failed, so such a reload could only roll back. Refused until the
-  // transaction can close the running Store between record's stop and its
-  // start. A new `path` (another file), or adding or removing the whole
-  // table, has no second writer on one file: it restarts record.
-  if (was.root.table("store") && will.root.table("store")) {
-    Flat store_was, store_will;
-    flatten(was.root, "", store_was);
-    flatten(will.root, "", store_will);
-    std::vector<KeyChange> store_changes;
-    for (KeyChange& change : diff(store_was, store_will))
-      if (covered_by(change.key, "store")) store_changes.push_back(std::move(change));
-    const bool new_file = std::any_of(store_changes.begin(), store_changes.end(),
-                                      [](const KeyChange& c) { return c.key == "store.path"; });
-    for (KeyChange& change : store_changes) {
-      if (new_file) break;
-      const std::string key = change.key.substr(std::string("store.").size());
-      const std::string where = will.root.table("store")->where(key);
-      plan.refused.push_back({std::move(change), where,
-                              "a live reload cannot change [store] on the same file yet: the running store holds "
-                              "that file until weftd restarts"});
-    }
+  // [store]: record and upload restart on a new Store (their keys include
+  // [store]). On the same file the transaction closes the running Store
+  // between their stop and their start (apps/reload/store_swap.hpp); on a
+  // new file the readings upload has not delivered stay in the old one.
+  if (const auto moved = store_move(was.root, will.root)) {
+    plan.store_moved = moved;
+    if (upload_enabled(was) || upload_enabled(will))
+      plan.warnings.push_back(store_move_warning(moved->first, moved->second, std::nullopt));
   }
 
   // Each known service's keys, on both sides.
@@ -279,6 +294,14 @@ std::vector<KeyChange> diff_configs(const CheckedConfig& running, const CheckedC
   was.merge(weftd_keys(was_root));
   will.merge(weftd_keys(will_root));
   return diff(was, will);
+}
+
+std::string store_move_warning(const std::string& from, const std::string& to, std::optional<std::uint64_t> undelivered) {
+  const std::string backlog = undelivered ? std::to_string(*undelivered) + " readings not yet delivered by upload"
+                                          : "the readings upload has not yet delivered";
+  return "[store] path changes (\"" + from + "\" -> \"" + to + "\"): " + backlog + " stay in " + from +
+         "; upload on " + to + " never sends them. To deliver them first, let upload catch up (`upload` shows its "
+         "backlog) before changing path, or set path back to " + from;
 }
 
 std::string refusal_message(const RefusedKey& r) {

@@ -124,6 +124,7 @@ std::string plan_text(const FileCheck& c) {
     for (const auto& change : e.changes) text += "      " + change_line(change) + "\n";
   }
   for (const auto& change : p.live) text += "  apply   " + change_line(change) + " (without a restart)\n";
+  for (const auto& w : p.warnings) text += "  warning: " + w + "\n";
   if (!p.unchanged.empty()) {
     text += "untouched:";
     for (std::size_t i = 0; i < p.unchanged.size(); ++i) text += (i ? ", " : " ") + p.unchanged[i];
@@ -134,7 +135,8 @@ std::string plan_text(const FileCheck& c) {
 
 std::string plan_json(const FileCheck& c) {
   const ReloadPlan& p = c.plan;
-  std::vector<std::string> services, refused, unchanged;
+  std::vector<std::string> services, refused, unchanged, warnings;
+  for (const auto& w : p.warnings) warnings.push_back(console::json_string(w));
   for (const auto& e : p.services)
     services.push_back(JsonObject()
                            .str("service", e.service)
@@ -152,7 +154,7 @@ std::string plan_json(const FileCheck& c) {
   JsonObject o;
   o.str("file", c.file).boolean("valid", true).boolean("refused", p.is_refused()).boolean("applied", false);
   o.raw("services", json_array(services)).raw("live", changes_json(p.live)).raw("refusals", json_array(refused));
-  o.raw("untouched", json_array(unchanged));
+  o.raw("untouched", json_array(unchanged)).raw("warnings", json_array(warnings));
   return o.done();
 }
 
@@ -181,12 +183,14 @@ std::string outcome_text(const ReloadOutcome& o) {
     text += "  " + action + service + "  " + (s.ok ? "ok" : "FAILED: " + s.error) + "\n";
   }
   for (const auto& k : o.live) text += "  applied  " + k + " (without a restart)\n";
+  for (const auto& w : o.warnings) text += "  warning: " + w + "\n";
   text += "running config " + o.config_hash + ", " + std::to_string(o.took_us / 1000) + " ms\n";
   return text;
 }
 
 std::string outcome_json(const ReloadOutcome& o) {
-  std::vector<std::string> steps, errors, live;
+  std::vector<std::string> steps, errors, live, warnings;
+  for (const auto& w : o.warnings) warnings.push_back(console::json_string(w));
   for (const auto& s : o.services)
     steps.push_back(
         JsonObject()
@@ -202,6 +206,7 @@ std::string outcome_json(const ReloadOutcome& o) {
   j.raw("id", std::to_string(o.id)).str("trigger", to_string(o.trigger)).str("result", to_string(o.result));
   j.str("file", o.file).str("config_hash", o.config_hash).raw("took_us", std::to_string(o.took_us));
   j.raw("errors", json_array(errors)).raw("services", json_array(steps)).raw("live", json_array(live));
+  j.raw("warnings", json_array(warnings));
   return j.done();
 }
 

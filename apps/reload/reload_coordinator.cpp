@@ -138,6 +138,7 @@ void ReloadCoordinator::Impl::finish(ReloadOutcome& out, MonoTime started_at) {
   const std::string head = "reload " + std::to_string(out.id) + " (" + std::string(to_string(out.trigger)) + ", " +
                            out.file + "): " + std::string(to_string(out.result));
   const double ms = static_cast<double>(out.took_us) / 1000.0;
+  for (const auto& w : out.warnings) log.warn("reload {}: {}", out.id, w);
   switch (out.result) {
     case ReloadResult::applied:
       log.info("{} in {:.1f} ms: {}; running config {}", head, ms, steps_text(out), out.config_hash);

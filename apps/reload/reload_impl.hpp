@@ -28,6 +28,12 @@ struct PreparedReload {
   bool invalid = false;               // errors are parse/validation errors (not refusals)
   ReloadPlan plan;
   bool store_changed = false;         // a [store] key differs: record and upload get a new store
+  // ... on the running store's file (record_reload.hpp, StoreSwap): the
+  // running Store is closed before the new one opens, and `rollback` is the
+  // running config assembled again on a Store of its own (not opened), whose
+  // record and upload specs a rollback uses once the running Store is gone.
+  bool store_reopened = false;
+  std::shared_ptr<Assembly> rollback;  // also in Impl::owned while the transaction runs
   std::unique_ptr<Assembly> assembly;  // the new specs (with weftd's RunMode); null if refused/unchanged
 };
 

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "record_reload.hpp"
 #include "reload_impl.hpp"
 #include "weft/apps/reload/reload_history.hpp"
 #include "weft/apps/assembly/store_config.hpp"
@@ -80,6 +81,7 @@ PreparedReload prepare_reload(const std::filesystem::path& file, const std::stri
     if (!out.plan.services.empty())
       out.assembly = std::make_unique<Assembly>(
           assemble(next_doc, mode, out.store_changed ? nullptr : running_store));
+    prepare_store_reopen(out, running_text, file, mode, running_store);
     out.config = std::move(next_doc);
   } catch (const ConfigError& e) {
     out.invalid = true;
@@ -124,6 +126,7 @@ public:
       if (e.action != PlanAction::stop) to_start_.push_back(e.service);
     }
     std::sort(to_stop_.begin(), to_stop_.end(), [&](const auto& a, const auto& b) { return position(a) > position(b); });
+    swap_.emplace(c_, p_, new_assembly_);
     ServiceTableChange change = build_change();
     try {
       rc_.check_change(change);
@@ -155,6 +158,12 @@ public:
     } catch (const ServiceGraphError& e) {
       failed_service = "(service table)";
       failure = e.what();
+    }
+    // [store] changed on the running store's file: closed before record opens the new one.
+    if (failure.empty()) {
+      failure = co_await swap_->close_running();
+      if (rc_.stopping()) throw Stopping{};
+      if (!failure.empty()) failed_service = "record";
     }
     // Start what starts or restarts, needs first; each must become ready.
     std::map<std::string, std::uint64_t> generation;
@@ -288,6 +297,9 @@ private:
       co_await stop_one(name);
     }
     bool rollback_failed = false;
+    // The new store closed and record's and upload's previous specs on a store with the previous settings.
+    co_await swap_->before_rollback(previous_, out_.errors);
+    if (rc_.stopping()) throw Stopping{};
     if (changed_) {
       pin_abandoned(to_start_);
       ServiceTableChange back;
@@ -348,6 +360,7 @@ private:
   std::vector<std::string> to_stop_;   // dependents first
   std::vector<std::string> to_start_;  // needs first (plan order)
   bool changed_ = false;
+  std::optional<StoreSwap> swap_;  // a [store] change on the running store's file (record_reload.hpp)
 };
 
 // Logs what reserving `id` in the history said. The id was given when the
@@ -397,6 +410,8 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Reloa
     co_await rc.blocking(work);
     next_id = std::max(next_id, after_reservation(*rc.logger("weft"), dir, reserved, out.id));
   }
+  // Its Store (not opened) is freed by release_unused on the pool; a rollback may take it first.
+  if (p.rollback) owned.push_back(p.rollback);
   if (rc.stopping()) {
     out.result = ReloadResult::refused;
     out.errors.push_back("weftd began stopping: the reload was abandoned before it changed anything");
@@ -428,6 +443,7 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Reloa
   if (p.plan.services.empty()) {
     out.result = p.plan.live.empty() ? ReloadResult::unchanged : ReloadResult::applied;
   } else {
+    out.warnings = co_await store_move_warnings(*this, p.plan);
     std::shared_ptr<Assembly> fresh(std::move(p.assembly));
     owned.push_back(fresh);
     Apply apply(*this, p, out);
@@ -451,6 +467,7 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Reloa
       // The running store goes on in the new assembly (its services got it).
       if (!p.store_changed && current && current->store) fresh->store = std::move(current->store);
       current = fresh;
+      release_record_intake(*this, p.plan);
     } else if (apply.changed()) {
       // A rolled-back spec came from `fresh`; a run of it may have been abandoned.
       for (const auto& e : p.plan.services) {

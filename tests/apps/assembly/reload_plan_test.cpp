@@ -145,25 +145,42 @@ TEST_CASE("reload plan: one instrument's period changed restarts only gather and
     CHECK(std::find(p.unchanged.begin(), p.unchanged.end(), untouched) != p.unchanged.end());
 }
 
-TEST_CASE("reload plan: [store] batch_rows changed is refused live, with the plan a restart would follow", "[reload][assembly]") {
+TEST_CASE("reload plan: [store] batch_rows changed on the same file restarts record and upload on it", "[reload][assembly]") {
   const ReloadPlan p = plan(kBox, edited(kBox, "batch_rows = 500", "batch_rows = 100"));
-  // The running Store holds the file (one writer per file): refused, naming the key.
-  REQUIRE(p.refused.size() == 1);
-  CHECK(p.refused[0].change.key == "store.batch_rows");
-  CHECK(refusal_message(p.refused[0]).find("[store] batch_rows changed (500 -> 100)") != std::string::npos);
-  CHECK(refusal_message(p.refused[0]).find("systemctl restart weftd") != std::string::npos);
-  // upload always needs record (upload_config.cpp): it restarts after it.
+  // The transaction closes the running Store between the stops and the
+  // starts (store_swap.hpp): nothing refuses, nothing is left behind.
+  CHECK_FALSE(p.is_refused());
+  CHECK_FALSE(p.store_moved);
+  CHECK(p.warnings.empty());
   CHECK(actions(p) == std::vector<std::string>{"restart record", "restart upload"});
   CHECK(has_change(entry(p, "record").changes, "store.batch_rows", "500", "100"));
-  CHECK(entry(p, "upload").reason == "needs record, which restarts");
+  // upload reads the same store: [store] is its setting too.
+  CHECK(has_change(entry(p, "upload").changes, "store.batch_rows", "500", "100"));
+  CHECK(entry(p, "upload").reason == "its config changed");
 }
 
-TEST_CASE("reload plan: a new [store] path restarts record on the other file", "[reload][assembly]") {
+TEST_CASE("reload plan: a [store] path spelled differently is the same file", "[reload][assembly]") {
+  const ReloadPlan p = plan(kBox, edited(edited(kBox, "batch_rows = 500", "batch_rows = 100"), "data/readings.db",
+                                         "data/./readings.db"));
+  CHECK_FALSE(p.is_refused());
+  CHECK_FALSE(p.store_moved);
+  CHECK(p.warnings.empty());
+  CHECK(actions(p) == std::vector<std::string>{"restart record", "restart upload"});
+}
+
+TEST_CASE("reload plan: a new [store] path restarts record on the other file and warns of the backlog left", "[reload][assembly]") {
   const ReloadPlan p = plan(kBox, edited(edited(kBox, "batch_rows = 500", "batch_rows = 100"), "data/readings.db",
                                          "data/other.db"));
   CHECK_FALSE(p.is_refused());
   CHECK(actions(p) == std::vector<std::string>{"restart record", "restart upload"});
   CHECK(has_change(entry(p, "record").changes, "store.batch_rows", "500", "100"));
+  REQUIRE(p.store_moved);
+  CHECK(p.store_moved->first == "/tmp/weft-plan-test/data/readings.db");
+  CHECK(p.store_moved->second == "/tmp/weft-plan-test/data/other.db");
+  REQUIRE(p.warnings.size() == 1);
+  CHECK_THAT(p.warnings[0], Contains("stay in /tmp/weft-plan-test/data/readings.db") &&
+                                Contains("upload on /tmp/weft-plan-test/data/other.db never sends them"));
+  CHECK_THAT(weft::apps::store_move_warning("/a.db", "/b.db", 42), Contains("42 readings not yet delivered by upload"));
 }
 
 TEST_CASE("reload plan: a service added, removed or disabled", "[reload][assembly]") {

@@ -9,7 +9,9 @@
 // for "1s", changes nothing. A service is its own [service.NAME] (with
 // its sub-tables) plus the top-level tables it reads
 // (ServiceFactory::root_tables: [[serial]] and [[instrument]] are
-// gather's) and, for record, [store] (the store it writes is made from it).
+// gather's) and, for record and upload, [store] (the store they write and
+// read is made from it: a [store] change restarts both on a new Store; on
+// the same file the reload closes the running one first, store_swap.hpp).
 // A disabled service counts as stopped, whatever its table holds.
 //
 // Guarantees:
@@ -26,9 +28,11 @@
 //   reload, as does a changed key that no service owns.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "weft/apps/assembly/assemble.hpp"
@@ -74,6 +78,10 @@ struct RefusedKey {
 
 struct ReloadPlan {
   std::vector<PlanEntry> services;     // in apply order
+  // [store] path names another file (old, new as written): record and
+  // upload restart on it, and what upload has not delivered stays behind.
+  std::optional<std::pair<std::string, std::string>> store_moved;
+  std::vector<std::string> warnings;   // applied anyway, but worth saying (store_move_warning)
   std::vector<KeyChange> live;         // applied without a restart (log_level, reload_settle)
   std::vector<RefusedKey> refused;     // non-empty: the whole reload is refused
   std::vector<std::string> unchanged;  // enabled in both and untouched, in start order
@@ -86,6 +94,10 @@ ReloadPlan plan_reload(const CheckedConfig& running, const CheckedConfig& next);
 // Every effective key of the two configs that differs, in key order (the
 // `config diff` command). Both must be validated (check_config*).
 std::vector<KeyChange> diff_configs(const CheckedConfig& running, const CheckedConfig& next);
+
+// What a [store] path change leaves behind in the old file (the count when
+// known: the transaction asks the running store).
+std::string store_move_warning(const std::string& from, const std::string& to, std::optional<std::uint64_t> undelivered);
 
 // "[weftd] data_dir changed ("/a" -> "/b") at f.toml:3:12: it can only change
 // at start (...); run `systemctl restart weftd` to apply it"

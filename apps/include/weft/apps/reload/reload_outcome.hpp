@@ -62,6 +62,9 @@ struct ReloadOutcome {
   std::vector<std::string> errors;  // refused: every error (file:line:col); rolled back: the service and its error
   std::vector<ReloadServiceStep> services;  // in the order they were touched
   std::vector<std::string> live;   // keys applied without a restart ("weftd.log_level")
+  // Applied, but worth saying: a [store] path change leaves the readings
+  // upload has not delivered in the old file (how many, when known).
+  std::vector<std::string> warnings;
 };
 
 }  // namespace weft::apps
