@@ -11,7 +11,9 @@
 //   (ca_checks.hpp scan_stream);
 // - a refused request names its command (by name or number) and is of a
 //   kind the decoder documents; unknown and obsolete commands keep the
-//   circuit open, anything else closes it (as serve_requests does);
+//   circuit open, anything else closes it (as serve_requests does); the
+//   ERROR reply the service sends for it (header copy, message, an ECA
+//   status) decodes back to itself on the client side;
 // - a decoded request is of the frame's command, its names have no NUL and
 //   respect max_name_length, and decode -> encode -> decode gives it back;
 // - a WRITE's DBR data decodes consistently (ca_checks.hpp check_decoded).
@@ -53,6 +55,23 @@ void check_write_data(std::uint16_t type, std::uint32_t count, const std::vector
   if (type <= 6 && count != 1) check_decoded(type, 1, exact, limits, decode_dbr(type, 1, exact, limits));
 }
 
+// The ERROR the service answers a refused request with (send_error): the
+// request's header as received and the message; a client decodes it back.
+void check_error_reply(const Frame& f, const Error& e, const Limits& limits) {
+  const ErrorMessage reply{no_cid, to_eca(e.code), {f.header_bytes.begin(), f.header_bytes.end()}, e.message()};
+  FUZZ_CHECK(to_string(reply.status) != "unknown", "no ECA status for errc %d", static_cast<int>(e.code));
+  std::vector<std::uint8_t> out;
+  encode(out, reply);
+  const std::vector<std::uint8_t> exact(out);
+  const auto scanned = scan_frame(exact, limits);
+  const auto* g = std::get_if<Frame>(&scanned);
+  FUZZ_CHECK(g != nullptr && g->length == exact.size(), "the ERROR reply does not scan as one frame");
+  const auto back = decode_response(*g, limits);
+  FUZZ_CHECK(std::holds_alternative<Response>(back) &&
+                 std::get<ErrorMessage>(std::get<Response>(back)) == reply,
+             "the ERROR reply does not decode to itself");
+}
+
 bool on_request(const Frame& f, const Limits& limits) {
   const auto decoded = decode_request(f, limits);
   const auto command = static_cast<Command>(f.header.command);
@@ -61,6 +80,7 @@ bool on_request(const Frame& f, const Limits& limits) {
     FUZZ_CHECK(!e->detail.empty(), "a request error without a detail");
     FUZZ_CHECK(contains(e->detail, label) || contains(e->detail, "command " + std::to_string(f.header.command)),
                "request error that does not name command %u: %s", f.header.command, e->detail.c_str());
+    check_error_reply(f, *e, limits);
     switch (e->code) {
       case errc::unknown_command:
       case errc::obsolete_command: return true;  // answered with ERROR, the circuit stays
