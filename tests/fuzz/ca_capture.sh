@@ -13,6 +13,7 @@ set -euo pipefail
 WEFTD=$(realpath "$1")
 PYTHON=${2:-/usr/bin/python3}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/integration/common.bash
 source "$HERE/../integration/common.bash"
 
 "$PYTHON" -c 'import epics' 2>/dev/null || fail "pyepics is not installed for $PYTHON (apt-get install python3-pyepics)"
@@ -89,5 +90,5 @@ timeout 60 "$PYTHON" "$HERE/../integration/ca_pyepics_client.py" "$LISTEN" cap >
 running weftd || fail "weftd died"
 stop weftd
 stop relay
-ls "$TMP/capture" | sed 's/_[0-9]*//' | sort | uniq -c | sed 's/^/# recorded /'
+find "$TMP/capture" -type f -printf '%f\n' | sed 's/_[0-9]*//' | sort | uniq -c | sed 's/^/# recorded /'
 "$PYTHON" "$HERE/ca_seeds.py" "$TMP/capture"
