@@ -6,6 +6,8 @@
 # write single/multiple, an exception, an echo), NMEA and kv lines those the
 # ASCII tests use, console lines those tests/console sends; the config
 # seeds are examples/*.toml (copied) and a document of the fuzzed sections.
+# The ca_* corpora are not written here: they are recorded traffic
+# (ca_capture.sh, ca_seeds.py; corpus/README.md).
 import os, shutil, struct, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

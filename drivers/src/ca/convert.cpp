@@ -32,6 +32,13 @@ std::optional<double> parse_double(std::string_view text) noexcept {
   double value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, std::chars_format::general);
   if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  // from_chars also takes C's "nan(n-char-sequence)" ("nan(0x10)"): only a
+  // bare nan is one of the documented words (found by tests/fuzz/ca_dbr).
+  if (std::isnan(value)) {
+    std::string_view word = text;
+    if (word.front() == '-') word.remove_prefix(1);
+    if (word.size() != 3) return std::nullopt;
+  }
   return value;
 }
 
@@ -54,8 +61,14 @@ std::optional<std::int64_t> parse_integer(std::string_view text, std::int64_t mi
   const auto number = parse_double(trimmed);
   if (!number || !std::isfinite(*number)) return std::nullopt;
   const double truncated = std::trunc(*number);
-  if (truncated < static_cast<double>(min) || truncated > static_cast<double>(max)) return std::nullopt;
-  return static_cast<std::int64_t>(truncated);
+  // Outside int64 first: (double)INT64_MAX rounds up to 2^63, so comparing
+  // with a bound converted to double let 2^63 through to an undefined cast
+  // (found by tests/fuzz/ca_dbr: "9223372036854775807.5").
+  constexpr double two_63 = 9223372036854775808.0;
+  if (!(truncated >= -two_63 && truncated < two_63)) return std::nullopt;
+  const auto whole_part = static_cast<std::int64_t>(truncated);
+  if (whole_part < min || whole_part > max) return std::nullopt;
+  return whole_part;
 }
 
 std::string format_number(double value, bool integral, std::optional<int> precision) {

@@ -315,8 +315,9 @@ Result<std::vector<std::uint8_t>> encode_dbr(std::uint16_t code, std::uint32_t c
   }
   if (layout->family == Family::gr || layout->family == Family::ctrl) store_metadata(b, *layout, value.meta);
   if (code == dbr_class_name) {
-    // No record types here: every PV is of the same class.
-    store_text(b, 0, max_string_size, "weft");
+    // No record types here: every PV is of the same class. Count 0 carries
+    // no element to hold the name (found by tests/fuzz/ca_dbr).
+    if (count > 0) store_text(b, 0, max_string_size, "weft");
     return out;
   }
   const std::size_t n = std::min<std::size_t>(count, value.size());

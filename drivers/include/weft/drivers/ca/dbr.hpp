@@ -53,6 +53,8 @@ struct DbrLayout {
   Family family = Family::plain;  // the special codes report plain (35, 36, 38) or sts (37)
   std::size_t value_offset = 0;   // metadata bytes before the first element
   std::size_t value_size = 0;     // bytes per element
+
+  friend bool operator==(const DbrLayout&, const DbrLayout&) = default;
 };
 
 std::optional<DbrLayout> dbr_layout(std::uint16_t code) noexcept;  // nullopt above 38
