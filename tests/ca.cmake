@@ -47,3 +47,21 @@ if(TARGET weftd)
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_request_flood_client.py /usr/bin/python3)
   set_tests_properties(integration.ca_request_flood PROPERTIES LABELS integration TIMEOUT 90)
 endif()
+
+# The limits, small in the test's config: max_circuits, max_channels,
+# max_subscriptions, client_timeout, a malformed message; `ca clients`.
+if(TARGET weftd AND TARGET weftctl)
+  add_test(NAME integration.ca_limits
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_limits.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_limits_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_limits PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()
+
+# 100 circuits x 100 monitored channels, one more client stopped with
+# SIGSTOP: nobody else is delayed, its queue stays bounded and squashes.
+if(TARGET weftd AND TARGET weftctl)
+  add_test(NAME integration.ca_fanout
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_fanout.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_fanout_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_fanout PROPERTIES LABELS integration TIMEOUT 120)
+endif()

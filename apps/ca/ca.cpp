@@ -17,7 +17,8 @@
 //   send_buffer = 262144         # bytes queued per circuit before monitor updates are squashed
 //   socket_send_buffer = 65536   # SO_SNDBUF of each circuit; 0: the kernel's autotuning, which lets one
 //                                # stalled client pin up to tcp_wmem's maximum (4 MiB) of kernel memory
-//   client_timeout = "60s"       # a circuit whose output has not drained for this long is closed
+//   client_timeout = "60s"       # a circuit whose output has not drained for this long is closed (>= 1 s; an
+//                                # idle circuit has no output: libca's 30 s echo is not affected)
 //
 // Circuit guarantees: requests are handled in order (a read after a write
 // sees it); a monitor whose circuit is over send_buffer (or EVENTS_OFF) keeps
@@ -40,6 +41,7 @@
 // (units, limits, deadbands), the record fields other than VAL.
 //
 // Console: `ca` (circuits, channels, subscriptions, squashed updates, bytes),
+// `ca clients` (the same totals per client user@host and address),
 // `ca pv NAME`, `ca trace CLIENT` (the last 64 messages of a circuit, also in
 // dumps); counters as weft.ca.* points each second.
 #include <fnmatch.h>
@@ -169,7 +171,8 @@ struct Server {
 struct Circuit {
   Server& server;
   tcp::socket sock;
-  std::string peer;
+  std::string peer;     // address:port, as `ca` and `ca trace` name the circuit
+  std::string address;  // the peer's address alone: `ca clients` groups by it
   std::string user, host;
   std::uint16_t minor = 0;
   std::unordered_map<std::uint32_t, std::unique_ptr<Channel>> channels;  // by SID
@@ -180,6 +183,8 @@ struct Circuit {
   bool closing = false;
   bool events_off = false;
   bool writing = false;  // a write is in progress or was cut short (the stream's framing is lost)
+  bool channel_limit_logged = false;       // max_channels refusals are logged once per circuit
+  bool subscription_limit_logged = false;  // max_subscriptions refusals likewise
   std::deque<std::pair<std::uint32_t, std::uint32_t>> pending;  // (sid, subscription ID) with an update due
   std::uint64_t squashed = 0, bytes_in = 0, bytes_out = 0;
   std::array<TraceEntry, kTraceDepth> trace{};
@@ -193,8 +198,8 @@ struct Circuit {
   }
 
   Circuit(Server& srv, tcp::socket socket, std::string label)
-      : server(srv), sock(std::move(socket)), peer(std::move(label)), wake(sock.get_executor()),
-        room(sock.get_executor()) {
+      : server(srv), sock(std::move(socket)), peer(std::move(label)), address(peer.substr(0, peer.rfind(':'))),
+        wake(sock.get_executor()), room(sock.get_executor()) {
     wake.expires_at(asio::steady_timer::time_point::max());
     room.expires_at(asio::steady_timer::time_point::max());
   }
@@ -222,6 +227,11 @@ std::uint64_t Server::squashed_total() const {
   std::uint64_t n = squashed_closed;
   for (const Circuit* c : open) n += c->squashed;
   return n;
+}
+
+// The client's claimed user@host ("?" for a name not sent yet).
+std::string who(const Circuit& c) {
+  return (c.user.empty() ? "?" : c.user) + "@" + (c.host.empty() ? "?" : c.host);
 }
 
 std::string host_name() {
@@ -500,9 +510,10 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     if (create->client_minor != 0) c.minor = std::min(c.minor == 0 ? create->client_minor : c.minor, ca::minor_version);
     Pv* pv = find_pv(s, create->name);
     if (pv == nullptr || c.channels.size() >= s.s.max_channels) {
-      if (pv != nullptr) {
-        s.ctx.log().warn("ca: circuit {}: channel limit of {} reached; refusing {}", c.peer, s.s.max_channels,
-                         create->name);
+      if (pv != nullptr && !std::exchange(c.channel_limit_logged, true)) {
+        s.ctx.log().warn("ca: circuit {} ({}): {} channels open ([service.ca] max_channels); refusing {} with "
+                         "CREATE_CH_FAIL; further refusals on this circuit are not logged",
+                         c.peer, who(c), s.s.max_channels, create->name);
       }
       ca::encode(c.out, ca::CreateChFail{create->cid});
       c.notify();
@@ -560,6 +571,11 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
       return true;
     }
     if (ch->monitors.size() >= s.s.max_subscriptions && !ch->monitors.contains(add->subscription_id)) {
+      if (!std::exchange(c.subscription_limit_logged, true)) {
+        s.ctx.log().warn("ca: circuit {} ({}): {} subscriptions on {} ([service.ca] max_subscriptions); refusing "
+                         "more with ECA_ALLOCMEM; further refusals on this circuit are not logged",
+                         c.peer, who(c), s.s.max_subscriptions, ch->pv->name);
+      }
       send_error(c, f, ch->cid, ca::Eca::allocmem,
                  "subscription limit of " + std::to_string(s.s.max_subscriptions) + " per channel reached");
       return true;
@@ -671,7 +687,7 @@ asio::awaitable<void> serve_requests(Circuit& c) {
       if (std::holds_alternative<ca::NeedMore>(scanned)) break;
       if (const auto* e = std::get_if<ca::Error>(&scanned)) {
         ++s.malformed;
-        s.ctx.log().warn("ca: circuit {} ({}@{}): {}; closing it", c.peer, c.user, c.host, e->message());
+        s.ctx.log().warn("ca: circuit {} ({}): {}; closing it", c.peer, who(c), e->message());
         keep = false;
         break;
       }
@@ -682,7 +698,7 @@ asio::awaitable<void> serve_requests(Circuit& c) {
         send_error(c, f, ca::no_cid, ca::to_eca(e->code), e->message());
         if (e->code != ca::errc::unknown_command && e->code != ca::errc::obsolete_command) {
           ++s.malformed;
-          s.ctx.log().warn("ca: circuit {} ({}@{}): {}; closing it", c.peer, c.user, c.host, e->message());
+          s.ctx.log().warn("ca: circuit {} ({}): {}; closing it", c.peer, who(c), e->message());
           keep = false;
         }
       } else {
@@ -717,9 +733,10 @@ asio::awaitable<void> drain(Circuit& c) {
     auto result = co_await (asio::async_write(c.sock, asio::buffer(sending), kTuple) || stall.async_wait(kTuple));
     if (result.index() == 0 && !std::get<0>(std::get<0>(result))) c.writing = false;
     if (result.index() == 1) {
-      c.server.ctx.log().warn("ca: circuit {} ({}@{}): output not drained for {} s ({} updates squashed); closing it",
-                              c.peer, c.user, c.host,
-                              std::chrono::duration_cast<std::chrono::seconds>(c.server.s.client_timeout).count(),
+      c.server.ctx.log().warn("ca: circuit {} ({}): output not drained for {} ms ([service.ca] client_timeout, {} "
+                              "updates squashed); closing it",
+                              c.peer, who(c),
+                              std::chrono::duration_cast<std::chrono::milliseconds>(c.server.s.client_timeout).count(),
                               c.squashed);
       break;
     }
@@ -734,8 +751,7 @@ asio::awaitable<void> drain(Circuit& c) {
 }
 
 asio::awaitable<void> circuit_session(Server& s, tcp::socket sock, std::string peer) {
-  Circuit c(s, std::move(sock), std::move(peer));
-  ++s.circuits;
+  Circuit c(s, std::move(sock), std::move(peer));  // s.circuits was counted by accept_loop
   s.open.push_back(&c);
   boost::system::error_code ignored;
   c.sock.set_option(tcp::no_delay(true), ignored);
@@ -800,6 +816,7 @@ asio::awaitable<void> accept_loop(Server& s, tcp::acceptor& acceptor, TaskGroup&
       continue;
     }
     ++s.circuits_accepted;
+    ++s.circuits;  // now, not when the session starts: a burst of accepts must see each one
     circuits.spawn(circuit_session(s, std::move(sock), std::move(peer)));
   }
 }
@@ -875,10 +892,6 @@ asio::awaitable<void> beacon_loop(Server& s, udp::socket& sock) {
 
 // ---- console, dumps, counters ---------------------------------------------
 
-std::string who(const Circuit& c) {
-  return (c.user.empty() ? "?" : c.user) + "@" + (c.host.empty() ? "?" : c.host);
-}
-
 std::string render_circuits(const Server& s) {
   std::string out = fmt::format("ca: port {} (TCP {}), {} PVs, {} circuits; {} searches ({} answered), {} circuits "
                                 "refused, {} malformed messages, {} updates squashed\n",
@@ -889,6 +902,32 @@ std::string render_circuits(const Server& s) {
                        "{} queued{}\n",
                        c->peer, who(*c), c->minor, c->channels.size(), c->subscriptions(), c->squashed,
                        c->pending.size(), c->bytes_in, c->bytes_out, c->out.size(), c->events_off ? ", events off" : "");
+  }
+  return out;
+}
+
+// `ca clients`: the circuits grouped by client (claimed user@host and
+// address; libca opens one circuit per priority), totals per client.
+std::string render_clients(const Server& s) {
+  struct Totals {
+    std::size_t circuits = 0, channels = 0, subscriptions = 0;
+    std::uint64_t squashed = 0, bytes_in = 0, bytes_out = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Totals> clients;  // by (user@host, address)
+  for (const Circuit* c : s.open) {
+    Totals& t = clients[{who(*c), c->address}];
+    ++t.circuits;
+    t.channels += c->channels.size();
+    t.subscriptions += c->subscriptions();
+    t.squashed += c->squashed;
+    t.bytes_in += c->bytes_in;
+    t.bytes_out += c->bytes_out;
+  }
+  std::string out = fmt::format("ca clients: {} clients on {} circuits\n", clients.size(), s.open.size());
+  for (const auto& [key, t] : clients) {
+    out += fmt::format("  {} {}: {} circuits, {} channels, {} subscriptions, {} squashed, {} bytes in, {} out\n",
+                       key.first, key.second, t.circuits, t.channels, t.subscriptions, t.squashed, t.bytes_in,
+                       t.bytes_out);
   }
   return out;
 }
@@ -927,6 +966,15 @@ std::vector<CommandRegistration> register_commands(Server& s) {
        .help = "Channel Access server: circuits (client user@host, address), channels, subscriptions, squashed updates",
        .handler = [&s](const CommandArgs&) -> asio::awaitable<CommandReply> {
          co_return CommandReply{true, render_circuits(s), {}};
+       }}));
+  out.push_back(s.ctx.add_command(
+      {.name = "ca clients",
+       .usage = "ca clients",
+       .help = "Channel Access clients (user@host and address): circuits, channels, subscriptions, squashed updates, "
+               "bytes in/out",
+       .handler = [&s](const CommandArgs& args) -> asio::awaitable<CommandReply> {
+         if (!args.empty()) co_return CommandReply{false, "usage: ca clients (no arguments)\n", {}};
+         co_return CommandReply{true, render_clients(s), {}};
        }}));
   out.push_back(s.ctx.add_command(
       {.name = "ca pv",
@@ -1102,7 +1150,7 @@ ServiceFactory ca_factory() {
               section.fail("socket_send_buffer", "must be 0 (the kernel's default) or at least 4096");
             }
             s.client_timeout =
-                section.duration("client_timeout", std::chrono::seconds(60), std::chrono::seconds(35));
+                section.duration("client_timeout", std::chrono::seconds(60), std::chrono::seconds(1));
             for (const ConfigSection& rule : section.tables("access")) {
               AccessRule a;
               a.pv = rule.string("pv", "*");
