@@ -29,10 +29,15 @@ settle_watch() {
     (($(watch_reloads) >= want)) && break
     sleep 0.05
   done
-  (($(watch_reloads) >= want)) || fail "the watch triggered $(watch_reloads) reloads within 10 s, expected $want"
+  (($(watch_reloads) >= want)) || fail "the watch triggered $(watch_reloads) reloads within 10 s, expected $want: $(grep -F "[weft]" "$TMP/box.log" | tail -8)"
   sleep 1.5
   got=$(watch_reloads)
   [[ $got == "$want" ]] || fail "the watch triggered $got reloads, expected exactly $want: $(grep -E "reload [0-9]+ \(" "$TMP/box.log")"
   LAST=$(grep -E "reload [0-9]+ \(watch, " "$TMP/box.log" | tail -1)
   note "$LAST"
+}
+
+# generation NAME: the service's run count ("runs:" of `service NAME`).
+generation() {
+  ctl --exec "service $1" | sed -n 's/^runs: *\([0-9]*\) .*/\1/p'
 }

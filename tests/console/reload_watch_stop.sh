@@ -68,7 +68,7 @@ logged=$(lines "$TMP/box.log")
 expect_status 0 "$WEFTCTL" --socket "$SOCK" reload --timeout 30
 expect_out "unchanged"
 wait_fixed 5 "$TMP/box.log" "config watch: watching $CONF" "$logged"
-watch_conf "$CONF" 150ms
+watch_conf "$CONF" 200ms
 settle_watch 1
 [[ $LAST == *"applied"*"restart heartbeat"* ]] || fail "the watch opened again did not reload the change: $LAST"
 stop box
