@@ -249,7 +249,7 @@ TEST_CASE("reload plan: watch_config switched on or off applies live, restarting
   }
 }
 
-TEST_CASE("reload plan: a service's log_level alone applies live; with another key it restarts", "[reload][assembly]") {
+TEST_CASE("reload plan: a service's log_level alone applies live, with another key it restarts", "[reload][assembly]") {
   const std::string debug_gather = edited(kBox, "[service.gather]\n", "[service.gather]\nlog_level = \"debug\"\n");
   SECTION("set, changed, removed: live, gather and tap untouched") {
     const std::string warn_gather = edited(debug_gather, "log_level = \"debug\"", "log_level = \"warn\"");
