@@ -4,7 +4,8 @@
 //                                data_dir, stall_threshold, hang_threshold,
 //                                reload_settle
 //   [store]                      the SQLite store (store_config.cpp)
-//   [service.NAME]               enabled (default true) + the service's keys,
+//   [service.NAME]               enabled (default true), log_level (default:
+//                                [weftd] log_level) + the service's keys,
 //                                read and checked even when enabled = false
 //   [service.NAME.restart]       min_backoff, max_backoff, intensity,
 //                                intensity_period, start_timeout
@@ -14,12 +15,17 @@
 #include <functional>
 #include <map>
 
+#include <spdlog/spdlog.h>
+
 #include "weft/apps/assembly/catalog.hpp"
 #include "weft/apps/assembly/store_config.hpp"
 #include "weft/core/log.hpp"
+#include "weft/core/runtime_control.hpp"
 
 namespace weft::apps {
 namespace {
+
+constexpr const char* kLevels = "trace, debug, info, warn, error, critical, off";
 
 RestartPolicy read_restart_policy(const ConfigSection& service) {
   RestartPolicy p;
@@ -43,13 +49,8 @@ void read_weftd_section(const ConfigSection& root, Assembly& out) {
   const ConfigSection& w = *weftd;
   out.log_level = w.string("log_level", out.log_level);
   if (!logging::parse_level(out.log_level))
-    w.fail("log_level", "unknown level '" + out.log_level + "'; use one of trace, debug, info, warn, error, critical, off");
+    w.fail("log_level", "unknown level '" + out.log_level + "'; use one of " + kLevels);
   out.watch_config = w.boolean("watch_config", out.watch_config);
-  // The watch (core/file_watch.hpp) is built and tested, but nothing starts
-  // it yet: a key that is accepted and does nothing would be a lie.
-  if (out.watch_config)
-    w.fail("watch_config", "watching the config file is not built yet (weftd would not reload on a change); set it "
-                           "to false and after editing run `weftctl reload` or `systemctl reload weftd` (SIGHUP)");
   out.options.stop_grace = w.duration("stop_grace", out.options.stop_grace, Duration::zero(), std::chrono::minutes(10));
   out.options.blocking_threads = static_cast<std::size_t>(w.integer("blocking_threads", 2, 1, 64));
   // Health: no default data_dir (two weftd on one config must stay possible,
@@ -141,6 +142,7 @@ Assembly assemble(const Config& config, const RunMode& mode, store::Store* share
       if (factory == nullptr)
         services->fail(name, "unknown service '" + name + "'; known services: " + known_service_names());
       const bool enabled = section->boolean("enabled", true);
+      std::string log_level = read_service_log_level(*section);
       if (!enabled && !holds_settings(*section, root, *factory)) {
         section->reject_unknown_keys();
         continue;
@@ -152,7 +154,7 @@ Assembly assemble(const Config& config, const RunMode& mode, store::Store* share
       section->reject_unknown_keys();
       if (!enabled) continue;
       if (factory->prerequisites) factory->prerequisites(*section, root);
-      out.services.push_back(ConfiguredService{std::move(spec), *section});
+      out.services.push_back(ConfiguredService{std::move(spec), *section, std::move(log_level)});
     }
     services->reject_unknown_keys();
   }
@@ -164,8 +166,38 @@ Assembly assemble(const Config& config, const RunMode& mode, store::Store* share
   return out;
 }
 
+std::string read_service_log_level(const ConfigSection& service) {
+  // Read only when present: an absent key is no effective value, so the
+  // reload plan sees "unset", and `config` does not list it for every service.
+  if (!service.has("log_level")) return {};
+  std::string level = service.string("log_level", "");
+  if (!logging::parse_level(level))
+    service.fail("log_level", "unknown level '" + level + "'; use one of " + kLevels +
+                                  " (or leave it out: the service then logs at [weftd] log_level)");
+  return level;
+}
+
+std::string service_log_level(const ConfigSection& root, const std::string& name) {
+  const auto services = root.table("service");
+  const auto section = services ? services->table(name) : std::nullopt;
+  return section ? read_service_log_level(*section) : std::string();
+}
+
+bool apply_log_level(RuntimeControl& control, const std::string& name, const std::string& level) {
+  spdlog::logger* logger = control.logger(name);
+  if (logger == nullptr) return false;
+  const auto parsed = level.empty() ? std::optional(logging::default_level()) : logging::parse_level(level);
+  if (!parsed) return false;
+  logger->set_level(*parsed);
+  return true;
+}
+
 void add_services(Runtime& runtime, Assembly& assembly) {
-  for (auto& s : assembly.services) runtime.add(std::move(s.spec), s.section);
+  for (auto& s : assembly.services) {
+    const std::string name = s.spec.name;
+    runtime.add(std::move(s.spec), s.section);
+    if (!s.log_level.empty()) apply_log_level(runtime.control(), name, s.log_level);
+  }
   assembly.services.clear();
 }
 

@@ -265,11 +265,16 @@ ReloadPlan plan_reload(const CheckedConfig& running, const CheckedConfig& next) 
       plan.services.push_back({name, PlanAction::start, was_disabled ? "enabled again" : "added to the config", changes[name]});
       continue;
     }
-    if (!changes[name].empty()) {
+    // Its log_level alone applies to its logger, live; with any other key
+    // it restarts (and starts at the new level).
+    const std::string level_key = "service." + name + ".log_level";
+    const bool only_level = changes[name].size() == 1 && changes[name].front().key == level_key;
+    if (!changes[name].empty() && !only_level) {
       restarting.insert(name);
       plan.services.push_back({name, PlanAction::restart, "its config changed", changes[name]});
       continue;
     }
+    if (only_level) plan.live.push_back(changes[name].front());
     const auto& needs = will.needs.at(name);
     const auto need = std::find_if(needs.begin(), needs.end(), [&](const std::string& n) { return restarting.contains(n); });
     if (need != needs.end()) {

@@ -2,7 +2,8 @@
 // late its own tick fired beyond its slack window (loop health: the timer
 // queue fires at the window's end by design, so only lateness past it means
 // the loop was busy), missed ticks, resident memory and log lines lost to
-// overflow, as points "<prefix>.*".
+// overflow, as points "<prefix>.*"; at log_level = "debug" it logs them too,
+// one line per tick.
 //
 // [service.heartbeat]
 //   period = "1s"        # how often
@@ -50,6 +51,9 @@ boost::asio::awaitable<void> run(Context& ctx, const Settings& s) {
     ctx.publish(s.prefix + ".missed_ticks", static_cast<std::int64_t>(ticker.missed_total()));
     ctx.publish(s.prefix + ".rss_kib", rss);
     ctx.publish(s.prefix + ".log_lines_dropped", static_cast<std::int64_t>(logging::dropped_log_lines()));
+    ctx.log().debug("tick: uptime {:.3f} s, lag {} us, {} missed ticks, rss {} KiB",
+                    std::chrono::duration<double>(now - started).count(),
+                    std::chrono::duration_cast<std::chrono::microseconds>(lag).count(), ticker.missed_total(), rss);
   }
 }
 

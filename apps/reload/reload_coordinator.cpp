@@ -68,6 +68,7 @@ void ReloadCoordinator::attach(Runtime& runtime, Config running, std::string run
   c.owned.push_back(c.current);
   for (const std::string& name : c.control->service_names()) c.source[name] = c.current;
   runtime.set_reload_hook([this] { trigger(ReloadTrigger::signal); });
+  c.follow_watch_config();  // [weftd] watch_config (config_watch.cpp): runs once the loop does
 }
 
 std::uint64_t ReloadCoordinator::trigger(ReloadTrigger t) {
@@ -159,6 +160,7 @@ void ReloadCoordinator::Impl::finish(ReloadOutcome& out, MonoTime started_at) {
     case ReloadResult::unchanged:
       file_differs = false;
       rc.set_reload_note("");
+      follow_watch_config();  // switched on or off; or opened again after it ended on an error
       break;
     case ReloadResult::refused:
       file_differs = true;

@@ -41,6 +41,21 @@ struct PreparedReload {
 PreparedReload prepare_reload(const std::filesystem::path& file, const std::string& running_text, const RunMode& mode,
                               store::Store* running_store);
 
+// Log levels (reload_log_levels.cpp; loop thread; not with --log-level):
+// the plan's live log_level keys applied from the new config `root`, and
+// the levels of services about to (re)start.
+void apply_live_log_levels(RuntimeControl& rc, const ConfigSection& root, const std::vector<KeyChange>& live);
+void apply_service_log_levels(RuntimeControl& rc, const ConfigSection& root, const std::vector<std::string>& names);
+
+// The config-file watch's bookkeeping (config_watch.cpp). At most one run
+// is current: start and stop bump `epoch`, and a run whose epoch is not
+// the current one ends at its next wake-up (stop also wakes it).
+struct ConfigWatchState {
+  std::uint64_t epoch = 0;  // bumped by every start and stop
+  bool watching = false;    // the current epoch's run is alive (opening or watching)
+  std::size_t runs = 0;     // runs not yet ended, current or not (their owner's count)
+};
+
 struct ReloadCoordinator::Impl {
   explicit Impl(ReloadOptions o) : options(std::move(o)) {}
 
@@ -76,6 +91,7 @@ struct ReloadCoordinator::Impl {
   std::optional<ReloadOutcome> last;
   bool file_differs = false;
   std::vector<Observer> observers;
+  ConfigWatchState watch;
 
   void ensure_runner();
   boost::asio::awaitable<void> run_queue();
@@ -85,6 +101,16 @@ struct ReloadCoordinator::Impl {
   // Store's destructor joins its threads).
   boost::asio::awaitable<void> record_history(const ReloadOutcome& out);
   boost::asio::awaitable<void> release_unused();
+
+  // The watch of the config file (config_watch.cpp): started or stopped
+  // to match the running config's [weftd] watch_config, at attach and
+  // after every applied or unchanged reload (so a watch that ended on an
+  // error is opened again by the next good reload).
+  void follow_watch_config();
+  void start_watch();
+  void stop_watch();
+  boost::asio::awaitable<void> watch_file(std::uint64_t epoch);
+  boost::asio::awaitable<void> until_watch_ends(std::uint64_t epoch);
 };
 
 }  // namespace weft::apps

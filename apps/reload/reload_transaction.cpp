@@ -159,6 +159,7 @@ public:
       failed_service = "(service table)";
       failure = e.what();
     }
+    if (changed_ && !c_.options.log_level_fixed) apply_service_log_levels(rc_, p_.config->root(), to_start_);
     // [store] changed on the running store's file: closed before record opens the new one.
     if (failure.empty()) {
       failure = co_await swap_->close_running();
@@ -310,6 +311,7 @@ private:
       }
       try {
         rc_.change_services(std::move(back));
+        if (!c_.options.log_level_fixed) apply_service_log_levels(rc_, c_.running->root(), to_stop_);
         for (const PlanEntry& e : p_.plan.services) {
           if (e.action == PlanAction::start) c_.source.erase(e.service);
           else c_.source[e.service] = previous_source_.contains(e.service) ? previous_source_[e.service] : c_.current;
@@ -426,14 +428,11 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Reloa
     co_return out;
   }
 
-  // Live keys.
+  // Live keys (watch_config: follow_watch_config, once the outcome is known).
+  if (!options.log_level_fixed) apply_live_log_levels(rc, p.config->root(), p.plan.live);
   for (const KeyChange& change : p.plan.live) {
     out.live.push_back(change.key);
-    if (change.key == "weftd.log_level" && !options.log_level_fixed) {
-      Assembly scratch;
-      read_weftd_section(p.config->root(), scratch);
-      if (auto level = logging::parse_level(scratch.log_level)) logging::set_default_level(*level);
-    } else if (change.key == "weftd.reload_settle") {
+    if (change.key == "weftd.reload_settle") {
       Assembly scratch;
       read_weftd_section(p.config->root(), scratch);
       settle = scratch.reload_settle;
@@ -463,6 +462,8 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Reloa
       finish(out, started_at);
       co_return out;
     }
+    if (out.result != ReloadResult::applied && !options.log_level_fixed)
+      apply_live_log_levels(rc, running->root(), p.plan.live);  // rolled back: the levels go back too
     if (out.result == ReloadResult::applied) {
       // The running store goes on in the new assembly (its services got it).
       if (!p.store_changed && current && current->store) fresh->store = std::move(current->store);

@@ -133,6 +133,9 @@ int run(const Options& o) {
   if (mode.simulate) keep_only(assembly, o.simulate, o.config);
   const std::string level = o.log_level.empty() ? assembly.log_level : o.log_level;
   weft::logging::set_default_level(*weft::logging::parse_level(level));
+  // --log-level fixes every level, the services' own [service.NAME] log_level too (and a reload changes none).
+  if (!o.log_level.empty())
+    for (auto& s : assembly.services) s.log_level.clear();
   assembly.options.virtual_time = o.virtual_time;
   // A simulation must not take the box's data-dir lock nor leave its crash reports there.
   if (mode.simulate) assembly.options.data_dir.clear();
@@ -175,7 +178,8 @@ int main(int argc, char** argv) {
   Options o;
   app.add_option("-c,--config", o.config, "config file (TOML) to run")->check(CLI::ExistingFile);
   app.add_option("--check-config", o.check_config, "validate a config file and exit (0 ok, 2 errors)");
-  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical, off (overrides the config)")
+  app.add_option("--log-level", o.log_level,
+                 "trace, debug, info, warn, error, critical, off (overrides every log_level of the config)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--simulate", o.simulate, "run this service (and what it needs) against simulated instruments");
   app.add_flag("--virtual-time", o.virtual_time, "run on the virtual clock (time jumps to the next timer when idle)");

@@ -118,9 +118,26 @@ TEST_CASE("enabled = false: a disabled service does not demand what it would nee
 TEST_CASE("[weftd] watch_config: off by default, read as a boolean", "[assembly][config]") {
   CHECK_FALSE(assemble(kTap).watch_config);
   CHECK_FALSE(assemble("[weftd]\nwatch_config = false\n" + kTap).watch_config);
-  // true is refused until the watch is wired to the reload (it would do nothing).
-  CHECK_THAT(assembly_error("[weftd]\nwatch_config = true\n" + kTap),
-             StartsWith("box.toml:2:16:") && Contains("not built yet") && Contains("weftctl reload"));
+  CHECK(assemble("[weftd]\nwatch_config = true\n" + kTap).watch_config);
   CHECK_THAT(assembly_error("[weftd]\nwatch_config = \"yes\"\n" + kTap),
              StartsWith("box.toml:2:16:") && Contains("weftd.watch_config"));
+}
+
+TEST_CASE("[service.NAME] log_level: any service, checked like the rest, absent by default", "[assembly][config]") {
+  const auto a = assemble("[service.heartbeat]\nlog_level = \"debug\"\n" + kTap);
+  REQUIRE(names(a) == std::vector<std::string>{"heartbeat", "tap"});
+  CHECK(a.services[0].log_level == "debug");
+  CHECK(a.services[1].log_level.empty());  // the default level ([weftd] log_level)
+  for (const char* level : {"trace", "info", "warn", "error", "critical", "off"})
+    CHECK(assemble(kTap + "log_level = \"" + level + "\"\n").services[0].log_level == level);
+  // An unknown level: file:line:col of the value, the key, every valid level.
+  const std::string bad = assembly_error(kTap + "log_level = \"verbose\"\n");
+  CHECK_THAT(bad, StartsWith("box.toml:3:13:") && Contains("service.tap.log_level") && Contains("unknown level 'verbose'") &&
+                      Contains("trace, debug, info, warn, error, critical, off"));
+  CHECK_THAT(assembly_error(kTap + "log_level = 3\n"), StartsWith("box.toml:3:13:") && Contains("service.tap.log_level"));
+  // Checked while the service is off too, so switching it on is a one-line change.
+  CHECK_THAT(assembly_error("[service.heartbeat]\nenabled = false\nlog_level = \"loud\"\n" + kTap),
+             StartsWith("box.toml:3:13:") && Contains("unknown level 'loud'"));
+  CHECK(names(assemble("[service.heartbeat]\nenabled = false\nlog_level = \"debug\"\n" + kTap)) ==
+        std::vector<std::string>{"tap"});
 }

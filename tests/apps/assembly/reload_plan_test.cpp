@@ -252,8 +252,61 @@ TEST_CASE("reload plan: log_level applies without a restart", "[reload][assembly
 }
 
 TEST_CASE("reload plan: watch_config written out at its default is no change", "[reload][assembly]") {
-  // (true is refused by the reader until the watch is wired: assemble_test.cpp.)
   CHECK(plan(kBox, edited(kBox, "log_level = \"info\"", "log_level = \"info\"\nwatch_config = false")).is_empty());
+}
+
+TEST_CASE("reload plan: watch_config switched on or off applies live, restarting nothing", "[reload][assembly]") {
+  const std::string on = edited(kBox, "log_level = \"info\"", "log_level = \"info\"\nwatch_config = true");
+  for (const auto& [from, to] : {std::pair{kBox, on}, std::pair{on, kBox}}) {
+    const ReloadPlan p = plan(from, to);
+    CHECK(p.services.empty());
+    CHECK_FALSE(p.is_refused());
+    REQUIRE(p.live.size() == 1);
+    CHECK(p.live[0].key == "weftd.watch_config");
+  }
+}
+
+TEST_CASE("reload plan: a service's log_level alone applies live, with another key it restarts", "[reload][assembly]") {
+  const std::string debug_gather = edited(kBox, "[service.gather]\n", "[service.gather]\nlog_level = \"debug\"\n");
+  SECTION("set, changed, removed: live, gather and tap untouched") {
+    const std::string warn_gather = edited(debug_gather, "log_level = \"debug\"", "log_level = \"warn\"");
+    for (const auto& [from, to, before, after] :
+         {std::tuple{kBox, debug_gather, "unset", "\"debug\""}, std::tuple{debug_gather, warn_gather, "\"debug\"", "\"warn\""},
+          std::tuple{debug_gather, kBox, "\"debug\"", "unset"}}) {
+      const ReloadPlan p = plan(from, to);
+      CHECK(p.services.empty());
+      CHECK_FALSE(p.is_refused());
+      REQUIRE(p.live.size() == 1);
+      CHECK(has_change(p.live, "service.gather.log_level", before, after));
+      CHECK(p.unchanged.size() == 6);
+    }
+  }
+  SECTION("with another of its keys: it restarts, the level among its changes") {
+    const ReloadPlan p = plan(kBox, edited(debug_gather, "period = \"1s\"", "period = \"5s\""));
+    CHECK(actions(p) == std::vector<std::string>{"restart gather", "restart tap"});
+    const PlanEntry& gather = entry(p, "gather");
+    CHECK(gather.changes.size() == 2);
+    CHECK(has_change(gather.changes, "service.gather.log_level", "unset", "\"debug\""));
+    CHECK(has_change(gather.changes, "instrument[pump].period", "\"1s\"", "\"5s\""));
+    CHECK(p.live.empty());
+  }
+  SECTION("with another service's change: each on its own") {
+    const ReloadPlan p = plan(kBox, edited(debug_gather, "period = \"10s\"", "period = \"20s\""));
+    CHECK(actions(p) == std::vector<std::string>{"restart heartbeat"});
+    REQUIRE(p.live.size() == 1);
+    CHECK(p.live[0].key == "service.gather.log_level");
+  }
+  SECTION("with a [weftd] log_level change: both live") {
+    const ReloadPlan p = plan(kBox, edited(debug_gather, "log_level = \"info\"", "log_level = \"warn\""));
+    CHECK(p.services.empty());
+    REQUIRE(p.live.size() == 2);
+    CHECK(p.live[0].key == "weftd.log_level");
+    CHECK(p.live[1].key == "service.gather.log_level");
+  }
+  SECTION("a disabled service's level: nothing to apply") {
+    const std::string off = edited(kBox, "[service.heartbeat]\nperiod", "[service.heartbeat]\nenabled = false\nperiod");
+    CHECK(plan(off, edited(off, "enabled = false\n", "enabled = false\nlog_level = \"debug\"\n")).is_empty());
+  }
 }
 
 TEST_CASE("reload plan: a key that only changes at start refuses the reload, naming it", "[reload][assembly]") {

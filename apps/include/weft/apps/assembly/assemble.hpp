@@ -14,19 +14,27 @@
 #include "weft/core/service.hpp"
 #include "weft/drivers/store/store.hpp"
 
+namespace weft {
+class RuntimeControl;
+}
+
 namespace weft::apps {
 
 struct ConfiguredService {
   ServiceSpec spec;
   ConfigSection section;
+  // [service.NAME] log_level (checked); empty: the default level
+  // ([weftd] log_level). add_services sets the service's logger to it.
+  std::string log_level;
 };
 
 struct Assembly {
   RuntimeOptions options;
   std::string log_level = "info";
   // [weftd] watch_config: reload when the config file changes on disk
-  // (core/file_watch.hpp, debounced). Default false. Applies live: the
-  // reload plan neither restarts nor refuses for it.
+  // (core/file_watch.hpp, debounced; apps/reload/config_watch.cpp).
+  // Default false. Applies live: a reload that switches it starts or
+  // stops the watch, and restarts nothing.
   bool watch_config = false;
   // [weftd] reload_settle: after a live reload, each restarted or started
   // service must stay up this long, or the reload is rolled back.
@@ -50,7 +58,19 @@ Assembly assemble(const Config& config, const RunMode& mode, store::Store* share
 // without a [weftd] table everything keeps its default.
 void read_weftd_section(const ConfigSection& root, Assembly& out);
 
-// Adds the assembled services to `runtime`.
+// Adds the assembled services to `runtime`, each service's logger at its
+// own log_level when it has one (ConfiguredService::log_level).
 void add_services(Runtime& runtime, Assembly& assembly);
+
+// [service.NAME] log_level of one service table: "" when absent; an
+// unknown level is a ConfigError at its file:line naming the valid ones.
+std::string read_service_log_level(const ConfigSection& service);
+// The same, looked up in a whole (validated) config: "" when the service
+// or its log_level is absent.
+std::string service_log_level(const ConfigSection& root, const std::string& name);
+// Loop thread. Sets the logger of service `name` to `level` ("": the
+// current default level, logging::default_level()). False if there is no
+// such logger or no such level.
+bool apply_log_level(RuntimeControl& control, const std::string& name, const std::string& level);
 
 }  // namespace weft::apps

@@ -22,7 +22,10 @@
 // - Entries are in apply order: stops first (dependents before what they
 //   need), then restarts and starts (what is needed before its dependents).
 // - [weftd] log_level, watch_config (the watch starts or stops) and
-//   reload_settle apply without a restart; every other [weftd] key
+//   reload_settle apply without a restart, and so does a service's
+//   [service.NAME] log_level when it is the only key of that service that
+//   changed (the service is then listed unchanged; with another key it
+//   restarts, the log_level among its changes); every other [weftd] key
 //   (data_dir, blocking_threads, stop_grace, stall_threshold,
 //   hang_threshold: the runtime takes them once, at start) refuses the
 //   reload, as does a changed key that no service owns.
@@ -82,7 +85,7 @@ struct ReloadPlan {
   // upload restart on it, and what upload has not delivered stays behind.
   std::optional<std::pair<std::string, std::string>> store_moved;
   std::vector<std::string> warnings;   // applied anyway, but worth saying (store_move_warning)
-  std::vector<KeyChange> live;         // applied without a restart (log_level, reload_settle)
+  std::vector<KeyChange> live;         // applied without a restart ([weftd] keys, then service.NAME.log_level)
   std::vector<RefusedKey> refused;     // non-empty: the whole reload is refused
   std::vector<std::string> unchanged;  // enabled in both and untouched, in start order
   bool is_refused() const noexcept { return !refused.empty(); }

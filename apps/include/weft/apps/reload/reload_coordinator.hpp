@@ -1,13 +1,16 @@
 // The reload coordinator: weftd's one owner of live reload. Every trigger
-// (SIGHUP through Runtime::set_reload_hook, the console's `reload`, and,
-// wired by weftd, the config-file watch and remote config) asks it for a
-// transaction; it runs them one at a time on the loop:
+// (SIGHUP through Runtime::set_reload_hook, the console's `reload`, the
+// config-file watch it runs itself while the running config says
+// [weftd] watch_config = true (config_watch.cpp), and, wired by weftd,
+// remote config) asks it for a transaction; it runs them one at a time on
+// the loop:
 //
 //   1. the file is read, parsed and assembled on the blocking pool (never
 //      the loop), validated exactly as `weftd --check-config`, and planned
 //      against the running config (reload_plan.hpp). Invalid or refused:
 //      nothing changes.
-//   2. live keys apply ([weftd] log_level, reload_settle).
+//   2. live keys apply ([weftd] log_level, reload_settle, a service's own
+//      log_level; watch_config once the outcome is known).
 //   3. in plan order: the services to stop or restart are stopped
 //      (dependents first), the table changes at once (RuntimeControl::
 //      change_services: replaced specs, added and removed services; the
