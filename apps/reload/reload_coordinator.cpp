@@ -49,6 +49,7 @@ std::string config_hash(std::string_view bytes) {
 
 ReloadCoordinator::ReloadCoordinator(ReloadOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   impl_->options.mode.reload = this;
+  impl_->wire_remote();
 }
 
 ReloadCoordinator::~ReloadCoordinator() = default;
@@ -73,13 +74,7 @@ void ReloadCoordinator::attach(Runtime& runtime, Config running, std::string run
 void ReloadCoordinator::trigger(ReloadTrigger t) {
   Impl& c = *impl_;
   if (c.control == nullptr) return;
-  if (!c.queued) {
-    c.queued = true;
-    c.queued_trigger = t;
-  } else {
-    c.control->logger("weft")->info("reload ({}): merged with the reload already queued", to_string(t));
-  }
-  c.ensure_runner();
+  c.enqueue(QueuedReload{t, std::nullopt, {}});
 }
 
 void ReloadCoordinator::Impl::ensure_runner() {
@@ -102,20 +97,21 @@ void ReloadCoordinator::Impl::ensure_runner() {
 }
 
 boost::asio::awaitable<void> ReloadCoordinator::Impl::run_queue() {
-  while (queued) {
-    queued = false;
-    const ReloadTrigger t = queued_trigger;
+  while (!queue.empty()) {
+    QueuedReload request = std::move(queue.front());
+    queue.pop_front();
+    const ReloadTrigger t = request.trigger;
     const std::uint64_t number = ++started;
     ReloadOutcome out;
     if (control->stopping()) {
       out.id = next_id++;
       out.trigger = t;
-      out.file = options.file.string();
+      out.file = request.text ? request.source : options.file.string();
       out.result = ReloadResult::refused;
       out.errors.push_back("weftd is stopping: the reload was not started");
       finish(out, control->clock().now());
     } else {
-      out = co_await transaction(t);
+      out = co_await transaction(std::move(request));
     }
     co_await record_history(out);
     recent.emplace_back(number, out);
@@ -150,6 +146,11 @@ void ReloadCoordinator::Impl::finish(ReloadOutcome& out, MonoTime started_at) {
                 head, ms, errors, steps_text(out), out.config_hash);
     }
   }
+  // A remote config that did not apply leaves the file as it was: it says
+  // nothing about whether the file differs from what runs.
+  const bool remote_kept_file = out.trigger == ReloadTrigger::remote && out.result != ReloadResult::applied &&
+                                out.result != ReloadResult::unchanged;
+  const bool was_differing = file_differs;
   switch (out.result) {
     case ReloadResult::applied:
     case ReloadResult::unchanged:
@@ -171,6 +172,11 @@ void ReloadCoordinator::Impl::finish(ReloadOutcome& out, MonoTime started_at) {
       rc.set_reload_note("last reload failed and its rollback too (" + cut(out.errors.empty() ? "" : out.errors.back()) +
                          "); the config file differs from the running config");
       break;
+  }
+  if (remote_kept_file) {
+    file_differs = was_differing;
+    rc.set_reload_note("last remote config " + std::string(to_string(out.result)) + " (" +
+                       cut(out.errors.empty() ? "" : out.errors.front()) + "); the config file is unchanged");
   }
   last = out;
   for (const auto& observer : observers) {
@@ -219,8 +225,7 @@ boost::asio::awaitable<void> ReloadCoordinator::Impl::release_unused() {
 boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::reload(ReloadTrigger t) {
   Impl& c = *impl_;
   if (c.control == nullptr) throw std::logic_error("ReloadCoordinator::reload before attach()");
-  const std::uint64_t ticket = c.started + 1;  // the next transaction to start: the queued one
-  trigger(t);
+  const std::uint64_t ticket = c.enqueue(QueuedReload{t, std::nullopt, {}});
   for (;;) {
     for (const auto& [number, outcome] : c.recent)
       if (number == ticket) co_return outcome;
@@ -240,7 +245,8 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::reload(ReloadTrigger t)
 void ReloadCoordinator::add_observer(Observer observer) { impl_->observers.push_back(std::move(observer)); }
 void ReloadCoordinator::set_next_id(std::uint64_t id) { impl_->next_id = id; }
 bool ReloadCoordinator::attached() const noexcept { return impl_->control != nullptr; }
-bool ReloadCoordinator::busy() const noexcept { return impl_->runner_active || impl_->queued; }
+bool ReloadCoordinator::busy() const noexcept { return impl_->runner_active || !impl_->queue.empty(); }
+RemoteConfigLink& ReloadCoordinator::remote() noexcept { return impl_->remote; }
 const Config& ReloadCoordinator::running_config() const { return *impl_->running; }
 const std::string& ReloadCoordinator::running_text() const { return impl_->running_text; }
 const std::string& ReloadCoordinator::running_hash() const { return impl_->running_hash; }

@@ -13,6 +13,7 @@
 
 #include "weft/apps/assembly/reload_plan.hpp"
 #include "weft/apps/reload/reload_coordinator.hpp"
+#include "weft/apps/reload/remote_config.hpp"
 
 namespace weft {
 class RuntimeControl;
@@ -34,6 +35,23 @@ struct PreparedReload {
 // Reads, validates, plans and assembles (blocking: pool only).
 PreparedReload prepare_reload(const std::filesystem::path& file, const std::string& running_text, const RunMode& mode,
                               store::Store* running_store);
+// The same for a text received otherwise (remote config): `source` names it in errors.
+PreparedReload prepare_reload_text(std::string text, const std::string& source, const std::string& running_text,
+                                   const RunMode& mode, store::Store* running_store);
+
+// One queued transaction: a file trigger reads the file when it starts; a
+// remote one carries its text (remote_config.cpp).
+struct QueuedReload {
+  ReloadTrigger trigger = ReloadTrigger::console;
+  std::optional<std::string> text;  // remote: the config/set payload
+  std::string source;               // remote: the topic it came on
+};
+
+// What the confirmation step (remote_config.cpp) found.
+struct Confirmation {
+  bool stopping = false;  // the runtime began stopping while waiting
+  std::string failure;    // empty: confirmed (or not needed)
+};
 
 struct ReloadCoordinator::Impl {
   explicit Impl(ReloadOptions o) : options(std::move(o)) {}
@@ -56,12 +74,13 @@ struct ReloadCoordinator::Impl {
   std::vector<std::shared_ptr<Assembly>> pinned;            // an abandoned run may use them: kept to the end
   std::vector<std::shared_ptr<Assembly>> owned;             // every Assembly alive (release_unused frees the unused)
 
-  // The queue: transactions are numbered as they start; a trigger joins
-  // the next one to start (queued). Outcomes of the last few are kept for
-  // their waiters.
+  // The queue: transactions are numbered as they start; a file trigger
+  // joins the file transaction queued (if any), a remote one replaces the
+  // remote text queued (if any), else each is queued behind: at most one
+  // of each, in arrival order (remote_config.cpp: enqueue). Outcomes of
+  // the last few are kept for their waiters.
   bool runner_active = false;
-  bool queued = false;
-  ReloadTrigger queued_trigger = ReloadTrigger::console;
+  std::deque<QueuedReload> queue;
   std::uint64_t started = 0;  // transactions started
   std::uint64_t done = 0;     // transactions finished
   std::deque<std::pair<std::uint64_t, ReloadOutcome>> recent;
@@ -70,9 +89,29 @@ struct ReloadCoordinator::Impl {
   bool file_differs = false;
   std::vector<Observer> observers;
 
+  // Remote config (remote_config.cpp): the link upload publishes through,
+  // and what the running transaction was asked remotely.
+  RemoteConfigLink remote;
+  std::string remote_request_hash;      // of the running remote transaction's text
+  std::size_t remote_request_bytes = 0;
+  std::uint64_t remote_confirmed_id = 0;  // its outcome was published by the confirmation itself
+
+  // Returns the number the transaction will get (reload() waits for it).
+  std::uint64_t enqueue(QueuedReload request);
+  void wire_remote();  // the link's callbacks and the outcome observer (constructor)
+  // Before a transaction touching upload (or remote) is kept: its
+  // provisional outcome published by upload within remote_settle.
+  bool needs_confirmation(const ReloadOutcome& out, const ReloadPlan& plan) const;
+  boost::asio::awaitable<Confirmation> confirm(const ReloadOutcome& out, const std::string& new_text);
+  // A remote text that applied, into the config file (atomic, blocking pool);
+  // "" or why it was not written.
+  boost::asio::awaitable<std::string> persist_remote(const std::string& text, const std::string& previous_text);
+  // The refusal of a remote config that would leave the box out of reach; "" if fine.
+  std::string remote_refusal(const ReloadPlan& plan) const;
+
   void ensure_runner();
   boost::asio::awaitable<void> run_queue();
-  boost::asio::awaitable<ReloadOutcome> transaction(ReloadTrigger trigger);
+  boost::asio::awaitable<ReloadOutcome> transaction(QueuedReload request);
   void finish(ReloadOutcome& out, MonoTime started_at);
   // Frees assemblies no spec uses any more (on the blocking pool: a
   // Store's destructor joins its threads).

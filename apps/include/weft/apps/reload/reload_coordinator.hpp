@@ -25,7 +25,12 @@
 // Triggers arriving while a transaction runs are merged: they all share
 // the ONE next transaction, which reads the file when it starts (so it
 // sees the latest file; two queued runs would read the same file anyway).
-// Each trigger's waiter gets that transaction's outcome.
+// Each trigger's waiter gets that transaction's outcome. A remote config
+// (remote_config.hpp) carries its text: it is queued beside that file
+// transaction, in arrival order, never merged with it (remote_config.cpp).
+// A remote change, or one that (re)starts upload, is kept only once upload
+// has published its outcome within [service.upload] remote_settle; an
+// applied remote text is then written to the file (atomic replace).
 //
 // Lifetimes: the coordinator owns the Assembly the runtime was built from
 // and every later one. An Assembly (its store::Store) is freed, on the
@@ -65,6 +70,8 @@ class Runtime;
 
 namespace weft::apps {
 
+class RemoteConfigLink;  // remote_config.hpp
+
 struct ReloadOptions {
   std::filesystem::path file;  // the config file weftd runs
   RunMode mode;                // weftd's own: new specs are assembled with it
@@ -101,6 +108,11 @@ public:
   void add_observer(Observer observer);
   // The id the next transaction gets (the config history continues its count).
   void set_next_id(std::uint64_t id);
+
+  // Remote config over MQTT (remote_config.hpp): upload's end of it.
+  // Usable before attach() (upload is assembled first); submissions before
+  // attach are refused.
+  RemoteConfigLink& remote() noexcept;
 
   bool attached() const noexcept;
   bool busy() const noexcept;  // a transaction runs or is queued
