@@ -309,6 +309,10 @@ TEST_CASE("mqtt client over TLS: a broker certificate from the configured CA is 
       20s, options);
 }
 
+// g++ 12 reports -Wmismatched-new-delete for this case's coroutine lambda:
+// the same false positive as broker_dies above, silenced for it only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 // subscribe(): SUBACK reported, messages from mosquitto_pub delivered with
 // topic and payload, a payload over max_incoming_bytes delivered as its
 // size only, a retained message marked retained, and a flood bounded at
@@ -383,3 +387,4 @@ TEST_CASE("mqtt client subscribes: messages delivered on the loop, oversized one
   CHECK(got[2].size == 101);
   CHECK(got[2].payload.empty());
 }
+#pragma GCC diagnostic pop
