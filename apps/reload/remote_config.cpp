@@ -160,8 +160,9 @@ std::uint64_t ReloadCoordinator::Impl::enqueue(QueuedReload request) {
   } else {
     queue.push_back(std::move(request));
   }
+  const std::uint64_t number = started + 1 + index;  // before ensure_runner: the runner may start it at once
   ensure_runner();
-  return started + 1 + index;
+  return number;
 }
 
 void ReloadCoordinator::Impl::wire_remote() {
