@@ -149,7 +149,7 @@ boost::asio::awaitable<void> ReloadCoordinator::Impl::watch_file(std::uint64_t e
     // The running config's bytes again: nothing to reload. Only while no
     // transaction is running or queued (it may apply other bytes), and not
     // when the file was known to differ (a reload then clears that note).
-    if (!(runner_active || queued) && !file_differs) {
+    if (!(runner_active || !queue.empty()) && !file_differs) {
       const std::filesystem::path file = options.file;
       std::optional<std::string> text;
       auto read = [&text, &file] {
@@ -160,7 +160,7 @@ boost::asio::awaitable<void> ReloadCoordinator::Impl::watch_file(std::uint64_t e
       };
       co_await control->blocking(read);
       if (control->stopping() || watch.epoch != epoch) continue;  // the next wait ends the run
-      if (text && *text == running_text && !(runner_active || queued) && !file_differs) {
+      if (text && *text == running_text && !(runner_active || !queue.empty()) && !file_differs) {
         log.info("config watch: {} was written but holds the running config's bytes: nothing to reload", path);
         continue;
       }

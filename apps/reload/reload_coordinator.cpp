@@ -7,6 +7,7 @@
 // reload_transaction.cpp.
 #include "weft/apps/reload/reload_coordinator.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <boost/asio/co_spawn.hpp>
@@ -20,7 +21,6 @@
 namespace weft::apps {
 namespace {
 
-constexpr std::size_t kRecentOutcomes = 16;
 
 std::string cut(const std::string& text, std::size_t max = 160) {
   const std::string line = text.substr(0, text.find('\n'));
@@ -49,6 +49,7 @@ std::string config_hash(std::string_view bytes) {
 
 ReloadCoordinator::ReloadCoordinator(ReloadOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   impl_->options.mode.reload = this;
+  impl_->wire_remote();
 }
 
 ReloadCoordinator::~ReloadCoordinator() = default;
@@ -74,15 +75,7 @@ void ReloadCoordinator::attach(Runtime& runtime, Config running, std::string run
 std::uint64_t ReloadCoordinator::trigger(ReloadTrigger t) {
   Impl& c = *impl_;
   if (c.control == nullptr) return 0;
-  if (!c.queued) {
-    c.queued = true;
-    c.queued_trigger = t;
-    c.queued_id = c.next_id++;
-  } else {
-    c.control->logger("weft")->info("reload ({}): merged with the reload already queued", to_string(t));
-  }
-  c.ensure_runner();
-  return c.queued_id;
+  return c.enqueue(QueuedReload{.trigger = t});
 }
 
 void ReloadCoordinator::Impl::ensure_runner() {
@@ -105,25 +98,26 @@ void ReloadCoordinator::Impl::ensure_runner() {
 }
 
 boost::asio::awaitable<void> ReloadCoordinator::Impl::run_queue() {
-  while (queued) {
-    queued = false;
-    const ReloadTrigger t = queued_trigger;
-    const std::uint64_t id = queued_id;
+  while (!queue.empty()) {
+    QueuedReload request = std::move(queue.front());
+    queue.pop_front();
+    const ReloadTrigger t = request.trigger;
+    const std::uint64_t id = request.id;
     running_id = id;
     ReloadOutcome out;
     if (control->stopping()) {
       out.id = id;
       out.trigger = t;
-      out.file = options.file.string();
+      out.file = request.text ? request.source : options.file.string();
       out.result = ReloadResult::refused;
       out.errors.push_back("weftd is stopping: the reload was not started");
       finish(out, control->clock().now());
     } else {
-      out = co_await transaction(t, id);
+      out = co_await transaction(std::move(request));
     }
     co_await record_history(out);
     recent.push_back(out);
-    if (recent.size() > kRecentOutcomes) recent.pop_front();
+    if (recent.size() > kRecentReloadOutcomes) recent.pop_front();
     running_id = 0;
     control->notify_change();  // wakes the waiters of reload() and outcome()
     co_await release_unused();
@@ -155,6 +149,11 @@ void ReloadCoordinator::Impl::finish(ReloadOutcome& out, MonoTime started_at) {
                 head, ms, errors, steps_text(out), out.config_hash);
     }
   }
+  // A remote config that did not apply leaves the file as it was: it says
+  // nothing about whether the file differs from what runs.
+  const bool remote_kept_file = out.trigger == ReloadTrigger::remote && out.result != ReloadResult::applied &&
+                                out.result != ReloadResult::unchanged;
+  const bool was_differing = file_differs;
   switch (out.result) {
     case ReloadResult::applied:
     case ReloadResult::unchanged:
@@ -177,6 +176,11 @@ void ReloadCoordinator::Impl::finish(ReloadOutcome& out, MonoTime started_at) {
       rc.set_reload_note("last reload failed and its rollback too (" + cut(out.errors.empty() ? "" : out.errors.back()) +
                          "); the config file differs from the running config");
       break;
+  }
+  if (remote_kept_file) {
+    file_differs = was_differing;
+    rc.set_reload_note("last remote config " + std::string(to_string(out.result)) + " (" +
+                       cut(out.errors.empty() ? "" : out.errors.front()) + "); the config file is unchanged");
   }
   last = out;
   for (const auto& observer : observers) {
@@ -244,22 +248,28 @@ boost::asio::awaitable<std::optional<ReloadOutcome>> ReloadCoordinator::outcome(
   for (;;) {
     for (const auto& o : c.recent)
       if (o.id == id) co_return o;
-    const bool pending = (c.queued && c.queued_id == id) || (c.running_id == id && id != 0);
-    if (!pending) co_return std::nullopt;
+    if (!c.is_pending(id)) co_return std::nullopt;
     if (c.control->stopping() && !c.runner_active) co_return std::nullopt;
     co_await c.control->wait_change(c.control->clock().now() + std::chrono::hours(1));
   }
 }
 
+bool ReloadCoordinator::Impl::is_pending(std::uint64_t id) const noexcept {
+  if (id == 0) return false;
+  if (running_id == id) return true;
+  return std::any_of(queue.begin(), queue.end(), [id](const QueuedReload& q) { return q.id == id; });
+}
+
 bool ReloadCoordinator::pending(std::uint64_t id) const noexcept {
   const Impl& c = *impl_;
-  return id != 0 && ((c.queued && c.queued_id == id) || c.running_id == id);
+  return c.is_pending(id);
 }
 
 void ReloadCoordinator::add_observer(Observer observer) { impl_->observers.push_back(std::move(observer)); }
 void ReloadCoordinator::set_next_id(std::uint64_t id) { impl_->next_id = id; }
 bool ReloadCoordinator::attached() const noexcept { return impl_->control != nullptr; }
-bool ReloadCoordinator::busy() const noexcept { return impl_->runner_active || impl_->queued; }
+bool ReloadCoordinator::busy() const noexcept { return impl_->runner_active || !impl_->queue.empty(); }
+RemoteConfigLink& ReloadCoordinator::remote() noexcept { return impl_->remote; }
 const Config& ReloadCoordinator::running_config() const { return *impl_->running; }
 const std::string& ReloadCoordinator::running_text() const { return impl_->running_text; }
 const std::string& ReloadCoordinator::running_hash() const { return impl_->running_hash; }

@@ -13,6 +13,7 @@
 
 #include "weft/apps/assembly/reload_plan.hpp"
 #include "weft/apps/reload/reload_coordinator.hpp"
+#include "weft/apps/reload/remote_config.hpp"
 
 namespace weft {
 class RuntimeControl;
@@ -40,6 +41,24 @@ struct PreparedReload {
 // Reads, validates, plans and assembles (blocking: pool only).
 PreparedReload prepare_reload(const std::filesystem::path& file, const std::string& running_text, const RunMode& mode,
                               store::Store* running_store);
+// The same for a text received otherwise (remote config): `source` names it in errors.
+PreparedReload prepare_reload_text(std::string text, const std::string& source, const std::string& running_text,
+                                   const RunMode& mode, store::Store* running_store);
+
+// One queued transaction: a file trigger reads the file when it starts; a
+// remote one carries its text (remote_config.cpp).
+struct QueuedReload {
+  ReloadTrigger trigger = ReloadTrigger::console;
+  std::uint64_t id = 0;             // given by enqueue
+  std::optional<std::string> text;  // remote: the config/set payload
+  std::string source;               // remote: the topic it came on
+};
+
+// What the confirmation step (remote_config.cpp) found.
+struct Confirmation {
+  bool stopping = false;  // the runtime began stopping while waiting
+  std::string failure;    // empty: confirmed (or not needed)
+};
 
 // Log levels (reload_log_levels.cpp; loop thread; not with --log-level):
 // the plan's live log_level keys applied from the new config `root`, and
@@ -55,6 +74,9 @@ struct ConfigWatchState {
   bool watching = false;    // the current epoch's run is alive (opening or watching)
   std::size_t runs = 0;     // runs not yet ended, current or not (their owner's count)
 };
+
+// Outcomes kept in memory for their waiters (outcome(id)).
+inline constexpr std::size_t kRecentReloadOutcomes = 16;
 
 struct ReloadCoordinator::Impl {
   explicit Impl(ReloadOptions o) : options(std::move(o)) {}
@@ -79,12 +101,13 @@ struct ReloadCoordinator::Impl {
 
   // The queue: a transaction gets its id when it is queued (so a trigger
   // learns it at once: weftctl asks for that id's outcome again after a
-  // dropped connection); a trigger joins the next one to start (queued).
-  // Outcomes of the last few are kept for their waiters, by id.
+  // dropped connection). A file trigger joins the file transaction queued
+  // (if any), a remote one replaces the remote text queued (if any), else
+  // each is queued behind: at most one of each, in arrival order
+  // (remote_config.cpp: enqueue). Outcomes of the last few are kept for
+  // their waiters, by id.
   bool runner_active = false;
-  bool queued = false;
-  ReloadTrigger queued_trigger = ReloadTrigger::console;
-  std::uint64_t queued_id = 0;   // the queued transaction's id (while queued)
+  std::deque<QueuedReload> queue;
   std::uint64_t running_id = 0;  // the transaction running now (0: none)
   std::deque<ReloadOutcome> recent;
   std::uint64_t next_id = 1;
@@ -93,9 +116,30 @@ struct ReloadCoordinator::Impl {
   std::vector<Observer> observers;
   ConfigWatchState watch;
 
+  // Remote config (remote_config.cpp): the link upload publishes through,
+  // and what the running transaction was asked remotely.
+  RemoteConfigLink remote;
+  std::string remote_request_hash;      // of the running remote transaction's text
+  std::size_t remote_request_bytes = 0;
+  std::uint64_t remote_confirmed_id = 0;  // its outcome was published by the confirmation itself
+
+  // Returns the id the transaction will get (reload() and outcome() wait for it).
+  std::uint64_t enqueue(QueuedReload request);
+  bool is_pending(std::uint64_t id) const noexcept;  // queued or running
+  void wire_remote();  // the link's callbacks and the outcome observer (constructor)
+  // Before a transaction touching upload (or remote) is kept: its
+  // provisional outcome published by upload within remote_settle.
+  bool needs_confirmation(const ReloadOutcome& out, const ReloadPlan& plan) const;
+  boost::asio::awaitable<Confirmation> confirm(const ReloadOutcome& out, const std::string& new_text);
+  // A remote text that applied, into the config file (atomic, blocking pool);
+  // "" or why it was not written.
+  boost::asio::awaitable<std::string> persist_remote(const std::string& text, const std::string& previous_text);
+  // The refusal of a remote config that would leave the box out of reach; "" if fine.
+  std::string remote_refusal(const ReloadPlan& plan) const;
+
   void ensure_runner();
   boost::asio::awaitable<void> run_queue();
-  boost::asio::awaitable<ReloadOutcome> transaction(ReloadTrigger trigger, std::uint64_t id);
+  boost::asio::awaitable<ReloadOutcome> transaction(QueuedReload request);
   void finish(ReloadOutcome& out, MonoTime started_at);
   // Frees assemblies no spec uses any more (on the blocking pool: a
   // Store's destructor joins its threads).

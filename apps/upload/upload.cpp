@@ -28,6 +28,13 @@
 // longer than a start timeout. Needs "record" (the store is open then).
 // The MQTT client is driven by this coroutine only: no libmosquitto thread.
 //
+// Remote config (README "Remote configuration"): with accept_config, each
+// connection subscribes to <topic_prefix>/config/set and hands what
+// arrives to the reload coordinator (remote_config.hpp); on every
+// connection, results waiting in the coordinator's outbox are published
+// to <topic_prefix>/config/result (QoS 1) and reported once acknowledged:
+// that is how a change touching reachability is confirmed.
+//
 // [service.upload]: keys in upload_config.cpp. Console: `upload`.
 //
 // Files in apps/upload/ (public headers apps/include/weft/apps/upload/):
@@ -48,6 +55,8 @@
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assembly/catalog.hpp"
+#include "weft/apps/reload/reload_coordinator.hpp"
+#include "weft/apps/reload/remote_config.hpp"
 #include "weft/apps/upload/upload_config.hpp"
 #include "weft/apps/upload/upload_json.hpp"
 #include "weft/apps/upload/upload_ledger.hpp"
@@ -70,6 +79,7 @@ struct Counters {
   std::uint64_t rows_delivered = 0;
   std::uint64_t batches_delivered = 0;
   std::uint64_t connects = 0;
+  std::uint64_t configs_received = 0;
   std::string state = "starting";
   std::string last_error;
 };
@@ -100,10 +110,13 @@ private:
 
 class Uploader {
 public:
-  Uploader(Context& ctx, const UploadSettings& s, store::Store& store)
+  Uploader(Context& ctx, const UploadSettings& s, store::Store& store, RemoteConfigLink* link)
       : ctx_(ctx),
         s_(s),
         store_(store),
+        link_(link),
+        set_topic_(s.topic_prefix + "/config/set"),
+        result_topic_(s.topic_prefix + "/config/result"),
         ledger_(s.max_in_flight),
         backlog_batch_(std::clamp<std::size_t>(static_cast<std::size_t>(s.backlog_rate), 1, s.batch_rows)),
         bucket_(s.backlog_rate, static_cast<double>(backlog_batch_), ctx.clock().now()),
@@ -127,6 +140,16 @@ public:
     // Ready now, before the first attempt: readings are safe in the store
     // whatever the broker does, and an attempt may outlast the start timeout
     // (a DNS lookup on a box without network, connect_timeout).
+    if (s_.accept_config && link_ == nullptr)
+      ctx_.log().warn("accept_config = true, but this weftd has no live reload (--simulate?): {} is not subscribed",
+                      set_topic_);
+    // The coordinator hears of every end of a connection, a stop included.
+    struct LinkDown {
+      RemoteConfigLink* link;
+      ~LinkDown() {
+        if (link != nullptr) link->link_down("stopped");
+      }
+    } link_down{link_};
     ctx_.ready();
     Duration backoff = s_.min_backoff;
     for (;;) {
@@ -136,10 +159,12 @@ public:
         ++counters_.connects;
         backoff = s_.min_backoff;
         note_state("connected", {});
+        if (link_ != nullptr) link_->link_up();
         error = co_await session(client);
         client.disconnect();
       }
       note_state(state_name(error), error);
+      if (link_ != nullptr) link_->link_down(std::string(state_name(error)) + ": " + error.message);
       co_await ctx_.sleep(jittered(backoff));
       backoff = std::min(s_.max_backoff, backoff * 2);
     }
@@ -183,12 +208,19 @@ private:
   // Runs one connection until it ends; returns why.
   awaitable<mqtt::Error> session(mqtt::Client& client) {
     mids_.clear();
+    result_mids_.clear();
+    results_sent_.clear();
+    if (s_.accept_config && link_ != nullptr) {
+      auto r = client.subscribe(set_topic_);
+      if (auto* e = std::get_if<mqtt::Error>(&r)) co_return std::move(*e);
+    }
     for (auto& [first, batch] : ledger_.in_flight()) {  // resent in seq order, same batch ids
       batch.acked = 0;
       if (auto e = publish(client, batch)) co_return std::move(*e);
       counters_.messages_resent += batch.messages.size();
     }
     for (;;) {
+      if (auto e = publish_results(client)) co_return std::move(*e);
       if (auto e = co_await fill(client)) co_return *e;
       // expires_at, not ctx.sleep_until: a cancelled timer returns false
       // instead of throwing, so a stop ends this race with one
@@ -201,9 +233,60 @@ private:
       }
       if (outcome.index() == 1) continue;
       mqtt::Event event = std::move(std::get<0>(outcome));
-      if (event.kind == mqtt::Event::Kind::lost) co_return event.error;
-      co_await on_ack(event.mid);
+      switch (event.kind) {
+        case mqtt::Event::Kind::lost: co_return event.error;
+        case mqtt::Event::Kind::subscribed:
+          ctx_.log().info("accepting remote config on '{}' (results on '{}', at most {} bytes)", set_topic_,
+                          result_topic_, s_.max_config_bytes);
+          break;
+        case mqtt::Event::Kind::message: on_message(event); break;
+        case mqtt::Event::Kind::acked:
+          if (const auto it = result_mids_.find(event.mid); it != result_mids_.end()) {
+            const std::uint64_t seq = it->second;
+            result_mids_.erase(it);
+            if (link_ != nullptr) link_->published(seq);
+            break;
+          }
+          co_await on_ack(event.mid);
+          break;
+      }
     }
+  }
+
+  // Results the coordinator has for the broker, each once per connection
+  // (again on the next one if no PUBACK came).
+  std::optional<mqtt::Error> publish_results(mqtt::Client& client) {
+    if (link_ == nullptr) return std::nullopt;
+    for (const auto& result : link_->outbox()) {
+      if (results_sent_.contains(result.seq)) continue;
+      auto r = client.publish(result_topic_, result.json);
+      if (auto* e = std::get_if<mqtt::Error>(&r)) return std::move(*e);
+      results_sent_.insert(result.seq);
+      result_mids_[std::get<int>(r)] = result.seq;
+    }
+    return std::nullopt;
+  }
+
+  // A config/set message: to the coordinator, or refused here (retained,
+  // too large). Only the topic subscribed to is accepted.
+  void on_message(const mqtt::Event& event) {
+    if (!s_.accept_config || link_ == nullptr || event.topic != set_topic_) return;
+    ++counters_.configs_received;
+    if (event.retained) {
+      link_->refuse(set_topic_, event.size,
+                    set_topic_ + ": a retained config/set message (" + std::to_string(event.size) +
+                        " bytes) is not applied: it would be applied again at every reconnect; clear it "
+                        "(mosquitto_pub -r -n -t '" + set_topic_ + "') and publish without retain");
+      return;
+    }
+    if (event.oversized()) {
+      link_->refuse(set_topic_, event.size,
+                    set_topic_ + ": config of " + std::to_string(event.size) + " bytes is larger than max_config_bytes = " +
+                        std::to_string(s_.max_config_bytes) +
+                        " ([service.upload]); nothing changed; raise max_config_bytes or send a smaller config");
+      return;
+    }
+    link_->submit(event.payload, set_topic_);
   }
 
   MonoTime next_wake() {
@@ -327,16 +410,23 @@ private:
     const auto& c = counters_;
     return fmt::format(
         "broker {} ({}), client id {}\nstate {}{}\nmessages sent {}, acked {}, resent {}\nrows delivered {} in {} "
-        "batches; in flight {} batches; live up to seq {}; backlog span {} seqs\n",
+        "batches; in flight {} batches; live up to seq {}; backlog span {} seqs\nremote config {} ({} received; "
+        "results on {})\n",
         s_.client.url.to_string(), s_.topic.text(), s_.client.client_id, c.state,
         c.last_error.empty() ? "" : " (last error: " + c.last_error + ")", c.messages_sent, c.messages_acked,
         c.messages_resent, c.rows_delivered, c.batches_delivered, ledger_.in_flight_count(), ledger_.live_cursor(),
-        ledger_.backlog_span());
+        ledger_.backlog_span(), s_.accept_config ? "accepted on " + set_topic_ : std::string("not accepted"),
+        c.configs_received, result_topic_);
   }
 
   Context& ctx_;
   const UploadSettings& s_;
   store::Store& store_;
+  RemoteConfigLink* link_;  // null: no live reload (--simulate, tests)
+  std::string set_topic_;
+  std::string result_topic_;
+  std::unordered_map<int, std::uint64_t> result_mids_;  // this connection: message id -> outbox seq
+  std::set<std::uint64_t> results_sent_;                // outbox seqs published on this connection
   UploadLedger ledger_;
   std::size_t backlog_batch_;  // rows per backlog batch: at most one second of backlog_rate
   TokenBucket bucket_;
@@ -351,13 +441,14 @@ private:
 
 }  // namespace
 
-ServiceFactory upload_factory(const RunMode&, store::Store* store) {
+ServiceFactory upload_factory(const RunMode& mode, store::Store* store) {
+  RemoteConfigLink* link = mode.reload != nullptr ? &mode.reload->remote() : nullptr;
   return {"upload", "sends recorded readings to an MQTT broker (QoS 1, store-and-forward)",
-          [store](const ConfigSection& section, const ConfigSection&, RestartPolicy policy) {
+          [store, link](const ConfigSection& section, const ConfigSection&, RestartPolicy policy) {
             auto settings = std::make_shared<const UploadSettings>(read_upload_settings(section));
             auto needs = settings->needs;
-            return coroutine_service("upload", std::move(needs), policy, [settings, store](Context& ctx) -> awaitable<void> {
-              Uploader uploader(ctx, *settings, *store);
+            return coroutine_service("upload", std::move(needs), policy, [settings, store, link](Context& ctx) -> awaitable<void> {
+              Uploader uploader(ctx, *settings, *store, link);
               co_await uploader.run();
             });
           },

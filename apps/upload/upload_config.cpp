@@ -19,6 +19,11 @@
 //   min_backoff = "1s"              # reconnect backoff, doubling with jitter...
 //   max_backoff = "60s"             # ...up to this
 //   needs = ["record"]              # "record" is always added
+//   accept_config = false           # apply TOML published to <topic_prefix>/config/set
+//   topic_prefix = "weft/{device}"  # config/set and config/result live under it
+//   max_config_bytes = 262144       # a larger config/set payload is refused
+//   remote_settle = "60s"           # a remote change (or one restarting upload) is kept only if
+//                                   # upload published its outcome within this; else rolled back
 #include "weft/apps/upload/upload_config.hpp"
 
 #include <algorithm>
@@ -49,7 +54,17 @@ std::string read_password_file(const ConfigSection& s, const std::string& path) 
   return line;
 }
 
+Duration remote_settle_of(const ConfigSection& s) {
+  return s.duration("remote_settle", std::chrono::seconds(60), std::chrono::milliseconds(100), std::chrono::hours(1));
+}
+
 }  // namespace
+
+Duration read_remote_settle(const ConfigSection& root) {
+  const auto services = root.table("service");
+  const auto upload = services ? services->table("upload") : std::nullopt;
+  return upload ? remote_settle_of(*upload) : std::chrono::seconds(60);
+}
 
 UploadSettings read_upload_settings(const ConfigSection& s) {
   UploadSettings out;
@@ -100,6 +115,18 @@ UploadSettings read_upload_settings(const ConfigSection& s) {
       s.duration("connect_timeout", std::chrono::seconds(10), std::chrono::milliseconds(100), std::chrono::minutes(5));
   out.min_backoff = s.duration("min_backoff", out.min_backoff, std::chrono::milliseconds(10), std::chrono::hours(1));
   out.max_backoff = s.duration("max_backoff", out.max_backoff, out.min_backoff, std::chrono::hours(24));
+
+  out.accept_config = s.boolean("accept_config", false);
+  std::string prefix = s.string("topic_prefix", "weft/{device}");
+  for (std::size_t at; (at = prefix.find("{device}")) != std::string::npos;) prefix.replace(at, 8, out.device);
+  if (prefix.empty() || prefix.back() == '/' || prefix.find_first_of("+#") != std::string::npos ||
+      prefix.find('{') != std::string::npos)
+    s.fail("topic_prefix", "must be a topic without wildcards (+, #), placeholders other than {device}, or a trailing "
+                           "'/', like \"weft/{device}\"");
+  out.topic_prefix = std::move(prefix);
+  out.max_config_bytes = static_cast<std::size_t>(s.integer("max_config_bytes", 256 * 1024, 1024, 16 * 1024 * 1024));
+  out.client.max_incoming_bytes = out.max_config_bytes;
+  out.remote_settle = remote_settle_of(s);
 
   out.needs = s.string_array("needs");
   if (std::find(out.needs.begin(), out.needs.end(), "record") == out.needs.end()) out.needs.push_back("record");

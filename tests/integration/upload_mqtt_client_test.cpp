@@ -308,3 +308,83 @@ TEST_CASE("mqtt client over TLS: a broker certificate from the configured CA is 
       },
       20s, options);
 }
+
+// g++ 12 reports -Wmismatched-new-delete for this case's coroutine lambda:
+// the same false positive as broker_dies above, silenced for it only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+// subscribe(): SUBACK reported, messages from mosquitto_pub delivered with
+// topic and payload, a payload over max_incoming_bytes delivered as its
+// size only, a retained message marked retained, and a flood bounded at
+// kMaxQueuedMessages (every message of it either delivered or counted
+// as dropped: none vanishes uncounted).
+TEST_CASE("mqtt client subscribes: messages delivered on the loop, oversized ones by size, a flood bounded",
+          "[mqtt][integration]") {
+  TempDir dir;
+  const int port = free_port();
+  Broker broker(dir, port);
+  auto pub = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(port), "-q", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    weft::test::PeerProcess p(args, (dir.path / "pub.log").string());
+    for (int i = 0; i < 500 && p.running(); ++i) std::this_thread::sleep_for(10ms);
+  };
+  // A retained message is there before the subscription.
+  pub({"-t", "box/config/set", "-r", "-m", "kept"});
+  mqtt::ClientOptions options = options_for(port);
+  options.max_incoming_bytes = 100;
+  std::vector<mqtt::Event> got;
+  std::uint64_t dropped = 0;
+  run_client(
+      [&](weft::Context& ctx, mqtt::Client& client) -> awaitable<void> {
+        REQUIRE_FALSE(co_await client.connect(pool(ctx)));
+        auto sub = client.subscribe("box/config/set");
+        REQUIRE(std::holds_alternative<int>(sub));
+        bool subscribed = false;
+        // The SUBACK and the retained copy.
+        while (!subscribed || got.empty()) {
+          mqtt::Event ev = co_await client.next_event();
+          REQUIRE(ev.kind != mqtt::Event::Kind::lost);
+          if (ev.kind == mqtt::Event::Kind::subscribed) {
+            CHECK(ev.mid == std::get<int>(sub));
+            subscribed = true;
+          } else if (ev.kind == mqtt::Event::Kind::message) {
+            got.push_back(std::move(ev));
+          }
+        }
+        // Live messages (mosquitto_pub blocks this thread: the bytes wait in the socket).
+        pub({"-t", "box/config/set", "-m", "small"});
+        pub({"-t", "box/config/set", "-m", std::string(101, 'x')});
+        while (got.size() < 3) {
+          auto r = co_await (client.next_event() || ctx.sleep(5s));
+          REQUIRE(r.index() == 0);
+          mqtt::Event ev = std::move(std::get<0>(r));
+          REQUIRE(ev.kind == mqtt::Event::Kind::message);
+          got.push_back(std::move(ev));
+        }
+        // A flood while nobody reads: at most kMaxQueuedMessages kept.
+        pub({"-t", "box/config/set", "-m", "f", "--repeat", "40", "--repeat-delay", "0"});
+        co_await ctx.sleep(300ms);
+        std::size_t flood_got = 0;
+        for (;;) {
+          auto r = co_await (client.next_event() || ctx.sleep(1s));
+          if (r.index() == 1) break;
+          if (std::get<0>(r).kind == mqtt::Event::Kind::message) ++flood_got;
+        }
+        dropped = client.dropped_messages();
+        CHECK(flood_got + dropped == 40);
+        CHECK(flood_got >= 1);
+      },
+      30s, options);
+  REQUIRE(got.size() == 3);
+  CHECK(got[0].topic == "box/config/set");
+  CHECK(got[0].payload == "kept");
+  CHECK(got[0].retained);
+  CHECK(got[1].payload == "small");
+  CHECK_FALSE(got[1].retained);
+  CHECK_FALSE(got[1].oversized());
+  CHECK(got[2].oversized());
+  CHECK(got[2].size == 101);
+  CHECK(got[2].payload.empty());
+}
+#pragma GCC diagnostic pop

@@ -50,6 +50,14 @@ short ready_now(int fd, bool want_write) {
   return ::poll(&p, 1, 0) > 0 ? p.revents : 0;
 }
 
+Event event_of(Event::Kind kind, int mid, Error error) {
+  Event e;
+  e.kind = kind;
+  e.mid = mid;
+  e.error = std::move(error);
+  return e;
+}
+
 int seconds_at_least_one(Duration d) {
   return static_cast<int>(std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(d).count()));
 }
@@ -72,16 +80,45 @@ struct Client::Impl {
   std::optional<int> connack;              // CONNACK code of the current attempt
   int drop_rc = MOSQ_ERR_SUCCESS;          // why an attempt failed before CONNACK
   int drop_errno = 0;
-  // PUBACKs and at most one `lost`. Bounded: the broker acks only messages
-  // in flight, and publish() is refused once the connection is gone.
+  // PUBACKs, SUBACKs, incoming messages and at most one `lost`. Bounded:
+  // the broker acks only messages in flight, publish() is refused once the
+  // connection is gone, and incoming messages stop at kMaxQueuedMessages.
   std::deque<Event> events;
+  std::size_t queued_messages = 0;  // `message` events in `events`
+  std::uint64_t dropped_messages = 0;
   MonoTime next_misc{};
   int steps_without_wait_ = 0;  // pump steps in a row that found the socket ready without waiting
 
   static void on_connect(mosquitto*, void* self, int rc) { static_cast<Impl*>(self)->connack = rc; }
   static void on_disconnect(mosquitto*, void* self, int rc) { static_cast<Impl*>(self)->dropped(rc, errno); }
   static void on_publish(mosquitto*, void* self, int mid) {
-    static_cast<Impl*>(self)->events.push_back(Event{Event::Kind::acked, mid, {}});
+    static_cast<Impl*>(self)->events.push_back(event_of(Event::Kind::acked, mid, {}));
+  }
+  static void on_subscribe(mosquitto*, void* self, int mid, int, const int*) {
+    Event e;
+    e.kind = Event::Kind::subscribed;
+    e.mid = mid;
+    static_cast<Impl*>(self)->events.push_back(std::move(e));
+  }
+  static void on_message(mosquitto*, void* self, const mosquitto_message* msg) {
+    static_cast<Impl*>(self)->incoming(*msg);
+  }
+
+  void incoming(const mosquitto_message& msg) {
+    if (phase != Phase::connected) return;
+    if (queued_messages >= kMaxQueuedMessages) {
+      ++dropped_messages;
+      return;
+    }
+    Event e;
+    e.kind = Event::Kind::message;
+    e.topic = msg.topic != nullptr ? msg.topic : "";
+    e.size = msg.payloadlen > 0 ? static_cast<std::size_t>(msg.payloadlen) : 0;
+    if (e.size <= options.max_incoming_bytes && e.size > 0)
+      e.payload.assign(static_cast<const char*>(msg.payload), e.size);
+    e.retained = msg.retain;
+    events.push_back(std::move(e));
+    ++queued_messages;
   }
 
   std::string where() const { return "broker " + options.url.to_string(); }
@@ -99,9 +136,9 @@ struct Client::Impl {
   void lost(int rc, int err) {
     if (phase != Phase::connected) return;
     phase = Phase::idle;
-    events.push_back(Event{Event::Kind::lost, 0,
+    events.push_back(event_of(Event::Kind::lost, 0,
                            Error{make_error_code(errc::connection_lost), rc,
-                                 "connection to " + where() + " lost: " + describe_mosquitto_error(rc, err)}});
+                                 "connection to " + where() + " lost: " + describe_mosquitto_error(rc, err)}));
   }
 
   void release_socket() noexcept {
@@ -200,6 +237,8 @@ struct Client::Impl {
     mosquitto_connect_callback_set(mosq, &Impl::on_connect);
     mosquitto_disconnect_callback_set(mosq, &Impl::on_disconnect);
     mosquitto_publish_callback_set(mosq, &Impl::on_publish);
+    mosquitto_subscribe_callback_set(mosq, &Impl::on_subscribe);
+    mosquitto_message_callback_set(mosq, &Impl::on_message);
     mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
     mosquitto_max_inflight_messages_set(mosq, options.max_in_flight);
     if (!options.username.empty()) {
@@ -245,7 +284,10 @@ bool Client::connected() const noexcept { return impl_->phase == Impl::Phase::co
 void Client::disconnect() noexcept {
   impl_->close();
   impl_->events.clear();
+  impl_->queued_messages = 0;
 }
+
+std::uint64_t Client::dropped_messages() const noexcept { return impl_->dropped_messages; }
 
 asio::awaitable<Error> Client::connect(const BlockingRunner& blocking) {
   Impl& m = *impl_;
@@ -307,6 +349,7 @@ asio::awaitable<Error> Client::connect(const BlockingRunner& blocking) {
   }
   m.close();
   m.events.clear();
+  m.queued_messages = 0;
   co_return error;
 }
 
@@ -331,6 +374,25 @@ std::variant<int, Error> Client::publish(const std::string& topic, std::string_v
                    " failed: " + describe_mosquitto_error(rc, saved_errno)};
 }
 
+std::variant<int, Error> Client::subscribe(const std::string& filter) {
+  Impl& m = *impl_;
+  if (m.phase != Impl::Phase::connected)
+    return Error{make_error_code(errc::not_connected), MOSQ_ERR_NO_CONN, "not connected to " + m.where()};
+  int mid = 0;
+  errno = 0;
+  const int rc = mosquitto_subscribe(m.mosq, &mid, filter.c_str(), 1);
+  const int saved_errno = errno;
+  m.sync_socket();
+  if (rc == MOSQ_ERR_SUCCESS) return mid;
+  if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) {
+    m.lost(rc, saved_errno);
+    return Error{make_error_code(errc::connection_lost), rc,
+                 "subscribe on " + m.where() + " failed: " + describe_mosquitto_error(rc, saved_errno)};
+  }
+  return Error{make_error_code(errc::bad_option), rc,
+               "subscribe to '" + filter + "' on " + m.where() + " failed: " + describe_mosquitto_error(rc, saved_errno)};
+}
+
 asio::awaitable<Event> Client::next_event() {
   Impl& m = *impl_;
   for (;;) {
@@ -342,11 +404,12 @@ asio::awaitable<Event> Client::next_event() {
     if (!m.events.empty()) {
       Event e = std::move(m.events.front());
       m.events.pop_front();
+      if (e.kind == Event::Kind::message) --m.queued_messages;
       co_return e;
     }
     if (m.phase != Impl::Phase::connected)
-      co_return Event{Event::Kind::lost, 0,
-                      Error{make_error_code(errc::not_connected), MOSQ_ERR_NO_CONN, "not connected to " + m.where()}};
+      co_return event_of(Event::Kind::lost, 0,
+                         Error{make_error_code(errc::not_connected), MOSQ_ERR_NO_CONN, "not connected to " + m.where()});
     co_await m.pump(MonoTime::max());
   }
 }

@@ -93,3 +93,35 @@ TEST_CASE("upload config: the service needs the store and the record service", "
   for (const auto& s : assembly.services)
     if (s.spec.name == "upload") CHECK(s.spec.needs == std::vector<std::string>{"record"});
 }
+
+TEST_CASE("upload config: remote config keys, their defaults and checks", "[upload][config][remote]") {
+  const UploadSettings d = read_upload("url = \"mqtt://127.0.0.1:1883\"\ndevice = \"box7\"\n");
+  CHECK_FALSE(d.accept_config);
+  CHECK(d.topic_prefix == "weft/box7");
+  CHECK(d.max_config_bytes == 256 * 1024);
+  CHECK(d.client.max_incoming_bytes == 256 * 1024);
+  CHECK(d.remote_settle == std::chrono::seconds(60));
+
+  const UploadSettings s = read_upload(
+      "url = \"mqtt://127.0.0.1:1883\"\ndevice = \"box7\"\naccept_config = true\ntopic_prefix = \"site/{device}/cfg\"\n"
+      "max_config_bytes = 4096\nremote_settle = \"2s\"\n");
+  CHECK(s.accept_config);
+  CHECK(s.topic_prefix == "site/box7/cfg");
+  CHECK(s.max_config_bytes == 4096);
+  CHECK(s.client.max_incoming_bytes == 4096);
+  CHECK(s.remote_settle == std::chrono::seconds(2));
+
+  CHECK_THAT(upload_error_of("url = \"mqtt://h\"\ntopic_prefix = \"weft/#\"\n"),
+             Contains("upload.toml:3") && Contains("topic_prefix") && Contains("wildcards"));
+  CHECK_THAT(upload_error_of("url = \"mqtt://h\"\ntopic_prefix = \"weft/\"\n"), Contains("topic_prefix"));
+  CHECK_THAT(upload_error_of("url = \"mqtt://h\"\ntopic_prefix = \"weft/{point}\"\n"), Contains("topic_prefix"));
+  CHECK_THAT(upload_error_of("url = \"mqtt://h\"\nmax_config_bytes = 10\n"), Contains("max_config_bytes"));
+  CHECK_THAT(upload_error_of("url = \"mqtt://h\"\nremote_settle = \"1ms\"\n"), Contains("remote_settle"));
+}
+
+TEST_CASE("upload config: read_remote_settle of a whole config", "[upload][config][remote]") {
+  const weft::Config with = weft::Config::parse("[service.upload]\nurl = \"mqtt://h\"\nremote_settle = \"5s\"\n", "a.toml");
+  CHECK(weft::apps::read_remote_settle(with.root()) == std::chrono::seconds(5));
+  const weft::Config without = weft::Config::parse("[service.heartbeat]\n", "b.toml");
+  CHECK(weft::apps::read_remote_settle(without.root()) == std::chrono::seconds(60));
+}

@@ -31,6 +31,12 @@
 // Each trigger's waiter gets that transaction's outcome. A transaction's
 // id is given when it is queued, so a trigger knows it at once and can
 // ask for that outcome later (outcome(id): the console's `reload status`).
+// A remote config
+// (remote_config.hpp) carries its text: it is queued beside that file
+// transaction, in arrival order, never merged with it (remote_config.cpp).
+// A remote change, or one that (re)starts upload, is kept only once upload
+// has published its outcome within [service.upload] remote_settle; an
+// applied remote text is then written to the file (atomic replace).
 //
 // Lifetimes: the coordinator owns the Assembly the runtime was built from
 // and every later one. An Assembly (its store::Store) is freed, on the
@@ -69,6 +75,8 @@ class Runtime;
 }
 
 namespace weft::apps {
+
+class RemoteConfigLink;  // remote_config.hpp
 
 struct ReloadOptions {
   std::filesystem::path file;  // the config file weftd runs
@@ -115,6 +123,11 @@ public:
   void add_observer(Observer observer);
   // The id the next transaction gets (the config history continues its count).
   void set_next_id(std::uint64_t id);
+
+  // Remote config over MQTT (remote_config.hpp): upload's end of it.
+  // Usable before attach() (upload is assembled first); submissions before
+  // attach are refused.
+  RemoteConfigLink& remote() noexcept;
 
   bool attached() const noexcept;
   bool busy() const noexcept;  // a transaction runs or is queued

@@ -25,8 +25,19 @@ struct UploadSettings {
   Duration min_backoff = std::chrono::seconds(1);         // reconnect backoff, doubling...
   Duration max_backoff = std::chrono::seconds(60);        // ...up to this
   std::vector<std::string> needs;   // always includes "record"
+  // Remote config (README "Remote configuration"): config/set is subscribed
+  // to only with accept_config; results go to config/result regardless.
+  bool accept_config = false;
+  std::string topic_prefix;         // {device} expanded: "<prefix>/config/set", "<prefix>/config/result"
+  std::size_t max_config_bytes = 256 * 1024;  // a larger config/set payload is refused, unread
+  Duration remote_settle = std::chrono::seconds(60);  // upload must publish a change's outcome within this
 };
 
 UploadSettings read_upload_settings(const ConfigSection& section);
+
+// [service.upload] remote_settle of a whole config (`root`), checked as
+// read_upload_settings checks it; the default (60 s) when there is no
+// upload table. Reads nothing else (no files): fine on the loop.
+Duration read_remote_settle(const ConfigSection& root);
 
 }  // namespace weft::apps

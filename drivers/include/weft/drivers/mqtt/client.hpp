@@ -19,6 +19,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,15 +51,33 @@ struct ClientOptions {
   Duration keepalive = std::chrono::seconds(30);
   Duration connect_timeout = std::chrono::seconds(10);  // from the TCP connect to CONNACK
   unsigned max_in_flight = 20;  // QoS 1 messages without PUBACK; more are queued by the library
+  // Incoming messages (subscribe()): a payload longer than this is not
+  // kept (its event has `size` only, `payload` empty), so one huge message
+  // costs no memory past libmosquitto's own read of it (bound that with the
+  // broker's message_size_limit).
+  std::size_t max_incoming_bytes = 256 * 1024;
 };
 
 // What next_event() reports.
 struct Event {
-  enum class Kind { acked, lost };
+  enum class Kind { acked, lost, subscribed, message };
   Kind kind = Kind::acked;
-  int mid = 0;  // acked: the message id publish() returned
+  int mid = 0;  // acked: the message id publish() returned; subscribed: subscribe()'s
   Error error;  // lost: why the connection ended
+  // message: one that arrived on a subscription (already acknowledged to
+  // the broker by libmosquitto, QoS 1). `payload` is empty when `size`
+  // exceeds ClientOptions::max_incoming_bytes.
+  std::string topic;
+  std::string payload;
+  std::size_t size = 0;
+  bool retained = false;  // the broker's retained copy, not a live publish
+  bool oversized() const noexcept { return size > payload.size(); }
 };
+
+// Incoming messages waiting for next_event() at most; more are dropped
+// (counted: Client::dropped_messages()), oldest kept. The owner drains
+// them on every wake, so only a flood reaches this.
+inline constexpr std::size_t kMaxQueuedMessages = 16;
 
 // Runs blocking work off the loop and resumes when it has finished (e.g.
 // [&ctx](auto work) { return ctx.blocking(std::move(work)); }).
@@ -81,8 +101,16 @@ public:
   // its message id, whose PUBACK next_event() reports. Never blocks.
   std::variant<int, Error> publish(const std::string& topic, std::string_view payload);
 
+  // Subscribes to `filter` at QoS 1 on this connection (clean session: a
+  // reconnect must subscribe again); returns its message id, whose SUBACK
+  // next_event() reports (subscribed). Messages then arrive as events
+  // (message). Never blocks.
+  std::variant<int, Error> subscribe(const std::string& filter);
+  std::uint64_t dropped_messages() const noexcept;  // incoming messages dropped (queue full)
+
   // Drives the socket (reads, writes, keepalive) until the next event: a
-  // PUBACK (acked) or the end of the connection (lost, reported once).
+  // PUBACK (acked), a SUBACK (subscribed), an incoming message (message),
+  // or the end of the connection (lost, reported once).
   // Cancel-safe: a cancelled wait loses no event and no byte.
   // Precondition: connected(), or a `lost` event still queued.
   boost::asio::awaitable<Event> next_event();
