@@ -75,7 +75,7 @@ void ReloadCoordinator::attach(Runtime& runtime, Config running, std::string run
 std::uint64_t ReloadCoordinator::trigger(ReloadTrigger t) {
   Impl& c = *impl_;
   if (c.control == nullptr) return 0;
-  return c.enqueue(QueuedReload{.trigger = t});
+  return c.enqueue(QueuedReload{.trigger = t, .id = 0, .text = std::nullopt, .source = {}});
 }
 
 void ReloadCoordinator::Impl::ensure_runner() {

@@ -95,7 +95,7 @@ PreparedReload prepare_reload_text(std::string text, const std::string& source, 
     if (!out.plan.services.empty())
       out.assembly = std::make_unique<Assembly>(
           assemble(next_doc, mode, out.store_changed ? nullptr : running_store));
-    prepare_store_reopen(out, running_text, file, mode, running_store);
+    prepare_store_reopen(out, running_text, source, mode, running_store);
     out.config = std::move(next_doc);
   } catch (const ConfigError& e) {
     out.invalid = true;
