@@ -11,22 +11,8 @@ CLIENT=$3
 PYTHON=$4
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
-PORT=$(ca_port "$PYTHON")
-[[ -n $PORT ]] || fail "no free port"
 SEND_BUFFER=8192
-cat >"$TMP/weftd.toml" <<TOML
-[service.heartbeat]
-period = "100ms"
-prefix = "box"
-
-[service.console]
-socket = "$TMP/weftd.sock"
-
-[service.ca]
-port = $PORT
-interfaces = ["127.0.0.1"]
-device = "fan"
-repeater_port = $((PORT + 1))
+ca_box_config "$PYTHON" 100ms fan - <<TOML
 send_buffer = $SEND_BUFFER
 socket_send_buffer = 8192
 TOML

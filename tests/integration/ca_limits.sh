@@ -13,21 +13,7 @@ PYTHON=$4
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
 "$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
-PORT=$(ca_port "$PYTHON")
-[[ -n $PORT ]] || fail "no free port"
-cat >"$TMP/weftd.toml" <<TOML
-[service.heartbeat]
-period = "1ms"
-prefix = "box"
-
-[service.console]
-socket = "$TMP/weftd.sock"
-
-[service.ca]
-port = $PORT
-interfaces = ["127.0.0.1"]
-device = "lim"
-repeater_port = $((PORT + 1))
+ca_box_config "$PYTHON" 1ms lim - <<TOML
 max_circuits = 4
 max_channels = 3
 max_subscriptions = 2

@@ -13,23 +13,7 @@ PYTHON=$4
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
 "$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
-# A free port whose successor (the repeater port) is free too, UDP and TCP.
-PORT=$(ca_port "$PYTHON")
-[[ -n $PORT ]] || fail "no free port"
-cat >"$TMP/weftd.toml" <<TOML
-[service.heartbeat]
-period = "100ms"
-prefix = "box"
-
-[service.console]
-socket = "$TMP/weftd.sock"
-
-[service.ca]
-port = $PORT
-interfaces = ["127.0.0.1"]
-device = "itest"
-repeater_port = $((PORT + 1))
-TOML
+ca_box_config "$PYTHON" 100ms itest
 
 # A stand-in for caRepeater on the repeater port catches the beacons.
 start_bg repeater "$PYTHON" "$(dirname "$CLIENT")/ca_fake_repeater.py" $((PORT + 1)) 4

@@ -12,21 +12,7 @@ PYTHON=$4
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
 "$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
-PORT=$(ca_port "$PYTHON")
-[[ -n $PORT ]] || fail "no free port"
-cat >"$TMP/weftd.toml" <<TOML
-[service.heartbeat]
-period = "1ms"
-prefix = "box"
-
-[service.console]
-socket = "$TMP/weftd.sock"
-
-[service.ca]
-port = $PORT
-interfaces = ["127.0.0.1"]
-device = "slow"
-repeater_port = $((PORT + 1))
+ca_box_config "$PYTHON" 1ms slow - <<TOML
 send_buffer = 4096
 socket_send_buffer = 8192
 TOML

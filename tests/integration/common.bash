@@ -402,3 +402,31 @@ for _ in range(50):
     t.close(); print(p); break
 PY
 }
+
+# ca_box_config PYTHON PERIOD DEVICE [-]: the config the CA scripts
+# share, written to $TMP/weftd.toml: a heartbeat every PERIOD with prefix
+# "box", the console on $TMP/weftd.sock, and the ca service on loopback
+# (device DEVICE) on a free port PORT (set here) with its repeater port
+# PORT+1. With a fourth argument "-", more lines are read from stdin (a
+# heredoc: more [service.ca] keys, then further tables).
+ca_box_config() {
+  local more=""
+  if [[ ${4:-} == - ]]; then more=$(cat); fi
+  PORT=$(ca_port "$1")
+  [[ -n $PORT ]] || fail "no free port"
+  cat >"$TMP/weftd.toml" <<TOML
+[service.heartbeat]
+period = "$2"
+prefix = "box"
+
+[service.console]
+socket = "$TMP/weftd.sock"
+
+[service.ca]
+port = $PORT
+interfaces = ["127.0.0.1"]
+device = "$3"
+repeater_port = $((PORT + 1))
+$more
+TOML
+}
