@@ -5,8 +5,10 @@
 # weftd's log ("reload N (watch, FILE): RESULT ...").
 
 # watch_conf FILE HEARTBEAT_PERIOD [WATCH] [DATA_DIR] [EXTRA_HEARTBEAT_KEYS]:
-# the whole config, written to FILE by one open (a write in place when FILE
-# is the running config).
+# the whole config, written to FILE by one open and one write (a write in
+# place when FILE is the running config). Composed in a scratch file first:
+# written piecewise (printf, then cat), a reload could read the file
+# between the pieces, half-written, on a loaded machine.
 watch_conf() {
   local file=$1 period=$2 watch=${3:-true} data=${4:-$TMP/data}
   mkdir -p "$data"
@@ -14,7 +16,8 @@ watch_conf() {
   {
     printf '[weftd]\ndata_dir = "%s"\nwatch_config = %s\nreload_settle = "200ms"\nstop_grace = "2s"\n\n' "$data" "$watch"
     cat "$TMP/part.toml"
-  } >"$file"
+  } >"$TMP/whole.toml"
+  cat "$TMP/whole.toml" >"$file"
 }
 
 # watch_reloads: how many reloads the watch triggered so far (their outcome lines).
