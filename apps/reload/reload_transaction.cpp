@@ -460,7 +460,7 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Queue
     co_return out;
   }
   if (p.errors.empty() && out.trigger == ReloadTrigger::remote)
-    if (std::string why = remote_refusal(p.plan); !why.empty()) p.errors.push_back(std::move(why));
+    if (std::string why = remote_refusal(p.plan, p.config->root()); !why.empty()) p.errors.push_back(std::move(why));
   if (!p.errors.empty()) {
     out.result = ReloadResult::refused;
     out.errors = std::move(p.errors);
