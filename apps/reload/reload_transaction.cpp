@@ -223,7 +223,7 @@ public:
           }
     }
     // Reachability (remote_config.cpp): a remote change, or one that
-    // (re)starts upload, is kept only once upload published its outcome.
+    // changes [service.upload] itself, is kept only once upload published its outcome.
     if (failure.empty() && c_.needs_confirmation(out_, p_.plan)) {
       const Confirmation confirmed = co_await c_.confirm(out_, p_.text);
       if (confirmed.stopping) throw Stopping{};

@@ -208,8 +208,17 @@ void ReloadCoordinator::Impl::wire_remote() {
 
 bool ReloadCoordinator::Impl::needs_confirmation(const ReloadOutcome& out, const ReloadPlan& plan) const {
   if (out.trigger == ReloadTrigger::remote) return true;
-  return std::any_of(plan.services.begin(), plan.services.end(),
-                     [](const PlanEntry& e) { return e.service == "upload" && e.action != PlanAction::stop; });
+  // A local change is confirmed when it touches [service.upload] itself
+  // (added, or its own keys changed): that is what can cut the box off. A
+  // restart of upload for its [store] or a service it needs changes
+  // nothing about how it reaches the broker, and must not be rolled back
+  // merely because the broker is down at the time.
+  return std::any_of(plan.services.begin(), plan.services.end(), [](const PlanEntry& e) {
+    if (e.service != "upload" || e.action == PlanAction::stop) return false;
+    if (e.action == PlanAction::start) return true;
+    return std::any_of(e.changes.begin(), e.changes.end(),
+                       [](const KeyChange& k) { return k.key.starts_with("service.upload"); });
+  });
 }
 
 std::string ReloadCoordinator::Impl::remote_refusal(const ReloadPlan& plan, const ConfigSection& next_root) const {

@@ -34,7 +34,7 @@
 // A remote config
 // (remote_config.hpp) carries its text: it is queued beside that file
 // transaction, in arrival order, never merged with it (remote_config.cpp).
-// A remote change, or one that (re)starts upload, is kept only once upload
+// A remote change, or one that changes [service.upload] itself, is kept only once upload
 // has published its outcome within [service.upload] remote_settle; an
 // applied remote text is then written to the file (atomic replace).
 //

@@ -6,8 +6,8 @@
 // {topic_prefix}/config/result (QoS 1) whenever it is connected, and
 // reports the broker's PUBACK (published()), which removes the entry.
 //
-// Reachability: a transaction triggered remotely, or one that restarts or
-// starts upload, is kept only once upload has published its outcome
+// Reachability: a transaction triggered remotely, or one that adds upload or
+// changes its own keys, is kept only once upload has published its outcome
 // (connected again, PUBACK received) within remote_settle; the
 // coordinator waits for that here (reload_coordinator.cpp, remote_config.cpp).
 //
