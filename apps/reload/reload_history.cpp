@@ -290,11 +290,11 @@ ReloadHistory load_reload_history(const std::string& data_dir, HistoryDamage dam
   return load_locked(data_dir, damage);
 }
 
-ReloadHistoryWrite reserve_reload_id(const std::string& data_dir) {
+ReloadHistoryWrite reserve_reload_id(const std::string& data_dir, std::uint64_t at_least) {
   std::lock_guard lock(g_history_mutex);
   ReloadHistory h = load_locked(data_dir, HistoryDamage::move_aside);
   ReloadHistoryWrite out;
-  out.id = h.next_id;
+  out.id = std::max(h.next_id, at_least);
   out.warning = h.warning;
   h.next_id = out.id + 1;
   return write_locked(data_dir, h, std::move(out));

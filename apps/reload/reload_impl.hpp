@@ -134,8 +134,9 @@ struct ReloadCoordinator::Impl {
   // A remote text that applied, into the config file (atomic, blocking pool);
   // "" or why it was not written.
   boost::asio::awaitable<std::string> persist_remote(const std::string& text, const std::string& previous_text);
-  // The refusal of a remote config that would leave the box out of reach; "" if fine.
-  std::string remote_refusal(const ReloadPlan& plan) const;
+  // The refusal of a remote config that would leave the box out of reach (upload
+  // stopped, or accept_config off in `next_root`); "" if fine.
+  std::string remote_refusal(const ReloadPlan& plan, const ConfigSection& next_root) const;
 
   void ensure_runner();
   boost::asio::awaitable<void> run_queue();

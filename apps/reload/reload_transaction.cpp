@@ -442,8 +442,9 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Queue
     // short is never recorded, but the next weftd does not give its id again.
     const std::string dir = history_dir;
     ReloadHistoryWrite reserved;
-    auto work = [&p, &file, &text, &mode, store, &dir, &reserved, &request] {
-      if (!dir.empty()) reserved = reserve_reload_id(dir);
+    const std::uint64_t id = out.id;
+    auto work = [&p, &file, &text, &mode, store, &dir, &reserved, &request, id] {
+      if (!dir.empty()) reserved = reserve_reload_id(dir, id);
       p = request.text ? prepare_reload_text(std::move(*request.text), request.source, text, mode, store)
                        : prepare_reload(file, text, mode, store);
     };
@@ -460,7 +461,7 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Queue
     co_return out;
   }
   if (p.errors.empty() && out.trigger == ReloadTrigger::remote)
-    if (std::string why = remote_refusal(p.plan); !why.empty()) p.errors.push_back(std::move(why));
+    if (std::string why = remote_refusal(p.plan, p.config->root()); !why.empty()) p.errors.push_back(std::move(why));
   if (!p.errors.empty()) {
     out.result = ReloadResult::refused;
     out.errors = std::move(p.errors);

@@ -221,11 +221,19 @@ bool ReloadCoordinator::Impl::needs_confirmation(const ReloadOutcome& out, const
   });
 }
 
-std::string ReloadCoordinator::Impl::remote_refusal(const ReloadPlan& plan) const {
+std::string ReloadCoordinator::Impl::remote_refusal(const ReloadPlan& plan, const ConfigSection& next_root) const {
   for (const PlanEntry& e : plan.services)
     if (e.service == "upload" && e.action == PlanAction::stop)
       return "a remote config must keep [service.upload] enabled: without it the box could not be reached to undo "
              "the change; nothing changed (change it locally: edit the file, then SIGHUP or `weftctl reload`)";
+  // Upload kept running but no longer subscribed to config/set is out of
+  // reach just the same: no later remote config could undo it.
+  const auto services = next_root.table("service");
+  const auto upload = services ? services->table("upload") : std::nullopt;
+  if (upload && !upload->boolean("accept_config", false))
+    return "a remote config must keep [service.upload] accept_config = true: without it config/set is not subscribed "
+           "to and no remote config could undo the change; nothing changed (change it locally: edit the file, then "
+           "SIGHUP or `weftctl reload`)";
   return {};
 }
 

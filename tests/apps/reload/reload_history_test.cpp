@@ -157,6 +157,11 @@ TEST_CASE("reload history: ids continue across restarts, trimming and reservatio
   CHECK(unreserved.id == 4);
   for (std::uint64_t id = 5; id <= 40; ++id) REQUIRE(weft::apps::append_reload_history(dir, history_outcome(id)).ok());
   CHECK(weft::apps::reserve_reload_id(dir).id == 41);  // 20 kept, ids go on
+  // The coordinator gave id 43 at enqueue (42 went to a superseded remote
+  // config): 43 is reserved, so the next weftd never gives 43 again.
+  CHECK(weft::apps::reserve_reload_id(dir, 43).id == 43);
+  CHECK(weft::apps::load_reload_history(dir).next_id == 44);
+  CHECK(weft::apps::reserve_reload_id(dir, 10).id == 44);  // never below the file's next id
   fs::remove_all(dir);
 }
 

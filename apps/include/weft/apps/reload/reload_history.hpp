@@ -83,8 +83,11 @@ struct ReloadHistoryWrite {
 // Reserves the next transaction's id: reads next_id, writes next_id + 1
 // back, then returns it, so a transaction that dies with the box never
 // has its id given again. If the write fails, the id is still returned
-// (error says why). Blocking.
-ReloadHistoryWrite reserve_reload_id(const std::string& data_dir);
+// (error says why). `at_least`: the id the coordinator already gave the
+// transaction (at enqueue; ids given to superseded remote configs leave
+// the file behind it): reserved is the larger of it and the file's next_id,
+// so that id is never given again either. Blocking.
+ReloadHistoryWrite reserve_reload_id(const std::string& data_dir, std::uint64_t at_least = 0);
 
 // Appends `outcome` (replacing an entry with the same id; id 0: the next
 // id is given it), keeps the newest
