@@ -109,6 +109,8 @@ boost::asio::awaitable<void> ReloadCoordinator::Impl::run_queue() {
       out.id = id;
       out.trigger = t;
       out.file = request.text ? request.source : options.file.string();
+      remote_request_hash = request.text ? config_hash(*request.text) : std::string();  // its result names it, not the last one
+      remote_request_bytes = request.text ? request.text->size() : 0;
       out.result = ReloadResult::refused;
       out.errors.push_back("weftd is stopping: the reload was not started");
       finish(out, control->clock().now());

@@ -123,6 +123,7 @@ std::uint64_t RemoteConfigLink::post(const ReloadOutcome& outcome, std::string_v
   }
   const std::uint64_t seq = next_seq_++;
   outbox_.push_back(Result{seq, outcome.id, remote_result_json(outcome, request_hash, request_bytes)});
+  if (on_post) on_post();
   return seq;
 }
 
@@ -160,6 +161,7 @@ std::uint64_t ReloadCoordinator::Impl::enqueue(QueuedReload request) {
       remote.post(superseded, config_hash(*queued.text), queued.text->size());
       recent.push_back(std::move(superseded));  // outcome(id) of the superseded one answers
       if (recent.size() > kRecentReloadOutcomes) recent.pop_front();
+      control->notify_change();  // ... now: its waiter need not wait for the running transaction
       id = next_id++;
       request.id = id;
       queued = std::move(request);

@@ -48,10 +48,13 @@
 #include <random>
 #include <set>
 #include <source_location>
+#include <tuple>
 #include <variant>
 #include <unordered_map>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assembly/catalog.hpp"
@@ -120,7 +123,8 @@ public:
         ledger_(s.max_in_flight),
         backlog_batch_(std::clamp<std::size_t>(static_cast<std::size_t>(s.backlog_rate), 1, s.batch_rows)),
         bucket_(s.backlog_rate, static_cast<double>(backlog_batch_), ctx.clock().now()),
-        rng_(static_cast<std::uint64_t>(ctx.clock().wall_ns())) {}
+        rng_(static_cast<std::uint64_t>(ctx.clock().wall_ns())),
+        wake_(ctx.executor()) {}
 
   awaitable<void> run() {
     // Record opened it; a store that failed is record's to reopen.
@@ -144,10 +148,19 @@ public:
       ctx_.log().warn("accept_config = true, but this weftd has no live reload (--simulate?): {} is not subscribed",
                       set_topic_);
     // The coordinator hears of every end of a connection, a stop included.
+    // A result posted while the session sleeps wakes it (wake_); the hook
+    // goes with this run, whichever way it ends.
+    if (link_ != nullptr)
+      link_->on_post = [this] {
+        posted_ = true;
+        wake_.cancel();
+      };
     struct LinkDown {
       RemoteConfigLink* link;
       ~LinkDown() {
-        if (link != nullptr) link->link_down("stopped");
+        if (link == nullptr) return;
+        link->on_post = nullptr;
+        link->link_down("stopped");
       }
     } link_down{link_};
     ctx_.ready();
@@ -225,13 +238,25 @@ private:
       // expires_at, not ctx.sleep_until: a cancelled timer returns false
       // instead of throwing, so a stop ends this race with one
       // operation_aborted (from next_event), not "multiple exceptions".
-      std::variant<mqtt::Event, bool> outcome;
-      {
-        AwaitSiteScope site(ctx_.stats(), "mqtt PUBACK or next live poll", std::source_location::current(),
-                            ctx_.clock().now());
-        outcome = co_await (client.next_event() || expires_at(ctx_.timers(), next_wake(), s_.live_period / 10));
+      if (posted_) {  // posted while fill() ran: publish it before sleeping
+        posted_ = false;
+        continue;
       }
-      if (outcome.index() == 1) continue;
+      // The wake branch completes (as_tuple: without throwing) when a result
+      // is posted or the race is cancelled; like expires_at, a stop then
+      // ends the race with next_event's operation_aborted alone.
+      wake_.expires_at(boost::asio::steady_timer::time_point::max());
+      std::variant<mqtt::Event, bool, std::tuple<boost::system::error_code>> outcome;
+      {
+        AwaitSiteScope site(ctx_.stats(), "mqtt PUBACK or next live poll",
+                            std::source_location::current(), ctx_.clock().now());
+        outcome = co_await (client.next_event() || expires_at(ctx_.timers(), next_wake(), s_.live_period / 10) ||
+                            wake_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable)));
+      }
+      if (outcome.index() != 0) {
+        posted_ = false;
+        continue;
+      }
       mqtt::Event event = std::move(std::get<0>(outcome));
       switch (event.kind) {
         case mqtt::Event::Kind::lost: co_return event.error;
@@ -431,6 +456,8 @@ private:
   std::size_t backlog_batch_;  // rows per backlog batch: at most one second of backlog_rate
   TokenBucket bucket_;
   std::mt19937_64 rng_;
+  boost::asio::steady_timer wake_;  // cancelled by RemoteConfigLink::on_post
+  bool posted_ = false;             // a result was posted since the last publish_results
   // Message id -> (batch first_seq, message index), for the current connection only.
   std::unordered_map<int, std::pair<std::uint64_t, std::size_t>> mids_;
   std::set<std::uint64_t> unmarked_;  // first seqs of acknowledged batches not yet marked delivered (store failed)

@@ -70,6 +70,9 @@ public:
   std::function<void(std::string text, std::string source)> on_submit;  // queues the transaction
   std::function<ReloadOutcome(std::string source, std::string error)> on_refuse;  // makes (and logs) the outcome
   std::function<void()> on_change;  // wakes the coordinator's waits
+  // Wakes the upload run linked now (set and cleared by it): a result
+  // posted while it sleeps is published at once, not at its next live poll.
+  std::function<void()> on_post;
   std::function<void(const std::string&)> on_dropped;  // a result dropped from a full outbox (logs it)
 
 private:
