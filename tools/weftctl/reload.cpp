@@ -208,6 +208,15 @@ int reload(const ReloadRequest& request) {
       auto next = std::make_unique<Client>();
       try {
         next->connect(request.socket);
+        // Another weftd on the socket (the first exited and was restarted
+        // between the check above and this connect) knows nothing of this id.
+        if (next->peer_pid() != weftd.pid()) {
+          std::fprintf(stderr,
+                       "weftctl reload: weftd (pid %d) was replaced by pid %d before reload %llu's outcome reached "
+                       "weftctl; whether it applied is in `weftctl --exec 'config history'`\n",
+                       weftd.pid(), static_cast<int>(next->peer_pid()), static_cast<unsigned long long>(id));
+          return kExitNoConsole;
+        }
         client = std::move(next);
         break;
       } catch (const ConnectError&) {
