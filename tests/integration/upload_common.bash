@@ -89,3 +89,13 @@ max_backoff = "400ms"
 ${4:-}
 TOML
 }
+
+# start_result_sub: a mosquitto_sub on weft/testbox/config/result (QoS 1),
+# its lines in $RESULTS, subscribed (in the broker's log) before it returns.
+start_result_sub() {
+  RESULTS=$TMP/results.out
+  stdbuf -oL /usr/bin/mosquitto_sub -h 127.0.0.1 -p "$PORT" -t 'weft/testbox/config/result' -q 1 >"$RESULTS" \
+    2>"$TMP/results.err" &
+  PID_OF[results]=$!
+  wait_grep 5 "$TMP/broker.log" "Received SUBSCRIBE from auto-"
+}

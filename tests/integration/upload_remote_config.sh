@@ -20,11 +20,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 source "$(dirname "${BASH_SOURCE[0]}")/upload_common.bash"
 
 start_broker_and_collector
-RESULTS=$TMP/results.out
-stdbuf -oL /usr/bin/mosquitto_sub -h 127.0.0.1 -p "$PORT" -t 'weft/testbox/config/result' -q 1 >"$RESULTS" \
-  2>"$TMP/results.err" &
-PID_OF[results]=$!
-wait_grep 5 "$TMP/broker.log" "Received SUBSCRIBE from auto-"
+start_result_sub
 
 REMOTE_KEYS='accept_config = true
 remote_settle = "2s"
