@@ -87,6 +87,8 @@ void ReloadCoordinator::Impl::ensure_runner() {
   boost::asio::co_spawn(control->executor(), run_queue(), [this](std::exception_ptr error) {
     if (!error) return;
     runner_active = false;
+    running_id = 0;          // its waiters must not wait for a transaction that will never end
+    control->notify_change();
     try {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
@@ -235,12 +237,15 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::reload(ReloadTrigger t)
   std::optional<ReloadOutcome> o = co_await outcome(id);
   if (o) co_return std::move(*o);
   if (c.last && c.last->id >= id) co_return *c.last;  // too old to be kept: the latest says more anyway
-  ReloadOutcome out;  // stopping: the queued transaction never ran
+  ReloadOutcome out;  // stopping, or the coordinator failed: the queued transaction never ended
   out.id = id;
   out.trigger = t;
   out.file = c.options.file.string();
   out.config_hash = c.running_hash;
-  out.errors.push_back("weftd is stopping: the reload was not started");
+  out.errors.push_back(c.control->stopping()
+                           ? "weftd is stopping: the reload was not started"
+                           : "the reload coordinator failed (its error is in the log); whether services changed is "
+                             "shown by `services`");
   co_return out;
 }
 
