@@ -196,7 +196,11 @@ check(worst < bound, f"no other circuit waited {bound:.1f} s or more for an upda
 check(field(second, "queued") <= SEND_BUFFER + 256, f"the stopped client's queue stays bounded ({field(second, 'queued')} "
       f"bytes, send_buffer {SEND_BUFFER})")
 check(field(second, "due") <= CHANNELS, "at most one due update per subscription")
-check(field(second, "squashed") > field(first, "squashed") > 0, "its updates squash, more and more")
+# Squashing begins only once the kernel's buffers toward the stopped client
+# are full, which on a quiet machine can take longer than the first second:
+# counted from then, it must grow.
+check(field(second, "squashed") > field(first, "squashed"),
+      f"its updates squash, more and more ({field(first, 'squashed')} then {field(second, 'squashed')})")
 listed = [line for line in console("ca").splitlines() if " fan@fan " in line]
 check(len(listed) == CIRCUITS and all(f"{CHANNELS} channels, {CHANNELS} subscriptions" in x for x in listed),
       f"all {CIRCUITS} circuits are still open, each with {CHANNELS} monitored channels")
