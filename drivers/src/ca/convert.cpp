@@ -83,7 +83,14 @@ std::string format_number(double value, bool integral, std::optional<int> precis
     const int digits = *precision < 0 ? 0 : (*precision > 17 ? 17 : *precision);
     int n = std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
     if (n > 0 && n <= max_chars) return std::string(buffer, static_cast<std::size_t>(n));
-    n = std::snprintf(buffer, sizeof buffer, "%.*e", digits, value);
+    // Rounding to few digits can carry past the largest double ("%.0e" of
+    // -1.797e308 is "-2e+308", which no client can read back as a number:
+    // found by tests/fuzz/ca_dbr): take one more digit until it reads back.
+    // At 16 digits after the point every finite double round-trips.
+    for (int d = digits; d <= 16; ++d) {
+      n = std::snprintf(buffer, sizeof buffer, "%.*e", d, value);
+      if (n > 0 && parse_double(std::string_view(buffer, static_cast<std::size_t>(n)))) break;
+    }
     return std::string(buffer, static_cast<std::size_t>(n > 0 ? n : 0));
   }
   const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "weft/drivers/ca/convert.hpp"
 #include "weft/drivers/ca/dbr.hpp"
@@ -73,6 +74,24 @@ TEST_CASE("ca fuzz find: parse_integer at the int64 bounds", "[ca][convert][fuzz
   CHECK(parse_integer("-9223372036854775808.5", lo, hi) == lo);  // -2^63 exactly: in range
   CHECK(parse_integer("9.2e18", lo, hi) == 9'200'000'000'000'000'000);
   CHECK_FALSE(parse_integer("9.2e18", lo, 9'000'000'000'000'000'000));
+}
+
+// ca_dbr input A///7/////8AAAr/QAAAQAAAAAA= (base64): -DBL_MAX at precision
+// 0 was formatted "%.0e" as "-2e+308", past the largest double, so the text
+// a DBR_STRING reader got could not be read back as a number.
+TEST_CASE("ca fuzz find: formatting near the largest double stays a number", "[ca][convert][fuzz]") {
+  constexpr double big = std::numeric_limits<double>::max();
+  for (const double v : {big, -big, 9.99e307, -1.797693134849236e+308}) {
+    for (const int precision : {0, 1, 3}) {
+      const std::string text = format_number(v, false, precision);
+      INFO(text);
+      const auto back = parse_double(text);
+      REQUIRE(back);
+      CHECK(std::isfinite(*back));
+      CHECK(std::fabs(*back - v) <= std::fabs(v) * 1e-3);
+    }
+  }
+  CHECK(format_number(1.5e300, false, 0) == "2e+300");  // the ordinary case keeps its precision
 }
 
 }  // namespace weft::ca
