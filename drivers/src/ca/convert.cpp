@@ -87,9 +87,9 @@ std::string format_number(double value, bool integral, std::optional<int> precis
     // -1.797e308 is "-2e+308", which no client can read back as a number:
     // found by tests/fuzz/ca_dbr): take one more digit until it reads back.
     // At 16 digits after the point every finite double round-trips.
-    for (int d = digits; d <= 16; ++d) {
-      n = std::snprintf(buffer, sizeof buffer, "%.*e", d, value);
-      if (n > 0 && parse_double(std::string_view(buffer, static_cast<std::size_t>(n)))) break;
+    for (int d = digits;; ++d) {
+      n = std::snprintf(buffer, sizeof buffer, "%.*e", d, value);  // at most 24 characters: fits
+      if (d >= 16 || (n > 0 && parse_double(std::string_view(buffer, static_cast<std::size_t>(n))))) break;
     }
     return std::string(buffer, static_cast<std::size_t>(n > 0 ? n : 0));
   }
