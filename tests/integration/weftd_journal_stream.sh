@@ -4,11 +4,14 @@
 # (6 info, 7 debug) and carries no time stamp of its own; with a
 # JOURNAL_STREAM that names another file (a child whose stderr was
 # redirected inherits the variable) or a malformed one, the normal
-# "TIME LEVEL [logger] message" format stays.
-# Usage: bash weftd_journal_stream.sh <weftd> <config.toml>
+# "TIME LEVEL [logger] message" format stays. As root, a warning (a
+# console client refused: user nobody) is "<4>warn", the priority
+# `journalctl -p warning` selects.
+# Usage: bash weftd_journal_stream.sh <weftd> <config.toml> [<weftctl>]
 set -euo pipefail
 WEFTD=$1
 CONFIG=$2
+WEFTCTL=${3:-}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/weft-journal-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*"; for f in "$TMP"/*.log; do echo "--- $f"; head -20 "$f"; done; exit 1; }
@@ -41,6 +44,25 @@ run redirected "$(stat -c %d "$other"):$(stat -c %i "$other")"
 ! grep -q '^<[0-7]>' "$TMP/redirected.log" || fail "a <N> prefix although stderr is not the journal's stream"
 grep -Eq "^$stamp" "$TMP/redirected.log" || fail "no time stamps in the normal format"
 head -1 "$TMP/redirected.log"
+
+if ((EUID == 0)) && [[ -n $WEFTCTL ]] && id nobody >/dev/null 2>&1; then
+  echo "# a warning under the journal is <4>"
+  chmod 755 "$TMP"
+  log="$TMP/warn.log"
+  : >"$log"
+  printf '[service.console]\nsocket = "%s"\n' "$TMP/weftd.sock" >"$TMP/console.toml"
+  JOURNAL_STREAM="$(stat -c %d "$log"):$(stat -c %i "$log")" "$WEFTD" --config "$TMP/console.toml" 2>"$log" &
+  pid=$!
+  for _ in $(seq 100); do [[ -S $TMP/weftd.sock ]] && break; sleep 0.05; done
+  [[ -S $TMP/weftd.sock ]] || { kill "$pid"; fail "no console socket within 5 s"; }
+  chmod 777 "$TMP/weftd.sock"
+  runuser -u nobody -- "$WEFTCTL" --socket "$TMP/weftd.sock" --timeout 5 -e services >/dev/null 2>&1 || true
+  for _ in $(seq 100); do grep -q 'refused' "$log" && break; sleep 0.05; done
+  kill "$pid"
+  wait "$pid" || true
+  grep -q '^<4>warning \[console\] console: refused' "$log" || fail "the refused client's warning is not <4>"
+  grep '^<4>' "$log" | head -1
+fi
 
 echo "# a malformed JOURNAL_STREAM: the normal format"
 run malformed "12345"
