@@ -3,7 +3,7 @@
 # (every command, exit codes, stale and live sockets, --simulate), refusal
 # of another uid (setpriv, as nobody), 100 concurrent clients and a client
 # that stops reading, and weftctl on a real terminal (tmux: completion,
-# history); `config history`, `weftctl reload` and examples/weftd.service;
+# history); `config history`, `weftctl reload` and packaging/weftd.service;
 # the live reload on a real weftd ([store] changes among them), the
 # config-file watch (watch_config) and per-service log_level.
 # All labelled `integration`.
@@ -45,7 +45,7 @@ if(TARGET weftctl)
     endforeach()
     set_tests_properties(${WEFT_STORE_RELOAD_TESTS} PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
   endif()
-  # examples/weftd.service judged by systemd-analyze (skipped, 77, without it).
+  # packaging/weftd.service judged by systemd-analyze (skipped, 77, without it).
   add_test(NAME console.weftd_unit COMMAND bash ${WEFT_CONSOLE_DIR}/weftd_unit.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>)
   set_tests_properties(console.weftd_unit PROPERTIES LABELS integration TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()

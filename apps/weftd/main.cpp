@@ -25,6 +25,7 @@
 #include "weft/core/data_dir_lock.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/runtime.hpp"
+#include "licenses.hpp"
 
 namespace {
 
@@ -36,6 +37,8 @@ struct Options {
   std::string simulate;
   bool virtual_time = false;
   bool print_readings = false;
+  bool licenses = false;
+  bool sbom = false;
 };
 
 // "--for 24h": parsed with the config's duration rules, via a tiny document.
@@ -185,6 +188,10 @@ int main(int argc, char** argv) {
   app.add_flag("--virtual-time", o.virtual_time, "run on the virtual clock (time jumps to the next timer when idle)");
   app.add_flag("--print-readings", o.print_readings, "with --simulate --virtual-time: print every reading too");
   app.add_option("--for", o.run_for, "stop after this long on the runtime's clock, e.g. 10s, 24h");
+  app.add_flag("--licenses", o.licenses,
+               "print every shared object the loader loaded (package, version, licence from dpkg) and what is "
+               "compiled in, then exit");
+  app.add_flag("--sbom", o.sbom, "print the same as an SPDX 2.3 JSON document, then exit");
   app.set_version_flag("--version", std::string("weftd ") + WEFT_VERSION);
   try {
     app.parse(argc, argv);
@@ -193,6 +200,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : weft::kExitUsage;
   }
   try {
+    if (o.licenses) return weftd::print_licenses(std::cout, std::cerr);
+    if (o.sbom) return weftd::print_sbom(std::cout, std::cerr);
     if (!o.check_config.empty()) return check_config(o.check_config);
     if (o.config.empty()) {
       weft::logging::write_stderr("weftd: no config given; run `weftd --config FILE` (see examples/demo.toml)\n");

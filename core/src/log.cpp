@@ -1,5 +1,9 @@
 // Shared asynchronous sinks: one writer thread, queue of 8192 lines,
 // overrun-oldest. Output goes to stderr (journald picks it up under systemd).
+// When stderr is the journal (JOURNAL_STREAM: journal_stream.hpp) each line
+// starts with its syslog priority "<N>" and has no time stamp of its own
+// (the journal stamps it), so `journalctl -p warning` works; otherwise a
+// line is "TIME LEVEL [logger] message".
 // Only the log thread writes to stderr, each write bounded (log_stderr.hpp):
 // a stderr that blocks (a full pipe nobody reads) costs lines, counted, and
 // never a wait beyond a bound, here or in flush().
@@ -9,10 +13,14 @@
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/base_sink.h>
 
+#include "journal_stream.hpp"
 #include "log_ring.hpp"
 #include "log_stderr.hpp"
 
+#include <spdlog/pattern_formatter.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <future>
 #include <mutex>
 
@@ -20,6 +28,16 @@ namespace weft::logging {
 namespace {
 
 constexpr auto kFlushBound = std::chrono::seconds(5);
+
+// %* in the journal pattern: "<N>", the level's syslog priority.
+class SyslogPriorityFlag final : public spdlog::custom_flag_formatter {
+public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const char prefix[3] = {'<', detail::syslog_priority(msg.level), '>'};
+    dest.append(prefix, prefix + 3);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<SyslogPriorityFlag>(); }
+};
 
 struct Shared {
   std::shared_ptr<spdlog::details::thread_pool> pool =
@@ -39,7 +57,13 @@ struct Shared {
 Shared& shared() {
   static Shared* s = [] {
     auto* p = new Shared;  // never destroyed: loggers may log during static destruction
-    p->sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+    if (detail::is_journal_stream(2, std::getenv("JOURNAL_STREAM"))) {
+      auto formatter = std::make_unique<spdlog::pattern_formatter>();
+      formatter->add_flag<SyslogPriorityFlag>('*').set_pattern("%*%-5l [%n] %v");
+      p->sink->set_formatter(std::move(formatter));
+    } else {
+      p->sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+    }
     return p;
   }();
   return *s;
