@@ -82,10 +82,9 @@ struct Client::Impl {
   int drop_errno = 0;
   // PUBACKs, SUBACKs, incoming messages and at most one `lost`. Bounded:
   // the broker acks only messages in flight, publish() is refused once the
-  // connection is gone, and incoming messages stop at kMaxQueuedMessages.
+  // connection is gone, and pump() (the only reader) runs only when this is
+  // empty, so incoming messages are at most one loop_read's worth (client.hpp).
   std::deque<Event> events;
-  std::size_t queued_messages = 0;  // `message` events in `events`
-  std::uint64_t dropped_messages = 0;
   MonoTime next_misc{};
   int steps_without_wait_ = 0;  // pump steps in a row that found the socket ready without waiting
 
@@ -106,10 +105,6 @@ struct Client::Impl {
 
   void incoming(const mosquitto_message& msg) {
     if (phase != Phase::connected) return;
-    if (queued_messages >= kMaxQueuedMessages) {
-      ++dropped_messages;
-      return;
-    }
     Event e;
     e.kind = Event::Kind::message;
     e.topic = msg.topic != nullptr ? msg.topic : "";
@@ -118,7 +113,6 @@ struct Client::Impl {
       e.payload.assign(static_cast<const char*>(msg.payload), e.size);
     e.retained = msg.retain;
     events.push_back(std::move(e));
-    ++queued_messages;
   }
 
   std::string where() const { return "broker " + options.url.to_string(); }
@@ -284,10 +278,7 @@ bool Client::connected() const noexcept { return impl_->phase == Impl::Phase::co
 void Client::disconnect() noexcept {
   impl_->close();
   impl_->events.clear();
-  impl_->queued_messages = 0;
 }
-
-std::uint64_t Client::dropped_messages() const noexcept { return impl_->dropped_messages; }
 
 asio::awaitable<Error> Client::connect(const BlockingRunner& blocking) {
   Impl& m = *impl_;
@@ -349,7 +340,6 @@ asio::awaitable<Error> Client::connect(const BlockingRunner& blocking) {
   }
   m.close();
   m.events.clear();
-  m.queued_messages = 0;
   co_return error;
 }
 
@@ -404,7 +394,6 @@ asio::awaitable<Event> Client::next_event() {
     if (!m.events.empty()) {
       Event e = std::move(m.events.front());
       m.events.pop_front();
-      if (e.kind == Event::Kind::message) --m.queued_messages;
       co_return e;
     }
     if (m.phase != Impl::Phase::connected)

@@ -74,10 +74,15 @@ struct Event {
   bool oversized() const noexcept { return size > payload.size(); }
 };
 
-// Incoming messages waiting for next_event() at most; more are dropped
-// (counted: Client::dropped_messages()), oldest kept. The owner drains
-// them on every wake, so only a flood reaches this.
-inline constexpr std::size_t kMaxQueuedMessages = 16;
+// Incoming messages are never dropped: libmosquitto has acknowledged each
+// one (QoS 1 PUBACK) before the client sees it, so dropping it would lose
+// it for good. The queue stays bounded without a cap: the socket is read
+// only when no event waits (next_event() drains first), and one
+// mosquitto_loop_read() reads a bounded number of packets (libmosquitto
+// 2.0: as many as the client has QoS 1 messages of its own queued, plus
+// one, plus what TLS already holds decrypted). Each costs at most
+// max_incoming_bytes. Deciding what a flood means (newest wins, ...) is
+// the owner's job.
 
 // Runs blocking work off the loop and resumes when it has finished (e.g.
 // [&ctx](auto work) { return ctx.blocking(std::move(work)); }).
@@ -106,7 +111,6 @@ public:
   // next_event() reports (subscribed). Messages then arrive as events
   // (message). Never blocks.
   std::variant<int, Error> subscribe(const std::string& filter);
-  std::uint64_t dropped_messages() const noexcept;  // incoming messages dropped (queue full)
 
   // Drives the socket (reads, writes, keepalive) until the next event: a
   // PUBACK (acked), a SUBACK (subscribed), an incoming message (message),
