@@ -398,3 +398,59 @@ TEST_CASE("mqtt client subscribes: messages delivered on the loop, oversized one
   CHECK(got[2].payload.empty());
 }
 #pragma GCC diagnostic pop
+
+// A subscription the broker's ACL denies: mosquitto answers SUBACK 0x80
+// (MQTT 3.1.1), which the client reports on the `subscribed` event as
+// subscribe_refused naming the filter, the broker and the ACL; a filter
+// the ACL allows on the same connection is granted (no error). The ACL is
+// mosquitto's dynamic-security plugin (its plain acl_file, in 2.0, grants
+// every subscription and filters at delivery instead: no SUBACK says so).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+TEST_CASE("mqtt client: a subscription the broker's ACL denies is reported as refused, naming topic and broker",
+          "[mqtt][integration]") {
+  TempDir dir;
+  const int port = free_port();
+  const auto acl = dir.path / "dynsec.json";
+  std::ofstream(acl) << R"({"clients":[],"groups":[{"groupname":"anon","roles":[{"rolename":"box"}],"clients":[]}],
+ "anonymousGroup":"anon",
+ "roles":[{"rolename":"box","acls":[{"acltype":"publishClientSend","topic":"#","allow":true},
+   {"acltype":"subscribeLiteral","topic":"box/allowed","allow":true}]}],
+ "defaultACLAccess":{"publishClientSend":false,"publishClientReceive":true,"subscribe":false,"unsubscribe":true}})";
+  std::filesystem::permissions(acl, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                        std::filesystem::perms::group_read | std::filesystem::perms::others_read);
+  Broker broker(dir, port,
+                "allow_anonymous true\nplugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so\n"
+                "plugin_opt_config_file " + acl.string() + "\n");
+  std::vector<mqtt::Event> subacks;
+  int denied_mid = 0, allowed_mid = 0;
+  run_client(
+      [&](weft::Context& ctx, mqtt::Client& client) -> awaitable<void> {
+        REQUIRE_FALSE(co_await client.connect(pool(ctx)));
+        auto denied = client.subscribe("box/config/set");
+        auto allowed = client.subscribe("box/allowed");
+        REQUIRE(std::holds_alternative<int>(denied));
+        REQUIRE(std::holds_alternative<int>(allowed));
+        denied_mid = std::get<int>(denied);
+        allowed_mid = std::get<int>(allowed);
+        while (subacks.size() < 2) {
+          auto r = co_await (client.next_event() || ctx.sleep(5s));
+          REQUIRE(r.index() == 0);
+          mqtt::Event ev = std::move(std::get<0>(r));
+          REQUIRE(ev.kind == mqtt::Event::Kind::subscribed);
+          subacks.push_back(std::move(ev));
+        }
+      },
+      20s, options_for(port));
+  REQUIRE(subacks.size() == 2);
+  const mqtt::Event& d = subacks[0].mid == denied_mid ? subacks[0] : subacks[1];
+  const mqtt::Event& a = subacks[0].mid == allowed_mid ? subacks[0] : subacks[1];
+  CHECK(d.topic == "box/config/set");
+  CHECK(d.error.code == mqtt::errc::subscribe_refused);
+  CHECK(d.error.reason == 0x80);
+  CHECK_THAT(d.error.message, Contains("box/config/set") && Contains("127.0.0.1:" + std::to_string(port)) &&
+                                  Contains("0x80") && Contains("ACL") && Contains("anonymous"));
+  CHECK(a.topic == "box/allowed");
+  CHECK_FALSE(a.error);
+}
+#pragma GCC diagnostic pop

@@ -63,7 +63,10 @@ struct Event {
   enum class Kind { acked, lost, subscribed, message };
   Kind kind = Kind::acked;
   int mid = 0;  // acked: the message id publish() returned; subscribed: subscribe()'s
-  Error error;  // lost: why the connection ended
+  // lost: why the connection ended. subscribed: set (subscribe_refused)
+  // when the broker refused the subscription (SUBACK 0x80, e.g. its ACL
+  // denies the filter): nothing will arrive on it; `topic` is the filter.
+  Error error;
   // message: one that arrived on a subscription (already acknowledged to
   // the broker by libmosquitto, QoS 1). `payload` is empty when `size`
   // exceeds ClientOptions::max_incoming_bytes.
@@ -108,8 +111,8 @@ public:
 
   // Subscribes to `filter` at QoS 1 on this connection (clean session: a
   // reconnect must subscribe again); returns its message id, whose SUBACK
-  // next_event() reports (subscribed). Messages then arrive as events
-  // (message). Never blocks.
+  // next_event() reports (subscribed, with `error` set if the broker refused
+  // it). Messages then arrive as events (message). Never blocks.
   std::variant<int, Error> subscribe(const std::string& filter);
 
   // Drives the socket (reads, writes, keepalive) until the next event: a
