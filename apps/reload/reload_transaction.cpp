@@ -443,8 +443,15 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Queue
     const std::string dir = history_dir;
     ReloadHistoryWrite reserved;
     const std::uint64_t id = out.id;
-    auto work = [&p, &file, &text, &mode, store, &dir, &reserved, &request, id] {
-      if (!dir.empty()) reserved = reserve_reload_id(dir, id);
+    // Its line in the history from now on, replaced by the outcome at the
+    // end: still "interrupted" afterwards when weftd stopped or died first.
+    ReloadOutcome started = out;
+    started.result = ReloadResult::interrupted;
+    started.config_hash = running_hash;
+    started.errors.push_back("weftd stopped (or died) before this reload ended; it left no outcome. The next start ran "
+                             "the config file as it was then: check `config diff` and `services`");
+    auto work = [&p, &file, &text, &mode, store, &dir, &reserved, &request, id, &started] {
+      if (!dir.empty()) reserved = reserve_reload_id(dir, id, &started);
       p = request.text ? prepare_reload_text(std::move(*request.text), request.source, text, mode, store)
                        : prepare_reload(file, text, mode, store);
     };
