@@ -54,6 +54,7 @@ std::string entry_text(const ReloadOutcome& o) {
     text += "\n";
   }
   for (const auto& e : o.errors) text += "    error: " + e + "\n";
+  for (const auto& w : o.warnings) text += "    warning: " + w + "\n";
   return text;
 }
 
@@ -69,6 +70,7 @@ std::string entry_json(const ReloadOutcome& o) {
   j.boolean("ok", o.result == ReloadResult::applied || o.result == ReloadResult::unchanged);
   j.str("file", o.file).str("config_hash", o.config_hash).raw("errors", strings_json(o.errors));
   j.raw("services", json_array(services)).raw("live", strings_json(o.live));
+  j.raw("warnings", strings_json(o.warnings));
   return j.done();
 }
 

@@ -61,6 +61,7 @@ ReloadOutcome bounded(const ReloadOutcome& o) {
   };
   bound_list(b.errors, kMaxErrors);
   bound_list(b.live, kMaxErrors);
+  bound_list(b.warnings, kMaxErrors);
   if (b.services.size() > kMaxServices) b.services.resize(kMaxServices);
   for (auto& s : b.services) s.error = cut(s.error);
   b.file = cut(b.file);
@@ -230,6 +231,7 @@ std::string format_reload_history(const ReloadHistory& history) {
     t += "config_hash = " + toml_string(o.config_hash) + "\n";
     t += "errors = " + string_list(o.errors) + "\n";
     t += "live = " + string_list(o.live) + "\n";
+    if (!o.warnings.empty()) t += "warnings = " + string_list(o.warnings) + "\n";
     for (const ReloadServiceStep& s : o.services) {
       t += "  [[reload.service]]\n";
       t += "  service = " + toml_string(s.service) + "\n";
@@ -269,6 +271,7 @@ ReloadHistory parse_reload_history(std::string_view text, const std::string& sou
     o.config_hash = e.string("config_hash", "");
     o.errors = e.string_array("errors");
     o.live = e.string_array("live");
+    o.warnings = e.string_array("warnings");  // absent in files written before warnings were kept
     for (const ConfigSection& s : e.tables("service")) {
       ReloadServiceStep step;
       step.service = s.required_string("service");

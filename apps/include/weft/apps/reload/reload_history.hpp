@@ -28,6 +28,7 @@
 //   config_hash = "0123456789abcdef"
 //   errors = ["..."]                    # at most kMaxErrors, each at most kMaxText bytes (then cut, marked)
 //   live = ["weftd.log_level"]
+//   warnings = ["..."]                  # optional (absent: none); bounded as errors
 //     [[reload.service]]                # at most kMaxServices, in the order touched
 //     service = "gather"
 //     action = "restart"
