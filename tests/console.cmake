@@ -37,7 +37,7 @@ if(TARGET weftctl)
   find_program(WEFT_RELOAD_SQLITE3 sqlite3)
   if(WEFT_RELOAD_SQLITE3)
     set(WEFT_STORE_RELOAD_TESTS)
-    foreach(script reload_store reload_store_rollback reload_record_off)
+    foreach(script reload_store reload_store_rollback reload_record_off reload_store_stop reload_store_move)
       add_test(NAME console.${script}
                COMMAND bash ${WEFT_CONSOLE_DIR}/${script}.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl> /usr/bin/python3)
       set_tests_properties(console.${script} PROPERTIES ENVIRONMENT SQLITE=${WEFT_RELOAD_SQLITE3})

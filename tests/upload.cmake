@@ -14,6 +14,10 @@ if(WEFT_MOSQUITTO AND WEFT_MOSQUITTO_SUB AND WEFT_SQLITE3)
                                                 $<TARGET_FILE:weftd>)
     list(APPEND WEFT_UPLOAD_SCRIPTS integration.${script})
   endforeach()
+  # Needs weftctl too (the `upload` console command).
+  add_test(NAME integration.upload_remote_acl COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/upload_remote_acl.sh
+                                                      $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>)
+  list(APPEND WEFT_UPLOAD_SCRIPTS integration.upload_remote_acl)
   set_tests_properties(${WEFT_UPLOAD_SCRIPTS} PROPERTIES LABELS integration TIMEOUT 90)
   # The kill -9 loop (22 kills, then a drain) is bounded well under 2 minutes.
   set_tests_properties(integration.upload_kill9 PROPERTIES TIMEOUT 120)

@@ -10,6 +10,7 @@
 #include "weft/apps/console/console_commands.hpp"
 #include "weft/apps/console/console_format.hpp"
 #include "weft/apps/console/console_protocol.hpp"
+#include "weft/apps/reload/reload_coordinator.hpp"
 #include "weft/apps/reload/reload_history.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/runtime_control.hpp"
@@ -53,6 +54,7 @@ std::string entry_text(const ReloadOutcome& o) {
     text += "\n";
   }
   for (const auto& e : o.errors) text += "    error: " + e + "\n";
+  for (const auto& w : o.warnings) text += "    warning: " + w + "\n";
   return text;
 }
 
@@ -68,6 +70,7 @@ std::string entry_json(const ReloadOutcome& o) {
   j.boolean("ok", o.result == ReloadResult::applied || o.result == ReloadResult::unchanged);
   j.str("file", o.file).str("config_hash", o.config_hash).raw("errors", strings_json(o.errors));
   j.raw("services", json_array(services)).raw("live", strings_json(o.live));
+  j.raw("warnings", strings_json(o.warnings));
   return j.done();
 }
 
@@ -81,7 +84,16 @@ awaitable<CommandReply> config_history(ConsoleEnv& env, const Command& self, con
         "set data_dir (e.g. \"/var/lib/weft\") to keep one\n");
   const std::string path = reload_history_path(data_dir);
   auto work = [data_dir] { return load_reload_history(data_dir, HistoryDamage::leave); };  // named: GCC 12
-  const ReloadHistory h = co_await env.ctx.blocking_result(work);
+  ReloadHistory h = co_await env.ctx.blocking_result(work);
+  // The entry a transaction leaves when it begins (result interrupted)
+  // is no outcome while it still runs in this weftd: named, not listed.
+  std::vector<std::uint64_t> running;
+  if (env.reload != nullptr && env.reload->attached())
+    std::erase_if(h.entries, [&](const ReloadOutcome& o) {
+      if (o.result != ReloadResult::interrupted || !env.reload->pending(o.id)) return false;
+      running.push_back(o.id);
+      return true;
+    });
 
   std::string text;
   if (!h.warning.empty()) text += "warning: " + h.warning + "\n";
@@ -93,6 +105,9 @@ awaitable<CommandReply> config_history(ConsoleEnv& env, const Command& self, con
             " (the last " + std::to_string(kReloadHistoryKeep) + "), oldest first:\n";
     for (const auto& o : h.entries) text += entry_text(o);
   }
+  for (const std::uint64_t id : running)
+    text += "reload " + std::to_string(id) + " is running (listed once it ends; `reload status " + std::to_string(id) +
+            "` waits for it)\n";
   std::vector<std::string> reloads;
   for (const auto& o : h.entries) reloads.push_back(entry_json(o));
   JsonObject j;

@@ -171,6 +171,7 @@ std::string outcome_text(const ReloadOutcome& o) {
     case ReloadResult::refused: text += "; nothing changed:\n"; break;
     case ReloadResult::rolled_back: text += "; every service it touched runs its previous config again:\n"; break;
     case ReloadResult::rollback_failed: text += "; services left to their normal supervision:\n"; break;
+    case ReloadResult::interrupted: text += "; weftd stopped before it ended:\n"; break;
   }
   for (const auto& e : o.errors) text += "  " + e + "\n";
   std::size_t width = 0;
@@ -270,7 +271,7 @@ awaitable<CommandReply> reload_status(ConsoleEnv& env, const Command& self, cons
                     " is unknown: not queued or running, not among the last ones in memory" +
                     (dir.empty() ? std::string(", and there is no [weftd] data_dir for a config history")
                                  : ", nor in the config history") +
-                    " (a reload cut short by a stop of weftd leaves no outcome); `config history` lists those kept\n");
+                    " (a reload cut short by a stop of weftd is `interrupted` there); `config history` lists those kept\n");
 }
 
 awaitable<CommandReply> config_diff(ConsoleEnv& env, const Command& self, const CommandArgs& args) {

@@ -2,6 +2,8 @@
 #include "record_reload.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <system_error>
 
 #include <spdlog/spdlog.h>
@@ -63,6 +65,29 @@ std::string StoreSwap::unsafe_to_close(const std::string& which) const {
   return {};
 }
 
+namespace {
+
+// Test hook (tests/console/reload_store_stop.sh): with WEFT_TEST_STORE_SWAP_FIFO
+// naming a fifo, the blocking pool thread that closed the running Store
+// waits (open for reading, then read to EOF) until a writer has come and
+// gone, so a stop lands between the old Store's close and the new one's
+// open every time. Read once; never set in production: then this is one
+// branch on a string.
+void test_hook_after_store_close(spdlog::logger& log) {
+  static const char* const fifo = std::getenv("WEFT_TEST_STORE_SWAP_FIFO");
+  if (fifo == nullptr || *fifo == '\0') return;
+  log.warn("test hook: the running store is closed; waiting on {} (WEFT_TEST_STORE_SWAP_FIFO)", fifo);
+  if (std::FILE* f = std::fopen(fifo, "r")) {
+    char buffer[64];
+    while (std::fread(buffer, 1, sizeof buffer, f) > 0) {
+    }
+    std::fclose(f);
+  }
+  log.warn("test hook: released");
+}
+
+}  // namespace
+
 boost::asio::awaitable<std::string> StoreSwap::close_running() {
   if (!active() || !c_.current || !c_.current->store) co_return std::string();
   spdlog::logger& log = *rc_.logger("weft");
@@ -77,7 +102,10 @@ boost::asio::awaitable<std::string> StoreSwap::close_running() {
   std::unique_ptr<store::Store> old = std::move(c_.current->store);
   closed_ = true;
   // ~Store commits what it holds and joins its threads: never on the loop.
-  auto work = [&old] { old.reset(); };
+  auto work = [&old, &log] {
+    old.reset();
+    test_hook_after_store_close(log);
+  };
   co_await rc_.blocking(work);
   co_return std::string();
 }

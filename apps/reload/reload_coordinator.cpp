@@ -175,6 +175,7 @@ void ReloadCoordinator::Impl::finish(ReloadOutcome& out, MonoTime started_at) {
       rc.set_reload_note("last reload rolled back (" + cut(out.errors.empty() ? "" : out.errors.front()) +
                          "); the config file differs from the running config");
       break;
+    case ReloadResult::interrupted:  // never an outcome of a run (history only): as a failure
     case ReloadResult::rollback_failed:
       file_differs = true;
       rc.set_reload_note("last reload failed and its rollback too (" + cut(out.errors.empty() ? "" : out.errors.back()) +

@@ -61,6 +61,7 @@ ReloadOutcome bounded(const ReloadOutcome& o) {
   };
   bound_list(b.errors, kMaxErrors);
   bound_list(b.live, kMaxErrors);
+  bound_list(b.warnings, kMaxErrors);
   if (b.services.size() > kMaxServices) b.services.resize(kMaxServices);
   for (auto& s : b.services) s.error = cut(s.error);
   b.file = cut(b.file);
@@ -203,7 +204,7 @@ bool parse_reload_trigger(std::string_view text, ReloadTrigger& out) {
 
 bool parse_reload_result(std::string_view text, ReloadResult& out) {
   for (ReloadResult r : {ReloadResult::applied, ReloadResult::unchanged, ReloadResult::refused, ReloadResult::rolled_back,
-                         ReloadResult::rollback_failed})
+                         ReloadResult::rollback_failed, ReloadResult::interrupted})
     if (to_string(r) == text) {
       out = r;
       return true;
@@ -230,6 +231,7 @@ std::string format_reload_history(const ReloadHistory& history) {
     t += "config_hash = " + toml_string(o.config_hash) + "\n";
     t += "errors = " + string_list(o.errors) + "\n";
     t += "live = " + string_list(o.live) + "\n";
+    if (!o.warnings.empty()) t += "warnings = " + string_list(o.warnings) + "\n";
     for (const ReloadServiceStep& s : o.services) {
       t += "  [[reload.service]]\n";
       t += "  service = " + toml_string(s.service) + "\n";
@@ -269,6 +271,7 @@ ReloadHistory parse_reload_history(std::string_view text, const std::string& sou
     o.config_hash = e.string("config_hash", "");
     o.errors = e.string_array("errors");
     o.live = e.string_array("live");
+    o.warnings = e.string_array("warnings");  // absent in files written before warnings were kept
     for (const ConfigSection& s : e.tables("service")) {
       ReloadServiceStep step;
       step.service = s.required_string("service");
@@ -290,13 +293,21 @@ ReloadHistory load_reload_history(const std::string& data_dir, HistoryDamage dam
   return load_locked(data_dir, damage);
 }
 
-ReloadHistoryWrite reserve_reload_id(const std::string& data_dir, std::uint64_t at_least) {
+ReloadHistoryWrite reserve_reload_id(const std::string& data_dir, std::uint64_t at_least, const ReloadOutcome* started) {
   std::lock_guard lock(g_history_mutex);
   ReloadHistory h = load_locked(data_dir, HistoryDamage::move_aside);
   ReloadHistoryWrite out;
   out.id = std::max(h.next_id, at_least);
   out.warning = h.warning;
   h.next_id = out.id + 1;
+  if (started != nullptr) {
+    ReloadOutcome entry = bounded(*started);
+    entry.id = at_least != 0 ? at_least : out.id;  // the transaction keeps its id (a file ahead moves later ones only)
+    std::erase_if(h.entries, [&](const ReloadOutcome& e) { return e.id == entry.id; });
+    h.entries.push_back(std::move(entry));
+    if (h.entries.size() > kReloadHistoryKeep)
+      h.entries.erase(h.entries.begin(), h.entries.end() - static_cast<std::ptrdiff_t>(kReloadHistoryKeep));
+  }
   return write_locked(data_dir, h, std::move(out));
 }
 

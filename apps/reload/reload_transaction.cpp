@@ -443,8 +443,15 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Queue
     const std::string dir = history_dir;
     ReloadHistoryWrite reserved;
     const std::uint64_t id = out.id;
-    auto work = [&p, &file, &text, &mode, store, &dir, &reserved, &request, id] {
-      if (!dir.empty()) reserved = reserve_reload_id(dir, id);
+    // Its line in the history from now on, replaced by the outcome at the
+    // end: still "interrupted" afterwards when weftd stopped or died first.
+    ReloadOutcome started = out;
+    started.result = ReloadResult::interrupted;
+    started.config_hash = running_hash;
+    started.errors.push_back("weftd stopped (or died) before this reload ended; it left no outcome. The next start ran "
+                             "the config file as it was then: check `config diff` and `services`");
+    auto work = [&p, &file, &text, &mode, store, &dir, &reserved, &request, id, &started] {
+      if (!dir.empty()) reserved = reserve_reload_id(dir, id, &started);
       p = request.text ? prepare_reload_text(std::move(*request.text), request.source, text, mode, store)
                        : prepare_reload(file, text, mode, store);
     };
@@ -507,9 +514,26 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Queue
     }
     if (out.result != ReloadResult::applied && !options.log_level_fixed)
       apply_live_log_levels(rc, running->root(), p.plan.live);  // rolled back: the levels go back too
+    std::unique_ptr<store::Store> previous_store;
     if (out.result == ReloadResult::applied) {
       // The running store goes on in the new assembly (its services got it).
       if (!p.store_changed && current && current->store) fresh->store = std::move(current->store);
+      // A [store] moved to another file: the previous Store's only users,
+      // record and upload, run on the new one now; it is closed below
+      // (else the untouched services' specs, which keep the old Assembly,
+      // would keep it and its file open for good). Not while a run of
+      // either was abandoned past its stop grace: that one may still use it.
+      if (p.store_changed && current && current->store) {
+        std::string abandoned;
+        for (const char* user : {"record", "upload"})
+          if (const auto info = rc.service(user); info && info->abandoned_runs > 0) abandoned = user;
+        if (abandoned.empty())
+          previous_store = std::move(current->store);
+        else
+          rc.logger("weft")->warn("reload {}: the previous store {} stays open: a run of {} was abandoned past its stop "
+                                  "grace and may still use it (`systemctl restart weftd` closes it)",
+                                  out.id, current->store->options().path, abandoned);
+      }
       current = fresh;
       release_record_intake(*this, p.plan);
     } else if (apply.changed()) {
@@ -518,6 +542,19 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Queue
         const auto info = rc.service(e.service);
         if (info && info->abandoned_runs > 0) pinned.push_back(fresh);
       }
+    }
+    if (previous_store && rc.stopping()) {  // the pool may be gone: freed with the coordinator, after the runtime
+      auto holder = std::make_shared<Assembly>();
+      holder->store = std::move(previous_store);
+      pinned.push_back(std::move(holder));
+    }
+    if (previous_store) {
+      // ~Store commits, releases its path claim and joins its threads: on the pool.
+      const std::string old_path = previous_store->options().path;
+      auto work = [&previous_store] { previous_store.reset(); };
+      co_await rc.blocking(work);
+      rc.logger("weft")->info("reload {}: closed the previous store {} (record and upload run on the new one)", out.id,
+                              old_path);
     }
   }
   std::string not_written;

@@ -34,6 +34,7 @@ std::string result_word(ReloadResult r) {
     case ReloadResult::refused: return "refused";
     case ReloadResult::rolled_back: return "rolled_back";
     case ReloadResult::rollback_failed: return "rollback_failed";
+    case ReloadResult::interrupted: return "interrupted";
   }
   return "refused";
 }

@@ -260,10 +260,7 @@ private:
       mqtt::Event event = std::move(std::get<0>(outcome));
       switch (event.kind) {
         case mqtt::Event::Kind::lost: co_return event.error;
-        case mqtt::Event::Kind::subscribed:
-          ctx_.log().info("accepting remote config on '{}' (results on '{}', at most {} bytes)", set_topic_,
-                          result_topic_, s_.max_config_bytes);
-          break;
+        case mqtt::Event::Kind::subscribed: on_subscribed(event); break;
         case mqtt::Event::Kind::message: on_message(event); break;
         case mqtt::Event::Kind::acked:
           if (const auto it = result_mids_.find(event.mid); it != result_mids_.end()) {
@@ -290,6 +287,24 @@ private:
       result_mids_[std::get<int>(r)] = result.seq;
     }
     return std::nullopt;
+  }
+
+  // The SUBACK of config/set. Refused (the broker's ACL): remote config
+  // cannot work on this connection; an error in the log (once until it is
+  // granted again, not at every reconnect) and in `upload`, never silence.
+  void on_subscribed(const mqtt::Event& event) {
+    if (event.error) {
+      if (remote_error_ != event.error.message)
+        ctx_.log().error("remote config does not work: {} (and write access to '{}'); weft retries at the next "
+                         "connection",
+                         event.error.message, result_topic_);
+      remote_error_ = event.error.message;
+      return;
+    }
+    if (!remote_error_.empty()) ctx_.log().info("the broker now grants the subscription to '{}'", set_topic_);
+    remote_error_.clear();
+    ctx_.log().info("accepting remote config on '{}' (results on '{}', at most {} bytes)", set_topic_, result_topic_,
+                    s_.max_config_bytes);
   }
 
   // A config/set message: to the coordinator, or refused here (retained,
@@ -440,7 +455,10 @@ private:
         s_.client.url.to_string(), s_.topic.text(), s_.client.client_id, c.state,
         c.last_error.empty() ? "" : " (last error: " + c.last_error + ")", c.messages_sent, c.messages_acked,
         c.messages_resent, c.rows_delivered, c.batches_delivered, ledger_.in_flight_count(), ledger_.live_cursor(),
-        ledger_.backlog_span(), s_.accept_config ? "accepted on " + set_topic_ : std::string("not accepted"),
+        ledger_.backlog_span(),
+        !s_.accept_config           ? std::string("not accepted")
+        : !remote_error_.empty()    ? "NOT WORKING: " + remote_error_
+                                    : "accepted on " + set_topic_,
         c.configs_received, result_topic_);
   }
 
@@ -464,6 +482,7 @@ private:
   Counters counters_;
   std::string logged_state_;  // the last state and reason logged: one line per change
   std::string logged_reason_;
+  std::string remote_error_;  // the broker refused config/set (SUBACK 0x80): why; empty once granted
 };
 
 }  // namespace

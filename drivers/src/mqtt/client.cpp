@@ -11,10 +11,12 @@
 #include "weft/drivers/mqtt/client.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 
 #include <poll.h>
 
@@ -82,10 +84,10 @@ struct Client::Impl {
   int drop_errno = 0;
   // PUBACKs, SUBACKs, incoming messages and at most one `lost`. Bounded:
   // the broker acks only messages in flight, publish() is refused once the
-  // connection is gone, and incoming messages stop at kMaxQueuedMessages.
+  // connection is gone, and pump() (the only reader) runs only when this is
+  // empty, so incoming messages are at most one loop_read's worth (client.hpp).
   std::deque<Event> events;
-  std::size_t queued_messages = 0;  // `message` events in `events`
-  std::uint64_t dropped_messages = 0;
+  std::unordered_map<int, std::string> filters;  // subscribe() message id -> filter, until its SUBACK
   MonoTime next_misc{};
   int steps_without_wait_ = 0;  // pump steps in a row that found the socket ready without waiting
 
@@ -94,11 +96,26 @@ struct Client::Impl {
   static void on_publish(mosquitto*, void* self, int mid) {
     static_cast<Impl*>(self)->events.push_back(event_of(Event::Kind::acked, mid, {}));
   }
-  static void on_subscribe(mosquitto*, void* self, int mid, int, const int*) {
+  // A granted QoS of 0x80 (MQTT 3.1.1) is the broker refusing the filter:
+  // reported, never taken for a subscription that works.
+  static void on_subscribe(mosquitto*, void* self, int mid, int qos_count, const int* granted) {
+    Impl& m = *static_cast<Impl*>(self);
     Event e;
     e.kind = Event::Kind::subscribed;
     e.mid = mid;
-    static_cast<Impl*>(self)->events.push_back(std::move(e));
+    if (const auto it = m.filters.find(mid); it != m.filters.end()) {
+      e.topic = it->second;
+      m.filters.erase(it);
+    }
+    for (int i = 0; i < qos_count; ++i) {
+      if (granted[i] >= 0 && granted[i] <= 2) continue;
+      e.error = Error{make_error_code(errc::subscribe_refused), granted[i],
+                      m.where() + " refused the subscription to '" + e.topic + "' (SUBACK 0x" +
+                          fmt_hex(granted[i]) + "): nothing published there reaches this client; check the broker's "
+                          "ACL (acl_file or its auth plugin): " + m.user_text() + " needs read access to '" + e.topic + "'"};
+      break;
+    }
+    m.events.push_back(std::move(e));
   }
   static void on_message(mosquitto*, void* self, const mosquitto_message* msg) {
     static_cast<Impl*>(self)->incoming(*msg);
@@ -106,10 +123,6 @@ struct Client::Impl {
 
   void incoming(const mosquitto_message& msg) {
     if (phase != Phase::connected) return;
-    if (queued_messages >= kMaxQueuedMessages) {
-      ++dropped_messages;
-      return;
-    }
     Event e;
     e.kind = Event::Kind::message;
     e.topic = msg.topic != nullptr ? msg.topic : "";
@@ -118,10 +131,17 @@ struct Client::Impl {
       e.payload.assign(static_cast<const char*>(msg.payload), e.size);
     e.retained = msg.retain;
     events.push_back(std::move(e));
-    ++queued_messages;
   }
 
   std::string where() const { return "broker " + options.url.to_string(); }
+  std::string user_text() const {
+    return options.username.empty() ? std::string("an anonymous client") : "user '" + options.username + "'";
+  }
+  static std::string fmt_hex(int v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%02x", static_cast<unsigned>(v) & 0xffU);
+    return buf;
+  }
 
   void dropped(int rc, int err) {
     if (phase == Phase::connected) {
@@ -284,10 +304,8 @@ bool Client::connected() const noexcept { return impl_->phase == Impl::Phase::co
 void Client::disconnect() noexcept {
   impl_->close();
   impl_->events.clear();
-  impl_->queued_messages = 0;
+  impl_->filters.clear();
 }
-
-std::uint64_t Client::dropped_messages() const noexcept { return impl_->dropped_messages; }
 
 asio::awaitable<Error> Client::connect(const BlockingRunner& blocking) {
   Impl& m = *impl_;
@@ -349,7 +367,6 @@ asio::awaitable<Error> Client::connect(const BlockingRunner& blocking) {
   }
   m.close();
   m.events.clear();
-  m.queued_messages = 0;
   co_return error;
 }
 
@@ -383,7 +400,10 @@ std::variant<int, Error> Client::subscribe(const std::string& filter) {
   const int rc = mosquitto_subscribe(m.mosq, &mid, filter.c_str(), 1);
   const int saved_errno = errno;
   m.sync_socket();
-  if (rc == MOSQ_ERR_SUCCESS) return mid;
+  if (rc == MOSQ_ERR_SUCCESS) {
+    m.filters[mid] = filter;
+    return mid;
+  }
   if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) {
     m.lost(rc, saved_errno);
     return Error{make_error_code(errc::connection_lost), rc,
@@ -404,7 +424,6 @@ asio::awaitable<Event> Client::next_event() {
     if (!m.events.empty()) {
       Event e = std::move(m.events.front());
       m.events.pop_front();
-      if (e.kind == Event::Kind::message) --m.queued_messages;
       co_return e;
     }
     if (m.phase != Impl::Phase::connected)

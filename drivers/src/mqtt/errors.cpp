@@ -22,6 +22,7 @@ public:
       case errc::connection_lost: return "connection to the broker lost";
       case errc::not_connected: return "not connected to the broker";
       case errc::publish_failed: return "publish failed";
+      case errc::subscribe_refused: return "subscription refused";
     }
     return "unknown mqtt error";
   }

@@ -36,6 +36,7 @@ ReloadOutcome history_outcome(std::uint64_t id) {
   o.errors = {"gather: not ready within 10000 ms"};
   o.services = {{"gather", "restart", false, "not ready within 10000 ms"}, {"gather", "rollback", true, ""}};
   o.live = {"weftd.log_level"};
+  o.warnings = {"record: 12 readings not yet uploaded stay in the old store file"};
   return o;
 }
 
@@ -87,6 +88,7 @@ TEST_CASE("reload history: an outcome read back equals what was appended", "[rel
   CHECK(r.config_hash == o.config_hash);
   CHECK(r.errors == o.errors);
   CHECK(r.live == o.live);
+  CHECK(r.warnings == o.warnings);
   REQUIRE(r.services.size() == 3);
   for (std::size_t i = 0; i < 3; ++i) {
     CHECK(r.services[i].service == o.services[i].service);
@@ -99,7 +101,7 @@ TEST_CASE("reload history: an outcome read back equals what was appended", "[rel
     int id = 2;
     for (auto t : {ReloadTrigger::signal, ReloadTrigger::console, ReloadTrigger::watch, ReloadTrigger::remote})
       for (auto res : {ReloadResult::applied, ReloadResult::unchanged, ReloadResult::refused, ReloadResult::rolled_back,
-                       ReloadResult::rollback_failed}) {
+                       ReloadResult::rollback_failed, ReloadResult::interrupted}) {
         ReloadOutcome x = history_outcome(static_cast<std::uint64_t>(id++));
         x.trigger = t;
         x.result = res;
@@ -119,6 +121,34 @@ TEST_CASE("reload history: an outcome read back equals what was appended", "[rel
     REQUIRE(back.entries.size() == 2);
     CHECK(back.entries[1].errors[0] == std::string("raw \xef\xbf\xbd\xef\xbf\xbd bytes and a NUL \0 here", 34));
   }
+  fs::remove_all(dir);
+}
+
+// The line a transaction leaves when it begins (interrupted, under the id it
+// was given even when the file is behind it) stays if nothing replaces it,
+// and is replaced by the outcome appended with the same id.
+TEST_CASE("reload history: a reservation leaves an interrupted line that the outcome replaces", "[reload][history]") {
+  const std::string dir = weft::test::temp_dir("weft-history-started");
+  ReloadOutcome started = history_outcome(5);
+  started.result = ReloadResult::interrupted;
+  started.services.clear();
+  const auto r = weft::apps::reserve_reload_id(dir, 5, &started);
+  REQUIRE(r.ok());
+  CHECK(r.id == 5);
+  ReloadHistory h = weft::apps::load_reload_history(dir);
+  REQUIRE(h.entries.size() == 1);
+  CHECK(h.entries[0].id == 5);
+  CHECK(h.entries[0].result == ReloadResult::interrupted);
+  CHECK(h.next_id == 6);
+  REQUIRE(weft::apps::reserve_reload_id(dir, 6).ok());  // no line: the id only
+  CHECK(weft::apps::load_reload_history(dir).entries.size() == 1);
+  ReloadOutcome done = history_outcome(5);
+  done.result = ReloadResult::applied;
+  REQUIRE(weft::apps::append_reload_history(dir, done).ok());
+  h = weft::apps::load_reload_history(dir);
+  REQUIRE(h.entries.size() == 1);
+  CHECK(h.entries[0].result == ReloadResult::applied);
+  CHECK(h.next_id == 7);
   fs::remove_all(dir);
 }
 

@@ -28,6 +28,7 @@
 //   config_hash = "0123456789abcdef"
 //   errors = ["..."]                    # at most kMaxErrors, each at most kMaxText bytes (then cut, marked)
 //   live = ["weftd.log_level"]
+//   warnings = ["..."]                  # optional (absent: none); bounded as errors
 //     [[reload.service]]                # at most kMaxServices, in the order touched
 //     service = "gather"
 //     action = "restart"
@@ -86,8 +87,13 @@ struct ReloadHistoryWrite {
 // (error says why). `at_least`: the id the coordinator already gave the
 // transaction (at enqueue; ids given to superseded remote configs leave
 // the file behind it): reserved is the larger of it and the file's next_id,
-// so that id is never given again either. Blocking.
-ReloadHistoryWrite reserve_reload_id(const std::string& data_dir, std::uint64_t at_least = 0);
+// so that id is never given again either. `started` (optional): the entry
+// kept for the reserved id until append_reload_history replaces it with
+// the outcome (its id is set to the one reserved; give it result
+// interrupted): a transaction that weftd's stop or death cuts short still
+// has its line in the history. Blocking.
+ReloadHistoryWrite reserve_reload_id(const std::string& data_dir, std::uint64_t at_least = 0,
+                                     const ReloadOutcome* started = nullptr);
 
 // Appends `outcome` (replacing an entry with the same id; id 0: the next
 // id is given it), keeps the newest

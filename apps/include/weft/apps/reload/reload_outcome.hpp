@@ -19,6 +19,10 @@ enum class ReloadResult {
   refused,          // invalid file, or a key that only changes at start: nothing changed
   rolled_back,      // a step failed; every touched service runs its previous config again
   rollback_failed,  // a step failed and so did putting a service back: left to normal supervision
+  // Only in the config history: the entry written when the transaction
+  // began (with its id reservation), which its outcome replaces when it
+  // ends. Still there afterwards: weftd stopped or died before the end.
+  interrupted,
 };
 
 inline std::string_view to_string(ReloadTrigger t) noexcept {
@@ -38,6 +42,7 @@ inline std::string_view to_string(ReloadResult r) noexcept {
     case ReloadResult::refused: return "refused";
     case ReloadResult::rolled_back: return "rolled back";
     case ReloadResult::rollback_failed: return "rollback failed";
+    case ReloadResult::interrupted: return "interrupted";
   }
   return "?";
 }

@@ -63,7 +63,10 @@ struct Event {
   enum class Kind { acked, lost, subscribed, message };
   Kind kind = Kind::acked;
   int mid = 0;  // acked: the message id publish() returned; subscribed: subscribe()'s
-  Error error;  // lost: why the connection ended
+  // lost: why the connection ended. subscribed: set (subscribe_refused)
+  // when the broker refused the subscription (SUBACK 0x80, e.g. its ACL
+  // denies the filter): nothing will arrive on it; `topic` is the filter.
+  Error error;
   // message: one that arrived on a subscription (already acknowledged to
   // the broker by libmosquitto, QoS 1). `payload` is empty when `size`
   // exceeds ClientOptions::max_incoming_bytes.
@@ -74,10 +77,15 @@ struct Event {
   bool oversized() const noexcept { return size > payload.size(); }
 };
 
-// Incoming messages waiting for next_event() at most; more are dropped
-// (counted: Client::dropped_messages()), oldest kept. The owner drains
-// them on every wake, so only a flood reaches this.
-inline constexpr std::size_t kMaxQueuedMessages = 16;
+// Incoming messages are never dropped: libmosquitto has acknowledged each
+// one (QoS 1 PUBACK) before the client sees it, so dropping it would lose
+// it for good. The queue stays bounded without a cap: the socket is read
+// only when no event waits (next_event() drains first), and one
+// mosquitto_loop_read() reads a bounded number of packets (libmosquitto
+// 2.0: as many as the client has QoS 1 messages of its own queued, plus
+// one, plus what TLS already holds decrypted). Each costs at most
+// max_incoming_bytes. Deciding what a flood means (newest wins, ...) is
+// the owner's job.
 
 // Runs blocking work off the loop and resumes when it has finished (e.g.
 // [&ctx](auto work) { return ctx.blocking(std::move(work)); }).
@@ -103,10 +111,9 @@ public:
 
   // Subscribes to `filter` at QoS 1 on this connection (clean session: a
   // reconnect must subscribe again); returns its message id, whose SUBACK
-  // next_event() reports (subscribed). Messages then arrive as events
-  // (message). Never blocks.
+  // next_event() reports (subscribed, with `error` set if the broker refused
+  // it). Messages then arrive as events (message). Never blocks.
   std::variant<int, Error> subscribe(const std::string& filter);
-  std::uint64_t dropped_messages() const noexcept;  // incoming messages dropped (queue full)
 
   // Drives the socket (reads, writes, keepalive) until the next event: a
   // PUBACK (acked), a SUBACK (subscribed), an incoming message (message),

@@ -18,6 +18,7 @@ enum class errc {
   connection_lost,  // an established connection dropped (reset, keepalive, broker gone)
   not_connected,    // publish without a connection
   publish_failed,   // libmosquitto refused the publish (oversize, out of memory)
+  subscribe_refused,  // the broker's SUBACK refused a subscription (0x80: its ACL, most often)
 };
 
 const std::error_category& category() noexcept;  // name() is "mqtt"
@@ -25,7 +26,7 @@ std::error_code make_error_code(errc e) noexcept;
 
 struct Error {
   std::error_code code;
-  int reason = 0;       // errc::refused: the CONNACK code; otherwise libmosquitto's MOSQ_ERR_*
+  int reason = 0;       // errc::refused: the CONNACK code; subscribe_refused: the SUBACK code; otherwise MOSQ_ERR_*
   std::string message;  // "broker 127.0.0.1:1883 refused the connection: not authorised (CONNACK 5)"
 
   explicit operator bool() const noexcept { return static_cast<bool>(code); }
