@@ -11,6 +11,7 @@
 
 #include "log_ring.hpp"
 #include "log_stderr.hpp"
+#include "weft/core/realtime.hpp"
 
 #include <atomic>
 #include <future>
@@ -23,7 +24,7 @@ constexpr auto kFlushBound = std::chrono::seconds(5);
 
 struct Shared {
   std::shared_ptr<spdlog::details::thread_pool> pool =
-      std::make_shared<spdlog::details::thread_pool>(8192, 1);
+      std::make_shared<spdlog::details::thread_pool>(8192, 1, [] { enter_helper_thread("weft-log"); });
   std::shared_ptr<detail::StderrSink> stderr_sink = std::make_shared<detail::StderrSink>(*pool);
   spdlog::sink_ptr sink = stderr_sink;
   std::shared_ptr<detail::LogRing> ring = std::make_shared<detail::LogRing>(kRingLines);

@@ -19,6 +19,7 @@
 
 #include "blocking_pool.hpp"
 #include "health.hpp"
+#include "loop_faults.hpp"
 #include "weft/core/bus.hpp"
 #include "weft/core/clock_watch.hpp"
 #include "weft/core/commands.hpp"
@@ -180,9 +181,18 @@ struct RuntimeCore {
   bool stop_requested = false;
   OwnedCoreTimer clock_check;
   OwnedCoreTimer stop_timer;
+  // [realtime], applied by run(); the loop thread's id and page faults
+  // (sampled at each clock check) are kept with or without it, for `rt`.
+  std::optional<RealtimeProfile> realtime;
+  int loop_tid = 0;
+  LoopFaults loop_faults;
+  CommandRegistration realtime_command;
   // Last: destroyed first (it holds timers, a signal set, a monitor thread
   // that reads the records).
   Health health{*this};
 };
+
+// The console's `rt` (realtime_command.cpp).
+CommandRegistration register_realtime_command(RuntimeCore& core);
 
 }  // namespace weft::detail
