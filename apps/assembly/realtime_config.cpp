@@ -83,6 +83,15 @@ RealtimeOptions read_realtime_config(const ConfigSection& root) {
   o.helper_cpus = read_cpus(s, "helper_cpus");
   o.cpu_dma_latency = s.boolean("cpu_dma_latency", o.cpu_dma_latency);
   o.required = s.boolean("required", o.required);
+  if (s.has("critical_allocations")) {
+    const std::string mode = s.string("critical_allocations", "count");
+    if (mode == "count") o.critical_allocations = CriticalAllocation::count;
+    else if (mode == "abort") o.critical_allocations = CriticalAllocation::abort;
+    else
+      s.fail("critical_allocations", "unknown mode '" + mode +
+                                         "'; use \"count\" (count each with its call site) or \"abort\" (stack trace, "
+                                         "then abort: for tests)");
+  }
   s.reject_unknown_keys();
   return o;
 }

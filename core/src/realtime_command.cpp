@@ -1,7 +1,8 @@
 // The console's `rt` command: the real-time profile as configured and as the
 // kernel reports it now (each thread's policy, priority and CPUs read back
 // from /proc, on the blocking pool), locked memory (VmLck) and the loop
-// thread's page faults per clock-check period.
+// thread's page faults per clock-check period, and each service's critical
+// sections (critical_section.hpp), allocation sites described on the pool.
 #include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
@@ -13,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "runtime_core.hpp"
+#include "weft/core/critical_section.hpp"
 #include "weft/core/dump.hpp"
 
 namespace weft::detail {
@@ -98,7 +100,35 @@ std::string cpus_text(const std::vector<int>& cpus) {
   return out;
 }
 
-std::string format_rt(const RuntimeCore& core, const std::vector<ThreadView>& threads, const std::string& vm_lck) {
+struct CriticalView {
+  std::string service;
+  CriticalStats stats;
+  std::string site;  // described on the pool
+};
+
+// Loop thread: a copy of each service's critical-section counts.
+std::vector<CriticalView> collect_criticals(const RuntimeCore& core) {
+  std::vector<CriticalView> out;
+  for (const auto& r : core.records)
+    if (r->critical) out.push_back({r->spec.name, *r->critical, {}});
+  return out;
+}
+
+void format_criticals(std::ostringstream& out, const std::vector<CriticalView>& criticals) {
+  out << "critical sections (service: runs, allocations, page faults, suspended, p99 / worst duration):\n";
+  if (criticals.empty()) out << "  none has run\n";
+  for (const CriticalView& c : criticals) {
+    const CriticalStats& s = c.stats;
+    out << "  " << c.service << ": " << s.runs << " runs, " << s.allocations << " allocations";
+    if (s.allocations > 0) out << " (" << s.allocated_bytes << " bytes; the latest at " << c.site << ")";
+    out << ", " << s.minor_faults << " minor + " << s.major_faults << " major faults, " << s.suspended
+        << " suspended, p99 " << human_duration(s.durations.percentile(0.99)) << " / worst "
+        << human_duration(s.durations.max()) << "\n";
+  }
+}
+
+std::string format_rt(const RuntimeCore& core, const std::vector<ThreadView>& threads, const std::string& vm_lck,
+                      const std::vector<CriticalView>& criticals) {
   std::ostringstream out;
   const RealtimeOptions& o = core.options.realtime;
   if (!core.realtime) {
@@ -127,6 +157,7 @@ std::string format_rt(const RuntimeCore& core, const std::vector<ThreadView>& th
   const std::size_t shown = std::min<std::uint64_t>(core.loop_faults.samples(), LoopFaults::kPeriods);
   for (std::size_t i = 0; i < shown; ++i) out << " " << core.loop_faults.recent(i);
   out << (shown == 0 ? " (no sample yet)\n" : "\n");
+  format_criticals(out, criticals);
   out << "threads (tid name policy priority cpus):\n";
   for (const ThreadView& t : threads)
     out << "  " << t.tid << " " << t.name << (t.tid == core.loop_tid ? " (loop)" : "") << " " << t.policy << " "
@@ -144,13 +175,16 @@ CommandRegistration register_realtime_command(RuntimeCore& core) {
       .handler = [&core](const CommandArgs&) -> boost::asio::awaitable<CommandReply> {
         std::vector<ThreadView> threads;
         std::string vm_lck;
+        std::vector<CriticalView> criticals = collect_criticals(core);
         std::function<void()> read = [&] {
           threads = read_threads();
           vm_lck = status_field("/proc/self/status", "VmLck");
+          for (CriticalView& c : criticals)
+            if (c.stats.last_allocation_site != nullptr) c.site = describe_code_address(c.stats.last_allocation_site);
         };
         co_await core.pool.async_run(std::move(read), core.ioc.get_executor(), boost::asio::use_awaitable);
         CommandReply reply;
-        reply.text = format_rt(core, threads, vm_lck);
+        reply.text = format_rt(core, threads, vm_lck, criticals);
         co_return reply;
       }});
 }

@@ -12,6 +12,7 @@
 
 #include "alloc_accounting.hpp"
 #include "runtime_core.hpp"
+#include "weft/core/critical_section.hpp"
 #include "weft/core/log.hpp"
 
 namespace weft {
@@ -87,6 +88,7 @@ void run_virtual(RuntimeCore& core) {
 // now (pool, log, stall monitor) are the ones it moves to the helper CPUs.
 void apply_realtime(RuntimeCore& core) {
   core.loop_tid = static_cast<int>(::syscall(SYS_gettid));
+  if (core.options.realtime.critical_allocations) set_critical_allocation_mode(*core.options.realtime.critical_allocations);
   if (core.options.realtime.any()) {
     core.realtime.emplace(core.options.realtime);
     for (const std::string& w : core.realtime->warnings()) core.log->warn("{}", w);

@@ -25,6 +25,7 @@
 #include "weft/core/commands.hpp"
 #include "weft/core/config.hpp"
 #include "weft/core/context.hpp"
+#include "weft/core/critical_section.hpp"
 #include "weft/core/runtime.hpp"
 #include "weft/core/runtime_control.hpp"
 #include "weft/core/service.hpp"
@@ -102,6 +103,7 @@ struct ServiceRecord {
   // (a coroutine's frame refers to its launcher's captures).
   std::vector<ServiceSpec> retired_specs;
   OwnedTimer timer;               // start timeout, backoff or stop grace
+  std::unique_ptr<CriticalStats> critical;  // made by its first ctx.critical() (most services never have one)
 };
 
 class Supervisor {

@@ -9,6 +9,7 @@
 //   helper_cpus     every other thread (blocking pool, store, log, stall
 //                   monitor) is SCHED_OTHER and pinned here
 //   cpu_dma_latency /dev/cpu_dma_latency held at 0 while weftd runs
+//   critical_allocations  "count" or "abort" (critical_section.hpp)
 //   required        true (default): a refusal by the kernel is fatal
 //                   (RealtimeError names what is missing and the systemd
 //                   directives that grant it); false: it is a warning
@@ -23,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -30,6 +32,9 @@
 namespace weft {
 
 enum class SchedPolicy { other, fifo, rr };
+// An allocation inside a critical section (critical_section.hpp): counted,
+// or a stack trace and abort.
+enum class CriticalAllocation { count, abort };
 
 struct RealtimeOptions {
   bool lock_memory = false;
@@ -41,6 +46,8 @@ struct RealtimeOptions {
   std::vector<int> helper_cpus;  // every other thread's; empty: left as is
   bool cpu_dma_latency = false;
   bool required = true;
+  // Unset: abort in builds without NDEBUG, count otherwise.
+  std::optional<CriticalAllocation> critical_allocations;
 
   bool any() const noexcept {
     return lock_memory || policy != SchedPolicy::other || !cpus.empty() || !helper_cpus.empty() || cpu_dma_latency;

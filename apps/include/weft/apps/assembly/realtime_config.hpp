@@ -12,6 +12,7 @@
 //   helper_cpus = "0"           # every other thread's CPUs
 //   cpu_dma_latency = true      # hold /dev/cpu_dma_latency at 0
 //   required = true             # a refusal by the kernel stops weftd (exit 6)
+//   critical_allocations = "count"  # or "abort": new inside ctx.critical() (default: abort without NDEBUG)
 #pragma once
 
 #include <optional>
