@@ -5,7 +5,9 @@
 // target, so blocking-pool threads are never charged to a service.
 #include "alloc_accounting.hpp"
 #include "critical_hooks.hpp"
+#include "weft/core/critical_section.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -15,8 +17,10 @@ namespace weft::detail {
 namespace {
 thread_local ServiceStats* t_target = nullptr;
 thread_local CriticalSection* t_critical = nullptr;
+thread_local std::uint64_t t_allocations = 0;
 
 inline void count(std::size_t size, const void* site) noexcept {
+  ++t_allocations;
   if (ServiceStats* s = t_target) {
     ++s->allocations;
     s->allocated_bytes += size;
@@ -54,6 +58,8 @@ void set_current_critical(CriticalSection* section) noexcept { t_critical = sect
 void link_allocation_accounting() noexcept {}
 
 }  // namespace weft::detail
+
+std::uint64_t weft::thread_allocations() noexcept { return weft::detail::t_allocations; }
 
 using weft::detail::allocate;
 using weft::detail::allocate_aligned;

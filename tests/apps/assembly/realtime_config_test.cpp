@@ -35,7 +35,7 @@ TEST_CASE("realtime config: CPU lists in the kernel's syntax", "[realtime][confi
   }
 }
 
-TEST_CASE("realtime config: defaults are off; every key read", "[realtime][config]") {
+TEST_CASE("realtime config: defaults are off and every key is read", "[realtime][config]") {
   const RealtimeOptions none = read_realtime_config(Config::parse("", "box.toml").root());
   CHECK_FALSE(none.any());
   CHECK(none.required);

@@ -59,6 +59,10 @@ private:
   bool counting_ = true;  // false once its slice ended under it
 };
 
+// Every operator new the calling thread has made (for tests and benchmarks
+// that prove a path allocation-free).
+std::uint64_t thread_allocations() noexcept;
+
 // "function at file:line" for an allocation site, via the stack trace
 // library; "0x..." when it cannot be resolved. Off the loop: it may read
 // debug information from disk.
