@@ -45,6 +45,11 @@ if(TARGET weftctl)
     endforeach()
     set_tests_properties(${WEFT_STORE_RELOAD_TESTS} PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
   endif()
+  # The [realtime] profile read back from /proc; refusals by dropping
+  # capabilities (setpriv) and limits (prlimit). Needs root: else 77.
+  add_test(NAME console.realtime_profile
+           COMMAND bash ${WEFT_CONSOLE_DIR}/realtime_profile.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl> /usr/bin/python3)
+  set_tests_properties(console.realtime_profile PROPERTIES LABELS integration TIMEOUT 90 SKIP_RETURN_CODE 77)
   # packaging/weftd.service judged by systemd-analyze (skipped, 77, without it).
   add_test(NAME console.weftd_unit COMMAND bash ${WEFT_CONSOLE_DIR}/weftd_unit.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>)
   set_tests_properties(console.weftd_unit PROPERTIES LABELS integration TIMEOUT 60 SKIP_RETURN_CODE 77)

@@ -4,6 +4,7 @@
 //                                data_dir, stall_threshold, hang_threshold,
 //                                reload_settle
 //   [store]                      the SQLite store (store_config.cpp)
+//   [realtime]                   the real-time profile (realtime_config.cpp)
 //   [service.NAME]               enabled (default true), log_level (default:
 //                                [weftd] log_level) + the service's keys,
 //                                read and checked even when enabled = false
@@ -18,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assembly/catalog.hpp"
+#include "weft/apps/assembly/realtime_config.hpp"
 #include "weft/apps/assembly/store_config.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/runtime_control.hpp"
@@ -135,6 +137,7 @@ Assembly assemble(const Config& config, const RunMode& mode, store::Store* share
     return nullptr;
   };
   read_weftd_section(root, out);
+  out.options.realtime = read_realtime_config(root);
   if (const auto services = root.table("service")) {
     for (const std::string& name : services->keys()) {
       const auto section = services->table(name);

@@ -242,6 +242,13 @@ ReloadPlan plan_reload(const CheckedConfig& running, const CheckedConfig& next) 
     if (std::any_of(owned_prefixes.begin(), owned_prefixes.end(),
                     [&](const std::string& p) { return covered_by(change.key, p); }))
       continue;
+    if (covered_by(change.key, "realtime")) {
+      const auto table = will.root.table("realtime");
+      const std::string key = change.key.substr(std::string("realtime.").size());
+      const std::string where = table ? table->where(key) : will.root.where("");
+      plan.refused.push_back({std::move(change), where, "the real-time profile is applied once, before any service starts"});
+      continue;
+    }
     plan.refused.push_back({std::move(change), will.root.where(""), "no service owns it; weftd reads it once, at start"});
   }
 

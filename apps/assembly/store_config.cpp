@@ -14,51 +14,11 @@
 //   background_check = true   # PRAGMA quick_check after each open, off the open's way
 #include "weft/apps/assembly/store_config.hpp"
 
-#include <cctype>
-#include <cstdlib>
 #include <string>
 
+#include "weft/apps/assembly/config_size.hpp"
+
 namespace weft::apps {
-namespace {
-
-// "64MiB", "500kB", "1048576" (bytes). Binary and decimal units both accepted.
-std::optional<std::uint64_t> parse_size(const std::string& text) {
-  std::size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  if (i == 0) return std::nullopt;
-  char* end = nullptr;
-  const std::string number = text.substr(0, i);
-  const double value = std::strtod(number.c_str(), &end);
-  if (end != number.c_str() + number.size() || value < 0) return std::nullopt;
-  std::string unit = text.substr(i);
-  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
-  double scale = 0;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "KiB") scale = 1024.0;
-  else if (unit == "MiB") scale = 1024.0 * 1024;
-  else if (unit == "GiB") scale = 1024.0 * 1024 * 1024;
-  else if (unit == "kB" || unit == "KB") scale = 1e3;
-  else if (unit == "MB") scale = 1e6;
-  else if (unit == "GB") scale = 1e9;
-  else return std::nullopt;
-  return static_cast<std::uint64_t>(value * scale);
-}
-
-std::uint64_t read_size(const ConfigSection& s, std::string_view key) {
-  if (!s.has(key)) return 0;
-  // An integer is a byte count; a string carries a unit.
-  std::string text;
-  try {
-    text = s.string(key, "");
-  } catch (const ConfigError&) {
-    return static_cast<std::uint64_t>(s.integer(key, 0, 0));
-  }
-  const auto size = parse_size(text);
-  if (!size) s.fail(key, "'" + text + "' is not a size; write bytes (1048576) or a number with a unit: 64MiB, 500kB, 1GB");
-  return *size;
-}
-
-}  // namespace
 
 std::optional<store::StoreOptions> read_store_config(const ConfigSection& root) {
   const auto table = root.table("store");
@@ -78,11 +38,11 @@ std::optional<store::StoreOptions> read_store_config(const ConfigSection& root) 
   o.queue_capacity = static_cast<std::size_t>(
       s.integer("queue_capacity", static_cast<std::int64_t>(o.queue_capacity), 1, 100'000'000));
   o.retention = s.duration("retention", o.retention);
-  o.max_db_size = read_size(s, "max_db_size");
+  o.max_db_size = read_size(s, "max_db_size", 0);
   if (o.max_db_size != 0 && o.max_db_size < 64 * 1024)
     s.fail("max_db_size", "is below 64KiB: too small to hold a batch; give at least 64KiB (or 0 for no cap)");
   if (s.has("ballast_bytes")) {
-    o.ballast_bytes = read_size(s, "ballast_bytes");
+    o.ballast_bytes = read_size(s, "ballast_bytes", 0);
     if (o.ballast_bytes != 0 && (o.ballast_bytes < (1u << 20) || o.ballast_bytes > (std::uint64_t{1} << 30)))
       s.fail("ballast_bytes", "must be 0 (no ballast) or from 1MiB to 1GiB; below 1MiB it may not hold what a "
                               "prune and a checkpoint need on a full file system (the default is 4MiB)");

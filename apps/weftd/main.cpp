@@ -1,7 +1,8 @@
 // weftd: the device binary. Reads the config, assembles the services and
 // runs them on one loop until SIGINT/SIGTERM (exit 0), a config error
 // (exit 2), a service past its restart intensity (exit 3), a hung loop
-// (exit 4) or a data dir held by another weftd (exit 5). SIGHUP (and the
+// (exit 4), a data dir held by another weftd (exit 5) or a required
+// [realtime] profile the kernel refused (exit 6). SIGHUP (and the
 // console's `reload`) reloads the config file live: the reload coordinator
 // (apps/reload/) restarts only what changed and rolls back what fails.
 // `--simulate SERVICE` runs one service (and what it needs) against
@@ -214,6 +215,10 @@ int main(int argc, char** argv) {
   } catch (const weft::ServiceGraphError& e) {
     weft::logging::write_stderr(std::string("weftd: ") + e.what() + "\n");
     return weft::kExitUsage;
+  } catch (const weft::RealtimeError& e) {
+    weft::logging::flush();
+    weft::logging::write_stderr(std::string("weftd: ") + e.what() + "\n");
+    return weft::kExitRealtime;
   } catch (const weft::DataDirBusyError& e) {
     weft::logging::flush();
     weft::logging::write_stderr(std::string("weftd: ") + e.what() + "\n");

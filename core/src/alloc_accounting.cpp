@@ -4,7 +4,10 @@
 // matching deallocation functions free it. Only the loop thread ever sets a
 // target, so blocking-pool threads are never charged to a service.
 #include "alloc_accounting.hpp"
+#include "critical_hooks.hpp"
+#include "weft/core/critical_section.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -13,16 +16,20 @@
 namespace weft::detail {
 namespace {
 thread_local ServiceStats* t_target = nullptr;
+thread_local CriticalSection* t_critical = nullptr;
+thread_local std::uint64_t t_allocations = 0;
 
-inline void count(std::size_t size) noexcept {
+inline void count(std::size_t size, const void* site) noexcept {
+  ++t_allocations;
   if (ServiceStats* s = t_target) {
     ++s->allocations;
     s->allocated_bytes += size;
   }
+  if (CriticalSection* c = t_critical) on_critical_allocation(*c, size, site);
 }
 
-void* allocate(std::size_t size) {
-  count(size);
+void* allocate(std::size_t size, const void* site) {
+  count(size, site);
   if (size == 0) size = 1;
   for (;;) {
     if (void* p = std::malloc(size)) return p;
@@ -32,8 +39,8 @@ void* allocate(std::size_t size) {
   }
 }
 
-void* allocate_aligned(std::size_t size, std::align_val_t align) {
-  count(size);
+void* allocate_aligned(std::size_t size, std::align_val_t align, const void* site) {
+  count(size, site);
   const auto a = static_cast<std::size_t>(align);
   const std::size_t rounded = (size + a - 1) / a * a;
   for (;;) {
@@ -46,29 +53,36 @@ void* allocate_aligned(std::size_t size, std::align_val_t align) {
 }  // namespace
 
 void set_allocation_target(ServiceStats* stats) noexcept { t_target = stats; }
+CriticalSection* current_critical() noexcept { return t_critical; }
+void set_current_critical(CriticalSection* section) noexcept { t_critical = section; }
 void link_allocation_accounting() noexcept {}
 
 }  // namespace weft::detail
 
+std::uint64_t weft::thread_allocations() noexcept { return weft::detail::t_allocations; }
+
 using weft::detail::allocate;
 using weft::detail::allocate_aligned;
 
-void* operator new(std::size_t n) { return allocate(n); }
-void* operator new[](std::size_t n) { return allocate(n); }
+// The caller's address is the allocation's call site (critical sections).
+#define WEFT_CALLER __builtin_return_address(0)
+void* operator new(std::size_t n) { return allocate(n, WEFT_CALLER); }
+void* operator new[](std::size_t n) { return allocate(n, WEFT_CALLER); }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try { return allocate(n); } catch (...) { return nullptr; }
+  try { return allocate(n, WEFT_CALLER); } catch (...) { return nullptr; }
 }
 void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try { return allocate(n); } catch (...) { return nullptr; }
+  try { return allocate(n, WEFT_CALLER); } catch (...) { return nullptr; }
 }
-void* operator new(std::size_t n, std::align_val_t a) { return allocate_aligned(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return allocate_aligned(n, a); }
+void* operator new(std::size_t n, std::align_val_t a) { return allocate_aligned(n, a, WEFT_CALLER); }
+void* operator new[](std::size_t n, std::align_val_t a) { return allocate_aligned(n, a, WEFT_CALLER); }
 void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  try { return allocate_aligned(n, a); } catch (...) { return nullptr; }
+  try { return allocate_aligned(n, a, WEFT_CALLER); } catch (...) { return nullptr; }
 }
 void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  try { return allocate_aligned(n, a); } catch (...) { return nullptr; }
+  try { return allocate_aligned(n, a, WEFT_CALLER); } catch (...) { return nullptr; }
 }
+#undef WEFT_CALLER
 
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }

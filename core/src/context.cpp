@@ -17,6 +17,11 @@ boost::asio::any_io_executor Context::executor() const {
   return ServiceExecutor(core_.ioc.get_executor(), &record_.stats);
 }
 
+CriticalSection Context::critical() {
+  if (!record_.critical) record_.critical = std::make_unique<CriticalStats>();
+  return CriticalSection(*record_.critical);
+}
+
 void Context::ready() { core_.supervisor.on_ready(record_, run_); }
 void Context::set_status_note(std::string note) { record_.status_note = std::move(note); }
 

@@ -16,6 +16,7 @@
 #include "journal_stream.hpp"
 #include "log_ring.hpp"
 #include "log_stderr.hpp"
+#include "weft/core/realtime.hpp"
 
 #include <spdlog/pattern_formatter.h>
 
@@ -41,7 +42,7 @@ public:
 
 struct Shared {
   std::shared_ptr<spdlog::details::thread_pool> pool =
-      std::make_shared<spdlog::details::thread_pool>(8192, 1);
+      std::make_shared<spdlog::details::thread_pool>(8192, 1, [] { enter_helper_thread("weft-log"); });
   std::shared_ptr<detail::StderrSink> stderr_sink = std::make_shared<detail::StderrSink>(*pool);
   spdlog::sink_ptr sink = stderr_sink;
   std::shared_ptr<detail::LogRing> ring = std::make_shared<detail::LogRing>(kRingLines);

@@ -4,11 +4,15 @@
 // leaking parked coroutines.
 #include "weft/core/runtime.hpp"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
 #include "alloc_accounting.hpp"
 #include "runtime_core.hpp"
+#include "weft/core/critical_section.hpp"
 #include "weft/core/log.hpp"
 
 namespace weft {
@@ -52,6 +56,7 @@ void on_clock_check(TimerNode& node) {
     core.bus.publish(Reading{"weft.clock.offset_ns", Value{event->new_offset_ns}, Quality::good,
                              to_ns(core.clock->now()), BootId::current(), core.clock->wall_ns()});
   }
+  core.loop_faults.sample();
   schedule_clock_check(core);
 }
 
@@ -77,6 +82,26 @@ void run_virtual(RuntimeCore& core) {
     core.vclock->advance_to(*next);
     core.timers.expire(core.clock->now());
   }
+}
+
+// On the loop thread, before any service starts: the threads that exist
+// now (pool, log, stall monitor) are the ones it moves to the helper CPUs.
+void apply_realtime(RuntimeCore& core) {
+  core.loop_tid = static_cast<int>(::syscall(SYS_gettid));
+  if (core.options.realtime.critical_allocations) set_critical_allocation_mode(*core.options.realtime.critical_allocations);
+  if (core.options.realtime.any()) {
+    core.realtime.emplace(core.options.realtime);
+    for (const std::string& w : core.realtime->warnings()) core.log->warn("{}", w);
+    const RealtimeOptions& o = core.options.realtime;
+    const bool rt_policy = core.realtime->policy_applied();
+    core.log->info("real-time profile: loop thread {} policy {}{}, memory {}, cpu_dma_latency {}", core.loop_tid,
+                   rt_policy ? to_string(o.policy) : "other",
+                   rt_policy ? " priority " + std::to_string(o.priority) : "",
+                   core.realtime->memory_locked() ? "locked" : "not locked",
+                   core.realtime->dma_latency_held() ? "held at 0" : "not held");
+  }
+  core.loop_faults.start();
+  core.realtime_command = register_realtime_command(core);
 }
 
 }  // namespace
@@ -157,6 +182,7 @@ int Runtime::run() {
     signals->async_wait(on_signal);
   }
 
+  detail::apply_realtime(core);  // throws RealtimeError
   core.log->info("starting {} services{}", core.records.size(), core.vclock ? " on the virtual clock" : "");
   detail::schedule_clock_check(core);
   core.supervisor.start();

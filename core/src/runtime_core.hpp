@@ -19,11 +19,13 @@
 
 #include "blocking_pool.hpp"
 #include "health.hpp"
+#include "loop_faults.hpp"
 #include "weft/core/bus.hpp"
 #include "weft/core/clock_watch.hpp"
 #include "weft/core/commands.hpp"
 #include "weft/core/config.hpp"
 #include "weft/core/context.hpp"
+#include "weft/core/critical_section.hpp"
 #include "weft/core/runtime.hpp"
 #include "weft/core/runtime_control.hpp"
 #include "weft/core/service.hpp"
@@ -101,6 +103,7 @@ struct ServiceRecord {
   // (a coroutine's frame refers to its launcher's captures).
   std::vector<ServiceSpec> retired_specs;
   OwnedTimer timer;               // start timeout, backoff or stop grace
+  std::unique_ptr<CriticalStats> critical;  // made by its first ctx.critical() (most services never have one)
 };
 
 class Supervisor {
@@ -180,9 +183,18 @@ struct RuntimeCore {
   bool stop_requested = false;
   OwnedCoreTimer clock_check;
   OwnedCoreTimer stop_timer;
+  // [realtime], applied by run(); the loop thread's id and page faults
+  // (sampled at each clock check) are kept with or without it, for `rt`.
+  std::optional<RealtimeProfile> realtime;
+  int loop_tid = 0;
+  LoopFaults loop_faults;
+  CommandRegistration realtime_command;
   // Last: destroyed first (it holds timers, a signal set, a monitor thread
   // that reads the records).
   Health health{*this};
 };
+
+// The console's `rt` (realtime_command.cpp).
+CommandRegistration register_realtime_command(RuntimeCore& core);
 
 }  // namespace weft::detail

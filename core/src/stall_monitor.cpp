@@ -6,6 +6,8 @@
 // overestimate, and a hang is acted on only once it is certain.
 #include "weft/core/stall_monitor.hpp"
 
+#include "weft/core/realtime.hpp"
+
 namespace weft {
 
 StallMonitor::StallMonitor(const LoopBeacon& beacon, StallMonitorOptions options, Hooks hooks)
@@ -19,7 +21,10 @@ void StallMonitor::start() {
     std::lock_guard lock(mutex_);
     stop_ = false;
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    enter_helper_thread("weft-stall");  // never the loop's real-time policy or CPUs (realtime.hpp)
+    run();
+  });
 }
 
 void StallMonitor::stop() noexcept {

@@ -7,12 +7,16 @@
 #include <sqlite3.h>
 
 #include "sqlite_db.hpp"
+#include "weft/core/realtime.hpp"
 
 namespace weft::store {
 
 FileCheck::FileCheck(std::string path, std::string vfs, Done done, Failed failed)
     : path_(std::move(path)), vfs_(std::move(vfs)), done_(std::move(done)), failed_(std::move(failed)) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    enter_helper_thread("weft-store-chk");  // started from the loop: not its real-time policy or CPUs (realtime.hpp)
+    run();
+  });
 }
 
 FileCheck::~FileCheck() {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "rows.hpp"
+#include "weft/core/realtime.hpp"
 
 namespace weft::store {
 namespace {
@@ -42,7 +43,11 @@ void Reader::submit(std::function<void(sql::Db*)> job) {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
       jobs_.push_back(std::move(job));
-      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+      if (!thread_.joinable())
+        thread_ = std::thread([this] {
+          enter_helper_thread("weft-store-r");  // started from the loop: not its real-time policy or CPUs (realtime.hpp)
+          run();
+        });
       job = nullptr;
     }
   }

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "migrations.hpp"
+#include "weft/core/realtime.hpp"
 #include "prune.hpp"
 
 namespace weft::store {
@@ -126,7 +127,11 @@ void Writer::open(OpenDone done) {
       do_open(done);
     });
     // Under the mutex: open() may be called from two threads at once.
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    if (!thread_.joinable())
+      thread_ = std::thread([this] {
+        enter_helper_thread("weft-store-w");  // started from the loop: not its real-time policy or CPUs (realtime.hpp)
+        run();
+      });
   }
   wake_.notify_one();
 }

@@ -20,6 +20,7 @@
 #include "weft/core/commands.hpp"
 #include "weft/core/config.hpp"
 #include "weft/core/service_stats.hpp"
+#include "weft/core/critical_section.hpp"
 #include "weft/core/ticker.hpp"
 
 namespace spdlog {
@@ -64,6 +65,10 @@ public:
                                            std::source_location loc = std::source_location::current());
   Ticker ticker(Duration period, TickerOptions options = {});
   TimerQueue& timers() noexcept;  // for waits built outside Context (stackful.hpp)
+
+  // Opens a critical section charged to this service (critical_section.hpp):
+  //   { const CriticalSection cs = ctx.critical(); ...no new, no fault, no co_await... }
+  CriticalSection critical();
 
   // Stamps mono/wall time and boot id, then publishes.
   void publish(std::string point, Value value, Quality quality = Quality::good);

@@ -16,6 +16,7 @@
 
 #include "weft/core/clock.hpp"
 #include "weft/core/config.hpp"
+#include "weft/core/realtime.hpp"
 #include "weft/core/service.hpp"
 #include "weft/core/service_stats.hpp"
 
@@ -42,6 +43,7 @@ inline constexpr int kExitUsage = 2;      // bad command line or config
 inline constexpr int kExitEscalated = 3;  // a service exceeded its restart intensity
 inline constexpr int kExitHung = 4;       // the loop hung past hang_threshold (default hang_exit_code)
 inline constexpr int kExitDataDirBusy = 5;  // another weftd holds the data dir (weftd's exit status)
+inline constexpr int kExitRealtime = 6;     // the kernel refused the required [realtime] profile (weftd's exit status)
 
 // Rejected service table: unknown needs, cycles, duplicate names.
 class ServiceGraphError : public std::runtime_error {
@@ -62,6 +64,10 @@ struct RuntimeOptions {
   Duration stall_threshold = std::chrono::milliseconds(100);  // a stall is logged, culprit named
   Duration hang_threshold = std::chrono::seconds(5);          // a hang: dump, then exit hang_exit_code
   int hang_exit_code = kExitHung;
+  // [realtime] (realtime.hpp): applied by run() on the loop thread before
+  // any service starts; a required part the kernel refuses makes run()
+  // throw RealtimeError.
+  RealtimeOptions realtime{};
 };
 
 struct ServiceSnapshot {

@@ -12,6 +12,8 @@
 
 namespace weft {
 
+class CriticalSection;
+
 // Where a service waits: set by the runtime's own waits (sleep, ticker,
 // bus receive, blocking work), from the caller's std::source_location.
 struct AwaitSite {
@@ -48,6 +50,7 @@ public:
 
 private:
   ServiceStats* previous_;
+  CriticalSection* critical_at_start_;  // a section still open at the end was suspended in (critical_section.hpp)
 };
 
 // Marks an await site for the current wait; restores the previous one after.
