@@ -9,6 +9,11 @@
 //   delivered(first_seq, last_seq)    merged ranges acknowledged by the upload
 //   lost(first_seq, last_seq, why)    ranges recorded but lost (dropped, pruned undelivered)
 //   schema_version(version)           one row
+//
+// Additive, outside the version (migrations.hpp says why):
+//   schema_additions(name, added_wall_ns)   which additions this file has
+//   put_log(id, wall_ns, who, peer, pv, old_value, new_value, result)
+//                                     every CA write, allowed or refused ("put_log")
 #include "migrations.hpp"
 
 #include <string>
@@ -48,6 +53,37 @@ CREATE TABLE lost(first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, why 
 
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 
+struct Addition {
+  const char* name;
+  const char* sql;  // only CREATE ... IF NOT EXISTS: re-running it is harmless
+};
+
+constexpr Addition kAdditions[] = {
+    {"put_log", R"sql(
+CREATE TABLE IF NOT EXISTS put_log(
+  id INTEGER PRIMARY KEY,
+  wall_ns INTEGER NOT NULL,
+  who TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  pv TEXT NOT NULL,
+  old_value TEXT NOT NULL,
+  new_value TEXT NOT NULL,
+  result TEXT NOT NULL);
+)sql"},
+};
+
+void apply_additions(sql::Db& db) {
+  sql::Transaction tx(db);
+  db.exec("CREATE TABLE IF NOT EXISTS schema_additions(name TEXT PRIMARY KEY, added_wall_ns INTEGER NOT NULL)");
+  for (const Addition& a : kAdditions) {
+    db.exec(a.sql);
+    sql::Statement record(db, "INSERT OR IGNORE INTO schema_additions(name, added_wall_ns) "
+                              "VALUES(?1, CAST((julianday('now') - 2440587.5) * 86400000000000 AS INTEGER))");
+    record.bind_text(1, a.name).run();
+  }
+  tx.commit();
+}
+
 }  // namespace
 
 int schema_version(sql::Db& db) {
@@ -74,6 +110,16 @@ void migrate(sql::Db& db) {
   }
   // A database already at the newest version still gets the check above:
   // kMigrations is never empty, so the loop ran at least once.
+  apply_additions(db);
+}
+
+std::vector<std::string> schema_additions(sql::Db& db) {
+  std::vector<std::string> out;
+  if (db.query_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_additions'") == 0)
+    return out;
+  sql::Statement st(db, "SELECT name FROM schema_additions ORDER BY name");
+  while (st.step()) out.push_back(st.text(0));
+  return out;
 }
 
 }  // namespace weft::store

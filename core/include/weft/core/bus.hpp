@@ -18,6 +18,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "weft/core/clock.hpp"
+#include "weft/core/point_writes.hpp"
 #include "weft/core/reading.hpp"
 
 namespace weft {
@@ -108,6 +109,11 @@ public:
   // Teardown: releases every parked receiver (completes it with operation_aborted).
   void abandon_waiters() noexcept;
 
+  // The writable points and their owners (point_writes.hpp): a service that
+  // owns a point's hardware registers its writer here, one that wants a
+  // point set finds it here.
+  PointWrites& writes() noexcept { return writes_; }
+
 private:
   friend class Subscription;
   void unsubscribe(detail::SubscriberQueue* q) noexcept;
@@ -118,6 +124,7 @@ private:
   std::uint64_t dropped_past_ = 0;  // drops of subscriptions already gone
   std::unordered_map<std::string, Reading> latest_;  // point -> its last reading, <= kLatestPoints
   std::uint64_t latest_untracked_ = 0;              // publishes of points beyond kLatestPoints
+  PointWrites writes_;
 };
 
 }  // namespace weft
