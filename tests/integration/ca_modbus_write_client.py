@@ -141,7 +141,7 @@ if PHASE == "writes":
     print("all checks passed", flush=True)
 elif PHASE == "stop":
     chid = ca.create_channel(f"{DEV}:mute:h100", connect=True, auto_cb=False)
-    check(ca.connect_channel(chid, timeout=5), "mute:h100 connects")
+    check(ca.connect_channel(chid, timeout=15), "mute:h100 connects (its first comm-error reading comes after 5 s)")
     data = (1 * dbr.Map[ca.field_type(chid)])()
     data[0] = 3.0
     _done.clear()
