@@ -155,7 +155,8 @@ struct Monitor {
 struct Pv {
   std::string name;
   std::string point;
-  const SoftPoint* soft = nullptr;  // set for the box's own soft points: the only writable PVs
+  const SoftPoint* soft = nullptr;  // set for the box's own soft points
+  std::optional<PointInfo> info;    // the owner's description (unit, precision), when it gave one
   ca::Value value;
   std::vector<Channel*> channels;  // every open channel to this PV, on any circuit
 };
@@ -353,6 +354,15 @@ ca::Value soft_value(const SoftPoint* soft, const Reading& r, ca::ValueType nati
   return v;
 }
 
+// EGU and PREC from the point's description (PREC only for numbers that are not integers).
+void apply_info(ca::Value& v, const std::optional<PointInfo>& info) {
+  if (!info) return;
+  v.meta.units = info->unit;
+  if (v.type == ca::ValueType::float64 || v.type == ca::ValueType::float32) {
+    if (info->precision) v.meta.precision = static_cast<std::int16_t>(*info->precision);
+  }
+}
+
 void on_reading(Server& s, const Reading& r) {
   const std::string name = ca_pv::pv_name(s.s.device, r.point);
   auto& slot = s.pvs[name];
@@ -363,11 +373,14 @@ void on_reading(Server& s, const Reading& r) {
     for (const SoftPoint& sp : s.s.soft_points) {
       if (sp.name == r.point) slot->soft = &sp;
     }
+    if (const PointInfo* info = s.ctx.bus().info(r.point)) slot->info = *info;
     slot->value = soft_value(slot->soft, r, slot->soft ? slot->soft->type : ca_pv::native_type(r.value));
+    apply_info(slot->value, slot->info);
     return;
   }
   Pv& pv = *slot;
   ca::Value next = soft_value(pv.soft, r, pv.value.type);
+  apply_info(next, pv.info);
   const std::uint16_t events = ca_pv::events_between(pv.value, next);
   pv.value = std::move(next);
   if (events == 0) return;

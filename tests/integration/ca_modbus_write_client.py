@@ -99,6 +99,9 @@ g = lambda n: epics.caget(f"{DEV}:{n}", timeout=5, use_monitor=False)
 
 if PHASE == "writes":
     check(abs(g("plc:h106") - 100.6) < 1e-9, "h106 reads the server's 1006 scaled: 100.6")
+    ctrl = epics.ca.get_ctrlvars(epics.ca.create_channel(f"{DEV}:plc:h106", connect=True))
+    check(ctrl["precision"] == 1 and ctrl["units"] == "degC", f"DBR_CTRL: PREC 1, EGU degC from the point's config ({ctrl})")
+    check(epics.caget(f"{DEV}:plc:h106", as_string=True, timeout=5) == "100.6", "as text with its precision: '100.6'")
     check(epics.caput(f"{DEV}:plc:h106", 12.3, wait=True, timeout=10) == 1, "caput wait=True to h106 completes")
     check(abs(g("plc:h106") - 12.3) < 1e-9, "a read straight after the put sees the device's read-back 12.3")
     status, secs = put_status(f"{DEV}:plc:h106", 45.6)

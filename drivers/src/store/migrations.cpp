@@ -10,8 +10,7 @@
 //   lost(first_seq, last_seq, why)    ranges recorded but lost (dropped, pruned undelivered)
 //   schema_version(version)           one row
 //
-// Additive, outside the version (migrations.hpp says why):
-//   schema_additions(name, added_wall_ns)   which additions this file has
+// Additive, outside the version (migrations.hpp says why), each named by its table:
 //   put_log(id, wall_ns, who, peer, pv, old_value, new_value, result)
 //                                     every CA write, allowed or refused ("put_log")
 #include "migrations.hpp"
@@ -72,15 +71,11 @@ CREATE TABLE IF NOT EXISTS put_log(
 )sql"},
 };
 
+// No bookkeeping table of its own: an addition is its table, present or
+// not (a small store's size cap counts every page).
 void apply_additions(sql::Db& db) {
   sql::Transaction tx(db);
-  db.exec("CREATE TABLE IF NOT EXISTS schema_additions(name TEXT PRIMARY KEY, added_wall_ns INTEGER NOT NULL)");
-  for (const Addition& a : kAdditions) {
-    db.exec(a.sql);
-    sql::Statement record(db, "INSERT OR IGNORE INTO schema_additions(name, added_wall_ns) "
-                              "VALUES(?1, CAST((julianday('now') - 2440587.5) * 86400000000000 AS INTEGER))");
-    record.bind_text(1, a.name).run();
-  }
+  for (const Addition& a : kAdditions) db.exec(a.sql);
   tx.commit();
 }
 
@@ -111,15 +106,6 @@ void migrate(sql::Db& db) {
   // A database already at the newest version still gets the check above:
   // kMigrations is never empty, so the loop ran at least once.
   apply_additions(db);
-}
-
-std::vector<std::string> schema_additions(sql::Db& db) {
-  std::vector<std::string> out;
-  if (db.query_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_additions'") == 0)
-    return out;
-  sql::Statement st(db, "SELECT name FROM schema_additions ORDER BY name");
-  while (st.step()) out.push_back(st.text(0));
-  return out;
 }
 
 }  // namespace weft::store

@@ -9,14 +9,11 @@
 //    schema_version, and every older weftd then refuses the file: an
 //    update that brings one cannot be rolled back onto the same file.
 //  - additive (kAdditions): a new table (or index) that older code never
-//    reads and never needs to write. Created IF NOT EXISTS at every open,
-//    recorded by name in schema_additions, and schema_version stays as it
+//    reads and never needs to write. Created IF NOT EXISTS at every open
+//    (an addition is named by its table), and schema_version stays as it
 //    is: an older weftd opens the file as before and ignores the table
 //    (the rows stay; its rows simply stop growing). The put log is one.
 #pragma once
-
-#include <string>
-#include <vector>
 
 #include "sqlite_db.hpp"
 
@@ -26,8 +23,6 @@ inline constexpr int kSchemaVersion = 1;
 
 // The version recorded in `db` (0 for a new, empty database).
 int schema_version(sql::Db& db);
-// The additive changes applied to `db`, by name (schema_additions), sorted.
-std::vector<std::string> schema_additions(sql::Db& db);
 // Brings `db` to kSchemaVersion. Throws StoreError for a newer database.
 void migrate(sql::Db& db);
 

@@ -41,6 +41,7 @@ struct PointConfig {
   double scale = 1;
   double offset = 0;
   std::string unit;      // a label, e.g. "degC"
+  std::optional<int> precision;  // digits to display (CA's PREC); unset: none given
   // Modbus holding registers and coils: writes through the bus's PointWrites
   // (a CA put) become Modbus writes between polls (bus_poller.hpp).
   bool writable = false;
