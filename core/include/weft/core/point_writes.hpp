@@ -53,6 +53,7 @@ public:
   // The asker gave up (timed out, or was stopped): do not start it.
   bool abandoned() const noexcept { return abandoned_; }
   bool done() const noexcept { return outcome_.has_value(); }
+  const std::optional<WriteOutcome>& outcome() const noexcept { return outcome_; }
   // The answer; the first call wins, later ones are ignored. Wakes the asker.
   void complete(WriteOutcome outcome);
   void succeed() { complete({true, {}}); }
