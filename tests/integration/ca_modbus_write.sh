@@ -8,12 +8,14 @@
 # point that is not writable gives ECA_NOWTACCESS (and a row). Then a stop
 # (SIGTERM) while a WRITE_NOTIFY waits for a mute device: the client gets
 # an answer or a clean disconnect, weftd exits 0 promptly.
-# Usage: bash ca_modbus_write.sh <weftd> <modbus_rtu_server> <client.py> <python3>
+# `ca puts` on the console lists the last attempts.
+# Usage: bash ca_modbus_write.sh <weftd> <modbus_rtu_server> <client.py> <python3> <weftctl>
 set -euo pipefail
 WEFTD=$1
 SERVER=$2
 CLIENT=$3
 PYTHON=$4
+WEFTCTL=$5
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
 "$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed: skipped"; exit 77; }
@@ -33,6 +35,9 @@ stop_grace = "2s"
 path = "$TMP/box.db"
 
 [service.record]
+
+[service.console]
+socket = "$TMP/weftd.sock"
 
 [service.gather]
 lock_dir = "$TMP/lock"
@@ -170,6 +175,12 @@ now=$(date +%s%N)
 # The schema stays at version 1 (an older weftd still opens this file): the table is an addition.
 [[ $(rows "SELECT version FROM schema_version") == 1 ]] || fail "schema_version moved"
 [[ $(rows "SELECT count(*) FROM sqlite_master WHERE name = 'put_log'") == 1 ]] || fail "no put_log table"
+puts=$("$WEFTCTL" --socket "$TMP/weftd.sock" --exec 'ca puts 3')
+echo "$puts"
+[[ $puts == "ca puts: "*" this run (also in $TMP/box.db, table put_log), last 3:"* ]] || fail "ca puts header: $puts"
+[[ $(grep -c "^  20.*Z raw@test (127.0.0.1:[0-9]*) mb:plc:h100: 1000 -> ?: refused (no write access)$" <<<"$puts") == 1 ]] ||
+  fail "ca puts does not end with the refused raw write"
+[[ $(grep -c "^  " <<<"$puts") == 3 ]] || fail "ca puts 3 did not list 3 entries"
 stop weftd
 
 note "phase 2: SIGTERM while a WRITE_NOTIFY waits for a mute device"
