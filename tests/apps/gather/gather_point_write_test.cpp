@@ -98,3 +98,36 @@ TEST_CASE("point write: a point without writable = true is refused", "[gather]")
   REQUIRE(std::holds_alternative<std::string>(refused));
   CHECK_THAT(std::get<std::string>(refused), Contains("writable = true"));
 }
+
+namespace {
+std::string pw_config_error(const std::string& point_keys) {
+  const std::string toml = "[service.gather]\n[[serial]]\nname = \"bus\"\npath = \"/dev/null\"\n[[instrument]]\n"
+                           "name = \"boiler\"\nport = \"bus\"\n[[instrument.point]]\nname = \"sp\"\n" + point_keys;
+  try {
+    const Config config = Config::parse(toml, "w.toml");
+    const auto root = config.root();
+    read_gather_config(root, *root.table("service")->table("gather"));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  FAIL("no ConfigError for:\n" << toml);
+  return {};
+}
+}  // namespace
+
+TEST_CASE("point write config: writable only on holding registers and coils; precision 0..17", "[gather]") {
+  CHECK_THAT(pw_config_error("table = \"input\"\nwritable = true\n"),
+             Contains("w.toml:") && Contains("writable") && Contains("input register table (read-only in Modbus)"));
+  CHECK_THAT(pw_config_error("table = \"discrete\"\nwritable = true\n"), Contains("discrete input"));
+  CHECK_THAT(pw_config_error("precision = 18\n"), Contains("precision"));
+  const Config ok = Config::parse("[service.gather]\n[[serial]]\nname = \"bus\"\npath = \"/dev/null\"\n[[instrument]]\n"
+                                  "name = \"b\"\nport = \"bus\"\n[[instrument.point]]\nname = \"c\"\ntable = \"coil\"\n"
+                                  "writable = true\nwrite_multiple = true\nprecision = 3\n",
+                                  "ok.toml");
+  const auto root = ok.root();
+  const GatherConfig g = read_gather_config(root, *root.table("service")->table("gather"));
+  const PointConfig& c = g.instruments.at(0).points.at(0);
+  CHECK(c.writable);
+  CHECK(c.write_multiple);
+  CHECK(c.precision == 3);
+}
