@@ -115,7 +115,7 @@ std::string pw_config_error(const std::string& point_keys) {
 }
 }  // namespace
 
-TEST_CASE("point write config: writable only on holding registers and coils; precision 0..17", "[gather]") {
+TEST_CASE("point write config: writable only on holding registers and coils, precision 0..17", "[gather]") {
   CHECK_THAT(pw_config_error("table = \"input\"\nwritable = true\n"),
              Contains("w.toml:") && Contains("writable") && Contains("input register table (read-only in Modbus)"));
   CHECK_THAT(pw_config_error("table = \"discrete\"\nwritable = true\n"), Contains("discrete input"));
