@@ -87,10 +87,11 @@ Flat service_keys(const ConfigSection& root, const std::string& name, const std:
 // reads (ServiceFactory::root_tables), and [store] for record and upload:
 // assemble() reads [store] into the Store that catalog.cpp hands to both,
 // so a [store] change restarts each of them on the new Store (upload too
-// when its `needs` leave record out: no run may keep the old Store).
+// when its `needs` leave record out: no run may keep the old Store). ca
+// holds it too (its put log).
 std::vector<std::string> shared_tables(const ServiceFactory& f) {
   std::vector<std::string> tables = f.root_tables;
-  if (f.name == "record" || f.name == "upload") tables.push_back("store");
+  if (f.name == "record" || f.name == "upload" || f.name == "ca") tables.push_back("store");
   return tables;
 }
 

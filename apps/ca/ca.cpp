@@ -19,6 +19,7 @@
 //                                # stalled client pin up to tcp_wmem's maximum (4 MiB) of kernel memory
 //   client_timeout = "60s"       # a circuit whose output has not drained for this long is closed (>= 1 s; an
 //                                # idle circuit has no output: libca's 30 s echo is not affected)
+//   write_timeout = "5s"         # a write to the hardware not answered within this fails with ECA_PUTFAIL
 //
 // Circuit guarantees: requests are handled in order (a read after a write
 // sees it); a monitor whose circuit is over send_buffer (or EVENTS_OFF) keeps
@@ -34,13 +35,21 @@
 // [[service.ca.access]]          # ordered, first match wins; none matching: read-only
 //   pv = "*"  host = "*"  user = "*"  grant = "read"   # globs; grant none, read or write
 //
-// Writes go only to writable soft points (WRITE errors as ERROR, WRITE_NOTIFY
-// replies with the status); each attempt is one put-log line (who, PV, old,
-// new, result). Not built yet (issue 13): writes to Modbus registers, the put
-// log in the store, persisted soft points, point metadata from the config
-// (units, limits, deadbands), the record fields other than VAL.
+// Writes go to writable soft points (set at once) and to points whose owner
+// takes writes on the bus's PointWrites (gather's `writable = true` Modbus
+// registers and coils: the owner sends the Modbus write between polls and
+// reads the point back; the circuit waits for that answer, at most
+// write_timeout, before its next request, so a read after the write sees
+// the device's value). WRITE errors come as ERROR (with the owner's text,
+// e.g. the Modbus exception), WRITE_NOTIFY replies with the status
+// (ECA_PUTFAIL when the device refused or did not answer). Each attempt,
+// allowed or refused, is one put-log entry (who, PV, old, new, result): a
+// log line, a row of the store's put_log table (with a [store]; through
+// the store's writer thread) and `ca puts`. Not built yet (issue 13):
+// persisted soft points, point metadata from the config (units, limits,
+// deadbands), the record fields other than VAL.
 //
-// Console: `ca` (circuits, channels, subscriptions, squashed updates, bytes),
+// Console: `ca puts [N]` (the last writes), `ca` (circuits, channels, subscriptions, squashed updates, bytes),
 // `ca clients` (the same totals per client user@host and address),
 // `ca pv NAME`, `ca trace CLIENT` (the last 64 messages of a circuit, also in
 // dumps); counters as weft.ca.* points each second.
@@ -48,6 +57,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fmt/chrono.h>
 #include <array>
 #include <deque>
 #include <fmt/format.h>
@@ -72,9 +84,11 @@
 #include "weft/core/commands.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/dump.hpp"
+#include "weft/core/point_writes.hpp"
 #include "weft/core/task_group.hpp"
 #include "weft/drivers/ca/convert.hpp"
 #include "weft/drivers/ca/messages.hpp"
+#include "weft/drivers/store/store.hpp"
 
 namespace weft::apps {
 namespace {
@@ -115,8 +129,10 @@ struct Settings {
   std::size_t send_buffer = 256 * 1024;
   std::size_t socket_send_buffer = 64 * 1024;
   Duration client_timeout = std::chrono::seconds(60);
+  Duration write_timeout = std::chrono::seconds(5);  // a write to the hardware: its owner's answer within this
   std::vector<SoftPoint> soft_points;
   std::vector<AccessRule> access;
+  store::Store* store = nullptr;  // the put log's table ([store]); null: the put log is in the log only
 };
 
 struct Circuit;
@@ -139,10 +155,27 @@ struct Monitor {
 struct Pv {
   std::string name;
   std::string point;
-  const SoftPoint* soft = nullptr;  // set for the box's own soft points: the only writable PVs
+  const SoftPoint* soft = nullptr;  // set for the box's own soft points
+  std::optional<PointInfo> info;    // the owner's description (unit, precision), when it gave one
   ca::Value value;
   std::vector<Channel*> channels;  // every open channel to this PV, on any circuit
 };
+
+// A write to the hardware, checked and converted, waiting for its owner's
+// answer (run_device_write); the request's fields for the reply.
+struct DeviceWrite {
+  Pv* pv = nullptr;
+  weft::Value value;
+  std::string old_text, new_text;  // for the put log
+  bool notify = false;             // WRITE_NOTIFY (reply with the status) or WRITE (ERROR on failure)
+  std::uint16_t dbr_type = 0;
+  std::uint32_t count = 0;
+  std::uint32_t ioid = 0;
+  std::uint32_t cid = 0;
+  std::vector<std::uint8_t> header;  // the WRITE's header, copied into its ERROR
+};
+
+constexpr std::size_t kPutRing = 64;  // put-log entries kept for `ca puts`
 
 struct Channel {
   Circuit* circuit = nullptr;
@@ -164,6 +197,8 @@ struct Server {
   std::set<std::string> refused_addresses;  // logged once each (bounded below)
   std::uint64_t searches = 0, search_hits = 0, circuits_accepted = 0, circuits_refused = 0, malformed = 0;
   std::uint64_t squashed_closed = 0;  // squashed updates of circuits already closed
+  std::uint64_t puts = 0, puts_unstored = 0;  // put-log entries; of which not in the store (no [store], not open)
+  std::deque<store::PutRecord> put_ring;      // the last kPutRing, for `ca puts`
 
   std::uint64_t squashed_total() const;
 };
@@ -186,6 +221,8 @@ struct Circuit {
   bool channel_limit_logged = false;       // max_channels refusals are logged once per circuit
   bool subscription_limit_logged = false;  // max_subscriptions refusals likewise
   std::deque<std::pair<std::uint32_t, std::uint32_t>> pending;  // (sid, subscription ID) with an update due
+  std::optional<DeviceWrite> device_write;  // set by handle(); serve_requests awaits it before the next request
+  std::vector<std::uint8_t> farewell;       // replies owed when a stop cut a device write short (sent before SERVER_DISCONN)
   std::uint64_t squashed = 0, bytes_in = 0, bytes_out = 0;
   std::array<TraceEntry, kTraceDepth> trace{};
   std::size_t traced = 0;  // messages recorded so far; the ring holds the last kTraceDepth
@@ -317,6 +354,15 @@ ca::Value soft_value(const SoftPoint* soft, const Reading& r, ca::ValueType nati
   return v;
 }
 
+// EGU and PREC from the point's description (PREC only for numbers that are not integers).
+void apply_info(ca::Value& v, const std::optional<PointInfo>& info) {
+  if (!info) return;
+  v.meta.units = info->unit;
+  if (v.type == ca::ValueType::float64 || v.type == ca::ValueType::float32) {
+    if (info->precision) v.meta.precision = static_cast<std::int16_t>(*info->precision);
+  }
+}
+
 void on_reading(Server& s, const Reading& r) {
   const std::string name = ca_pv::pv_name(s.s.device, r.point);
   auto& slot = s.pvs[name];
@@ -327,11 +373,14 @@ void on_reading(Server& s, const Reading& r) {
     for (const SoftPoint& sp : s.s.soft_points) {
       if (sp.name == r.point) slot->soft = &sp;
     }
+    if (const PointInfo* info = s.ctx.bus().info(r.point)) slot->info = *info;
     slot->value = soft_value(slot->soft, r, slot->soft ? slot->soft->type : ca_pv::native_type(r.value));
+    apply_info(slot->value, slot->info);
     return;
   }
   Pv& pv = *slot;
   ca::Value next = soft_value(pv.soft, r, pv.value.type);
+  apply_info(next, pv.info);
   const std::uint16_t events = ca_pv::events_between(pv.value, next);
   pv.value = std::move(next);
   if (events == 0) return;
@@ -364,7 +413,13 @@ void send_error(Circuit& c, const ca::Frame& f, std::uint32_t cid, ca::Eca statu
   c.notify();
 }
 
-// First matching rule wins; none: read-only. Write only for writable soft points.
+// A writable soft point, or a point whose owner takes writes (gather's `writable = true` registers).
+bool writable(const Server& s, const Pv& pv) {
+  if (pv.soft != nullptr) return pv.soft->writable;
+  return s.ctx.bus().writes().find(pv.point) != nullptr;
+}
+
+// First matching rule wins; none: read-only. Write only for writable points.
 std::uint32_t rights_for(const Server& s, const Pv& pv, const Circuit& c) {
   std::uint32_t rights = ca::access_read;
   for (const AccessRule& rule : s.s.access) {
@@ -376,56 +431,100 @@ std::uint32_t rights_for(const Server& s, const Pv& pv, const Circuit& c) {
       break;
     }
   }
-  if (pv.soft == nullptr || !pv.soft->writable) rights &= ~ca::access_write;
+  if (!writable(s, pv)) rights &= ~ca::access_write;
   return rights;
 }
 
-// A CA write to a PV: converted to the PV's type, applied at once (a read
-// that follows on the circuit sees it) and published on the bus. Every
-// attempt, allowed or not, is one line of the put log.
+// The put log: every write attempt, allowed or refused, is one line in the
+// log and (with a [store]) one row of the store's put_log table, written by
+// the store's writer thread (never SQLite here); the last kPutRing are kept
+// for `ca puts`.
+void put_log(Server& s, const Circuit& c, const Pv& pv, const std::string& old_text, const std::string& new_text,
+             const std::string& result) {
+  s.ctx.log().info("ca: put {} by {} ({}): {} -> {}: {}", pv.name, who(c), c.peer, old_text, new_text, result);
+  store::PutRecord r;
+  r.wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  r.who = who(c);
+  r.peer = c.peer;
+  r.pv = pv.name;
+  r.old_value = old_text;
+  r.new_value = new_text;
+  r.result = result;
+  ++s.puts;
+  if (s.s.store != nullptr && s.s.store->accepting()) {
+    s.s.store->append_put(r);
+  } else {
+    ++s.puts_unstored;
+  }
+  s.put_ring.push_back(std::move(r));
+  if (s.put_ring.size() > kPutRing) s.put_ring.pop_front();
+}
+
+std::string value_text(const ca::Elements& elements, ca::ValueType type, const ca::Metadata& meta) {
+  auto t = ca::convert_elements(elements, type, ca::ValueType::string, meta);
+  auto* e = std::get_if<ca::Elements>(&t);
+  return e ? std::get<std::vector<std::string>>(*e).front() : std::string("?");
+}
+
+// A CA write to a PV: checked (rights, type, count), decoded and converted
+// to the PV's type. A soft point is set at once (a read that follows on the
+// circuit sees it) and published on the bus. A point with an owner on the
+// bus's PointWrites (a writable Modbus register) becomes `device`: the
+// circuit then waits for the owner's answer before it takes its next
+// request (run_device_write). Every refusal here is one put-log entry.
 ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t count,
-                    std::span<const std::uint8_t> data, std::string& why) {
+                    std::span<const std::uint8_t> data, std::string& why, std::optional<DeviceWrite>& device) {
   Server& s = c.server;
   Pv& pv = *ch.pv;
-  auto shown = [&pv] {
-    auto t = ca::convert_elements(pv.value.elements, pv.value.type, ca::ValueType::string, pv.value.meta);
-    auto* e = std::get_if<ca::Elements>(&t);
-    return e ? std::get<std::vector<std::string>>(*e).front() : std::string("?");
-  };
-  const std::string old_text = shown();
-  auto log_put = [&](std::string_view result, std::string_view new_text) {
-    s.ctx.log().info("ca: put {} by {}@{} ({}): {} -> {}: {}", pv.name, c.user.empty() ? "?" : c.user,
-                     c.host.empty() ? "?" : c.host, c.peer, old_text, new_text, result);
+  const std::string old_text = value_text(pv.value.elements, pv.value.type, pv.value.meta);
+  auto refuse = [&](std::string result, ca::Eca status) {
+    put_log(s, c, pv, old_text, "?", result);
+    return status;
   };
   if ((ch.rights & ca::access_write) == 0) {
-    why = pv.name + (pv.soft == nullptr ? " is read-only (not a soft point)" : " is not writable by this client");
-    log_put("refused (no write access)", "?");
-    return ca::Eca::nowtaccess;
+    why = pv.name + (writable(s, pv) ? " is not writable by this client (access rules)"
+                                     : " is read-only (its point is not configured writable = true)");
+    return refuse("refused (no write access)", ca::Eca::nowtaccess);
   }
   if (type > 6) {
     why = "write with " + ca::dbr_name(type) + ": only plain types 0..6 are accepted";
-    log_put("refused (bad type)", "?");
-    return ca::Eca::badtype;
+    return refuse("refused (bad type)", ca::Eca::badtype);
   }
   if (count != 1) {
     why = "write of " + std::to_string(count) + " elements to a scalar";
-    log_put("refused (bad count)", "?");
-    return ca::Eca::badcount;
+    return refuse("refused (bad count)", ca::Eca::badcount);
   }
   const auto decoded = ca::decode_dbr(type, count, data, s.s.limits);
   if (const auto* e = std::get_if<ca::Error>(&decoded)) {
     why = e->message();
-    log_put("refused (" + why + ")", "?");
-    return ca::to_eca(e->code);
+    return refuse("refused (" + why + ")", ca::to_eca(e->code));
   }
   const ca::Decoded& d = std::get<ca::Decoded>(decoded);
   const auto converted = ca::convert_elements(d.value.elements, d.value.type, pv.value.type, pv.value.meta);
   if (const auto* e = std::get_if<ca::Error>(&converted)) {
     why = e->message();
-    log_put("refused (" + why + ")", "?");
-    return ca::Eca::noconvert;
+    return refuse("refused (" + why + ")", ca::Eca::noconvert);
   }
   const ca::Elements& el = std::get<ca::Elements>(converted);
+  const std::string new_text = value_text(el, pv.value.type, pv.value.meta);
+  if (pv.soft == nullptr) {  // the hardware's: its owner writes it (rights said it has one)
+    weft::Value value;
+    if (const auto* texts = std::get_if<std::vector<std::string>>(&el)) {
+      value = texts->front();
+    } else {
+      const double n = std::get<std::vector<double>>(el).front();
+      if (pv.value.type == ca::ValueType::enumerated && (n == 0 || n == 1)) value = n == 1;
+      else if (pv.value.type == ca::ValueType::int32) value = static_cast<std::int64_t>(n);
+      else value = n;
+    }
+    device.emplace();
+    device->pv = &pv;
+    device->value = std::move(value);
+    device->old_text = old_text;
+    device->new_text = new_text;
+    return ca::Eca::normal;
+  }
   const SoftPoint& sp = *pv.soft;
   weft::Value value;
   if (const auto* texts = std::get_if<std::vector<std::string>>(&el)) {
@@ -438,8 +537,7 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
       if (n >= static_cast<double>(sp.strings.size())) {
         why = "state " + ca::format_number(n, true, std::nullopt) + " of " + pv.name + " is not one of its " +
               std::to_string(sp.strings.size()) + " states";
-        log_put("refused (" + why + ")", "?");
-        return ca::Eca::putfail;
+        return refuse("refused (" + why + ")", ca::Eca::putfail);
       }
       value = static_cast<std::int64_t>(n);
     } else if (sp.type == ca::ValueType::int32) {
@@ -456,8 +554,62 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
                   .count();
   on_reading(s, r);  // now, so the circuit's next read sees it; the bus copy then changes nothing
   s.ctx.publish(pv.point, std::move(value));
-  log_put("ok", shown());
+  put_log(s, c, pv, old_text, value_text(pv.value.elements, pv.value.type, pv.value.meta), "ok");
   return ca::Eca::normal;
+}
+
+// A write to the hardware, answered by the point's owner (gather): the
+// circuit takes no further request until the answer came or write_timeout
+// passed, so a read that follows sees the device's read-back. The client
+// always gets an answer: WRITE_NOTIFY its status, a failed WRITE an ERROR
+// with the owner's text (the Modbus error). A stop while waiting answers
+// ECA_PUTFAIL in the circuit's farewell, before SERVER_DISCONN.
+asio::awaitable<void> run_device_write(Circuit& c) {
+  DeviceWrite w = std::move(*c.device_write);
+  c.device_write.reset();
+  Server& s = c.server;
+  Pv& pv = *w.pv;
+  ca::Eca status = ca::Eca::normal;
+  std::string why;
+  PointWriter* writer = s.ctx.bus().writes().find(pv.point);
+  if (writer == nullptr) {
+    status = ca::Eca::putfail;
+    why = pv.name + ": nothing accepts writes to point " + pv.point + " now (is gather running?)";
+  } else {
+    auto request = std::make_shared<PendingWrite>(pv.point, w.value, "ca " + who(c) + " (" + c.peer + ")");
+    writer->submit(request);
+    bool stopped = false;
+    WriteOutcome outcome;
+    try {
+      outcome = co_await request->wait(s.s.write_timeout);
+    } catch (const boost::system::system_error&) {
+      stopped = true;
+    }
+    if (stopped) {
+      put_log(s, c, pv, w.old_text, w.new_text,
+              "failed: the ca service stopped before the device answered (the write may have reached it)");
+      if (w.notify) ca::encode(c.farewell, ca::WriteNotifyReply{w.dbr_type, w.count, ca::Eca::putfail, w.ioid});
+      throw boost::system::system_error(asio::error::operation_aborted, "ca device write");
+    }
+    if (!outcome.ok) {
+      status = ca::Eca::putfail;
+      why = outcome.error;
+    }
+  }
+  if (status == ca::Eca::normal) {
+    // The owner read the point back before it answered: take that reading now
+    // (the feed may not have run yet), so a read that follows sees it.
+    if (const Reading* r = s.ctx.bus().latest(pv.point)) on_reading(s, *r);
+    put_log(s, c, pv, w.old_text, w.new_text, "ok");
+  } else {
+    put_log(s, c, pv, w.old_text, w.new_text, "failed: " + why);
+  }
+  if (w.notify) {
+    ca::encode(c.out, ca::WriteNotifyReply{w.dbr_type, w.count, status, w.ioid});
+  } else if (status != ca::Eca::normal) {
+    ca::encode(c.out, ca::ErrorMessage{w.cid, status, std::move(w.header), why});
+  }
+  c.notify();
 }
 
 // Handles one decoded request; false closes the circuit.
@@ -605,8 +757,14 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
       return true;
     }
     std::string why;
-    const ca::Eca status = apply_write(c, *ch, write->dbr_type, write->count, write->data, why);
+    std::optional<DeviceWrite> device;
+    const ca::Eca status = apply_write(c, *ch, write->dbr_type, write->count, write->data, why, device);
     if (status != ca::Eca::normal) send_error(c, f, ch->cid, status, why);
+    if (device) {
+      device->cid = ch->cid;
+      device->header.assign(f.header_bytes.begin(), f.header_bytes.end());
+      c.device_write = std::move(device);
+    }
     return true;
   }
   if (const auto* write = std::get_if<ca::WriteNotify>(&request)) {
@@ -616,7 +774,17 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
       return true;
     }
     std::string why;
-    const ca::Eca status = apply_write(c, *ch, write->dbr_type, write->count, write->data, why);
+    std::optional<DeviceWrite> device;
+    const ca::Eca status = apply_write(c, *ch, write->dbr_type, write->count, write->data, why, device);
+    if (device) {  // answered once the device has (run_device_write)
+      device->notify = true;
+      device->dbr_type = write->dbr_type;
+      device->count = write->count;
+      device->ioid = write->ioid;
+      device->cid = ch->cid;
+      c.device_write = std::move(device);
+      return true;
+    }
     ca::encode(c.out, ca::WriteNotifyReply{write->dbr_type, write->count, status, write->ioid});
     c.notify();
     return true;
@@ -705,6 +873,7 @@ asio::awaitable<void> serve_requests(Circuit& c) {
         keep = handle(c, f, std::get<ca::Request>(decoded));
       }
       at += f.length;
+      if (keep && c.device_write) co_await run_device_write(c);
     }
     in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(std::min(at, in.size())));
     if (!keep) break;
@@ -776,7 +945,7 @@ asio::awaitable<void> circuit_session(Server& s, tcp::socket sock, std::string p
     // Tell the client its channels are gone, best effort, never waiting. Not
     // after a write cut short: its rest is lost, so the stream is no longer
     // framed; the close alone then tells libca the same.
-    std::vector<std::uint8_t> bye;
+    std::vector<std::uint8_t> bye = std::move(c.farewell);  // replies owed (a WRITE_NOTIFY cut short by the stop)
     for (const auto& [sid, ch] : c.channels) ca::encode(bye, ca::ServerDisconn{ch->cid});
     if (!bye.empty() && c.sock.is_open()) {
       c.sock.non_blocking(true, ignored);
@@ -958,8 +1127,43 @@ std::string render_pv(const Pv& pv) {
                      pv.channels.size(), monitors);
 }
 
+// `ca puts [N]`: the last N put-log entries of this run, oldest first.
+std::string render_puts(const Server& s, std::size_t n) {
+  std::string where = s.s.store == nullptr ? "no [store]: in the log only"
+                                           : "also in " + s.s.store->options().path + ", table put_log";
+  std::string out = fmt::format("ca puts: {} this run ({}{}), last {}:\n", s.puts, where,
+                                s.puts_unstored > 0 ? fmt::format("; {} not stored", s.puts_unstored) : "",
+                                std::min(n, s.put_ring.size()));
+  const std::size_t first = s.put_ring.size() > n ? s.put_ring.size() - n : 0;
+  for (std::size_t i = first; i < s.put_ring.size(); ++i) {
+    const store::PutRecord& r = s.put_ring[i];
+    const auto t = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(r.wall_ns)));
+    out += fmt::format("  {:%Y-%m-%dT%H:%M:%S}Z {} ({}) {}: {} -> {}: {}\n", fmt::gmtime(std::chrono::system_clock::to_time_t(t)),
+                       r.who, r.peer, r.pv, r.old_value, r.new_value, r.result);
+  }
+  return out;
+}
+
 std::vector<CommandRegistration> register_commands(Server& s) {
   std::vector<CommandRegistration> out;
+  out.push_back(s.ctx.add_command(
+      {.name = "ca puts",
+       .usage = "ca puts [N]",
+       .help = "the last N (default 20, at most 64) CA writes of this run, allowed or refused: who, PV, old, new, "
+               "result (all of them: the store's put_log table, `sql SELECT * FROM put_log`)",
+       .handler = [&s](const CommandArgs& args) -> asio::awaitable<CommandReply> {
+         std::size_t n = 20;
+         if (args.size() > 1) co_return CommandReply{false, "usage: ca puts [N]\n", {}};
+         if (args.size() == 1) {
+           char* end = nullptr;
+           const unsigned long v = std::strtoul(args[0].c_str(), &end, 10);
+           if (end == args[0].c_str() || *end != '\0' || v == 0)
+             co_return CommandReply{false, "ca puts: N must be a positive number, not '" + args[0] + "'\n", {}};
+           n = std::min<std::size_t>(v, kPutRing);
+         }
+         co_return CommandReply{true, render_puts(s, n), {}};
+       }}));
   out.push_back(s.ctx.add_command(
       {.name = "ca",
        .usage = "ca",
@@ -1070,6 +1274,15 @@ asio::awaitable<void> run(Context& ctx, const Settings& settings) {
     for (const Circuit* c : s.open) out += render_trace(*c);
     return out;
   });
+  if (settings.store != nullptr && !settings.store->accepting()) {
+    // Normally record opened it already; without record the put log still gets its table.
+    try {
+      co_await settings.store->open();
+    } catch (const std::exception& e) {
+      ctx.log().error("ca: the store {} cannot be opened ({}); the put log goes to the log only",
+                      settings.store->options().path, e.what());
+    }
+  }
   ctx.ready();
 
   for (const SoftPoint& sp : settings.soft_points) ctx.publish(sp.name, sp.initial);
@@ -1126,10 +1339,12 @@ SoftPoint read_soft_point(const ConfigSection& t) {
 
 }  // namespace
 
-ServiceFactory ca_factory() {
+ServiceFactory ca_factory(store::Store* store) {
   return {"ca", "serves the bus's points as EPICS Channel Access PVs (caget, camonitor, pyepics)",
-          [](const ConfigSection& section, const ConfigSection& root, RestartPolicy policy) {
+          [store](const ConfigSection& section, const ConfigSection& root, RestartPolicy policy) {
             Settings s;
+            s.store = store;
+            s.write_timeout = section.duration("write_timeout", std::chrono::seconds(5), std::chrono::milliseconds(100));
             s.port = static_cast<std::uint16_t>(section.integer("port", ca::default_server_port, 0, 65535));
             s.interfaces = section.string_array("interfaces");
             for (const auto& i : s.interfaces) interface_address(i, &section);

@@ -10,10 +10,16 @@
 #include "weft/apps/gather/bus_poller.hpp"
 
 #include <cmath>
+#include <deque>
 #include <limits>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "weft/apps/gather/point_write.hpp"
 #include "weft/drivers/modbus/describe.hpp"
 #include "weft/drivers/modbus/rtu_master.hpp"
 
@@ -36,6 +42,32 @@ struct BusPoller::Instrument {
   int consecutive_failures = 0;
   bool quarantined = false;
   InstrumentCounters counters;
+};
+
+// The writer registered for one writable point: hands requests to the poller.
+struct BusPoller::Writer final : PointWriter {
+  Writer(BusPoller& p, Instrument& i, std::size_t k) : poller(p), instrument(i), point(k) {}
+  void submit(std::shared_ptr<PendingWrite> request) override { poller.submit(instrument, point, std::move(request)); }
+  BusPoller& poller;
+  Instrument& instrument;
+  std::size_t point;
+};
+
+struct BusPoller::QueuedWrite {
+  std::shared_ptr<PendingWrite> request;
+  Instrument* instrument;
+  std::size_t point;
+  PlannedWrite plan;
+};
+
+// Writes waiting for the bus; `wake` is cancelled when one arrives, which
+// ends serve()'s sleep until the next poll.
+struct BusPoller::WriteQueue {
+  explicit WriteQueue(const boost::asio::any_io_executor& ex) : wake(ex) {
+    wake.expires_at(boost::asio::steady_timer::time_point::max());
+  }
+  std::deque<QueuedWrite> queue;
+  boost::asio::steady_timer wake;
 };
 
 namespace {
@@ -90,9 +122,76 @@ BusPoller::BusPoller(Context& ctx, const PortConfig& port, std::vector<const Ins
     i->next_due = now;
     instruments_.push_back(std::move(i));
   }
+  writes_ = std::make_unique<WriteQueue>(ctx.executor());
+  not_serving_ = "port " + port.name + " (" + port.settings.path + ") is not open yet";
+  for (auto& i : instruments_) {
+    for (std::size_t k = 0; k < i->cfg.points.size(); ++k) {
+      if (!i->cfg.points[k].writable) continue;
+      writers_.push_back(std::make_unique<Writer>(*this, *i, k));
+      registrations_.push_back(ctx.bus().writes().add(i->cfg.name + "." + i->cfg.points[k].name, *writers_.back()));
+    }
+  }
 }
 
-BusPoller::~BusPoller() = default;
+BusPoller::~BusPoller() { fail_queued("gather stopped before the write was sent"); }
+
+void BusPoller::fail_queued(const std::string& why) {
+  if (!writes_) return;
+  while (!writes_->queue.empty()) {
+    QueuedWrite w = std::move(writes_->queue.front());
+    writes_->queue.pop_front();
+    w.request->fail(describe_register(w.instrument->cfg, w.instrument->cfg.points[w.point]) + ": " + why);
+  }
+}
+
+// A write for point `k` of `i`: refused at once, or queued for serve().
+void BusPoller::submit(Instrument& i, std::size_t k, std::shared_ptr<PendingWrite> request) {
+  const PointConfig& p = i.cfg.points[k];
+  auto planned = plan_write(i.cfg, p, request->value());
+  if (auto* why = std::get_if<std::string>(&planned)) return request->fail(*why);
+  if (!serving_) return request->fail(describe_register(i.cfg, p) + ": " + not_serving_);
+  if (writes_->queue.size() >= kMaxQueuedWrites)
+    return request->fail(describe_register(i.cfg, p) + ": " + std::to_string(kMaxQueuedWrites) +
+                         " writes already wait for bus " + port_.name + "; try again");
+  writes_->queue.push_back(QueuedWrite{std::move(request), &i, k, std::move(std::get<PlannedWrite>(planned))});
+  writes_->wake.cancel();
+}
+
+// One queued write: sent, the answer awaited, then the instrument read back
+// (its readings published) before the request is answered. Returns a stream error.
+boost::asio::awaitable<std::optional<boost::system::error_code>> BusPoller::write(modbus::RtuMaster& master,
+                                                                                  QueuedWrite& w) {
+  const PointConfig& p = w.instrument->cfg.points[w.point];
+  const std::string where = describe_register(w.instrument->cfg, p);
+  if (w.request->abandoned()) {
+    ctx_.log().warn("write {} ({}) for {} dropped unsent: its requester gave up waiting", where, w.plan.raw,
+                    w.request->who());
+    co_return std::nullopt;
+  }
+  // Answered however this ends (a stop cancels the transaction).
+  struct Answer {
+    PendingWrite& request;
+    std::string where;
+    ~Answer() {
+      request.fail(where + ": gather stopped while the write was on the wire (the device may have applied it)");
+    }
+  } answer{*w.request, where};
+  const auto result = co_await master.transact(w.plan.request, port_.master);
+  if (const auto* e = std::get_if<modbus::Error>(&result)) {
+    if (e->code == std::errc::operation_canceled)
+      throw boost::system::system_error(boost::asio::error::operation_aborted);
+    const std::string what = modbus::describe(w.instrument->cfg.unit, w.plan.function, w.plan.start, w.plan.count, *e);
+    ctx_.log().warn("write {} ({}) for {} failed: {}", where, w.plan.raw, w.request->who(), what);
+    w.request->fail(where + ": " + what);
+    if (e->code.category() != modbus::category()) co_return boost::system::error_code(e->code);
+    co_return std::nullopt;
+  }
+  ctx_.log().info("write {} ({}) for {}: acknowledged", where, w.plan.raw, w.request->who());
+  // Read back now, so the point shows what the device holds when the writer hears "done".
+  auto io_error = co_await poll(master, *w.instrument, false);
+  w.request->succeed();
+  co_return io_error;
+}
 
 std::vector<std::pair<std::string, InstrumentCounters>> BusPoller::counters() const {
   std::vector<std::pair<std::string, InstrumentCounters>> out;
@@ -108,14 +207,39 @@ void BusPoller::on_open_failed(const std::string& reason, bool) {
 // Polls the instrument due first, one transaction at a time. Returns when
 // the stream fails (the port must be reopened).
 boost::asio::awaitable<void> BusPoller::serve(ByteStream& stream) {
+  using namespace boost::asio::experimental::awaitable_operators;
   modbus::RtuMaster master(stream, ctx_.timers(), line_settings(port_), recorder_);
+  serving_ = true;
+  // However serve() ends, writes still queued are answered with why.
+  struct Closed {
+    BusPoller& p;
+    ~Closed() {
+      p.serving_ = false;
+      p.fail_queued(p.not_serving_);
+    }
+  } closed{*this};
+  not_serving_ = "gather stopped before the write was sent";
   for (;;) {
+    // Writes first: they go between polls, before the next one.
+    while (!writes_->queue.empty()) {
+      QueuedWrite w = std::move(writes_->queue.front());
+      writes_->queue.pop_front();
+      if (auto io_error = co_await write(master, w)) {
+        not_serving_ = "port " + port_.name + " failed: " + io_error->message();
+        report_io_error(*io_error);
+        co_return;
+      }
+    }
     Instrument* due = instruments_.front().get();
     for (auto& i : instruments_)
       if (i->next_due < due->next_due) due = i.get();  // ties: configuration order
     const Duration period = due->quarantined ? due->cfg.probe_period : due->cfg.period;
-    co_await ctx_.sleep_until(due->next_due, default_slack(period));
+    writes_->wake.expires_at(boost::asio::steady_timer::time_point::max());
+    const auto woken = co_await (ctx_.sleep_until(due->next_due, default_slack(period)) ||
+                                 writes_->wake.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable)));
+    if (woken.index() == 1) continue;  // a write arrived (or a stop: the next await throws)
     if (auto io_error = co_await poll(master, *due)) {
+      not_serving_ = "port " + port_.name + " failed: " + io_error->message();
       report_io_error(*io_error);
       co_return;
     }
@@ -125,7 +249,7 @@ boost::asio::awaitable<void> BusPoller::serve(ByteStream& stream) {
 // One poll of one instrument: every planned read runs even if one fails
 // (delayed errors), then the points are published. Returns a stream error.
 boost::asio::awaitable<std::optional<boost::system::error_code>> BusPoller::poll(modbus::RtuMaster& master,
-                                                                                 Instrument& i) {
+                                                                                 Instrument& i, bool scheduled) {
   ++i.counters.polls;
   std::optional<modbus::Error> first_error;
   std::string first_where;
@@ -178,7 +302,7 @@ boost::asio::awaitable<std::optional<boost::system::error_code>> BusPoller::poll
     i.quarantined = false;
     i.consecutive_failures = 0;
   }
-  schedule_next(i, now);
+  if (scheduled) schedule_next(i, now);
   co_return std::nullopt;
 }
 

@@ -17,9 +17,11 @@
 //                         disconnect, noise, response_delay
 //                         ascii: no_answer, garbage, truncated, overlong,
 //                         bad_checksum (nmea), disconnect, response_delay
-//   [[instrument.point]]  name, unit, sim = { model, min, max, period, step, seed }
+//   [[instrument.point]]  name, unit, precision (0..17: digits to display),
+//                         sim = { model, min, max, period, step, seed }
 //     modbus:             table ("holding","input","coil","discrete"),
-//                         address, type, order, scale, offset
+//                         address, type, order, scale, offset,
+//                         writable, write_multiple (holding and coil only)
 //     ascii:              type ("number","integer","text","auto"), optional;
 //                         kv: key; csv: column; nmea: sentence, field
 //
@@ -152,6 +154,13 @@ PointConfig read_modbus_point(const ConfigSection& s, std::size_t index) {
   if (p.scale == 0) s.fail("scale", "must not be 0");
   p.offset = s.number("offset", 0);
   p.unit = s.string("unit", "");
+  if (s.has("precision")) p.precision = static_cast<int>(s.integer("precision", 0, 0, 17));
+  p.writable = s.boolean("writable", false);
+  if (p.writable && p.table != sim::Table::holding && p.table != sim::Table::coil)
+    s.fail("writable", "only holding registers and coils can be written; this point is in the " +
+                           std::string(p.table == sim::Table::input ? "input register" : "discrete input") +
+                           " table (read-only in Modbus)");
+  p.write_multiple = s.boolean("write_multiple", false);
   p.sim = read_sim_model(s, index);
   s.reject_unknown_keys();
   return p;
@@ -170,7 +179,7 @@ PointConfig read_ascii_point(const ConfigSection& s, std::size_t index, ascii::P
   using Kind = ascii::ParseSpec::Kind;
   PointConfig p;
   p.name = s.required_string("name");
-  reject_keys(s, {"table", "address", "order", "scale", "offset"},
+  reject_keys(s, {"table", "address", "order", "scale", "offset", "writable", "write_multiple"},
               std::string("is a Modbus key; a point of an ascii instrument is found in the line ") + where_in_line(kind));
   const std::string type = s.string("type", "number");
   const auto t = ascii::field_type_from_string(type);
@@ -198,6 +207,7 @@ PointConfig read_ascii_point(const ConfigSection& s, std::size_t index, ascii::P
       break;
   }
   p.unit = s.string("unit", "");
+  if (s.has("precision")) p.precision = static_cast<int>(s.integer("precision", 0, 0, 17));
   p.sim = read_sim_model(s, index);
   s.reject_unknown_keys();
   return p;

@@ -44,7 +44,7 @@ void prepare_store_reopen(PreparedReload& p, const std::string& running_text, co
 }
 
 const std::vector<std::string>& store_users() {
-  static const std::vector<std::string> users{"record", "upload"};
+  static const std::vector<std::string> users{"record", "upload", "ca"};
   return users;
 }
 

@@ -5,7 +5,7 @@
 // objects must never write one file, and the running Store's specs (record
 // and upload hold a Store*) must not outlive it. So, in the transaction:
 //
-//   stop record, upload ......... (the plan restarts both: [store] is theirs)
+//   stop record, upload, ca ..... (the plan restarts them: [store] is theirs)
 //   table changed ............... (their new specs hold the new, unopened Store)
 //   close_running() ............. the running Store destroyed on the blocking
 //                                 pool: its queue committed, its seq
@@ -23,7 +23,7 @@
 // Store it writes: seqs stay contiguous, the ledger has no gap.
 //
 // Safety: a Store is destroyed only when every service that may hold it
-// (record, upload) is stopped or failed and never left a run behind
+// (record, upload, ca) is stopped or failed and never left a run behind
 // (ServiceInfo::abandoned_runs): a run abandoned past its stop grace may
 // still append to it. Otherwise close_running() refuses (the reload rolls
 // back onto the running Store, untouched), and before_rollback() keeps the
@@ -87,7 +87,7 @@ private:
   bool closed_ = false;  // close_running() destroyed the running Store
 };
 
-// The services that hold a store::Store* (catalog.cpp hands it to these).
+// The services that hold a store::Store* (catalog.cpp hands it to these: record, upload, ca).
 const std::vector<std::string>& store_users();
 
 // After an applied reload that stopped record for good (removed or

@@ -9,7 +9,9 @@
  *   discrete inputs  0..15   on when i % 3 == 0        (0..15: 0x9249)
  *   holding regs   100..109  1000 + (i - 100)
  *   input regs       0..9    2000 + i
- * Writes (functions 5, 6, 15, 16) change the mapping, so they read back.
+ * Writes (functions 5, 6, 15, 16) change the mapping, so they read back;
+ * each accepted one prints "wrote holding A = V" or "wrote coil A = V"
+ * (every register or coil it set), so a test sees what reached the device.
  *
  * "silent-after N" answers the first N requests addressed to UNIT and then
  * only receives (a device that stopped answering). Prints "ready" once the
@@ -91,6 +93,21 @@ int main(int argc, char **argv) {
     if (modbus_reply(ctx, query, rc, map) == -1) {
       if (errno == EIO || errno == ENXIO || errno == ENODEV) break;
       fprintf(stderr, "modbus_reply: %s\n", modbus_strerror(errno));
+      continue;
+    }
+    { /* what a write set, read back from the mapping (an exception set nothing: unmapped) */
+      const int fc = query[1];
+      const int addr = (query[2] << 8) | query[3];
+      int n = 1;
+      if (fc == 15 || fc == 16) n = (query[4] << 8) | query[5];
+      for (int k = 0; (fc == 5 || fc == 6 || fc == 15 || fc == 16) && k < n; ++k) {
+        const int a = addr + k;
+        if ((fc == 6 || fc == 16) && a >= 100 && a < 110)
+          printf("wrote holding %d = %d\n", a, map->tab_registers[a - 100]);
+        else if ((fc == 5 || fc == 15) && a >= 0 && a < 16)
+          printf("wrote coil %d = %d\n", a, map->tab_bits[a]);
+      }
+      fflush(stdout);
     }
   }
   printf("exit after %ld requests\n", requests);

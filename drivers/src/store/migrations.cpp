@@ -9,6 +9,10 @@
 //   delivered(first_seq, last_seq)    merged ranges acknowledged by the upload
 //   lost(first_seq, last_seq, why)    ranges recorded but lost (dropped, pruned undelivered)
 //   schema_version(version)           one row
+//
+// Additive, outside the version (migrations.hpp says why), each named by its table:
+//   put_log(id, wall_ns, who, peer, pv, old_value, new_value, result)
+//                                     every CA write, allowed or refused ("put_log")
 #include "migrations.hpp"
 
 #include <string>
@@ -48,6 +52,33 @@ CREATE TABLE lost(first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, why 
 
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 
+struct Addition {
+  const char* name;
+  const char* sql;  // only CREATE ... IF NOT EXISTS: re-running it is harmless
+};
+
+constexpr Addition kAdditions[] = {
+    {"put_log", R"sql(
+CREATE TABLE IF NOT EXISTS put_log(
+  id INTEGER PRIMARY KEY,
+  wall_ns INTEGER NOT NULL,
+  who TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  pv TEXT NOT NULL,
+  old_value TEXT NOT NULL,
+  new_value TEXT NOT NULL,
+  result TEXT NOT NULL);
+)sql"},
+};
+
+// No bookkeeping table of its own: an addition is its table, present or
+// not (a small store's size cap counts every page).
+void apply_additions(sql::Db& db) {
+  sql::Transaction tx(db);
+  for (const Addition& a : kAdditions) db.exec(a.sql);
+  tx.commit();
+}
+
 }  // namespace
 
 int schema_version(sql::Db& db) {
@@ -74,6 +105,7 @@ void migrate(sql::Db& db) {
   }
   // A database already at the newest version still gets the check above:
   // kMigrations is never empty, so the loop ran at least once.
+  apply_additions(db);
 }
 
 }  // namespace weft::store

@@ -26,7 +26,23 @@ RowWriter::RowWriter(sql::Db& db)
       extend_lost_(db, "UPDATE lost SET last_seq = ?2 WHERE first_seq = ?1"),
       insert_lost_(db, "INSERT OR REPLACE INTO lost(first_seq, last_seq, why) VALUES(?1, ?2, ?3)"),
       delete_delivered_(db, "DELETE FROM delivered WHERE first_seq BETWEEN ?1 AND ?2"),
-      insert_delivered_(db, "INSERT INTO delivered(first_seq, last_seq) VALUES(?1, ?2)") {}
+      insert_delivered_(db, "INSERT INTO delivered(first_seq, last_seq) VALUES(?1, ?2)"),
+      insert_put_(db, "INSERT INTO put_log(wall_ns, who, peer, pv, old_value, new_value, result) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+      trim_puts_(db, "DELETE FROM put_log WHERE id <= (SELECT max(id) FROM put_log) - ?1") {}
+
+void RowWriter::insert_put(const PutRecord& p) {
+  insert_put_.bind(1, p.wall_ns)
+      .bind_text(2, p.who)
+      .bind_text(3, p.peer)
+      .bind_text(4, p.pv)
+      .bind_text(5, p.old_value)
+      .bind_text(6, p.new_value)
+      .bind_text(7, p.result)
+      .run();
+}
+
+void RowWriter::trim_puts(std::int64_t keep) { trim_puts_.bind(1, keep).run(); }
 
 std::int64_t RowWriter::point_id(const std::string& name) {
   if (auto it = points_.find(name); it != points_.end()) return it->second;

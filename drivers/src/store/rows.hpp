@@ -21,6 +21,8 @@ public:
 
   void insert_reading(std::uint64_t seq, const Reading& r);
   void insert_clock_event(const BootId& boot, std::int64_t mono_ns, std::int64_t offset_ns);
+  void insert_put(const PutRecord& p);
+  void trim_puts(std::int64_t keep);  // deletes all but the newest `keep` put-log rows
   // Records [first, last] as lost with `why`, merged with an adjacent
   // earlier range of the same why.
   void add_lost(std::uint64_t first, std::uint64_t last, std::string_view why);
@@ -38,7 +40,7 @@ private:
 
   sql::Db& db_;
   sql::Statement insert_reading_, find_point_, insert_point_, find_boot_, insert_boot_, insert_clock_,
-      last_lost_, extend_lost_, insert_lost_, delete_delivered_, insert_delivered_;
+      last_lost_, extend_lost_, insert_lost_, delete_delivered_, insert_delivered_, insert_put_, trim_puts_;
   std::unordered_map<std::string, std::int64_t> points_;
   std::unordered_map<std::string, std::int64_t> boots_;  // boot uuid text -> row id
   std::vector<std::string> new_points_, new_boots_;      // interned in the open transaction

@@ -132,6 +132,11 @@ std::uint64_t Store::append_lost(std::uint64_t count, std::string why) {
   return impl_->writer_->append_lost(count, std::move(why));
 }
 
+void Store::append_put(PutRecord record) {
+  if (!impl_->writer_->accepting()) throw std::logic_error(impl_->options.path + ": Store::append_put before open()");
+  impl_->writer_->put(std::move(record));
+}
+
 void Store::record_clock_event(const BootId& boot, std::int64_t mono_ns, std::int64_t offset_ns) {
   if (!impl_->writer_->accepting())
     throw std::logic_error(impl_->options.path + ": Store::record_clock_event before open()");

@@ -166,6 +166,19 @@ void Writer::clock_event(const BootId& boot, std::int64_t mono_ns, std::int64_t 
   wake_.notify_one();
 }
 
+void Writer::put(PutRecord record) {
+  {
+    std::lock_guard lock(mutex_);
+    if (put_queue_.size() >= Store::kMaxQueuedPuts) {
+      put_queue_.pop_front();
+      ++puts_dropped_;
+    }
+    put_queue_.push_back(std::move(record));
+    if (!pending_since_) pending_since_ = steady_clock::now();
+  }
+  wake_.notify_one();
+}
+
 std::uint64_t Writer::append_lost(std::uint64_t count, std::string why) {
   if (count == 0) return 0;
   const std::uint64_t first = next_seq_.fetch_add(count, std::memory_order_relaxed);
@@ -275,6 +288,14 @@ Writer::Batch Writer::take() {
     queue_.pop_front();
   }
   b.clock_events.swap(clock_queue_);
+  b.puts.assign(std::make_move_iterator(put_queue_.begin()), std::make_move_iterator(put_queue_.end()));
+  put_queue_.clear();
+  if (puts_dropped_ > 0 && log_) {
+    log_->warn("{}: {} put-log rows dropped (more than {} waited while the database was slow or locked); they are in "
+               "the log only",
+               options_.path, puts_dropped_, Store::kMaxQueuedPuts);
+  }
+  puts_dropped_ = 0;
   b.dropped = dropped_.ranges();
   dropped_.clear();
   // Only the lost runs below what stays queued: committed_seq = the batch's
@@ -443,6 +464,13 @@ void Writer::requeue(Batch& batch) {
   batch.lost_runs.clear();
   clock_queue_.insert(clock_queue_.begin(), batch.clock_events.begin(), batch.clock_events.end());
   batch.clock_events.clear();
+  put_queue_.insert(put_queue_.begin(), std::make_move_iterator(batch.puts.begin()),
+                    std::make_move_iterator(batch.puts.end()));
+  batch.puts.clear();
+  while (put_queue_.size() > Store::kMaxQueuedPuts) {
+    put_queue_.pop_front();
+    ++puts_dropped_;
+  }
   while (queue_.size() > options_.queue_capacity) {
     dropped_.insert(queue_.front().seq, queue_.front().seq);
     queue_.pop_front();
@@ -450,7 +478,7 @@ void Writer::requeue(Batch& batch) {
   }
   if (clock_queue_.size() > kMaxClockEvents)
     clock_queue_.erase(clock_queue_.begin(), clock_queue_.end() - static_cast<std::ptrdiff_t>(kMaxClockEvents));
-  if (!queue_.empty() || !dropped_.empty() || !lost_runs_.empty() || !clock_queue_.empty())
+  if (!queue_.empty() || !dropped_.empty() || !lost_runs_.empty() || !clock_queue_.empty() || !put_queue_.empty())
     pending_since_ = steady_clock::now();
 }
 
@@ -800,6 +828,8 @@ void Writer::commit(Batch& batch) {
       [&] {
         reserve_through(batch_top);  // durable before any of these seqs can be committed (and sent)
         for (const auto& c : batch.clock_events) rows_->insert_clock_event(c.boot, c.mono_ns, c.offset_ns);
+        for (const auto& p : batch.puts) rows_->insert_put(p);
+        if (!batch.puts.empty()) rows_->trim_puts(Store::kPutLogRows);
         for (const auto& [first, last] : batch.dropped) rows_->add_lost(first, last, "dropped (queue full)");
         for (const auto& l : batch.lost_runs) rows_->add_lost(l.first, l.last, l.why);
         for (const auto& q : batch.readings) rows_->insert_reading(q.seq, q.reading);

@@ -95,6 +95,7 @@ public:
   // move items). Requires is_open().
   std::uint64_t append(const Reading& reading);
   void clock_event(const BootId& boot, std::int64_t mono_ns, std::int64_t offset_ns);
+  void put(PutRecord record);  // a put-log row (Store::append_put)
   // Assigns `count` seqs to readings lost before they reached the store
   // (the bus dropped them) and queues them as the gap `why`; returns the first.
   std::uint64_t append_lost(std::uint64_t count, std::string why);
@@ -130,11 +131,12 @@ private:
     std::vector<Queued> readings;
     std::vector<LostRun> lost_runs;
     std::vector<ClockRow> clock_events;
+    std::vector<PutRecord> puts;
     std::vector<RangeSet::Range> dropped;
     std::uint64_t top() const noexcept;  // the highest seq it commits (0: none)
     std::deque<std::function<void(bool)>> jobs;
     bool empty() const noexcept {
-      return readings.empty() && clock_events.empty() && dropped.empty() && lost_runs.empty();
+      return readings.empty() && clock_events.empty() && dropped.empty() && lost_runs.empty() && puts.empty();
     }
   };
 
@@ -189,6 +191,8 @@ private:
   std::condition_variable wake_;
   std::deque<Queued> queue_;                 // capacity options_.queue_capacity; overflow: drop oldest
   std::vector<ClockRow> clock_queue_;        // a few per clock jump; bounded by kMaxClockEvents
+  std::deque<PutRecord> put_queue_;          // put-log rows; bounded by Store::kMaxQueuedPuts (oldest dropped)
+  std::uint64_t puts_dropped_ = 0;           // dropped from put_queue_, not logged yet
   RangeSet dropped_;                          // dropped, not yet recorded; merged
   std::vector<LostRun> lost_runs_;            // append_lost, not yet recorded (merged when adjacent with one why)
   // open, mark_delivered: one per awaiting caller. job(true) runs it;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <source_location>
@@ -18,6 +19,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "weft/core/clock.hpp"
+#include "weft/core/point_writes.hpp"
 #include "weft/core/reading.hpp"
 
 namespace weft {
@@ -74,6 +76,14 @@ private:
   const Clock* clock_ = nullptr;
 };
 
+// What a point's owner knows about it besides its values, for the services
+// that present points (ca: EGU, PREC in DBR_GR/CTRL).
+struct PointInfo {
+  std::string unit;                // engineering unit, e.g. "bar"; empty: none
+  std::optional<int> precision;    // digits after the point to display; unset: none given
+  friend bool operator==(const PointInfo&, const PointInfo&) = default;
+};
+
 struct BusStats {
   std::uint64_t published = 0;
   std::uint64_t dropped = 0;  // summed over all subscribers, including past ones
@@ -108,6 +118,20 @@ public:
   // Teardown: releases every parked receiver (completes it with operation_aborted).
   void abandon_waiters() noexcept;
 
+  // The writable points and their owners (point_writes.hpp): a service that
+  // owns a point's hardware registers its writer here, one that wants a
+  // point set finds it here.
+  PointWrites& writes() noexcept { return writes_; }
+
+  // Point descriptions, set by the point's owner (gather, from its config)
+  // before it publishes the point; a later one replaces it (a reload).
+  // Bounded by the configured points; kept after the owner stops.
+  void describe(const std::string& point, PointInfo info) { infos_[point] = std::move(info); }
+  const PointInfo* info(std::string_view point) const {
+    const auto it = infos_.find(point);
+    return it == infos_.end() ? nullptr : &it->second;
+  }
+
 private:
   friend class Subscription;
   void unsubscribe(detail::SubscriberQueue* q) noexcept;
@@ -118,6 +142,8 @@ private:
   std::uint64_t dropped_past_ = 0;  // drops of subscriptions already gone
   std::unordered_map<std::string, Reading> latest_;  // point -> its last reading, <= kLatestPoints
   std::uint64_t latest_untracked_ = 0;              // publishes of points beyond kLatestPoints
+  PointWrites writes_;
+  std::map<std::string, PointInfo, std::less<>> infos_;
 };
 
 }  // namespace weft

@@ -75,6 +75,6 @@ ServiceFactory console_factory(const RunMode& mode = {});
 ServiceFactory gather_factory(const RunMode& mode);
 ServiceFactory record_factory(const RunMode& mode, store::Store* store);
 ServiceFactory upload_factory(const RunMode& mode, store::Store* store);
-ServiceFactory ca_factory();
+ServiceFactory ca_factory(store::Store* store = nullptr);
 
 }  // namespace weft::apps

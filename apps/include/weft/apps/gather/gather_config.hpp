@@ -41,6 +41,11 @@ struct PointConfig {
   double scale = 1;
   double offset = 0;
   std::string unit;      // a label, e.g. "degC"
+  std::optional<int> precision;  // digits to display (CA's PREC); unset: none given
+  // Modbus holding registers and coils: writes through the bus's PointWrites
+  // (a CA put) become Modbus writes between polls (bus_poller.hpp).
+  bool writable = false;
+  bool write_multiple = false;  // device quirk: FC 16 / 15 even for one register / coil (else FC 6 / 5)
   sim::ValueModel sim;   // value model when simulated
   // ASCII instruments: where the value is in the line (by the format).
   std::string key;           // kv: the key as sent (default: the point's name)

@@ -86,6 +86,18 @@ struct StoredReading {
   std::int64_t corrected_wall_ns = 0;
 };
 
+// One attempt to set a point from outside the box (a Channel Access put),
+// allowed or refused: a row of the put log (table put_log).
+struct PutRecord {
+  std::int64_t wall_ns = 0;
+  std::string who;        // "user@host" as the client claims it (CA carries no authentication)
+  std::string peer;       // the client's address:port
+  std::string pv;         // the name written to
+  std::string old_value;  // as text; "?" when unknown
+  std::string new_value;  // as text; "?" when the write was refused before it was decoded
+  std::string result;     // "ok", "refused (...)" or "failed: ..." with why
+};
+
 // A range of sequence numbers that was recorded (assigned) but is lost.
 struct Gap {
   std::uint64_t first_seq = 0;
@@ -204,6 +216,14 @@ public:
   // order with the readings around them. Returns the first seq (0 if count
   // is 0). Same preconditions as append().
   std::uint64_t append_lost(std::uint64_t count, std::string why);
+
+  // Loop thread, never blocks: a put-log row, committed with the next batch
+  // (within batch_age). At most kMaxQueuedPuts wait for the writer; past
+  // that the oldest is dropped and logged. The table keeps the newest
+  // kPutLogRows rows. Same preconditions as append().
+  static constexpr std::size_t kMaxQueuedPuts = 4096;
+  static constexpr std::int64_t kPutLogRows = 100'000;
+  void append_put(PutRecord record);
 
   // Loop thread, never blocks: a wall-clock offset (wall - mono) in effect for
   // `boot` from `mono_ns` on, committed with the next batch.

@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""Writes through Channel Access to Modbus points (ca_modbus_write.sh):
+pyepics caput(wait=True), and libca's own put callback status
+(ca_array_put_callback: pyepics' caput drops the status), plus a raw
+WRITE_NOTIFY / WRITE for what libca refuses to send.
+
+Usage: PORT DEVICE PHASE
+  writes: the checks of the main phase (prints "RTT <ms>" lines)
+  stop:   one put to the mute unit, prints "put sent", then waits for the
+          answer or the disconnect and prints "outcome ..."
+"""
+import os
+import socket
+import struct
+import sys
+import time
+
+PORT, DEV, PHASE = sys.argv[1], sys.argv[2], sys.argv[3]
+os.environ.update({"EPICS_CA_AUTO_ADDR_LIST": "NO", "EPICS_CA_ADDR_LIST": "127.0.0.1",
+                   "EPICS_CA_SERVER_PORT": PORT, "EPICS_CA_REPEATER_PORT": str(int(PORT) + 1),
+                   "EPICS_CA_CONN_TMO": "5"})
+import epics  # noqa: E402
+from epics import ca, dbr  # noqa: E402
+
+ECA_NORMAL, ECA_PUTFAIL, ECA_NOWTACCESS = 1, 160, 376
+
+
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what, flush=True)
+        sys.exit(1)
+    print("ok:", what, flush=True)
+
+
+_done = {}
+
+
+def _on_put(args):
+    _done["status"] = args.status
+
+
+_PUT_CB = dbr.make_callback(_on_put, dbr.event_handler_args)
+
+
+def put_status(name, value, timeout=15.0):
+    """WRITE_NOTIFY through libca; (status, seconds), status None when no answer came."""
+    chid = ca.create_channel(name, connect=True, auto_cb=False)
+    check(ca.connect_channel(chid, timeout=5), f"{name} connects")
+    ftype = ca.field_type(chid)
+    data = (1 * dbr.Map[ftype])()
+    data[0] = value
+    _done.clear()
+    t0 = time.monotonic()
+    ret = ca.libca.ca_array_put_callback(ftype, 1, chid, data, _PUT_CB, None)
+    check(ret == ECA_NORMAL, f"put to {name} queued ({ret})")
+    ca.flush_io()
+    while "status" not in _done and time.monotonic() - t0 < timeout:
+        ca.poll(0.002)
+    return _done.get("status"), time.monotonic() - t0
+
+
+def name_payload(t):
+    raw = t.encode() + b"\0"
+    return raw + b"\0" * ((8 - len(raw) % 8) % 8)
+
+
+def msg(cmd, typ=0, count=0, p1=0, p2=0, payload=b""):
+    return struct.pack(">HHHHII", cmd, len(payload), typ, count, p1, p2) + payload
+
+
+def raw_write(pv, value, notify, user="raw"):
+    """A raw circuit: CREATE_CHAN, then WRITE_NOTIFY (19) or WRITE (4) of a DOUBLE.
+    Returns the reply (19) or the ERROR (11) as (cmd, p1, p2, text)."""
+    sk = socket.create_connection(("127.0.0.1", int(PORT)), timeout=10)
+    sk.sendall(msg(0, 0, 13) + msg(20, payload=name_payload(user)) + msg(21, payload=name_payload("test"))
+               + msg(18, p1=5, p2=13, payload=name_payload(pv)))
+    buf = b""
+    while True:
+        chunk = sk.recv(4096)
+        check(chunk, "raw circuit stays open")
+        buf += chunk
+        while len(buf) >= 16:
+            cmd, size, typ, count, p1, p2 = struct.unpack(">HHHHII", buf[:16])
+            if len(buf) < 16 + size:
+                break
+            payload, buf = buf[16:16 + size], buf[16 + size:]
+            if cmd == 18:
+                sk.sendall(msg(19 if notify else 4, 6, 1, p2, 77 if notify else 5, struct.pack(">d", value)))
+            elif cmd == 19 and notify:
+                sk.close()
+                return (cmd, p1, p2, "")
+            elif cmd == 11:
+                sk.close()
+                text = payload[16:].split(b"\0")[0].decode(errors="replace")
+                return (cmd, p2, p1, text)
+
+
+g = lambda n: epics.caget(f"{DEV}:{n}", timeout=5, use_monitor=False)
+
+if PHASE == "writes":
+    check(abs(g("plc:h106") - 100.6) < 1e-9, "h106 reads the server's 1006 scaled: 100.6")
+    ctrl = epics.ca.get_ctrlvars(epics.ca.create_channel(f"{DEV}:plc:h106", connect=True))
+    check(ctrl["precision"] == 1 and ctrl["units"] == "degC", f"DBR_CTRL: PREC 1, EGU degC from the point's config ({ctrl})")
+    check(epics.caget(f"{DEV}:plc:h106", as_string=True, timeout=5) == "100.6", "as text with its precision: '100.6'")
+    check(epics.caput(f"{DEV}:plc:h106", 12.3, wait=True, timeout=10) == 1, "caput wait=True to h106 completes")
+    check(abs(g("plc:h106") - 12.3) < 1e-9, "a read straight after the put sees the device's read-back 12.3")
+    status, secs = put_status(f"{DEV}:plc:h106", 45.6)
+    check(status == ECA_NORMAL, f"libca's put callback: ECA_NORMAL ({status})")
+    rtts = []
+    for k in range(20):
+        status, secs = put_status(f"{DEV}:plc:h106", 50.0 + k)
+        check(status == ECA_NORMAL, f"put {k} acknowledged")
+        rtts.append(secs * 1000)
+    rtts.sort()
+    print(f"RTT median {rtts[len(rtts) // 2]:.1f} ms max {rtts[-1]:.1f} ms (put + device ack + read-back)", flush=True)
+    check(abs(g("plc:h106") - 69.0) < 1e-9, "the last put (69.0) reads back")
+    # The coil: written by state name.
+    check(epics.caget(f"{DEV}:plc:coil1", timeout=5, use_monitor=False) == 0, "coil1 reads off")
+    check(epics.caput(f"{DEV}:plc:coil1", 1, wait=True, timeout=10) == 1
+          and epics.caget(f"{DEV}:plc:coil1", timeout=5, use_monitor=False) == 1, "coil1 written on and read back")
+    # Out of the register's range: refused before the wire.
+    status, _ = put_status(f"{DEV}:plc:h106", 7000.0)
+    check(status == ECA_PUTFAIL, f"7000 (raw 70000 > 65535) is ECA_PUTFAIL ({status})")
+    check(abs(g("plc:h106") - 69.0) < 1e-9, "the refused value changed nothing")
+    # A device exception: the write to an unmapped register.
+    status, _ = put_status(f"{DEV}:bad:h200", 1.0)
+    check(status == ECA_PUTFAIL, f"an exception response is ECA_PUTFAIL ({status})")
+    reply = raw_write(f"{DEV}:bad:h200", 2.0, notify=False)
+    check(reply[0] == 11 and reply[1] == ECA_PUTFAIL and "illegal data address" in reply[3],
+          f"a plain WRITE's ERROR carries the Modbus exception text ({reply})")
+    # A device that never answers.
+    status, secs = put_status(f"{DEV}:mute:h100", 1.0)
+    check(status == ECA_PUTFAIL, f"no answer from the device is ECA_PUTFAIL ({status}, after {secs:.2f} s)")
+    check(0.4 < secs < 5, f"the timeout came after the master's attempts, not the client's ({secs:.2f} s)")
+    # Not writable: libca itself refuses (rights), the server refuses a raw write with NOWTACCESS.
+    try:
+        epics.caput(f"{DEV}:plc:h100", 5.0, wait=True, timeout=5)
+        check(False, "h100 (not writable) must refuse")
+    except Exception as e:
+        check("Write access denied" in str(e), f"libca refuses h100 by its rights ({e})")
+    reply = raw_write(f"{DEV}:plc:h100", 5.0, notify=True)
+    check(reply[:3] == (19, ECA_NOWTACCESS, 77), f"raw WRITE_NOTIFY to h100: ECA_NOWTACCESS ({reply})")
+    check(g("plc:h100") == 1000, "h100 unchanged")
+    print("all checks passed", flush=True)
+elif PHASE == "stop":
+    chid = ca.create_channel(f"{DEV}:mute:h100", connect=True, auto_cb=False)
+    check(ca.connect_channel(chid, timeout=15), "mute:h100 connects (its first comm-error reading comes after 5 s)")
+    data = (1 * dbr.Map[ca.field_type(chid)])()
+    data[0] = 3.0
+    _done.clear()
+    check(ca.libca.ca_array_put_callback(ca.field_type(chid), 1, chid, data, _PUT_CB, None) == ECA_NORMAL, "put queued")
+    ca.flush_io()
+    print("put sent", flush=True)
+    t0 = time.monotonic()
+    while "status" not in _done and ca.isConnected(chid) and time.monotonic() - t0 < 20:
+        ca.poll(0.01)
+    print(f"outcome status={_done.get('status')} connected={ca.isConnected(chid)} after "
+          f"{time.monotonic() - t0:.2f} s", flush=True)
