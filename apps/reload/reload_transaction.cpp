@@ -518,14 +518,14 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Queue
     if (out.result == ReloadResult::applied) {
       // The running store goes on in the new assembly (its services got it).
       if (!p.store_changed && current && current->store) fresh->store = std::move(current->store);
-      // A [store] moved to another file: the previous Store's only users,
-      // record and upload, run on the new one now; it is closed below
-      // (else the untouched services' specs, which keep the old Assembly,
-      // would keep it and its file open for good). Not while a run of
-      // either was abandoned past its stop grace: that one may still use it.
+      // A [store] moved to another file: the previous Store's only users
+      // (store_users(): record, upload, ca) run on the new one now; it is
+      // closed below (else the untouched services' specs, which keep the
+      // old Assembly, would keep it and its file open for good). Not while
+      // a run of one was abandoned past its stop grace: it may still use it.
       if (p.store_changed && current && current->store) {
         std::string abandoned;
-        for (const char* user : {"record", "upload"})
+        for (const std::string& user : store_users())
           if (const auto info = rc.service(user); info && info->abandoned_runs > 0) abandoned = user;
         if (abandoned.empty())
           previous_store = std::move(current->store);
