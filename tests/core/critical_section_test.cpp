@@ -17,6 +17,9 @@
 #include <memory>
 #include <string>
 
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "support/virtual_runtime.hpp"
 #include "weft/core/commands.hpp"
 #include "weft/core/context.hpp"
@@ -148,4 +151,38 @@ TEST_CASE("critical section: abort mode prints the allocation and a stack trace,
   CHECK_THAT(err, Catch::Contains("; stack:"));
 }
 
+}  // namespace weft
+
+// Review regression: a section open when a co_await resumes inline (a nested
+// slice: asio::dispatch, a co_spawn'd child finishing) and closed inside that
+// nested slice. The nested SliceScope's end restores the section it saw open
+// at its start (service_stats.cpp ~SliceScope -> end_slice_criticals), i.e.
+// a destroyed CriticalSection, and the outer slice's end then walks it.
+namespace weft {
+namespace {
+boost::asio::awaitable<void> cs_review_child(Context& ctx) {
+  const CriticalSection cs = ctx.critical();
+  co_await boost::asio::dispatch(boost::asio::use_awaitable);  // resumes inline, in a nested slice
+}  // cs closed inside the nested slice; this frame is freed on return
+}  // namespace
+
+TEST_CASE("critical section: closed inside an inline resumption is neither suspended nor left current",
+          "[realtime][critical]") {
+  set_critical_allocation_mode(CriticalAllocation::count);
+  Runtime runtime(test::virtual_options());
+  CommandReply rt;
+  runtime.add(coroutine_service("inliner", {}, {}, [&](Context& ctx) -> boost::asio::awaitable<void> {
+    ctx.ready();
+    co_await ctx.sleep(1ms);
+    co_await cs_review_child(ctx);
+    co_await ctx.sleep(1ms);  // the nested slice ends here, then the outer one
+    rt = co_await runtime.commands().run("rt", {});
+    runtime.request_stop();
+    for (;;) co_await ctx.sleep(1h);
+  }));
+  REQUIRE(runtime.run() == kExitOk);
+  INFO(rt.text);
+  CHECK_THAT(rt.text, Catch::Contains("inliner: 1 runs, 0 allocations"));
+  CHECK_THAT(rt.text, Catch::Contains("0 suspended"));
+}
 }  // namespace weft
