@@ -17,6 +17,8 @@ namespace weft::detail {
 namespace {
 thread_local ServiceStats* t_target = nullptr;
 thread_local CriticalSection* t_critical = nullptr;
+thread_local std::uint64_t t_slice_serial = 0;
+thread_local std::uint64_t t_next_slice_serial = 0;
 thread_local std::uint64_t t_allocations = 0;
 
 inline void count(std::size_t size, const void* site) noexcept {
@@ -55,6 +57,16 @@ void* allocate_aligned(std::size_t size, std::align_val_t align, const void* sit
 void set_allocation_target(ServiceStats* stats) noexcept { t_target = stats; }
 CriticalSection* current_critical() noexcept { return t_critical; }
 void set_current_critical(CriticalSection* section) noexcept { t_critical = section; }
+std::uint64_t current_slice_serial() noexcept { return t_slice_serial; }
+std::uint64_t begin_slice_serial() noexcept {
+  const std::uint64_t enclosing = t_slice_serial;
+  t_slice_serial = ++t_next_slice_serial;
+  return enclosing;
+}
+void end_slice_serial(std::uint64_t enclosing) noexcept {
+  if (t_critical != nullptr) pop_sections_of_slice(t_slice_serial);
+  t_slice_serial = enclosing;
+}
 void link_allocation_accounting() noexcept {}
 
 }  // namespace weft::detail

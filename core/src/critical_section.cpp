@@ -24,6 +24,7 @@ struct CriticalSectionAccess {
   static CriticalStats& stats(CriticalSection& s) noexcept { return s.stats_; }
   static CriticalSection* outer(CriticalSection& s) noexcept { return s.outer_; }
   static void stop_counting(CriticalSection& s) noexcept { s.counting_ = false; }
+  static std::uint64_t slice_serial(const CriticalSection& s) noexcept { return s.slice_serial_; }
 };
 
 namespace {
@@ -68,7 +69,11 @@ void set_critical_allocation_mode(CriticalAllocation mode) noexcept { g_mode.sto
 CriticalAllocation critical_allocation_mode() noexcept { return g_mode.load(std::memory_order_relaxed); }
 
 CriticalSection::CriticalSection(CriticalStats& stats) noexcept
-    : stats_(stats), outer_(detail::current_critical()), faults_at_start_(thread_faults()), started_ns_(steady_ns()) {
+    : stats_(stats),
+      outer_(detail::current_critical()),
+      faults_at_start_(thread_faults()),
+      started_ns_(steady_ns()),
+      slice_serial_(detail::current_slice_serial()) {
   detail::set_current_critical(this);
 }
 
@@ -93,13 +98,14 @@ void on_critical_allocation(CriticalSection& section, std::size_t size, const vo
   stats.last_allocation_site = site;
 }
 
-void end_slice_criticals(CriticalSection* open_at_slice_start) noexcept {
-  for (CriticalSection* s = current_critical(); s != nullptr && s != open_at_slice_start;
-       s = CriticalSectionAccess::outer(*s)) {
+void pop_sections_of_slice(std::uint64_t ending) noexcept {
+  CriticalSection* s = current_critical();
+  while (s != nullptr && CriticalSectionAccess::slice_serial(*s) == ending) {
     ++CriticalSectionAccess::stats(*s).suspended;
     CriticalSectionAccess::stop_counting(*s);
+    s = CriticalSectionAccess::outer(*s);
   }
-  set_current_critical(open_at_slice_start);
+  set_current_critical(s);
 }
 
 }  // namespace detail

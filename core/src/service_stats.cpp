@@ -40,7 +40,7 @@ void publish_turn(LoopBeacon& beacon, const ServiceStats* stats, std::chrono::st
 }  // namespace
 
 SliceScope::SliceScope(ServiceStats* stats) noexcept
-    : previous_(t_slice.current), critical_at_start_(detail::current_critical()) {
+    : previous_(t_slice.current), enclosing_slice_serial_(detail::begin_slice_serial()) {
   const auto now = std::chrono::steady_clock::now();
   charge(previous_, now);  // pause the outer slice
   t_slice.current = stats;
@@ -57,7 +57,7 @@ SliceScope::~SliceScope() {
   t_slice.started = now;  // resume the outer slice
   if (LoopBeacon* b = t_slice.beacon) publish_turn(*b, previous_, now);
   detail::set_allocation_target(previous_);
-  if (detail::current_critical() != critical_at_start_) detail::end_slice_criticals(critical_at_start_);
+  detail::end_slice_serial(enclosing_slice_serial_);
 }
 
 ServiceStats* SliceScope::current() noexcept { return t_slice.current; }

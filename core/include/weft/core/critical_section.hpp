@@ -56,6 +56,7 @@ private:
   CriticalSection* outer_;
   FaultCount faults_at_start_;
   std::int64_t started_ns_;
+  std::uint64_t slice_serial_;  // of the slice it was opened in (0: outside any)
   bool counting_ = true;  // false once its slice ended under it
 };
 

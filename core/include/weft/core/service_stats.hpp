@@ -50,7 +50,7 @@ public:
 
 private:
   ServiceStats* previous_;
-  CriticalSection* critical_at_start_;  // a section still open at the end was suspended in (critical_section.hpp)
+  std::uint64_t enclosing_slice_serial_;  // a section opened in this slice and open at its end was suspended in (critical_section.hpp)
 };
 
 // Marks an await site for the current wait; restores the previous one after.
