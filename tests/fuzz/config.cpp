@@ -3,7 +3,8 @@
 // strings, integers with ranges, numbers, booleans, durations, string
 // arrays, tables, arrays of tables, unknown keys) plus the per-service
 // readers that build without Asio: [store] (sizes, the synchronous enum,
-// durations; apps/assembly/store_config.cpp), [service.upload] (broker URL,
+// durations; apps/assembly/store_config.cpp), [realtime] (CPU lists, the
+// policy, sizes; apps/assembly/realtime_config.cpp), [service.upload] (broker URL,
 // topic template, credentials; apps/upload/upload_config.cpp) and
 // [service.console] (socket path, group; apps/console/console_settings.cpp).
 // gather's reader (serial, instruments, points) includes rtu_master.hpp,
@@ -19,6 +20,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
+#include "weft/apps/assembly/realtime_config.hpp"
 #include "weft/apps/assembly/store_config.hpp"
 #include "weft/apps/upload/upload_config.hpp"
 #include "weft/core/config.hpp"
@@ -125,6 +127,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const ConfigSection root = config->root();
   try {
     (void)apps::read_store_config(root);
+  } catch (const ConfigError& e) {
+    check_error(e, {});
+  }
+  try {
+    (void)apps::read_realtime_config(root);
   } catch (const ConfigError& e) {
     check_error(e, {});
   }
