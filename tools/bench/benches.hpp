@@ -96,6 +96,7 @@ struct ReloadArgs {
   std::optional<std::string> weftd;
   std::optional<std::string> devsim;
   std::string log_level = "info";  // weftd's default
+  bool realtime = false;  // weftd's loop thread SCHED_FIFO 50 on CPU 1, every other thread on CPU 0 ([realtime])
 };
 int run_reload(const ReloadArgs& a);
 

@@ -288,6 +288,9 @@ int main(int argc, char** argv) {
   reload_cmd->add_option("--pause-s", ra.pause_s, "pause between reloads, s")->check(CLI::NonNegativeNumber);
   reload_cmd->add_option("--weftd", ra.weftd, "weftd executable (default: in the build tree beside weft-bench)");
   reload_cmd->add_option("--devsim", ra.devsim, "weft-devsim executable (default: beside weft-bench)");
+  reload_cmd->add_flag("--realtime", ra.realtime,
+                        "run weftd with [realtime] policy = \"fifo\", priority 50, cpus \"1\", helper_cpus \"0\" "
+                        "(needs CAP_SYS_NICE or LimitRTPRIO: root here)");
   add_log_level(*reload_cmd, ra.log_level);
 
   CLI11_PARSE(app, argc, argv);
