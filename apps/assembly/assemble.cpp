@@ -6,8 +6,9 @@
 //   [store]                      the SQLite store (store_config.cpp)
 //   [realtime]                   the real-time profile (realtime_config.cpp)
 //   [service.NAME]               enabled (default true), log_level (default:
-//                                [weftd] log_level) + the service's keys,
-//                                read and checked even when enabled = false
+//                                [weftd] log_level), slice_budget (default
+//                                none) + the service's keys, read and
+//                                checked even when enabled = false
 //   [service.NAME.restart]       min_backoff, max_backoff, intensity,
 //                                intensity_period, start_timeout
 #include "weft/apps/assembly/assemble.hpp"
@@ -154,6 +155,8 @@ Assembly assemble(const Config& config, const RunMode& mode, store::Store* share
       // enabled one's, so that switching it on again is a one-line change.
       const RestartPolicy policy = read_restart_policy(*section);
       ServiceSpec spec = factory->make(*section, root, policy);
+      spec.slice_budget = section->duration("slice_budget", Duration::zero(), std::chrono::microseconds(1),
+                                            std::chrono::seconds(10));
       section->reject_unknown_keys();
       if (!enabled) continue;
       if (factory->prerequisites) factory->prerequisites(*section, root);

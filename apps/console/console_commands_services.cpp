@@ -26,6 +26,21 @@ CommandReply unknown_service(RuntimeControl& rc, const Command& command, const s
   return usage_error(command, "no service named '" + name + "'; services: " + join(rc.service_names()));
 }
 
+std::string micros(std::int64_t ns) { return std::to_string((ns + 500) / 1000) + " us"; }
+
+std::string site_text(const AwaitSite& site) {
+  return site.empty() ? std::string("-") : std::string(site.what) + " at " + site.file + ":" + std::to_string(site.line);
+}
+
+// "none", or the budget and what went over it (the latest slice's sites).
+std::string slice_budget_text(const ServiceStats& s) {
+  if (s.slice_budget_ns <= 0) return "none ([service.NAME] slice_budget)";
+  std::string text = micros(s.slice_budget_ns) + ", " + std::to_string(s.slices_over_budget) + " slices over";
+  if (s.slices_over_budget == 0) return text;
+  return text + " (worst " + micros(s.over_budget_worst_ns) + "; latest " + micros(s.over_budget_last_ns) +
+         ", resumed from " + site_text(s.over_budget_from) + ", suspended in " + site_text(s.over_budget_at) + ")";
+}
+
 std::string service_json(const ServiceSnapshot& s, MonoTime now) {
   JsonObject o;
   o.str("name", s.name).str("state", s.state).boolean("ready", s.ready).integer("restarts", static_cast<std::int64_t>(s.restarts));
@@ -34,6 +49,9 @@ std::string service_json(const ServiceSnapshot& s, MonoTime now) {
   o.integer("longest_slice_ns", s.stats.longest_slice_ns);
   o.integer("allocations", static_cast<std::int64_t>(s.stats.allocations));
   o.integer("allocated_bytes", static_cast<std::int64_t>(s.stats.allocated_bytes));
+  o.integer("slice_budget_ns", s.stats.slice_budget_ns);
+  o.integer("slices_over_budget", static_cast<std::int64_t>(s.stats.slices_over_budget));
+  o.integer("over_budget_worst_ns", s.stats.over_budget_worst_ns);
   o.str("await", await_site(s.stats.site, now)).str("last_error", s.last_error);
   return o.done();
 }
@@ -98,6 +116,7 @@ awaitable<CommandReply> service(ConsoleEnv& env, const Command& self, const Comm
   t.add({"loop time:", millis(s.stats.loop_ns) + " ms in " + std::to_string(s.stats.slices) + " slices (longest " +
                           millis(s.stats.longest_slice_ns) + " ms)"});
   t.add({"allocations:", std::to_string(s.stats.allocations) + " (" + std::to_string(s.stats.allocated_bytes) + " bytes)"});
+  t.add({"slice budget:", slice_budget_text(s.stats)});
   t.add({"await:", await_site(s.stats.site, now)});
   t.add({"commands:", join(owned)});
   std::vector<std::string> needs_json, owned_json;

@@ -57,6 +57,7 @@ void on_clock_check(TimerNode& node) {
                              to_ns(core.clock->now()), BootId::current(), core.clock->wall_ns()});
   }
   core.loop_faults.sample();
+  report_slice_budgets(core);
   schedule_clock_check(core);
 }
 

@@ -104,6 +104,11 @@ struct ServiceRecord {
   std::vector<ServiceSpec> retired_specs;
   OwnedTimer timer;               // start timeout, backoff or stop grace
   std::unique_ptr<CriticalStats> critical;  // made by its first ctx.critical() (most services never have one)
+  // Slice-budget episodes (slice_budget.cpp): stats.slices_over_budget at
+  // the last clock check, and whether an episode is being reported.
+  std::uint64_t over_budget_seen = 0;
+  std::uint64_t over_budget_episode_start = 0;
+  bool over_budget_episode = false;
 };
 
 class Supervisor {
@@ -193,6 +198,11 @@ struct RuntimeCore {
   // that reads the records).
   Health health{*this};
 };
+
+// At each clock check: one warning when a service's slices start going over
+// its slice_budget, one line when a whole check period passed without one
+// (slice_budget.cpp).
+void report_slice_budgets(RuntimeCore& core);
 
 // The console's `rt` (realtime_command.cpp).
 CommandRegistration register_realtime_command(RuntimeCore& core);

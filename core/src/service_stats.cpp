@@ -25,6 +25,15 @@ void charge(ServiceStats* stats, std::chrono::steady_clock::time_point now) noex
   const std::int64_t ns = (now - t_slice.started).count();
   stats->loop_ns += ns;
   if (ns > stats->longest_slice_ns) stats->longest_slice_ns = ns;
+  if (stats->slice_budget_ns > 0 && ns > stats->slice_budget_ns) [[unlikely]] {
+    ++stats->slices_over_budget;
+    stats->over_budget_last_ns = ns;
+    if (ns > stats->over_budget_worst_ns) stats->over_budget_worst_ns = ns;
+    // Charged at the slice's end (or when a nested slice pauses it): the
+    // wait it resumed from is last_site, the one it suspends in is site.
+    stats->over_budget_from = stats->last_site;
+    stats->over_budget_at = stats->site;
+  }
 }
 
 // A new turn of `stats` on the beacon, naming the wait it resumes from: the

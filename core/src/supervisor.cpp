@@ -329,6 +329,7 @@ void Supervisor::launch(ServiceRecord& r) {
   r.ever_launched = true;
   set_ready(r, false);
   r.start_timed_out = false;
+  r.stats.slice_budget_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(r.spec.slice_budget).count();
   const std::uint64_t generation = ++r.generation;
   r.cancel = std::make_unique<boost::asio::cancellation_signal>();
   r.ctx = std::make_unique<Context>(core_, r, generation);  // per run: an abandoned run keeps its own

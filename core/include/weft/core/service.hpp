@@ -42,6 +42,10 @@ struct ServiceSpec {
   std::vector<std::string> needs;
   RestartPolicy policy;
   Launcher launch;
+  // [service.NAME] slice_budget: a slice (one uninterrupted run of the
+  // service's handlers on the loop) longer than this is counted and its
+  // episode logged once (ServiceStats, runtime.cpp). Zero: no budget.
+  Duration slice_budget{};
 };
 
 using CoroutineMain = std::function<boost::asio::awaitable<void>(Context&)>;

@@ -33,6 +33,18 @@ struct ServiceStats {
   std::uint64_t allocated_bytes = 0; // bytes requested by those calls
   AwaitSite site;                    // innermost current wait, empty while running
   AwaitSite last_site;               // the wait it last resumed from (stall reports name it)
+
+  // Slice budget (ServiceSpec::slice_budget, set at each launch; 0: none).
+  // A slice over it is counted; the latest one's length and sites are kept
+  // (resumed from: the wait it began after; suspended at: the wait it ended
+  // in, empty when it ended otherwise), so the log and the console can say
+  // where the long code runs. Plain stores on the slice's end, no allocation.
+  std::int64_t slice_budget_ns = 0;
+  std::uint64_t slices_over_budget = 0;
+  std::int64_t over_budget_worst_ns = 0;
+  std::int64_t over_budget_last_ns = 0;
+  AwaitSite over_budget_from;
+  AwaitSite over_budget_at;
 };
 
 // The slice scope: everything that runs inside one is charged to `stats`.
