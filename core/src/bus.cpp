@@ -15,7 +15,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <boost/asio/post.hpp>
+
 #include "parked_op.hpp"
+#include "slice_clock.hpp"
 #include "weft/core/service_stats.hpp"
 
 namespace weft {
@@ -81,6 +84,12 @@ boost::asio::awaitable<Reading> Subscription::receive(std::source_location loc) 
   if (!queue_) throw std::logic_error("bus: receive on an empty Subscription");
   const bool cancelled_before = (co_await boost::asio::this_coro::cancellation_state).cancelled() !=
                                 boost::asio::cancellation_type::none;
+  if (!queue_->items.empty() && detail::slice_elapsed() >= kBusYieldAfter) {
+    co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    if (!cancelled_before && (co_await boost::asio::this_coro::cancellation_state).cancelled() !=
+                                 boost::asio::cancellation_type::none)
+      throw boost::system::system_error(boost::asio::error::operation_aborted, "bus receive");
+  }
   while (queue_->items.empty()) {
     std::optional<AwaitSiteScope> site;
     if (stats_ != nullptr) site.emplace(*stats_, "bus receive", loc, clock_->now());

@@ -8,6 +8,7 @@
 
 #include "alloc_accounting.hpp"
 #include "critical_hooks.hpp"
+#include "slice_clock.hpp"
 #include "weft/core/loop_beacon.hpp"
 
 namespace weft {
@@ -70,6 +71,11 @@ SliceScope::~SliceScope() {
 }
 
 ServiceStats* SliceScope::current() noexcept { return t_slice.current; }
+
+std::chrono::nanoseconds detail::slice_elapsed() noexcept {
+  if (t_slice.current == nullptr) return std::chrono::nanoseconds::zero();
+  return std::chrono::steady_clock::now() - t_slice.started;
+}
 
 void set_thread_loop_beacon(LoopBeacon* beacon) noexcept { t_slice.beacon = beacon; }
 
