@@ -860,6 +860,15 @@ void Writer::commit(Batch& batch) {
   if (log_)
     log_->debug("committed {} readings through seq {} in {:.1f} ms", batch.readings.size(), top,
                 seconds(latency) * 1e3);
+  // Committed: nothing of it may go back to the queue when what follows
+  // (the size cap here, housekeeping in run()) gives up on the file.
+  // Requeued, its rows were inserted again at the reopen and failed on
+  // their seqs (UNIQUE constraint), at every reopen.
+  batch.readings.clear();
+  batch.dropped.clear();
+  batch.lost_runs.clear();
+  batch.clock_events.clear();
+  batch.puts.clear();
   enforce_size_cap();
 }
 
