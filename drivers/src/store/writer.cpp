@@ -935,8 +935,18 @@ void Writer::enforce_size_cap() {
     PruneCount c;
     const bool ok = write(
         [&] {
-          c = prune_oldest_delivered(*db_, delivered_, chunk);
-          if (c.total() == 0) c = prune_oldest(*db_, *rows_, delivered_, chunk, "pruned (size cap)");
+          c = {};
+          // Measured again inside the transaction: write() retries this
+          // after a full disk's make_room(), which may have deleted more
+          // than the cap needs; the chunk from before would then prune
+          // undelivered readings (recorded lost) with the cap already met.
+          const DbSize now = measure(*db_);
+          if (now.used_bytes() <= target) return;
+          const std::uint64_t over = now.used_bytes() - target;
+          const auto rows = static_cast<std::size_t>(
+              std::min<std::uint64_t>(chunk, std::max<std::uint64_t>(64, span * over / now.used_bytes())));
+          c = prune_oldest_delivered(*db_, delivered_, rows);
+          if (c.total() == 0) c = prune_oldest(*db_, *rows_, delivered_, rows, "pruned (size cap)");
         },
         "size cap");
     if (!ok) break;
