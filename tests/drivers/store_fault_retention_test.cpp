@@ -76,15 +76,7 @@ RetentionDry retention_dry_run(Kind kind) {
     if (!retention_setup(s, ioc, acked, mark)) continue;
     rig.vfs.clear_trace();
     REQUIRE(eventually([&] { return log_has(mark, kRetentionDone); }));
-    // Settled: no call for a while (the size measure after the vacuum).
-    std::size_t seen = 0;
-    REQUIRE(eventually([&] {
-      const std::size_t now = rig.vfs.trace().size();
-      const bool quiet = now == seen;
-      seen = now;
-      if (!quiet) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      return quiet;
-    }));
+    REQUIRE(wait_until_quiet(rig.vfs));  // the size measure after the vacuum
     const auto trace = rig.vfs.trace();
     CHECK(s.counters().pruned_delivered == 1000);
     CHECK(s.counters().pruned_undelivered == 2000);

@@ -92,14 +92,7 @@ std::vector<std::uint64_t> cap_commit(store::Store& s, CapTrigger& trigger) {
 // vacuum; then no call for a while).
 void cap_settle(FaultVfs& vfs, std::uint64_t log_mark) {
   REQUIRE(eventually([&] { return cap_log_has(log_mark); }));
-  std::size_t seen = 0;
-  REQUIRE(eventually([&] {
-    const std::size_t now = vfs.trace().size();
-    const bool quiet = now == seen;
-    seen = now;
-    if (!quiet) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    return quiet;
-  }));
+  REQUIRE(wait_until_quiet(vfs));
 }
 
 std::size_t cap_dry_run(Kind kind) {

@@ -125,6 +125,19 @@ struct LookAt {
   }
 };
 
+// Waits (bounded) until the store makes no I/O call for 200 ms: the end of
+// work the writer does on its own (housekeeping, the size cap).
+inline bool wait_until_quiet(const FaultVfs& vfs) {
+  std::size_t seen = 0;
+  return eventually([&] {
+    const std::size_t now = vfs.trace().size();
+    const bool quiet = now == seen;
+    seen = now;
+    if (!quiet) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    return quiet;
+  });
+}
+
 // PRAGMA integrity_check on a connection of its own: "ok", or what it found.
 inline std::string integrity(const std::string& path) {
   LookAt look(path);
