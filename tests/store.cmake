@@ -5,6 +5,8 @@
 # for 3 s while weftd records; nothing may be lost, retries must be counted.
 find_program(WEFT_SQLITE3_CLI sqlite3)
 if(WEFT_SQLITE3_CLI)
+  # The fault tests ([store][fault]) ask the CLI for a second integrity_check.
+  target_compile_definitions(weft_tests PRIVATE WEFT_SQLITE3_CLI="${WEFT_SQLITE3_CLI}")
   add_test(NAME integration.store_busy_cli
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/store_busy_cli.sh $<TARGET_FILE:weftd> ${WEFT_SQLITE3_CLI})
   set_tests_properties(integration.store_busy_cli PROPERTIES LABELS integration TIMEOUT 90)

@@ -1,16 +1,19 @@
 // A power cut for SQLite, in a test: the VFS "crashsim" wraps the default
 // (unix) VFS and keeps, per file, an undo log of every write and truncate
-// since that file's last xSync. crash() makes every later write, truncate,
-// sync and delete fail (the machine is off: nothing more reaches the disk);
+// since that file's last xSync. crash() (or crash_at(n): at the nth write,
+// truncate or sync from now) makes every later write, truncate, sync and
+// delete fail (the machine is off: nothing more reaches the disk);
 // restore(), once every connection is closed, rolls each file back to its
 // state at its last sync, which is what a power cut leaves of data that was
 // written but never fsynced. Reads always see the live file (the page cache).
 // Only for tests; one instance per process (SQLite keeps the VFS by name).
+// The forwarding boilerplate is store_vfs_shim.hpp's.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -20,9 +23,11 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "store_vfs_shim.hpp"
+
 namespace weft::test {
 
-class CrashVfs {
+class CrashVfs : public VfsShim {
 public:
   static CrashVfs& instance() {
     static CrashVfs vfs;
@@ -32,6 +37,29 @@ public:
 
   void crash() { crashed_.store(true); }
   bool crashed() const { return crashed_.load(); }
+  // A power cut at the `n`th write, truncate or sync from now (1: the next
+  // one): that call fails, and so does everything after it, as after
+  // crash(). `at_cut` runs once, at the instant of the cut, on the thread
+  // of that call (a test saves there what else the cut freezes: a file
+  // written without SQLite). 0: no cut (only counting).
+  void crash_at(std::uint64_t n, std::function<void()> at_cut = {}) {
+    std::lock_guard lock(mutex_);
+    cut_at_ = n;
+    changes_ = 0;
+    at_cut_ = std::move(at_cut);
+  }
+  // Writes, truncates and syncs since the last crash_at(), the cut's own included.
+  std::uint64_t changes() const {
+    std::lock_guard lock(mutex_);
+    return changes_;
+  }
+  // Successful xSync calls so far on files whose name ends with `suffix`
+  // (e.g. "-wal": what a commit needs to be durable under synchronous = normal).
+  std::uint64_t syncs_of(const std::string& suffix) const {
+    std::lock_guard lock(mutex_);
+    const auto it = syncs_.find(suffix);
+    return it == syncs_.end() ? 0 : it->second;
+  }
   // Rolls every file back to its last sync; the VFS works normally again.
   void restore() {
     std::lock_guard lock(mutex_);
@@ -45,6 +73,8 @@ public:
       ::close(fd);
     }
     files_.clear();
+    cut_at_ = 0;
+    at_cut_ = nullptr;
     crashed_.store(false);
   }
   // The disk answers again without a power cut (a transient I/O fault):
@@ -68,130 +98,65 @@ private:
     std::vector<std::pair<sqlite3_int64, std::string>> undo;  // offset, bytes before the write
     std::size_t writes = 0;
   };
-  struct File {
-    sqlite3_file base;
-    sqlite3_file* real;
-    const char* path;  // SQLite keeps zName alive while the file is open
-  };
+  CrashVfs() : VfsShim(kName) {}
 
-  CrashVfs() {
-    real_ = sqlite3_vfs_find(nullptr);
-    vfs_ = *real_;
-    vfs_.zName = kName;
-    vfs_.szOsFile = static_cast<int>(sizeof(File)) + real_->szOsFile;
-    vfs_.pAppData = this;
-    vfs_.xOpen = &x_open;
-    vfs_.xDelete = &x_delete;
-    methods_.iVersion = 3;
-    methods_.xClose = [](sqlite3_file* f) {
-      auto* file = reinterpret_cast<File*>(f);
-      const int rc = file->real->pMethods ? file->real->pMethods->xClose(file->real) : SQLITE_OK;
-      return rc;
-    };
-    methods_.xRead = [](sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
-      auto* file = reinterpret_cast<File*>(f);
-      instance().reads_.fetch_add(1);
-      if (const auto us = instance().read_delay_us_.load(); us > 0) ::usleep(static_cast<useconds_t>(us));
-      return file->real->pMethods->xRead(file->real, buf, n, off);
-    };
-    methods_.xWrite = [](sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
-      auto* file = reinterpret_cast<File*>(f);
-      CrashVfs& self = instance();
-      if (self.crashed()) return SQLITE_IOERR_WRITE;
-      self.before_change(file, off, n);
-      return file->real->pMethods->xWrite(file->real, buf, n, off);
-    };
-    methods_.xTruncate = [](sqlite3_file* f, sqlite3_int64 size) {
-      auto* file = reinterpret_cast<File*>(f);
-      CrashVfs& self = instance();
-      if (self.crashed()) return SQLITE_IOERR_TRUNCATE;
-      sqlite3_int64 current = 0;
-      file->real->pMethods->xFileSize(file->real, &current);
-      if (size < current) self.before_change(file, size, static_cast<int>(current - size));
-      return file->real->pMethods->xTruncate(file->real, size);
-    };
-    methods_.xSync = [](sqlite3_file* f, int flags) {
-      auto* file = reinterpret_cast<File*>(f);
-      CrashVfs& self = instance();
-      if (self.crashed()) return SQLITE_IOERR_FSYNC;
-      const int rc = file->real->pMethods->xSync(file->real, flags);
-      if (rc == SQLITE_OK && file->path) {
-        std::lock_guard lock(self.mutex_);
-        self.files_.erase(file->path);
-      }
-      return rc;
-    };
-    methods_.xFileSize = [](sqlite3_file* f, sqlite3_int64* size) {
-      auto* file = reinterpret_cast<File*>(f);
-      return file->real->pMethods->xFileSize(file->real, size);
-    };
-    methods_.xLock = [](sqlite3_file* f, int l) {
-      auto* file = reinterpret_cast<File*>(f);
-      return file->real->pMethods->xLock(file->real, l);
-    };
-    methods_.xUnlock = [](sqlite3_file* f, int l) {
-      auto* file = reinterpret_cast<File*>(f);
-      return file->real->pMethods->xUnlock(file->real, l);
-    };
-    methods_.xCheckReservedLock = [](sqlite3_file* f, int* out) {
-      auto* file = reinterpret_cast<File*>(f);
-      return file->real->pMethods->xCheckReservedLock(file->real, out);
-    };
-    methods_.xFileControl = [](sqlite3_file* f, int op, void* arg) {
-      auto* file = reinterpret_cast<File*>(f);
-      return file->real->pMethods->xFileControl(file->real, op, arg);
-    };
-    methods_.xSectorSize = [](sqlite3_file* f) {
-      auto* file = reinterpret_cast<File*>(f);
-      return file->real->pMethods->xSectorSize(file->real);
-    };
-    methods_.xDeviceCharacteristics = [](sqlite3_file* f) {
-      auto* file = reinterpret_cast<File*>(f);
-      return file->real->pMethods->xDeviceCharacteristics(file->real);
-    };
-    methods_.xShmMap = [](sqlite3_file* f, int pg, int sz, int extend, void volatile** pp) {
-      auto* file = reinterpret_cast<File*>(f);
-      return file->real->pMethods->xShmMap(file->real, pg, sz, extend, pp);
-    };
-    methods_.xShmLock = [](sqlite3_file* f, int off, int n, int flags) {
-      auto* file = reinterpret_cast<File*>(f);
-      return file->real->pMethods->xShmLock(file->real, off, n, flags);
-    };
-    methods_.xShmBarrier = [](sqlite3_file* f) {
-      auto* file = reinterpret_cast<File*>(f);
-      file->real->pMethods->xShmBarrier(file->real);
-    };
-    methods_.xShmUnmap = [](sqlite3_file* f, int del) {
-      auto* file = reinterpret_cast<File*>(f);
-      return file->real->pMethods->xShmUnmap(file->real, del);
-    };
-    // No memory-mapped I/O: every page goes through xRead/xWrite.
-    methods_.xFetch = [](sqlite3_file*, sqlite3_int64, int, void** pp) {
-      *pp = nullptr;
-      return SQLITE_OK;
-    };
-    methods_.xUnfetch = [](sqlite3_file*, sqlite3_int64, void*) { return SQLITE_OK; };
-    sqlite3_vfs_register(&vfs_, 0);
+  int on_read(File& f, void* buf, int n, sqlite3_int64 off) override {
+    reads_.fetch_add(1);
+    if (const auto us = read_delay_us_.load(); us > 0) ::usleep(static_cast<useconds_t>(us));
+    return VfsShim::on_read(f, buf, n, off);
+  }
+  // Counts a write, truncate or sync; true if the power is off for it.
+  bool cut_now() {
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(mutex_);
+      if (crashed_.load()) return true;
+      ++changes_;
+      if (cut_at_ == 0 || changes_ < cut_at_) return false;
+      crashed_.store(true);
+      cut_at_ = 0;
+      hook = std::move(at_cut_);
+    }
+    if (hook) hook();
+    return true;
   }
 
-  static int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* out_flags) {
-    auto& self = *static_cast<CrashVfs*>(vfs->pAppData);
-    auto* file = reinterpret_cast<File*>(f);
-    file->real = reinterpret_cast<sqlite3_file*>(file + 1);
-    file->path = name;
-    const int rc = self.real_->xOpen(self.real_, name, file->real, flags, out_flags);
-    file->base.pMethods = rc == SQLITE_OK ? &self.methods_ : nullptr;
+  int on_write(File& f, const void* buf, int n, sqlite3_int64 off) override {
+    if (cut_now()) return SQLITE_IOERR_WRITE;
+    before_change(&f, off, n);
+    return VfsShim::on_write(f, buf, n, off);
+  }
+  int on_truncate(File& f, sqlite3_int64 size) override {
+    if (cut_now()) return SQLITE_IOERR_TRUNCATE;
+    sqlite3_int64 current = 0;
+    f.real->pMethods->xFileSize(f.real, &current);
+    if (size < current) before_change(&f, size, static_cast<int>(current - size));
+    return VfsShim::on_truncate(f, size);
+  }
+  int on_sync(File& f, int flags) override {
+    if (cut_now()) return SQLITE_IOERR_FSYNC;
+    const int rc = VfsShim::on_sync(f, flags);
+    if (rc == SQLITE_OK && f.path) {
+      std::lock_guard lock(mutex_);
+      files_.erase(f.path);
+      const std::string path(f.path);
+      for (const char* suffix : {"-wal", "-journal", ""}) {
+        const std::string sfx(suffix);
+        if (path.size() >= sfx.size() && path.compare(path.size() - sfx.size(), sfx.size(), sfx) == 0) {
+          ++syncs_[sfx];
+          break;
+        }
+      }
+    }
     return rc;
   }
-
-  static int x_delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
-    auto& self = *static_cast<CrashVfs*>(vfs->pAppData);
-    if (self.crashed()) return SQLITE_IOERR_DELETE;
+  int on_delete(const char* name, int sync_dir) override {
+    if (crashed()) return SQLITE_IOERR_DELETE;
     {
-      std::lock_guard lock(self.mutex_);
-      self.files_.erase(name);
+      std::lock_guard lock(mutex_);
+      files_.erase(name);
     }
-    return self.real_->xDelete(self.real_, name, sync_dir);
+    return VfsShim::on_delete(name, sync_dir);
   }
 
   // Saves what [off, off + n) holds below the synced size before it changes.
@@ -213,14 +178,15 @@ private:
     st.undo.emplace_back(off, std::move(old));
   }
 
-  sqlite3_vfs* real_ = nullptr;
-  sqlite3_vfs vfs_{};
-  sqlite3_io_methods methods_{};
   std::atomic<bool> crashed_{false};
   std::atomic<std::int64_t> read_delay_us_{0};
   std::atomic<std::uint64_t> reads_{0};
   mutable std::mutex mutex_;
   std::map<std::string, FileState> files_;
+  std::uint64_t cut_at_ = 0;   // crash_at(): the change that cuts the power (0: none)
+  std::uint64_t changes_ = 0;  // writes, truncates, syncs since crash_at()
+  std::function<void()> at_cut_;
+  std::map<std::string, std::uint64_t> syncs_;  // successful syncs by suffix ("-wal", "-journal", "": others)
 };
 
 }  // namespace weft::test

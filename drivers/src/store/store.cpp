@@ -24,6 +24,15 @@ bool check_read_connection(sql::Db& db) {
   return true;
 }
 
+// open()'s check of the read connection failed (an I/O error reading the
+// file, say): a StoreError like the writer's, so the caller's handling of
+// a failed open (record degrades and retries) applies, not an escape.
+StoreError read_check_failed(const sql::SqliteError& e) {
+  return StoreError(std::string(e.what()) +
+                    "; the store's read connection could not read the file it opened (upload and the console read "
+                    "through it): check the storage (dmesg); the open is retried");
+}
+
 // What a read met, for the writer's report (its lines name the path already).
 std::string read_damage(const std::string& what, const std::string& path, const char* by) {
   return std::string("a read by ") + by + " met: " + (what.rfind(path + ": ", 0) == 0 ? what.substr(path.size() + 2) : what);
@@ -95,7 +104,11 @@ boost::asio::awaitable<void> Store::open() {
   });
   impl_->reader().reopen();  // the file may be a new one (a corrupt one moved aside)
   // Open the read connection now, so a problem with it shows at open().
-  co_await impl_->read<bool>(check_read_connection);
+  try {
+    co_await impl_->read<bool>(check_read_connection);
+  } catch (const sql::SqliteError& e) {
+    throw read_check_failed(e);
+  }
 }
 
 void Store::open_blocking() {
@@ -112,6 +125,8 @@ void Store::open_blocking() {
       if (db == nullptr) throw StoreError(path + ": cannot open the read-only connection");
       check_read_connection(*db);
       readable.set_value();
+    } catch (const sql::SqliteError& e) {
+      readable.set_exception(std::make_exception_ptr(read_check_failed(e)));
     } catch (...) {
       readable.set_exception(std::current_exception());
     }

@@ -860,6 +860,15 @@ void Writer::commit(Batch& batch) {
   if (log_)
     log_->debug("committed {} readings through seq {} in {:.1f} ms", batch.readings.size(), top,
                 seconds(latency) * 1e3);
+  // Committed: nothing of it may go back to the queue when what follows
+  // (the size cap here, housekeeping in run()) gives up on the file.
+  // Requeued, its rows were inserted again at the reopen and failed on
+  // their seqs (UNIQUE constraint), at every reopen.
+  batch.readings.clear();
+  batch.dropped.clear();
+  batch.lost_runs.clear();
+  batch.clock_events.clear();
+  batch.puts.clear();
   enforce_size_cap();
 }
 
@@ -926,8 +935,18 @@ void Writer::enforce_size_cap() {
     PruneCount c;
     const bool ok = write(
         [&] {
-          c = prune_oldest_delivered(*db_, delivered_, chunk);
-          if (c.total() == 0) c = prune_oldest(*db_, *rows_, delivered_, chunk, "pruned (size cap)");
+          c = {};
+          // Measured again inside the transaction: write() retries this
+          // after a full disk's make_room(), which may have deleted more
+          // than the cap needs; the chunk from before would then prune
+          // undelivered readings (recorded lost) with the cap already met.
+          const DbSize now = measure(*db_);
+          if (now.used_bytes() <= target) return;
+          const std::uint64_t over = now.used_bytes() - target;
+          const auto rows = static_cast<std::size_t>(
+              std::min<std::uint64_t>(chunk, std::max<std::uint64_t>(64, span * over / now.used_bytes())));
+          c = prune_oldest_delivered(*db_, delivered_, rows);
+          if (c.total() == 0) c = prune_oldest(*db_, *rows_, delivered_, rows, "pruned (size cap)");
         },
         "size cap");
     if (!ok) break;
@@ -962,6 +981,21 @@ void Writer::make_room() {
   // first SQLITE_FULL, with 5 MiB free, by a prune aiming at the ballast).
   const auto free = ballast_.free_bytes();
   if (free && *free < std::max<std::uint64_t>(ballast_.bytes(), 1u << 20) && !at_page_cap()) return free_disk();
+  // Room on the file system and no size cap of the store's own: this FULL
+  // was not about the file's size (a card full for a moment, room freed
+  // since), and deleting readings makes no room it lacks. It is retried
+  // after a pause like an I/O error (past error_deadline the store gives
+  // up); pruning here deleted up to 256 undelivered readings, recorded
+  // lost, for one transient SQLITE_FULL (seen in a vacuum, the very write
+  // that gives room back).
+  if (free && options_.max_db_size == 0 && options_.hard_max_db_size == 0) {
+    if (log_ && note_due(last_room_note_))
+      log_->warn("{}: SQLITE_FULL with {} MiB free on its file system and no size cap: nothing deleted, "
+                 "retrying every {:.0f} s (past error_deadline the store gives up on the file)",
+                 options_.path, *free >> 20, seconds(kErrorPause));
+    pause(kErrorPause);
+    return;
+  }
   // On a really full disk the WAL cannot grow either: fold it back first.
   try {
     db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -1181,8 +1215,8 @@ bool Writer::write(const std::function<void()>& body, const char* what) {
       if (e.is_full()) {
         counters_.disk_full.fetch_add(1, std::memory_order_relaxed);
         if (!full_episode_ && log_ && note_due(last_full_note_))
-          log_->warn("{}: disk full during {} ({}): deleting the oldest readings, delivered ones first "
-                     "(logged at most once a minute; counters show the rest)",
+          log_->warn("{}: disk full during {} ({}): making room (a full file system or the size cap: the oldest "
+                     "readings are deleted, delivered ones first; logged at most once a minute, counters show the rest)",
                      options_.path, what, detail(e, options_.path));
         full_episode_ = true;
         const SteadyTime began = steady_clock::now();

@@ -240,7 +240,7 @@ private:
   std::uint64_t reserved_below_ = 1;       // the seq mark on disk: seqs below it may be committed
   // Notes about repeated conditions, at most one a minute (kNotePeriod).
   bool note_due(SteadyTime& last);
-  SteadyTime last_full_note_{}, last_full_lost_note_{}, last_cap_note_{}, last_ballast_note_{};
+  SteadyTime last_full_note_{}, last_full_lost_note_{}, last_cap_note_{}, last_ballast_note_{}, last_room_note_{};
   std::uint64_t lost_unreported_ = 0;  // disk-full deletions not logged yet
   PruneCount cap_pruned_;              // size-cap deletions not logged yet
   std::thread thread_;  // last: started after everything above exists
