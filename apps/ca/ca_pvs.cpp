@@ -1,0 +1,107 @@
+// The bus's points as PVs: one Pv per point, created when the point is
+// first published (or found among the bus's latest readings at start),
+// holding its value in the point's native CA type with its metadata (the
+// owner's PointInfo) and alarm; each change is posted to the monitors whose
+// mask it raises. The only file that reads the bus feed; a reply or update
+// payload is built here from the Pv alone (payload_for), so a circuit never
+// sees a Reading.
+#include <algorithm>
+
+#include "ca_server.hpp"
+#include "weft/apps/ca/ca_pv.hpp"
+
+namespace weft::apps::ca_server {
+namespace {
+
+ca::Value soft_value(const SoftPoint* soft, const Reading& r, ca::ValueType native) {
+  ca::Value v = ca_pv::to_ca(r, native);
+  if (soft != nullptr && soft->type == ca::ValueType::enumerated && !soft->is_bool) v.meta.enum_strings = soft->strings;
+  return v;
+}
+
+
+// EGU and PREC from the point's description (PREC only for numbers that are not integers).
+void apply_info(ca::Value& v, const std::optional<PointInfo>& info) {
+  if (!info) return;
+  v.meta.units = info->unit;
+  if (v.type == ca::ValueType::float64 || v.type == ca::ValueType::float32) {
+    if (info->precision) v.meta.precision = static_cast<std::int16_t>(*info->precision);
+  }
+}
+
+}  // namespace
+
+Server::Server(Context& c, const Settings& settings) : ctx(c), s(settings) {
+  search.limits = settings.limits;
+  search.serves = [this](std::string_view name) { return find_pv(*this, name) != nullptr; };
+}
+
+Pv* find_pv(Server& s, std::string_view requested) {
+  const ca_pv::FieldRef ref = ca_pv::split_field(requested);
+  if (ref.field != "VAL") return nullptr;
+  const auto it = s.pvs.find(ref.pv);
+  return it == s.pvs.end() ? nullptr : it->second.get();
+}
+
+// Resolves a request's count against the PV: 0 is the current length (4.13).
+std::uint32_t resolve_count(std::uint32_t requested, const Pv& pv) {
+  return requested == 0 ? static_cast<std::uint32_t>(std::max<std::size_t>(1, pv.value.size())) : requested;
+}
+
+// A DBR payload for a reply or update, or the ECA code that refuses it
+// (zeroed payload of the same shape, as RSRV sends).
+std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const Pv& pv, std::uint16_t type,
+                                                          std::uint32_t count) {
+  if (count > std::max<std::size_t>(1, pv.value.size())) {
+    return {ca::Eca::badcount, std::vector<std::uint8_t>(ca::dbr_payload_size(type, 1).value_or(0), 0)};
+  }
+  auto encoded = ca::encode_dbr(type, count, pv.value, s.s.limits);
+  if (auto* e = std::get_if<ca::Error>(&encoded)) {
+    return {ca::to_eca(e->code), std::vector<std::uint8_t>(ca::dbr_payload_size(type, count).value_or(0), 0)};
+  }
+  return {ca::Eca::normal, std::move(std::get<std::vector<std::uint8_t>>(encoded))};
+}
+
+void on_reading(Server& s, const Reading& r) {
+  const std::string name = ca_pv::pv_name(s.s.device, r.point);
+  auto& slot = s.pvs[name];
+  if (!slot) {
+    slot = std::make_unique<Pv>();
+    slot->name = name;
+    slot->point = r.point;
+    for (const SoftPoint& sp : s.s.soft_points) {
+      if (sp.name == r.point) slot->soft = &sp;
+    }
+    if (const PointInfo* info = s.ctx.bus().info(r.point)) slot->info = *info;
+    slot->value = soft_value(slot->soft, r, slot->soft ? slot->soft->type : ca_pv::native_type(r.value));
+    apply_info(slot->value, slot->info);
+    return;
+  }
+  Pv& pv = *slot;
+  ca::Value next = soft_value(pv.soft, r, pv.value.type);
+  apply_info(next, pv.info);
+  const std::uint16_t events = ca_pv::events_between(pv.value, next);
+  pv.value = std::move(next);
+  if (events == 0) return;
+  for (Channel* ch : pv.channels) {
+    for (auto& [id, m] : ch->monitors) {
+      if ((m.mask & events) != 0) post_update(*ch->circuit, *ch, id, m);
+    }
+  }
+}
+
+asio::awaitable<void> feed(Server& s) {
+  Subscription sub = s.ctx.subscribe("*", 65536);
+  for (const Reading* r : s.ctx.bus().latest_matching("*")) on_reading(s, *r);
+  std::uint64_t reported = 0;
+  for (;;) {
+    const Reading r = co_await sub.receive();
+    if (sub.dropped() != reported) {
+      s.ctx.log().warn("ca: {} readings dropped: the PV feed fell behind the bus", sub.dropped() - reported);
+      reported = sub.dropped();
+    }
+    on_reading(s, r);
+  }
+}
+
+}  // namespace weft::apps::ca_server
