@@ -115,7 +115,10 @@ asio::awaitable<void> run(Context& ctx, const Settings& settings) {
   }
   ctx.ready();
 
-  for (const SoftPoint& sp : settings.soft_points) ctx.publish(sp.name, sp.initial);
+  for (const SoftPoint& sp : settings.soft_points) {
+    ctx.bus().describe(sp.name, sp.info);  // as gather describes its points: before the first reading
+    ctx.publish(sp.name, sp.initial);
+  }
 
   TaskGroup tasks(ctx.executor());
   tasks.spawn(feed(s));

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 namespace weft::apps::ca_pv {
 
@@ -32,6 +33,12 @@ ca::ValueType native_type(const weft::Value& v) noexcept {
     case 2: return ca::ValueType::enumerated;
     default: return ca::ValueType::string;
   }
+}
+
+ca::ValueType native_type(const weft::Value& v, const PointInfo* info) noexcept {
+  const ca::ValueType t = native_type(v);
+  if (info != nullptr && !info->states.empty() && t != ca::ValueType::string) return ca::ValueType::enumerated;
+  return t;
 }
 
 ca::Value to_ca(const Reading& r, ca::ValueType native) {
@@ -68,6 +75,40 @@ ca::Value to_ca(const Reading& r, ca::ValueType native) {
   v.stamp = ca::to_epics(std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(r.wall_ns))));
   return v;
+}
+
+namespace {
+
+ca::Alarm limit_alarm(double v, const PointInfo& info) {
+  if (info.hihi && v >= *info.hihi) return {ca::Status::hihi, ca::Severity::major};
+  if (info.lolo && v <= *info.lolo) return {ca::Status::lolo, ca::Severity::major};
+  if (info.high && v >= *info.high) return {ca::Status::high, ca::Severity::minor};
+  if (info.low && v <= *info.low) return {ca::Status::low, ca::Severity::minor};
+  return {};
+}
+
+}  // namespace
+
+void apply_point_info(ca::Value& v, const PointInfo& info) {
+  constexpr double unset = std::numeric_limits<double>::quiet_NaN();
+  ca::Metadata& m = v.meta;
+  m.units = info.unit;
+  if ((v.type == ca::ValueType::float64 || v.type == ca::ValueType::float32) && info.precision) {
+    m.precision = static_cast<std::int16_t>(*info.precision);
+  }
+  m.upper_disp = info.display_high.value_or(0);
+  m.lower_disp = info.display_low.value_or(0);
+  m.upper_alarm = info.hihi.value_or(unset);
+  m.upper_warning = info.high.value_or(unset);
+  m.lower_warning = info.low.value_or(unset);
+  m.lower_alarm = info.lolo.value_or(unset);
+  m.upper_ctrl = info.control_high.value_or(m.upper_disp);
+  m.lower_ctrl = info.control_low.value_or(m.lower_disp);
+  if (v.type == ca::ValueType::enumerated && !info.states.empty()) m.enum_strings = info.states;
+  const auto* numbers = std::get_if<std::vector<double>>(&v.elements);
+  if (numbers != nullptr && numbers->size() == 1 && v.alarm.severity == ca::Severity::no_alarm) {
+    v.alarm = limit_alarm(numbers->front(), info);
+  }
 }
 
 std::uint16_t events_between(const ca::Value& before, const ca::Value& after) noexcept {

@@ -13,19 +13,44 @@
 namespace weft::apps::ca_server {
 namespace {
 
-ca::Value soft_value(const SoftPoint* soft, const Reading& r, ca::ValueType native) {
+// A reading as the PV's value: converted to its native type, with a soft
+// enum's state names and the point's description (metadata, limit alarm).
+ca::Value pv_value(const Pv& pv, const Reading& r, ca::ValueType native) {
   ca::Value v = ca_pv::to_ca(r, native);
-  if (soft != nullptr && soft->type == ca::ValueType::enumerated && !soft->is_bool) v.meta.enum_strings = soft->strings;
+  if (pv.soft != nullptr && pv.soft->type == ca::ValueType::enumerated && !pv.soft->is_bool) {
+    v.meta.enum_strings = pv.soft->strings;
+  }
+  if (pv.info) ca_pv::apply_point_info(v, *pv.info);
   return v;
 }
 
+void post_events(Pv& pv, std::uint16_t events) {
+  if (events == 0) return;
+  for (Channel* ch : pv.channels) {
+    for (auto& [id, m] : ch->monitors) {
+      if ((m.mask & events) != 0) post_update(*ch->circuit, *ch, id, m);
+    }
+  }
+}
 
-// EGU and PREC from the point's description (PREC only for numbers that are not integers).
-void apply_info(ca::Value& v, const std::optional<PointInfo>& info) {
-  if (!info) return;
-  v.meta.units = info->unit;
-  if (v.type == ca::ValueType::float64 || v.type == ca::ValueType::float32) {
-    if (info->precision) v.meta.precision = static_cast<std::int16_t>(*info->precision);
+// An owner described its points anew (a restart with a changed config):
+// each PV whose description changed takes it, rebuilt from the point's
+// latest reading, and its DBE_PROPERTY monitors get an update (DBE_ALARM
+// ones too when the new limits change the alarm). The native type stays
+// what clients were told at CREATE_CHAN.
+void refresh_descriptions(Server& s) {
+  s.descriptions_seen = s.ctx.bus().info_changes();
+  for (auto& [name, pv] : s.pvs) {
+    const PointInfo* now = s.ctx.bus().info(pv->point);
+    if (now == nullptr ? !pv->info.has_value() : pv->info == *now) continue;
+    pv->info = now == nullptr ? std::nullopt : std::optional<PointInfo>(*now);
+    const Reading* latest = s.ctx.bus().latest(pv->point);
+    if (latest == nullptr) continue;
+    ca::Value next = pv_value(*pv, *latest, pv->value.type);
+    std::uint16_t events = ca::dbe_property;
+    if (next.alarm != pv->value.alarm) events |= ca::dbe_alarm;
+    pv->value = std::move(next);
+    post_events(*pv, events);
   }
 }
 
@@ -63,6 +88,7 @@ std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const
 }
 
 void on_reading(Server& s, const Reading& r) {
+  if (s.ctx.bus().info_changes() != s.descriptions_seen) refresh_descriptions(s);
   const std::string name = ca_pv::pv_name(s.s.device, r.point);
   auto& slot = s.pvs[name];
   if (!slot) {
@@ -72,22 +98,17 @@ void on_reading(Server& s, const Reading& r) {
     for (const SoftPoint& sp : s.s.soft_points) {
       if (sp.name == r.point) slot->soft = &sp;
     }
-    if (const PointInfo* info = s.ctx.bus().info(r.point)) slot->info = *info;
-    slot->value = soft_value(slot->soft, r, slot->soft ? slot->soft->type : ca_pv::native_type(r.value));
-    apply_info(slot->value, slot->info);
+    const PointInfo* info = s.ctx.bus().info(r.point);
+    if (info != nullptr) slot->info = *info;
+    slot->from_bool = std::holds_alternative<bool>(r.value);
+    slot->value = pv_value(*slot, r, slot->soft ? slot->soft->type : ca_pv::native_type(r.value, info));
     return;
   }
   Pv& pv = *slot;
-  ca::Value next = soft_value(pv.soft, r, pv.value.type);
-  apply_info(next, pv.info);
+  ca::Value next = pv_value(pv, r, pv.value.type);
   const std::uint16_t events = ca_pv::events_between(pv.value, next);
   pv.value = std::move(next);
-  if (events == 0) return;
-  for (Channel* ch : pv.channels) {
-    for (auto& [id, m] : ch->monitors) {
-      if ((m.mask & events) != 0) post_update(*ch->circuit, *ch, id, m);
-    }
-  }
+  post_events(pv, events);
 }
 
 asio::awaitable<void> feed(Server& s) {

@@ -77,6 +77,7 @@ struct SoftPoint {
   weft::Value initial;
   bool is_bool = false;              // a bool point: ENUM "false"/"true" on the wire, bool on the bus
   bool writable = false;
+  PointInfo info;                    // unit, precision, limits, ... (described on the bus like gather's points)
 };
 
 // [[service.ca.access]]: first match wins; no match is read-only.
@@ -125,7 +126,8 @@ struct Pv {
   std::string name;
   std::string point;
   const SoftPoint* soft = nullptr;  // set for the box's own soft points
-  std::optional<PointInfo> info;    // the owner's description (unit, precision), when it gave one
+  std::optional<PointInfo> info;    // the owner's description (unit, limits, ...), when it gave one
+  bool from_bool = false;           // its first reading was a bool (an ENUM written back as a bool)
   ca::Value value;
   std::vector<Channel*> channels;  // every open channel to this PV, on any circuit
 };
@@ -167,6 +169,7 @@ struct Server {
   std::vector<Circuit*> open;  // every live circuit, for the console and dumps
   std::set<std::string> refused_addresses;  // logged once each (bounded below)
   std::uint64_t circuits_accepted = 0, circuits_refused = 0, malformed = 0;
+  std::uint64_t descriptions_seen = 0;  // the bus's info_changes() when the PVs last took the descriptions
   std::uint64_t squashed_closed = 0;  // squashed updates of circuits already closed
   std::uint64_t puts = 0, puts_unstored = 0;  // put-log entries; of which not in the store (no [store], not open)
   std::deque<store::PutRecord> put_ring;      // the last kPutRing, for `ca puts`

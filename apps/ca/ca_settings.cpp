@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "ca_server.hpp"
+#include "weft/apps/assembly/point_info_config.hpp"
 
 namespace weft::apps::ca_server {
 namespace {
@@ -52,6 +53,8 @@ SoftPoint read_soft_point(const ConfigSection& t) {
     t.fail("type", "'" + type + "' is not one of number, integer, text, bool, enum");
   }
   sp.writable = t.boolean("writable", false);
+  if (type == "enum" && t.has("states")) t.fail("states", "an enum soft point names its states in strings = [...]");
+  sp.info = read_point_info(t, sp.is_bool ? StateNames::two : StateNames::none);
   if (t.boolean("persist", false)) {
     t.fail("persist", "persisting soft points across restarts is not built yet (issue 13); remove it");
   }

@@ -122,7 +122,7 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
       value = texts->front();
     } else {
       const double n = std::get<std::vector<double>>(el).front();
-      if (pv.value.type == ca::ValueType::enumerated && (n == 0 || n == 1)) value = n == 1;
+      if (pv.from_bool && (n == 0 || n == 1)) value = n == 1;
       else if (pv.value.type == ca::ValueType::int32) value = static_cast<std::int64_t>(n);
       else value = n;
     }

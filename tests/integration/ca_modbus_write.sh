@@ -81,12 +81,22 @@ period = "2s"
   scale = 0.1
   unit = "degC"
   precision = 1
+  description = "boiler setpoint"
+  display_low = 0
+  display_high = 200
+  control_low = 10
+  control_high = 180
+  lolo = 2
+  low = 5
+  high = 120
+  hihi = 150
   writable = true
 
   [[instrument.point]]
   name = "coil1"
   table = "coil"
   address = 1
+  states = ["off", "on"]
   writable = true
 
 [[instrument]]

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 namespace weft::apps {
 namespace {
 
@@ -73,6 +75,76 @@ TEST_CASE("ca pv changes raise value and alarm events", "[ca][pv]") {
   CHECK(ca_pv::events_between(a, b) == (ca::dbe_value | ca::dbe_log));
   const ca::Value c = ca_pv::to_ca(ca_pv_reading(2.0, Quality::comm_error), ca::ValueType::float64);
   CHECK(ca_pv::events_between(b, c) == ca::dbe_alarm);
+}
+
+TEST_CASE("ca pv metadata and limit alarms from the point's description", "[ca][pv]") {
+  PointInfo info;
+  info.unit = "bar";
+  info.precision = 2;
+  info.display_low = 0;
+  info.display_high = 10;
+  info.high = 8;
+  info.hihi = 9;
+  info.low = 2;
+  info.lolo = 1;
+  ca::Value v = ca_pv::to_ca(ca_pv_reading(5.0), ca::ValueType::float64);
+  ca_pv::apply_point_info(v, info);
+  CHECK(v.meta.units == "bar");
+  CHECK(v.meta.precision == std::optional<std::int16_t>(2));
+  CHECK(v.meta.upper_disp == 10);
+  CHECK(v.meta.lower_disp == 0);
+  CHECK(v.meta.upper_alarm == 9);
+  CHECK(v.meta.upper_warning == 8);
+  CHECK(v.meta.lower_warning == 2);
+  CHECK(v.meta.lower_alarm == 1);
+  CHECK(v.meta.upper_ctrl == 10);  // no control limits: the display limits
+  CHECK(v.meta.lower_ctrl == 0);
+  CHECK(v.alarm == ca::Alarm{});
+  info.control_low = 3;
+  info.control_high = 7;
+  ca_pv::apply_point_info(v, info);
+  CHECK(v.meta.upper_ctrl == 7);
+  CHECK(v.meta.lower_ctrl == 3);
+
+  auto alarm_at = [&](double x, Quality q = Quality::good) {
+    ca::Value a = ca_pv::to_ca(ca_pv_reading(x, q), ca::ValueType::float64);
+    ca_pv::apply_point_info(a, info);
+    return a.alarm;
+  };
+  CHECK(alarm_at(9) == ca::Alarm{ca::Status::hihi, ca::Severity::major});  // at the limit, as EPICS
+  CHECK(alarm_at(8.5) == ca::Alarm{ca::Status::high, ca::Severity::minor});
+  CHECK(alarm_at(7.99) == ca::Alarm{});
+  CHECK(alarm_at(2) == ca::Alarm{ca::Status::low, ca::Severity::minor});
+  CHECK(alarm_at(0.5) == ca::Alarm{ca::Status::lolo, ca::Severity::major});
+  // A bad reading's alarm is not hidden by the limits.
+  CHECK(alarm_at(9.5, Quality::comm_error) == ca::Alarm{ca::Status::comm, ca::Severity::invalid});
+
+  // Unset alarm limits go out as NaN (EPICS 7); an integer PV gets no PREC.
+  ca::Value plain = ca_pv::to_ca(ca_pv_reading(std::int64_t{4}), ca::ValueType::int32);
+  PointInfo rpm;
+  rpm.unit = "rpm";
+  rpm.precision = 3;
+  ca_pv::apply_point_info(plain, rpm);
+  CHECK(plain.meta.units == "rpm");
+  CHECK(!plain.meta.precision);
+  CHECK(std::isnan(plain.meta.upper_alarm));
+  CHECK(std::isnan(plain.meta.lower_alarm));
+  CHECK(plain.alarm == ca::Alarm{});
+}
+
+TEST_CASE("ca pv state names make an ENUM", "[ca][pv]") {
+  PointInfo info;
+  info.states = {"off", "on"};
+  CHECK(ca_pv::native_type(weft::Value{true}, &info) == ca::ValueType::enumerated);
+  CHECK(ca_pv::native_type(weft::Value{2.0}, &info) == ca::ValueType::enumerated);  // a register holding a mode
+  CHECK(ca_pv::native_type(weft::Value{2.0}, nullptr) == ca::ValueType::float64);
+  CHECK(ca_pv::native_type(weft::Value{std::string("x")}, &info) == ca::ValueType::string);
+  ca::Value b = ca_pv::to_ca(ca_pv_reading(true), ca::ValueType::enumerated);
+  ca_pv::apply_point_info(b, info);
+  CHECK(b.meta.enum_strings == std::vector<std::string>{"off", "on"});
+  ca::Value d = ca_pv::to_ca(ca_pv_reading(1.5), ca::ValueType::float64);
+  ca_pv::apply_point_info(d, info);
+  CHECK(d.meta.enum_strings.empty());  // only an ENUM carries state names
 }
 
 }  // namespace weft::apps

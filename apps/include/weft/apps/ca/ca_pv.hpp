@@ -2,8 +2,9 @@
 // ("{device}:{point}" with '.' in the point mapped to ':'), the field a
 // client appended (".VAL" and the other record fields), and a reading as a
 // CA value (native type from the first reading, quality as alarm, wall time
-// as an EPICS time stamp), with the events a change raises. Pure functions,
-// no Asio: the ca service and its tests share them.
+// as an EPICS time stamp), the point's description (PointInfo) as CA
+// metadata and limit alarms, with the events a change raises. Pure
+// functions, no Asio: the ca service and its tests share them.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "weft/core/point_info.hpp"
 #include "weft/core/reading.hpp"
 #include "weft/drivers/ca/dbr.hpp"
 
@@ -32,12 +34,24 @@ FieldRef split_field(std::string_view name);
 // The native CA type for a point's first value: double -> DOUBLE, integer ->
 // LONG, bool -> ENUM ("false", "true"), text -> STRING.
 ca::ValueType native_type(const weft::Value& v) noexcept;
+// The same, for a point with a description: a number, integer or bool with
+// state names is an ENUM (its value the state's index).
+ca::ValueType native_type(const weft::Value& v, const PointInfo* info) noexcept;
 
 // The reading as a PV of `native` type: its value converted (a later reading
 // of another variant type is converted, text that is no number reads as 0
 // with INVALID/CALC), quality as alarm (comm-error: INVALID/COMM, stale:
 // INVALID/TIMEOUT), the wall time as the time stamp.
 ca::Value to_ca(const Reading& r, ca::ValueType native);
+
+// The point's description on a PV's value: EGU, PREC (non-integer numbers
+// only), display limits (HOPR/LOPR, 0 when unset), alarm limits
+// (HIHI/HIGH/LOW/LOLO, NaN when unset, as EPICS 7 records send them),
+// control limits (DRVH/DRVL, the display limits when unset), an ENUM's state
+// names; and, for a number with no alarm yet (a good reading), the alarm its
+// limits give: at or above hihi MAJOR/HIHI, at or below lolo MAJOR/LOLO, at
+// or above high MINOR/HIGH, at or below low MINOR/LOW (EPICS's order).
+void apply_point_info(ca::Value& v, const PointInfo& info);
 
 // The DBE_* bits a new value raises against the previous one: VALUE and LOG
 // when the value changed, ALARM when status or severity changed.
