@@ -77,3 +77,13 @@ if(TARGET weftd AND TARGET weftctl AND TARGET modbus_rtu_server)
                    /usr/bin/python3 $<TARGET_FILE:weftctl>)
   set_tests_properties(integration.ca_modbus_write PROPERTIES LABELS integration TIMEOUT 150 SKIP_RETURN_CODE 77)
 endif()
+
+# Monitor deadbands through pyepics: fixed writes to soft points with mdel,
+# adel and alarm limits; each subscription (DBE_VALUE, DBE_LOG, DBE_ALARM)
+# sees exactly the updates the EPICS rules give.
+if(TARGET weftd)
+  add_test(NAME integration.ca_deadband
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_deadband.sh $<TARGET_FILE:weftd>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_deadband_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_deadband PROPERTIES LABELS integration TIMEOUT 90 SKIP_RETURN_CODE 77)
+endif()

@@ -32,6 +32,7 @@
 //   type = "number"              # number, integer, text, bool, enum (+ strings = [...])
 //   initial = 0.0
 //   writable = false             # and an access rule must grant write
+//   unit = "l/min"  ...          # and the point description keys (point_info_config.hpp)
 // [[service.ca.access]]          # ordered, first match wins; none matching: read-only
 //   pv = "*"  host = "*"  user = "*"  grant = "read"   # globs; grant none, read or write
 //
@@ -46,8 +47,13 @@
 // allowed or refused, is one put-log entry (who, PV, old, new, result): a
 // log line, a row of the store's put_log table (with a [store]; through
 // the store's writer thread) and `ca puts`. Not built yet (issue 13):
-// persisted soft points, point metadata from the config (units, limits,
-// deadbands), the record fields other than VAL.
+// persisted soft points, the record fields other than VAL.
+//
+// Metadata: a point's description (unit, precision, description, display,
+// control and alarm limits, states, mdel, adel: point_info_config.hpp, the
+// same keys on gather's points and soft points) comes from the bus
+// (Bus::describe) and is served in DBR_GR/CTRL; the alarm limits give
+// MINOR/MAJOR; monitors follow EPICS's MDEL/ADEL rules per PV.
 //
 // Console: `ca puts [N]` (the last writes), `ca` (circuits, channels, subscriptions, squashed updates, bytes),
 // `ca clients` (the same totals per client user@host and address),

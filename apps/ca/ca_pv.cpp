@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 
 namespace weft::apps::ca_pv {
@@ -111,9 +112,33 @@ void apply_point_info(ca::Value& v, const PointInfo& info) {
   }
 }
 
-std::uint16_t events_between(const ca::Value& before, const ca::Value& after) noexcept {
+namespace {
+
+// recGblCheckDeadband: beyond the deadband from what was last sent.
+bool beyond_deadband(const ca::Elements& sent, const ca::Elements& now, double deadband) {
+  if (deadband < 0) return true;
+  const auto* a = std::get_if<std::vector<double>>(&sent);
+  const auto* b = std::get_if<std::vector<double>>(&now);
+  if (a == nullptr || b == nullptr || a->size() != 1 || b->size() != 1) return sent != now;
+  const double x = a->front(), y = b->front();
+  if (std::isfinite(x) && std::isfinite(y)) return std::fabs(x - y) > deadband;
+  if (std::isnan(x) && std::isnan(y)) return false;
+  return x != y;
+}
+
+}  // namespace
+
+std::uint16_t events_for(LastPosted& last, const ca::Value& before, const ca::Value& after, double monitor_deadband,
+                         double archive_deadband) {
   std::uint16_t events = 0;
-  if (before.elements != after.elements) events |= ca::dbe_value | ca::dbe_log;
+  if (beyond_deadband(last.value, after.elements, monitor_deadband)) {
+    events |= ca::dbe_value;
+    last.value = after.elements;
+  }
+  if (beyond_deadband(last.log, after.elements, archive_deadband)) {
+    events |= ca::dbe_log;
+    last.log = after.elements;
+  }
   if (before.alarm != after.alarm) events |= ca::dbe_alarm;
   return events;
 }

@@ -102,11 +102,21 @@ void on_reading(Server& s, const Reading& r) {
     if (info != nullptr) slot->info = *info;
     slot->from_bool = std::holds_alternative<bool>(r.value);
     slot->value = pv_value(*slot, r, slot->soft ? slot->soft->type : ca_pv::native_type(r.value, info));
+    slot->posted = {slot->value.elements, slot->value.elements};
+    slot->mono_ns = r.mono_ns;
+    slot->wall_ns = r.wall_ns;
     return;
   }
   Pv& pv = *slot;
+  // A write takes its reading at once (so the circuit's next read sees it)
+  // and the feed brings the same reading again: with mdel < 0 it would be
+  // posted twice.
+  if (r.mono_ns == pv.mono_ns && r.wall_ns == pv.wall_ns) return;
+  pv.mono_ns = r.mono_ns;
+  pv.wall_ns = r.wall_ns;
   ca::Value next = pv_value(pv, r, pv.value.type);
-  const std::uint16_t events = ca_pv::events_between(pv.value, next);
+  const std::uint16_t events = ca_pv::events_for(pv.posted, pv.value, next, pv.info ? pv.info->monitor_deadband : 0,
+                                                 pv.info ? pv.info->archive_deadband : 0);
   pv.value = std::move(next);
   post_events(pv, events);
 }

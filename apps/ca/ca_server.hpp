@@ -43,6 +43,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "weft/apps/ca/ca_pv.hpp"
 #include "weft/core/commands.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/dump.hpp"
@@ -128,6 +129,8 @@ struct Pv {
   const SoftPoint* soft = nullptr;  // set for the box's own soft points
   std::optional<PointInfo> info;    // the owner's description (unit, limits, ...), when it gave one
   bool from_bool = false;           // its first reading was a bool (an ENUM written back as a bool)
+  ca_pv::LastPosted posted;         // what the deadbands compare with
+  std::int64_t mono_ns = 0, wall_ns = 0;  // the last reading taken (a second copy of it changes nothing)
   ca::Value value;
   std::vector<Channel*> channels;  // every open channel to this PV, on any circuit
 };

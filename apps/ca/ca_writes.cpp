@@ -154,14 +154,18 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
       value = n;
     }
   }
-  Reading r;
-  r.point = pv.point;
-  r.value = value;
-  r.wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
-  on_reading(s, r);  // now, so the circuit's next read sees it; the bus copy then changes nothing
-  s.ctx.publish(pv.point, std::move(value));
+  s.ctx.publish(pv.point, value);
+  // Taken now, so the circuit's next read sees it; the feed's copy of the
+  // same reading then changes nothing (on_reading knows it by its stamps).
+  if (const Reading* published = s.ctx.bus().latest(pv.point)) {
+    on_reading(s, *published);
+  } else {  // beyond the bus's latest-readings bound: the feed's copy sets it
+    Reading r;
+    r.point = pv.point;
+    r.value = std::move(value);
+    r.wall_ns = s.ctx.clock().wall_ns();
+    on_reading(s, r);
+  }
   put_log(s, c, pv, old_text, value_text(pv.value.elements, pv.value.type, pv.value.meta), "ok");
   return ca::Eca::normal;
 }

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 
 namespace weft::apps {
 namespace {
@@ -70,11 +71,45 @@ TEST_CASE("ca pv quality is an alarm", "[ca][pv]") {
 
 TEST_CASE("ca pv changes raise value and alarm events", "[ca][pv]") {
   const ca::Value a = ca_pv::to_ca(ca_pv_reading(1.0), ca::ValueType::float64);
-  CHECK(ca_pv::events_between(a, a) == 0);
+  ca_pv::LastPosted last{a.elements, a.elements};
+  CHECK(ca_pv::events_for(last, a, a, 0, 0) == 0);
   const ca::Value b = ca_pv::to_ca(ca_pv_reading(2.0), ca::ValueType::float64);
-  CHECK(ca_pv::events_between(a, b) == (ca::dbe_value | ca::dbe_log));
+  CHECK(ca_pv::events_for(last, a, b, 0, 0) == (ca::dbe_value | ca::dbe_log));
   const ca::Value c = ca_pv::to_ca(ca_pv_reading(2.0, Quality::comm_error), ca::ValueType::float64);
-  CHECK(ca_pv::events_between(b, c) == ca::dbe_alarm);
+  CHECK(ca_pv::events_for(last, b, c, 0, 0) == ca::dbe_alarm);
+}
+
+TEST_CASE("ca pv deadbands compare with the last value sent (MDEL, ADEL)", "[ca][pv]") {
+  auto v = [](double x) { return ca_pv::to_ca(ca_pv_reading(x), ca::ValueType::float64); };
+  ca::Value before = v(0);
+  ca_pv::LastPosted last{before.elements, before.elements};
+  auto step = [&](double x) {
+    const ca::Value next = v(x);
+    const std::uint16_t e = ca_pv::events_for(last, before, next, 0.5, 2);
+    before = next;
+    return e;
+  };
+  CHECK(step(0.3) == 0);              // 0.3 from 0: within both
+  CHECK(step(0.5) == 0);              // exactly the deadband: not beyond it
+  CHECK(step(0.6) == ca::dbe_value);  // 0.6 from 0 (the last sent, not the last reading)
+  CHECK(step(1.0) == 0);              // 0.4 from 0.6
+  CHECK(step(1.2) == ca::dbe_value);
+  CHECK(step(2.1) == (ca::dbe_value | ca::dbe_log));  // 2.1 from the 0 last logged
+  CHECK(step(2.1) == 0);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  CHECK(step(nan) == (ca::dbe_value | ca::dbe_log));  // to NaN always counts
+  CHECK(step(nan) == 0);                             // NaN again is no change
+  CHECK(step(1.0) == (ca::dbe_value | ca::dbe_log));
+
+  // Negative: every reading, changed or not; text compares by equality.
+  ca::Value same = v(7);
+  ca_pv::LastPosted every{same.elements, same.elements};
+  CHECK(ca_pv::events_for(every, same, same, -1, 0) == ca::dbe_value);
+  const ca::Value t1 = ca_pv::to_ca(ca_pv_reading(std::string("a")), ca::ValueType::string);
+  const ca::Value t2 = ca_pv::to_ca(ca_pv_reading(std::string("b")), ca::ValueType::string);
+  ca_pv::LastPosted text{t1.elements, t1.elements};
+  CHECK(ca_pv::events_for(text, t1, t1, 5, 5) == 0);
+  CHECK(ca_pv::events_for(text, t1, t2, 5, 5) == (ca::dbe_value | ca::dbe_log));
 }
 
 TEST_CASE("ca pv metadata and limit alarms from the point's description", "[ca][pv]") {

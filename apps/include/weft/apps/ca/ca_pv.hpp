@@ -53,8 +53,22 @@ ca::Value to_ca(const Reading& r, ca::ValueType native);
 // or above high MINOR/HIGH, at or below low MINOR/LOW (EPICS's order).
 void apply_point_info(ca::Value& v, const PointInfo& info);
 
-// The DBE_* bits a new value raises against the previous one: VALUE and LOG
-// when the value changed, ALARM when status or severity changed.
-std::uint16_t events_between(const ca::Value& before, const ca::Value& after) noexcept;
+// What a PV's monitors were last sent, per event class (EPICS's MLST and
+// ALST): the deadbands compare a new value with these, not with the
+// previous reading, so a slow drift is posted once it adds up.
+struct LastPosted {
+  ca::Elements value;  // DBE_VALUE
+  ca::Elements log;    // DBE_LOG (archive)
+};
+
+// The DBE_* bits a new value raises (EPICS monitor semantics):
+// DBE_VALUE when it moved by more than the monitor deadband from
+// last.value (0: any change; negative: every reading, changed or not),
+// DBE_LOG likewise with the archive deadband, DBE_ALARM when status or
+// severity changed. A number compares by its distance (a change to or from
+// NaN or an infinity always counts); text, enums and arrays by equality.
+// Updates `last` for each class raised.
+std::uint16_t events_for(LastPosted& last, const ca::Value& before, const ca::Value& after, double monitor_deadband,
+                         double archive_deadband);
 
 }  // namespace weft::apps::ca_pv
