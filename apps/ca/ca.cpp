@@ -47,7 +47,9 @@
 // allowed or refused, is one put-log entry (who, PV, old, new, result): a
 // log line, a row of the store's put_log table (with a [store]; through
 // the store's writer thread) and `ca puts`. Not built yet (issue 13):
-// persisted soft points, the record fields other than VAL.
+// persisted soft points. Record fields: NAME.VAL is the value; .NAME,
+// .DESC, .EGU, .PREC, .HOPR, .LOPR, .DRVH, .DRVL, .HIHI, .HIGH, .LOW,
+// .LOLO, .SEVR, .STAT are read-only channels of their own (ca_pv.hpp).
 //
 // Metadata: a point's description (unit, precision, description, display,
 // control and alarm limits, states, mdel, adel: point_info_config.hpp, the

@@ -10,8 +10,10 @@
 namespace weft::apps::ca_server {
 
 void queue_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, const Monitor& m) {
-  const std::uint32_t count = resolve_count(m.count, *ch.pv);
-  auto [status, data] = payload_for(c.server, *ch.pv, m.dbr_type, count);
+  ca::Value scratch;
+  const ca::Value& value = channel_value(ch, scratch);
+  const std::uint32_t count = resolve_count(m.count, value);
+  auto [status, data] = payload_for(c.server, value, m.dbr_type, count);
   ca::encode(c.out, ca::EventUpdate{m.dbr_type, status == ca::Eca::badcount ? 1 : count, status, subscription_id,
                                     std::move(data)},
              c.extended_ok());

@@ -27,6 +27,96 @@ FieldRef split_field(std::string_view name) {
   return {std::string(name), "VAL"};
 }
 
+std::optional<Field> parse_field(std::string_view field) noexcept {
+  static constexpr std::pair<std::string_view, Field> kFields[] = {
+      {"VAL", Field::val},   {"NAME", Field::name}, {"DESC", Field::desc}, {"EGU", Field::egu},
+      {"PREC", Field::prec}, {"HOPR", Field::hopr}, {"LOPR", Field::lopr}, {"DRVH", Field::drvh},
+      {"DRVL", Field::drvl}, {"HIHI", Field::hihi}, {"HIGH", Field::high}, {"LOW", Field::low},
+      {"LOLO", Field::lolo}, {"SEVR", Field::sevr}, {"STAT", Field::stat}};
+  for (const auto& [name, f] : kFields) {
+    if (name == field) return f;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+ca::Value field_of(const ca::Value& pv, ca::ValueType type, ca::Elements elements) {
+  ca::Value v;
+  v.type = type;
+  v.elements = std::move(elements);
+  v.alarm = pv.alarm;
+  v.stamp = pv.stamp;
+  return v;
+}
+
+ca::Value text_field(const ca::Value& pv, std::string text) {
+  return field_of(pv, ca::ValueType::string, std::vector<std::string>{std::move(text)});
+}
+
+ca::Value number_field(const ca::Value& pv, double x) {
+  ca::Value v = field_of(pv, ca::ValueType::float64, std::vector<double>{x});
+  v.meta.units = pv.meta.units;
+  v.meta.precision = pv.meta.precision;
+  return v;
+}
+
+ca::Value menu_field(const ca::Value& pv, double index, std::vector<std::string> menu) {
+  ca::Value v = field_of(pv, ca::ValueType::enumerated, std::vector<double>{index});
+  v.meta.enum_strings = std::move(menu);
+  return v;
+}
+
+}  // namespace
+
+ca::Value field_value(Field f, const ca::Value& pv, std::string_view pv_name, const PointInfo* info) {
+  const ca::Metadata& m = pv.meta;
+  switch (f) {
+    case Field::val: return pv;
+    case Field::name: return text_field(pv, std::string(pv_name));
+    case Field::desc: return text_field(pv, info != nullptr ? info->description : std::string());
+    case Field::egu: return text_field(pv, m.units);
+    case Field::prec: {
+      ca::Value v = field_of(pv, ca::ValueType::int16, std::vector<double>{static_cast<double>(m.precision.value_or(0))});
+      return v;
+    }
+    case Field::hopr: return number_field(pv, m.upper_disp);
+    case Field::lopr: return number_field(pv, m.lower_disp);
+    case Field::drvh: return number_field(pv, m.upper_ctrl);
+    case Field::drvl: return number_field(pv, m.lower_ctrl);
+    case Field::hihi: return number_field(pv, m.upper_alarm);
+    case Field::high: return number_field(pv, m.upper_warning);
+    case Field::low: return number_field(pv, m.lower_warning);
+    case Field::lolo: return number_field(pv, m.lower_alarm);
+    case Field::sevr: {
+      std::vector<std::string> menu;
+      for (std::uint16_t i = 0; i <= static_cast<std::uint16_t>(ca::Severity::invalid); ++i) {
+        menu.emplace_back(ca::to_string(static_cast<ca::Severity>(i)));
+      }
+      return menu_field(pv, static_cast<double>(pv.alarm.severity), std::move(menu));
+    }
+    case Field::stat: {
+      std::vector<std::string> menu;  // 22 states; DBR_CTRL_ENUM carries the first 16, text reads name them all
+      for (std::uint16_t i = 0; i <= static_cast<std::uint16_t>(ca::Status::write_access); ++i) {
+        menu.emplace_back(ca::to_string(static_cast<ca::Status>(i)));
+      }
+      return menu_field(pv, static_cast<double>(pv.alarm.status), std::move(menu));
+    }
+  }
+  return pv;
+}
+
+std::uint16_t field_events(Field f, std::uint16_t pv_events) noexcept {
+  constexpr std::uint16_t changed = ca::dbe_value | ca::dbe_log;
+  switch (f) {
+    case Field::val: return pv_events;
+    case Field::name: return 0;
+    case Field::sevr:
+    case Field::stat: return (pv_events & ca::dbe_alarm) != 0 ? changed | ca::dbe_alarm : 0;
+    default: return (pv_events & ca::dbe_property) != 0 ? changed | ca::dbe_property : 0;
+  }
+}
+
 ca::ValueType native_type(const weft::Value& v) noexcept {
   switch (v.index()) {
     case 0: return ca::ValueType::float64;

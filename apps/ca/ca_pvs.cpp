@@ -27,8 +27,10 @@ ca::Value pv_value(const Pv& pv, const Reading& r, ca::ValueType native) {
 void post_events(Pv& pv, std::uint16_t events) {
   if (events == 0) return;
   for (Channel* ch : pv.channels) {
+    const std::uint16_t raised = ca_pv::field_events(ch->field, events);
+    if (raised == 0) continue;
     for (auto& [id, m] : ch->monitors) {
-      if ((m.mask & events) != 0) post_update(*ch->circuit, *ch, id, m);
+      if ((m.mask & raised) != 0) post_update(*ch->circuit, *ch, id, m);
     }
   }
 }
@@ -58,29 +60,39 @@ void refresh_descriptions(Server& s) {
 
 Server::Server(Context& c, const Settings& settings) : ctx(c), s(settings) {
   search.limits = settings.limits;
-  search.serves = [this](std::string_view name) { return find_pv(*this, name) != nullptr; };
+  search.serves = [this](std::string_view name) { return find_target(*this, name).pv != nullptr; };
 }
 
-Pv* find_pv(Server& s, std::string_view requested) {
+Target find_target(Server& s, std::string_view requested) {
   const ca_pv::FieldRef ref = ca_pv::split_field(requested);
-  if (ref.field != "VAL") return nullptr;
+  const std::optional<ca_pv::Field> field = ca_pv::parse_field(ref.field);
+  if (!field) return {};
   const auto it = s.pvs.find(ref.pv);
-  return it == s.pvs.end() ? nullptr : it->second.get();
+  if (it == s.pvs.end()) return {};
+  return {it->second.get(), *field};
 }
 
-// Resolves a request's count against the PV: 0 is the current length (4.13).
-std::uint32_t resolve_count(std::uint32_t requested, const Pv& pv) {
-  return requested == 0 ? static_cast<std::uint32_t>(std::max<std::size_t>(1, pv.value.size())) : requested;
+Pv* find_pv(Server& s, std::string_view requested) { return find_target(s, requested).pv; }
+
+const ca::Value& channel_value(const Channel& ch, ca::Value& scratch) {
+  if (ch.field == ca_pv::Field::val) return ch.pv->value;
+  scratch = ca_pv::field_value(ch.field, ch.pv->value, ch.pv->name, ch.pv->info ? &*ch.pv->info : nullptr);
+  return scratch;
+}
+
+// Resolves a request's count against the value: 0 is the current length (4.13).
+std::uint32_t resolve_count(std::uint32_t requested, const ca::Value& value) {
+  return requested == 0 ? static_cast<std::uint32_t>(std::max<std::size_t>(1, value.size())) : requested;
 }
 
 // A DBR payload for a reply or update, or the ECA code that refuses it
 // (zeroed payload of the same shape, as RSRV sends).
-std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const Pv& pv, std::uint16_t type,
+std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const ca::Value& value, std::uint16_t type,
                                                           std::uint32_t count) {
-  if (count > std::max<std::size_t>(1, pv.value.size())) {
+  if (count > std::max<std::size_t>(1, value.size())) {
     return {ca::Eca::badcount, std::vector<std::uint8_t>(ca::dbr_payload_size(type, 1).value_or(0), 0)};
   }
-  auto encoded = ca::encode_dbr(type, count, pv.value, s.s.limits);
+  auto encoded = ca::encode_dbr(type, count, value, s.s.limits);
   if (auto* e = std::get_if<ca::Error>(&encoded)) {
     return {ca::to_eca(e->code), std::vector<std::uint8_t>(ca::dbr_payload_size(type, count).value_or(0), 0)};
   }

@@ -59,7 +59,7 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     return true;
   }
   if (const auto* search = std::get_if<ca::Search>(&request)) {  // over TCP (4.12 name servers)
-    if (find_pv(s, search->name) != nullptr) {
+    if (find_target(s, search->name).pv != nullptr) {
       ca::encode(c.out, ca::SearchReply{s.search.tcp_port, ca::search_reply_use_sender, search->search_id, 0});
       // RSRV sends no payload over TCP; the encoder's 8 bytes carry minor 0, which libca ignores there.
       c.notify();
@@ -68,7 +68,8 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
   }
   if (const auto* create = std::get_if<ca::CreateChan>(&request)) {
     if (create->client_minor != 0) c.minor = std::min(c.minor == 0 ? create->client_minor : c.minor, ca::minor_version);
-    Pv* pv = find_pv(s, create->name);
+    const Target target = find_target(s, create->name);
+    Pv* pv = target.pv;
     if (pv == nullptr || c.channels.size() >= s.s.max_channels) {
       if (pv != nullptr && !std::exchange(c.channel_limit_logged, true)) {
         s.ctx.log().warn("ca: circuit {} ({}): {} channels open ([service.ca] max_channels); refusing {} with "
@@ -87,12 +88,16 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     ch->pv = pv;
     ch->cid = create->cid;
     ch->sid = sid;
+    ch->field = target.field;
     pv->channels.push_back(ch.get());
     c.channels.emplace(sid, std::move(ch));
-    c.channels.at(sid)->rights = rights_for(s, *pv, c);
-    ca::encode(c.out, ca::AccessRights{create->cid, c.channels.at(sid)->rights});
-    ca::encode(c.out, ca::CreateChanReply{create->cid, sid, static_cast<std::uint16_t>(pv->value.type),
-                                          static_cast<std::uint32_t>(std::max<std::size_t>(1, pv->value.size()))});
+    Channel& created = *c.channels.at(sid);
+    created.rights = rights_for(s, *pv, target.field, c);
+    ca::Value scratch;
+    const ca::Value& value = channel_value(created, scratch);
+    ca::encode(c.out, ca::AccessRights{create->cid, created.rights});
+    ca::encode(c.out, ca::CreateChanReply{create->cid, sid, static_cast<std::uint16_t>(value.type),
+                                          static_cast<std::uint32_t>(std::max<std::size_t>(1, value.size()))});
     c.notify();
     return true;
   }
@@ -114,8 +119,10 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
       send_error(c, f, ca::no_cid, ca::Eca::badchid, "no channel with SID " + std::to_string(read->sid));
       return true;
     }
-    const std::uint32_t count = resolve_count(read->count, *ch->pv);
-    auto [status, data] = payload_for(s, *ch->pv, read->dbr_type, count);
+    ca::Value scratch;
+    const ca::Value& value = channel_value(*ch, scratch);
+    const std::uint32_t count = resolve_count(read->count, value);
+    auto [status, data] = payload_for(s, value, read->dbr_type, count);
     if (!ca::encode(c.out, ca::ReadNotifyReply{read->dbr_type, status == ca::Eca::badcount ? 1 : count, status,
                                                read->ioid, std::move(data)},
                     c.extended_ok())) {

@@ -157,6 +157,7 @@ struct Channel {
   std::uint32_t cid = 0;
   std::uint32_t sid = 0;
   std::uint32_t rights = 0;  // ACCESS_RIGHTS as sent
+  ca_pv::Field field = ca_pv::Field::val;  // the record field it reads (".EGU"...); all but VAL read-only
   std::map<std::uint32_t, Monitor> monitors;  // by subscription ID
 };
 
@@ -243,13 +244,21 @@ Settings read_settings(const ConfigSection& section, const ConfigSection& root, 
 asio::ip::address_v4 interface_address(const std::string& text, const ConfigSection* section);
 
 // ---- ca_pvs.cpp
-// The PV a client asked for ("NAME" or "NAME.VAL"); null when not served.
-Pv* find_pv(Server& s, std::string_view requested);
-// A request's count against the PV: 0 is the current length (4.13).
-std::uint32_t resolve_count(std::uint32_t requested, const Pv& pv);
+// The PV and field a client asked for ("NAME", "NAME.VAL", "NAME.EGU");
+// pv null when not served (no such PV, or a field not served).
+struct Target {
+  Pv* pv = nullptr;
+  ca_pv::Field field = ca_pv::Field::val;
+};
+Target find_target(Server& s, std::string_view requested);
+Pv* find_pv(Server& s, std::string_view requested);  // find_target's PV, whatever the field
+// What a channel reads: its PV's value, or its field's (built in `scratch`).
+const ca::Value& channel_value(const Channel& ch, ca::Value& scratch);
+// A request's count against the value: 0 is the current length (4.13).
+std::uint32_t resolve_count(std::uint32_t requested, const ca::Value& value);
 // A DBR payload for a reply or update, or the ECA code that refuses it
 // (zeroed payload of the same shape, as RSRV sends).
-std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const Pv& pv, std::uint16_t type,
+std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const ca::Value& value, std::uint16_t type,
                                                           std::uint32_t count);
 // A reading of a point: its PV created or updated, monitors told.
 void on_reading(Server& s, const Reading& r);
@@ -262,7 +271,8 @@ void post_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, Monitor
 void flush_pending(Circuit& c);
 
 // ---- ca_writes.cpp
-std::uint32_t rights_for(const Server& s, const Pv& pv, const Circuit& c);
+// The first matching access rule's rights; write only for a writable point's VAL.
+std::uint32_t rights_for(const Server& s, const Pv& pv, ca_pv::Field field, const Circuit& c);
 ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t count,
                     std::span<const std::uint8_t> data, std::string& why, std::optional<DeviceWrite>& device);
 asio::awaitable<void> run_device_write(Circuit& c);

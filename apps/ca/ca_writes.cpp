@@ -60,7 +60,7 @@ std::string value_text(const ca::Elements& elements, ca::ValueType type, const c
 }  // namespace
 
 // First matching rule wins; none: read-only. Write only for writable points.
-std::uint32_t rights_for(const Server& s, const Pv& pv, const Circuit& c) {
+std::uint32_t rights_for(const Server& s, const Pv& pv, ca_pv::Field field, const Circuit& c) {
   std::uint32_t rights = ca::access_read;
   for (const AccessRule& rule : s.s.access) {
     const bool match = ::fnmatch(rule.pv.c_str(), pv.name.c_str(), 0) == 0 &&
@@ -71,7 +71,7 @@ std::uint32_t rights_for(const Server& s, const Pv& pv, const Circuit& c) {
       break;
     }
   }
-  if (!writable(s, pv)) rights &= ~ca::access_write;
+  if (field != ca_pv::Field::val || !writable(s, pv)) rights &= ~ca::access_write;
   return rights;
 }
 
@@ -91,8 +91,12 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
     return status;
   };
   if ((ch.rights & ca::access_write) == 0) {
-    why = pv.name + (writable(s, pv) ? " is not writable by this client (access rules)"
-                                     : " is read-only (its point is not configured writable = true)");
+    if (ch.field != ca_pv::Field::val) {
+      why = pv.name + ": its record fields besides VAL are read-only";
+    } else {
+      why = pv.name + (writable(s, pv) ? " is not writable by this client (access rules)"
+                                       : " is read-only (its point is not configured writable = true)");
+    }
     return refuse("refused (no write access)", ca::Eca::nowtaccess);
   }
   if (type > 6) {

@@ -167,6 +167,58 @@ TEST_CASE("ca pv metadata and limit alarms from the point's description", "[ca][
   CHECK(plain.alarm == ca::Alarm{});
 }
 
+TEST_CASE("ca pv record fields: types, values, events", "[ca][pv]") {
+  CHECK(ca_pv::parse_field("VAL") == ca_pv::Field::val);
+  CHECK(ca_pv::parse_field("EGU") == ca_pv::Field::egu);
+  CHECK(ca_pv::parse_field("STAT") == ca_pv::Field::stat);
+  CHECK(!ca_pv::parse_field("SCAN"));  // not served
+  CHECK(!ca_pv::parse_field("egu"));
+
+  PointInfo info;
+  info.unit = "bar";
+  info.precision = 3;
+  info.description = "boiler pressure";
+  info.display_high = 10;
+  info.high = 8;
+  ca::Value pv = ca_pv::to_ca(ca_pv_reading(8.5), ca::ValueType::float64);
+  ca_pv::apply_point_info(pv, info);
+  auto field = [&](ca_pv::Field f) { return ca_pv::field_value(f, pv, "box:line1:temp", &info); };
+  auto text = [](const ca::Value& v) { return std::get<std::vector<std::string>>(v.elements).front(); };
+  auto number = [](const ca::Value& v) { return std::get<std::vector<double>>(v.elements).front(); };
+
+  CHECK(field(ca_pv::Field::egu).type == ca::ValueType::string);
+  CHECK(text(field(ca_pv::Field::egu)) == "bar");
+  CHECK(text(field(ca_pv::Field::desc)) == "boiler pressure");
+  CHECK(text(field(ca_pv::Field::name)) == "box:line1:temp");
+  CHECK(field(ca_pv::Field::prec).type == ca::ValueType::int16);
+  CHECK(number(field(ca_pv::Field::prec)) == 3);
+  CHECK(field(ca_pv::Field::hopr).type == ca::ValueType::float64);
+  CHECK(number(field(ca_pv::Field::hopr)) == 10);
+  CHECK(number(field(ca_pv::Field::lopr)) == 0);
+  CHECK(number(field(ca_pv::Field::high)) == 8);
+  CHECK(std::isnan(number(field(ca_pv::Field::hihi))));  // unset
+  const ca::Value sevr = field(ca_pv::Field::sevr);
+  CHECK(sevr.type == ca::ValueType::enumerated);
+  CHECK(number(sevr) == 1);  // 8.5 is above high: MINOR
+  CHECK(sevr.meta.enum_strings == std::vector<std::string>{"NO_ALARM", "MINOR", "MAJOR", "INVALID"});
+  const ca::Value stat = field(ca_pv::Field::stat);
+  CHECK(number(stat) == 4);
+  CHECK(stat.meta.enum_strings.size() == 22);
+  CHECK(stat.meta.enum_strings[4] == "HIGH");
+  CHECK(stat.meta.enum_strings[17] == "UDF");
+  CHECK(field(ca_pv::Field::egu).alarm == pv.alarm);  // any field carries the record's alarm and stamp
+  CHECK(field(ca_pv::Field::egu).stamp == pv.stamp);
+  CHECK(ca_pv::field_value(ca_pv::Field::desc, pv, "x", nullptr).elements == ca::Elements{std::vector<std::string>{""}});
+
+  CHECK(ca_pv::field_events(ca_pv::Field::val, ca::dbe_value) == ca::dbe_value);
+  CHECK(ca_pv::field_events(ca_pv::Field::sevr, ca::dbe_value | ca::dbe_log) == 0);
+  CHECK(ca_pv::field_events(ca_pv::Field::sevr, ca::dbe_alarm) == (ca::dbe_value | ca::dbe_log | ca::dbe_alarm));
+  CHECK(ca_pv::field_events(ca_pv::Field::egu, ca::dbe_alarm) == 0);
+  CHECK(ca_pv::field_events(ca_pv::Field::egu, ca::dbe_property) ==
+        (ca::dbe_value | ca::dbe_log | ca::dbe_property));
+  CHECK(ca_pv::field_events(ca_pv::Field::name, 0xF) == 0);
+}
+
 TEST_CASE("ca pv state names make an ENUM", "[ca][pv]") {
   PointInfo info;
   info.states = {"off", "on"};

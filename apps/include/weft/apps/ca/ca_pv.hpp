@@ -31,6 +31,24 @@ struct FieldRef {
 };
 FieldRef split_field(std::string_view name);
 
+// The record fields served besides VAL, each its own read-only PV
+// ("box:t.EGU"), as an IOC's ai record answers them.
+enum class Field : std::uint8_t { val, name, desc, egu, prec, hopr, lopr, drvh, drvl, hihi, high, low, lolo, sevr, stat };
+// "VAL" -> val, "EGU" -> egu, ...; a field not served: nullopt.
+std::optional<Field> parse_field(std::string_view field) noexcept;
+
+// A field's value from its PV's value and description, with the PV's alarm
+// and time stamp (an IOC returns the record's for any field): NAME, DESC,
+// EGU as STRING; PREC as SHORT; the limits as DOUBLE (what DBR_CTRL sends:
+// an unset alarm limit is NaN, unset display limits 0); SEVR and STAT as
+// ENUM with EPICS's menu strings (menuAlarmSevr, menuAlarmStat). VAL: `pv`.
+ca::Value field_value(Field f, const ca::Value& pv, std::string_view pv_name, const PointInfo* info);
+
+// The events on the PV that change a field, as the field's events: VAL
+// all of them; SEVR and STAT a DBE_ALARM (as VALUE | LOG | ALARM); the
+// metadata fields a DBE_PROPERTY (as VALUE | LOG | PROPERTY); NAME none.
+std::uint16_t field_events(Field f, std::uint16_t pv_events) noexcept;
+
 // The native CA type for a point's first value: double -> DOUBLE, integer ->
 // LONG, bool -> ENUM ("false", "true"), text -> STRING.
 ca::ValueType native_type(const weft::Value& v) noexcept;
