@@ -7,7 +7,7 @@
 // [service.ca]
 //   port = 5064                  # UDP search and TCP circuits (0: any free TCP port, UDP still needs one)
 //   interfaces = []              # IPv4 addresses to bind; empty: all (0.0.0.0)
-//   device = "<hostname>"        # PV names are "{device}:{point}", '.' in points mapped to ':'
+//   device = "<[weftd] device>"  # PV names are "{device}:{point}", '.' in points mapped to ':'
 //   repeater_port = 5065         # beacons go to caRepeater on 127.0.0.1 at this port
 //   beacon_period = "15s"        # beacons start at 20 ms and double up to this
 //   max_array_bytes = 16384      # largest DBR payload accepted from a client

@@ -2,22 +2,15 @@
 // naming file:line:col and the key (ConfigSection::fail), so the service
 // itself never meets a bad value. Also its [[service.ca.access]] rules (in
 // file order: first match wins) and the top-level [[soft_point]] tables.
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdint>
 
 #include "ca_server.hpp"
+#include "weft/apps/assembly/device_name.hpp"
 #include "weft/apps/assembly/point_info_config.hpp"
 
 namespace weft::apps::ca_server {
 namespace {
-
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "weft";
-  return buf;
-}
 
 // [[soft_point]] name, type (number, integer, text, bool, enum + strings), initial, writable.
 SoftPoint read_soft_point(const ConfigSection& t) {
@@ -78,7 +71,7 @@ Settings read_settings(const ConfigSection& section, const ConfigSection& root, 
   s.port = static_cast<std::uint16_t>(section.integer("port", ca::default_server_port, 0, 65535));
   s.interfaces = section.string_array("interfaces");
   for (const auto& i : s.interfaces) interface_address(i, &section);
-  s.device = section.string("device", host_name());
+  s.device = section.string("device", box_device(root));
   if (s.device.empty()) section.fail("device", "must not be empty");
   s.repeater_port =
       static_cast<std::uint16_t>(section.integer("repeater_port", ca::default_repeater_port, 1, 65535));

@@ -14,11 +14,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 "$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed: skipped"; exit 77; }
 PORT=$(ca_port "$PYTHON")
 [[ -n $PORT ]] || fail "no free port"
+# The box is named only in [weftd]: the PV names take it ([service.ca] device's default).
 cat >"$TMP/weftd.toml" <<TOML
+[weftd]
+device = "db"
+
 [service.ca]
 port = $PORT
 interfaces = ["127.0.0.1"]
-device = "db"
 repeater_port = $((PORT + 1))
 
 [[service.ca.access]]
