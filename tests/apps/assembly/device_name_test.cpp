@@ -14,7 +14,7 @@
 
 using Catch::Matchers::Contains;
 
-TEST_CASE("[weftd] device names the box; the host name by default", "[config]") {
+TEST_CASE("the box name is [weftd] device, the host name by default", "[config]") {
   const weft::Config none = weft::Config::parse("[weftd]\nlog_level = \"info\"\n", "dn.toml");
   CHECK(weft::apps::box_device(none.root()) == weft::apps::host_name());
   CHECK(weft::apps::box_device(weft::Config::parse("", "dn.toml").root()) == weft::apps::host_name());
