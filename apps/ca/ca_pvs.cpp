@@ -1,10 +1,12 @@
 // The bus's points as PVs: one Pv per point, created when the point is
 // first published (or found among the bus's latest readings at start),
 // holding its value in the point's native CA type with its metadata (the
-// owner's PointInfo) and alarm; each change is posted to the monitors whose
-// mask it raises. The only file that reads the bus feed; a reply or update
-// payload is built here from the Pv alone (payload_for), so a circuit never
-// sees a Reading.
+// owner's PointInfo) and alarm; each change raises the events EPICS's rules
+// give (deadbands per PV, ca_pv::events_for) and is posted to the monitors
+// whose mask it raises, a field's channel (".SEVR") by the field's events.
+// The only file that reads the bus feed; a reply or update payload is built
+// here from a channel's value alone (payload_for), so a circuit never sees
+// a Reading.
 #include <algorithm>
 
 #include "ca_server.hpp"

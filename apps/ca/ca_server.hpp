@@ -14,6 +14,8 @@
 //   ca_circuit.cpp    a circuit's byte stream: framing, ordering, output, limits, trace
 //   ca_udp.cpp        SEARCH answers and beacons
 //   ca_console.cpp    `ca ...` commands, the dump section, weft.ca.* counters
+//   ca_pv.cpp         pure functions (public ca_pv.hpp, unit-tested): names, types,
+//                     metadata and limit alarms, deadband events, record fields
 // Seams for the gateway (issue 14): ca_udp.cpp knows only SearchSide (which
 // names are served, the TCP port), not the PV table; ca_circuit.cpp knows
 // the stream, not what a request means (handle()); only ca_pvs.cpp and
