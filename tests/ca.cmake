@@ -69,7 +69,8 @@ endif()
 # CA writes to Modbus points against the libmodbus server on a pty: caput
 # wait=True, the register set in the server, the put log in the store
 # (sqlite3 CLI), PUTFAIL for range / exception / timeout, NOWTACCESS, and a
-# SIGTERM while a WRITE_NOTIFY waits for the device.
+# SIGTERM while a WRITE_NOTIFY waits for the device; the points' metadata in
+# DBR_CTRL, limit alarms, DBE_PROPERTY after a reload changes a unit.
 if(TARGET weftd AND TARGET weftctl AND TARGET modbus_rtu_server)
   add_test(NAME integration.ca_modbus_write
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_modbus_write.sh $<TARGET_FILE:weftd>

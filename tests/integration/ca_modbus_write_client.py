@@ -154,6 +154,23 @@ if PHASE == "writes":
     check(reply[:3] == (19, ECA_NOWTACCESS, 77), f"raw WRITE_NOTIFY to h100: ECA_NOWTACCESS ({reply})")
     check(g("plc:h100") == 1000, "h100 unchanged")
     print("all checks passed", flush=True)
+elif PHASE == "property":
+    # A DBE_PROPERTY subscription: the initial update, then one when a reload
+    # restarts gather with a new unit for the point (ca_modbus_write.sh).
+    units = []
+    chid = ca.create_channel(f"{DEV}:plc:h106", connect=True)
+    check(ca.connect_channel(chid, timeout=5), "h106 connects")
+    sub = ca.create_subscription(chid, use_ctrl=True, mask=dbr.DBE_PROPERTY,
+                                 callback=lambda units_=None, **kw: units.append(kw.get("units")))
+    t0 = time.monotonic()
+    while not units and time.monotonic() - t0 < 5:
+        ca.poll(0.01)
+    check(units == ["degC"], f"the initial update carries EGU degC ({units})")
+    print("subscribed", flush=True)
+    while len(units) < 2 and time.monotonic() - t0 < 30:
+        ca.poll(0.01)
+    check(units == ["degC", "degF"], f"DBE_PROPERTY: one update when the unit changed to degF ({units})")
+    print("all checks passed", flush=True)
 elif PHASE == "stop":
     chid = ca.create_channel(f"{DEV}:mute:h100", connect=True, auto_cb=False)
     check(ca.connect_channel(chid, timeout=15), "mute:h100 connects (its first comm-error reading comes after 5 s)")
