@@ -69,11 +69,22 @@ endif()
 # CA writes to Modbus points against the libmodbus server on a pty: caput
 # wait=True, the register set in the server, the put log in the store
 # (sqlite3 CLI), PUTFAIL for range / exception / timeout, NOWTACCESS, and a
-# SIGTERM while a WRITE_NOTIFY waits for the device.
+# SIGTERM while a WRITE_NOTIFY waits for the device; the points' metadata in
+# DBR_CTRL, limit alarms, DBE_PROPERTY after a reload changes a unit.
 if(TARGET weftd AND TARGET weftctl AND TARGET modbus_rtu_server)
   add_test(NAME integration.ca_modbus_write
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_modbus_write.sh $<TARGET_FILE:weftd>
                    $<TARGET_FILE:modbus_rtu_server> ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_modbus_write_client.py
                    /usr/bin/python3 $<TARGET_FILE:weftctl>)
   set_tests_properties(integration.ca_modbus_write PROPERTIES LABELS integration TIMEOUT 150 SKIP_RETURN_CODE 77)
+endif()
+
+# Monitor deadbands through pyepics: fixed writes to soft points with mdel,
+# adel and alarm limits; each subscription (DBE_VALUE, DBE_LOG, DBE_ALARM)
+# sees exactly the updates the EPICS rules give.
+if(TARGET weftd)
+  add_test(NAME integration.ca_deadband
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_deadband.sh $<TARGET_FILE:weftd>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_deadband_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_deadband PROPERTIES LABELS integration TIMEOUT 90 SKIP_RETURN_CODE 77)
 endif()

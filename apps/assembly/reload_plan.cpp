@@ -123,6 +123,7 @@ bool covered_by(const std::string& key, const std::string& prefix) {
 std::string start_only_reason(const std::string& key) {
   if (key == "data_dir") return "the data-dir lock, dumps and crash reports are set up once, at start";
   if (key == "blocking_threads") return "the blocking pool is sized once, at start";
+  if (key == "device") return "the box's name is in every PV name and upload message, read once, at start";
   return "the runtime reads it once, at start";
 }
 

@@ -38,9 +38,9 @@ boost::asio::awaitable<void> run(Context& ctx, const GatherConfig& config, const
   // Owns the pollers and, when simulating, the simulated devices: one join
   // cancels and waits for all of them.
   TaskGroup tasks(ctx.executor());
-  // What the config says about each point (unit, precision), before any is published.
+  // What the config says about each point (unit, precision, limits, ...), before any is published.
   for (const auto& i : config.instruments)
-    for (const auto& p : i.points) ctx.bus().describe(i.name + "." + p.name, PointInfo{p.unit, p.precision});
+    for (const auto& p : i.points) ctx.bus().describe(i.name + "." + p.name, p.info);
   PortOwners pollers;
   std::vector<std::string> idle_ports;  // configured, no instruments: not opened
   for (const PortConfig& port : config.ports) {

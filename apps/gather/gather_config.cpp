@@ -18,6 +18,9 @@
 //                         ascii: no_answer, garbage, truncated, overlong,
 //                         bad_checksum (nmea), disconnect, response_delay
 //   [[instrument.point]]  name, unit, precision (0..17: digits to display),
+//                         description, display_low/high, control_low/high,
+//                         lolo, low, high, hihi, states, mdel, adel
+//                         (point_info_config.hpp),
 //                         sim = { model, min, max, period, step, seed }
 //     modbus:             table ("holding","input","coil","discrete"),
 //                         address, type, order, scale, offset,
@@ -27,6 +30,8 @@
 //
 // A port speaks one protocol; an ascii port carries exactly one instrument.
 #include "weft/apps/gather/gather_config.hpp"
+
+#include "weft/apps/assembly/point_info_config.hpp"
 
 #include <cstdio>
 #include <initializer_list>
@@ -153,8 +158,7 @@ PointConfig read_modbus_point(const ConfigSection& s, std::size_t index) {
   p.scale = s.number("scale", 1);
   if (p.scale == 0) s.fail("scale", "must not be 0");
   p.offset = s.number("offset", 0);
-  p.unit = s.string("unit", "");
-  if (s.has("precision")) p.precision = static_cast<int>(s.integer("precision", 0, 0, 17));
+  p.info = read_point_info(s, bit ? StateNames::two : StateNames::up_to_16);
   p.writable = s.boolean("writable", false);
   if (p.writable && p.table != sim::Table::holding && p.table != sim::Table::coil)
     s.fail("writable", "only holding registers and coils can be written; this point is in the " +
@@ -206,8 +210,7 @@ PointConfig read_ascii_point(const ConfigSection& s, std::size_t index, ascii::P
       p.field = static_cast<std::size_t>(s.integer("field", 1, 1, 99));
       break;
   }
-  p.unit = s.string("unit", "");
-  if (s.has("precision")) p.precision = static_cast<int>(s.integer("precision", 0, 0, 17));
+  p.info = read_point_info(s, p.field_type == ascii::FieldType::integer ? StateNames::up_to_16 : StateNames::none);
   p.sim = read_sim_model(s, index);
   s.reject_unknown_keys();
   return p;

@@ -9,7 +9,7 @@
 //   cert_file = ""                  # mqtts: client certificate and its key, both or neither
 //   key_file = ""
 //   topic = "weft/{device}/readings"  # {device}, {point}: with {point} a batch is one message per point
-//   device = "<hostname>"           # names the box in topics and messages
+//   device = "<[weftd] device>"     # names the box in topics and messages (default: the box's name)
 //   batch_rows = 500                # readings per batch
 //   max_in_flight = 8               # batches without PUBACK (one slot is kept for live data)
 //   backlog_rate = 2000             # rows/s for the backlog after an outage
@@ -26,6 +26,8 @@
 //                                   # upload published its outcome within this; else rolled back
 #include "weft/apps/upload/upload_config.hpp"
 
+#include "weft/apps/assembly/device_name.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -35,12 +37,6 @@
 
 namespace weft::apps {
 namespace {
-
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "weft";
-  return buf;
-}
 
 // Config time, before the loop runs: a plain file read is fine here.
 std::string read_password_file(const ConfigSection& s, const std::string& path) {
@@ -73,7 +69,7 @@ UploadSettings read_upload_settings(const ConfigSection& s) {
   if (auto* why = std::get_if<std::string>(&url)) s.fail("url", *why);
   out.client.url = std::get<mqtt::BrokerUrl>(url);
 
-  out.device = s.string("device", host_name());
+  out.device = s.string("device", box_device(s.document().root()));
   if (out.device.empty()) s.fail("device", "must not be empty");
   out.client.client_id = s.string("client_id", "weft-" + out.device);
   if (out.client.client_id.size() > 65535) s.fail("client_id", "longer than 65535 bytes");

@@ -8,7 +8,10 @@
 # point that is not writable gives ECA_NOWTACCESS (and a row). Then a stop
 # (SIGTERM) while a WRITE_NOTIFY waits for a mute device: the client gets
 # an answer or a clean disconnect, weftd exits 0 promptly.
-# `ca puts` on the console lists the last attempts.
+# `ca puts` on the console lists the last attempts. The points' metadata
+# from the config (limits, description, a coil's states) reach DBR_CTRL, the
+# alarm limits give the severity, and a reload that changes a unit reaches
+# a DBE_PROPERTY monitor.
 # Usage: bash ca_modbus_write.sh <weftd> <modbus_rtu_server> <client.py> <python3> <weftctl>
 set -euo pipefail
 WEFTD=$1
@@ -81,12 +84,22 @@ period = "2s"
   scale = 0.1
   unit = "degC"
   precision = 1
+  description = "boiler setpoint"
+  display_low = 0
+  display_high = 200
+  control_low = 10
+  control_high = 180
+  lolo = 2
+  low = 5
+  high = 120
+  hihi = 150
   writable = true
 
   [[instrument.point]]
   name = "coil1"
   table = "coil"
   address = 1
+  states = ["off", "on"]
   writable = true
 
 [[instrument]]
@@ -181,6 +194,15 @@ echo "$puts"
 [[ $(grep -c "^  20.*Z raw@test (127.0.0.1:[0-9]*) mb:plc:h100: 1000 -> ?: refused (no write access)$" <<<"$puts") == 1 ]] ||
   fail "ca puts does not end with the refused raw write"
 [[ $(grep -c "^  " <<<"$puts") == 3 ]] || fail "ca puts 3 did not list 3 entries"
+
+note "phase 1b: a reload gives h106 a new unit: a DBE_PROPERTY monitor hears of it"
+start_bg property timeout 60 "$PYTHON" "$CLIENT" "$PORT" mb property
+wait_grep 20 "$TMP/property.log" "^subscribed"
+sed -i 's/unit = "degC"/unit = "degF"/' "$TMP/weftd.toml"
+"$WEFTCTL" --socket "$TMP/weftd.sock" --timeout 30 --exec reload || fail "reload failed"
+wait_exit property 40
+cat "$TMP/property.log"
+((EXIT_STATUS == 0)) || fail "the DBE_PROPERTY client failed"
 stop weftd
 
 note "phase 2: SIGTERM while a WRITE_NOTIFY waits for a mute device"

@@ -101,6 +101,13 @@ if PHASE == "writes":
     check(abs(g("plc:h106") - 100.6) < 1e-9, "h106 reads the server's 1006 scaled: 100.6")
     ctrl = epics.ca.get_ctrlvars(epics.ca.create_channel(f"{DEV}:plc:h106", connect=True))
     check(ctrl["precision"] == 1 and ctrl["units"] == "degC", f"DBR_CTRL: PREC 1, EGU degC from the point's config ({ctrl})")
+    want = {"upper_disp_limit": 200, "lower_disp_limit": 0, "upper_ctrl_limit": 180, "lower_ctrl_limit": 10,
+            "upper_alarm_limit": 150, "upper_warning_limit": 120, "lower_warning_limit": 5, "lower_alarm_limit": 2}
+    check(all(ctrl[k] == v for k, v in want.items()), f"DBR_CTRL: display, control and alarm limits from the config ({ctrl})")
+    check(ctrl["severity"] == 0, f"100.6 is inside the alarm limits: NO_ALARM ({ctrl['severity']})")
+    coil = epics.ca.get_ctrlvars(epics.ca.create_channel(f"{DEV}:plc:coil1", connect=True))
+    check(list(coil["enum_strs"]) == ["off", "on"], f"DBR_CTRL_ENUM: the coil's states from the config ({coil})")
+    check(epics.caget(f"{DEV}:plc:coil1", as_string=True, timeout=5, use_monitor=False) == "off", "the coil as text: 'off'")
     check(epics.caget(f"{DEV}:plc:h106", as_string=True, timeout=5) == "100.6", "as text with its precision: '100.6'")
     check(epics.caput(f"{DEV}:plc:h106", 12.3, wait=True, timeout=10) == 1, "caput wait=True to h106 completes")
     check(abs(g("plc:h106") - 12.3) < 1e-9, "a read straight after the put sees the device's read-back 12.3")
@@ -114,6 +121,11 @@ if PHASE == "writes":
     rtts.sort()
     print(f"RTT median {rtts[len(rtts) // 2]:.1f} ms max {rtts[-1]:.1f} ms (put + device ack + read-back)", flush=True)
     check(abs(g("plc:h106") - 69.0) < 1e-9, "the last put (69.0) reads back")
+    for value, severity, status in ((130.0, 1, 4), (160.0, 2, 3), (4.0, 1, 6), (1.5, 2, 5), (69.0, 0, 0)):  # back to 69.0 for what follows
+        check(put_status(f"{DEV}:plc:h106", value)[0] == ECA_NORMAL, f"put {value}")
+        t = epics.ca.get_timevars(epics.ca.create_channel(f"{DEV}:plc:h106", connect=True))
+        check((t["severity"], t["status"]) == (severity, status),
+              f"{value}: the alarm limits give severity {severity}, status {status} ({t['severity']}, {t['status']})")
     # The coil: written by state name.
     check(epics.caget(f"{DEV}:plc:coil1", timeout=5, use_monitor=False) == 0, "coil1 reads off")
     check(epics.caput(f"{DEV}:plc:coil1", 1, wait=True, timeout=10) == 1
@@ -141,6 +153,23 @@ if PHASE == "writes":
     reply = raw_write(f"{DEV}:plc:h100", 5.0, notify=True)
     check(reply[:3] == (19, ECA_NOWTACCESS, 77), f"raw WRITE_NOTIFY to h100: ECA_NOWTACCESS ({reply})")
     check(g("plc:h100") == 1000, "h100 unchanged")
+    print("all checks passed", flush=True)
+elif PHASE == "property":
+    # A DBE_PROPERTY subscription: the initial update, then one when a reload
+    # restarts gather with a new unit for the point (ca_modbus_write.sh).
+    units = []
+    chid = ca.create_channel(f"{DEV}:plc:h106", connect=True)
+    check(ca.connect_channel(chid, timeout=5), "h106 connects")
+    sub = ca.create_subscription(chid, use_ctrl=True, mask=dbr.DBE_PROPERTY,
+                                 callback=lambda units_=None, **kw: units.append(kw.get("units")))
+    t0 = time.monotonic()
+    while not units and time.monotonic() - t0 < 5:
+        ca.poll(0.01)
+    check(units == ["degC"], f"the initial update carries EGU degC ({units})")
+    print("subscribed", flush=True)
+    while len(units) < 2 and time.monotonic() - t0 < 30:
+        ca.poll(0.01)
+    check(units == ["degC", "degF"], f"DBE_PROPERTY: one update when the unit changed to degF ({units})")
     print("all checks passed", flush=True)
 elif PHASE == "stop":
     chid = ca.create_channel(f"{DEV}:mute:h100", connect=True, auto_cb=False)

@@ -32,6 +32,12 @@ name = "sp.flow"
 type = "number"
 initial = 2.5
 writable = true
+unit = "l/min"
+description = "flow setpoint"
+display_low = 0
+display_high = 10
+high = 8
+hihi = 9
 
 [[soft_point]]
 name = "sp.count"
@@ -44,6 +50,7 @@ name = "sp.on"
 type = "bool"
 initial = true
 writable = true
+states = ["stopped", "running"]
 
 [[soft_point]]
 name = "sp.mode"

@@ -25,7 +25,12 @@ def check(cond, what):
 g = lambda n, **kw: epics.caget(f"{DEV}:{n}", timeout=5, **kw)
 check(g("sp:flow") == 2.5, "number soft point reads 2.5")
 check(g("sp:count") == 7 and isinstance(g("sp:count"), int), "integer soft point reads 7")
-check(g("sp:on") == 1 and g("sp:on", as_string=True) == "true", "bool reads 1 / 'true'")
+check(g("sp:on") == 1 and g("sp:on", as_string=True) == "running", "bool reads 1 / 'running' (its states)")
+cv = epics.ca.get_ctrlvars(epics.ca.create_channel(f"{DEV}:sp:flow", connect=True))
+check((cv["units"], cv["precision"], cv["upper_disp_limit"], cv["lower_disp_limit"], cv["upper_warning_limit"],
+       cv["upper_alarm_limit"]) == ("l/min", 0, 10, 0, 8, 9), f"a soft point's metadata from its config ({cv})")
+check(cv["upper_ctrl_limit"] == 10 and cv["lower_ctrl_limit"] == 0, "control limits default to the display limits")
+check(cv["lower_warning_limit"] != cv["lower_warning_limit"], "an unset alarm limit is NaN, as EPICS 7 sends it")
 check(g("sp:mode") == 1 and g("sp:mode", as_string=True) == "auto", "enum reads 1 / 'auto'")
 check(g("sp:note") == "hello", "text reads 'hello'")
 
@@ -39,6 +44,37 @@ deadline = time.time() + 3
 while 3.25 not in seen and time.time() < deadline:
     time.sleep(0.05)
 check(3.25 in seen and seen.count(3.25) == 1, f"the monitor saw the write once ({seen})")
+check(epics.caput(f"{DEV}:sp:flow", 8.5, wait=True, timeout=5) == 1
+      and epics.ca.get_timevars(epics.ca.create_channel(f"{DEV}:sp:flow", connect=True))["severity"] == 1,
+      "8.5 is above high = 8: MINOR")
+f = lambda field, **kw: epics.caget(f"{DEV}:sp:flow.{field}", timeout=5, use_monitor=False, **kw)
+check(f("SEVR") == 1 and f("SEVR", as_string=True) == "MINOR", f"sp:flow.SEVR is MINOR ({f('SEVR', as_string=True)})")
+check(f("STAT") == 4 and f("STAT", as_string=True) == "HIGH", f"sp:flow.STAT is HIGH ({f('STAT', as_string=True)})")
+sevr_seen = []
+sevr_mon = epics.PV(f"{DEV}:sp:flow.SEVR", auto_monitor=True)
+sevr_mon.add_callback(lambda value=None, **kw: sevr_seen.append(value))
+time.sleep(0.3)
+check(epics.caput(f"{DEV}:sp:flow", 3.25, wait=True, timeout=5) == 1, "back to 3.25")
+deadline = time.time() + 3
+while sevr_seen != [1, 0] and time.time() < deadline:
+    time.sleep(0.05)
+check(sevr_seen == [1, 0], f"a monitor on .SEVR sees MINOR, then NO_ALARM ({sevr_seen})")
+check(f("SEVR", as_string=True) == "NO_ALARM" and f("STAT", as_string=True) == "NO_ALARM", "3.25: no alarm")
+check(f("EGU") == "l/min" and f("DESC") == "flow setpoint" and f("NAME") == f"{DEV}:sp:flow",
+      "EGU, DESC, NAME as strings")
+check((f("HOPR"), f("LOPR"), f("HIGH"), f("HIHI"), f("DRVH"), f("DRVL"), f("PREC")) == (10, 0, 8, 9, 10, 0, 0),
+      "HOPR, LOPR, HIGH, HIHI, DRVH, DRVL, PREC as numbers")
+ch = epics.ca.create_channel(f"{DEV}:sp:flow.EGU", connect=True)
+check(epics.ca.field_type(ch) == epics.dbr.STRING, "EGU's native type is DBR_STRING")
+ch = epics.ca.create_channel(f"{DEV}:sp:flow.PREC", connect=True)
+check(epics.ca.field_type(ch) == epics.dbr.SHORT, "PREC's native type is DBR_SHORT")
+ch = epics.ca.create_channel(f"{DEV}:sp:flow.SEVR", connect=True)
+check(epics.ca.field_type(ch) == epics.dbr.ENUM, "SEVR's native type is DBR_ENUM")
+check(not epics.ca.write_access(ch), "a field is read-only (no write access)")
+check(epics.caget(f"{DEV}:sp:flow.SCAN", timeout=1) is None, "a field not served is not found")
+check(f("VAL") == 3.25, ".VAL is the value")
+check(epics.caput(f"{DEV}:sp:on", "stopped", wait=True, timeout=5) == 1 and g("sp:on") == 0,
+      "the bool written by its state name")
 check(epics.caput(f"{DEV}:sp:mode", "manual", wait=True, timeout=5) == 1
       and g("sp:mode", as_string=True) == "manual", "enum written by state name")
 check(epics.caput(f"{DEV}:sp:note", "bye", wait=True, timeout=5) == 1 and g("sp:note") == "bye", "text written")

@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
+
 namespace weft::apps {
 namespace {
 
@@ -68,11 +71,167 @@ TEST_CASE("ca pv quality is an alarm", "[ca][pv]") {
 
 TEST_CASE("ca pv changes raise value and alarm events", "[ca][pv]") {
   const ca::Value a = ca_pv::to_ca(ca_pv_reading(1.0), ca::ValueType::float64);
-  CHECK(ca_pv::events_between(a, a) == 0);
+  ca_pv::LastPosted last{a.elements, a.elements};
+  CHECK(ca_pv::events_for(last, a, a, 0, 0) == 0);
   const ca::Value b = ca_pv::to_ca(ca_pv_reading(2.0), ca::ValueType::float64);
-  CHECK(ca_pv::events_between(a, b) == (ca::dbe_value | ca::dbe_log));
+  CHECK(ca_pv::events_for(last, a, b, 0, 0) == (ca::dbe_value | ca::dbe_log));
   const ca::Value c = ca_pv::to_ca(ca_pv_reading(2.0, Quality::comm_error), ca::ValueType::float64);
-  CHECK(ca_pv::events_between(b, c) == ca::dbe_alarm);
+  CHECK(ca_pv::events_for(last, b, c, 0, 0) == ca::dbe_alarm);
+}
+
+TEST_CASE("ca pv deadbands compare with the last value sent (MDEL, ADEL)", "[ca][pv]") {
+  auto v = [](double x) { return ca_pv::to_ca(ca_pv_reading(x), ca::ValueType::float64); };
+  ca::Value before = v(0);
+  ca_pv::LastPosted last{before.elements, before.elements};
+  auto step = [&](double x) {
+    const ca::Value next = v(x);
+    const std::uint16_t e = ca_pv::events_for(last, before, next, 0.5, 2);
+    before = next;
+    return e;
+  };
+  CHECK(step(0.3) == 0);              // 0.3 from 0: within both
+  CHECK(step(0.5) == 0);              // exactly the deadband: not beyond it
+  CHECK(step(0.6) == ca::dbe_value);  // 0.6 from 0 (the last sent, not the last reading)
+  CHECK(step(1.0) == 0);              // 0.4 from 0.6
+  CHECK(step(1.2) == ca::dbe_value);
+  CHECK(step(2.1) == (ca::dbe_value | ca::dbe_log));  // 2.1 from the 0 last logged
+  CHECK(step(2.1) == 0);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  CHECK(step(nan) == (ca::dbe_value | ca::dbe_log));  // to NaN always counts
+  CHECK(step(nan) == 0);                             // NaN again is no change
+  CHECK(step(1.0) == (ca::dbe_value | ca::dbe_log));
+
+  // Negative: every reading, changed or not; text compares by equality.
+  ca::Value same = v(7);
+  ca_pv::LastPosted every{same.elements, same.elements};
+  CHECK(ca_pv::events_for(every, same, same, -1, 0) == ca::dbe_value);
+  const ca::Value t1 = ca_pv::to_ca(ca_pv_reading(std::string("a")), ca::ValueType::string);
+  const ca::Value t2 = ca_pv::to_ca(ca_pv_reading(std::string("b")), ca::ValueType::string);
+  ca_pv::LastPosted text{t1.elements, t1.elements};
+  CHECK(ca_pv::events_for(text, t1, t1, 5, 5) == 0);
+  CHECK(ca_pv::events_for(text, t1, t2, 5, 5) == (ca::dbe_value | ca::dbe_log));
+}
+
+TEST_CASE("ca pv metadata and limit alarms from the point's description", "[ca][pv]") {
+  PointInfo info;
+  info.unit = "bar";
+  info.precision = 2;
+  info.display_low = 0;
+  info.display_high = 10;
+  info.high = 8;
+  info.hihi = 9;
+  info.low = 2;
+  info.lolo = 1;
+  ca::Value v = ca_pv::to_ca(ca_pv_reading(5.0), ca::ValueType::float64);
+  ca_pv::apply_point_info(v, info);
+  CHECK(v.meta.units == "bar");
+  CHECK(v.meta.precision == std::optional<std::int16_t>(2));
+  CHECK(v.meta.upper_disp == 10);
+  CHECK(v.meta.lower_disp == 0);
+  CHECK(v.meta.upper_alarm == 9);
+  CHECK(v.meta.upper_warning == 8);
+  CHECK(v.meta.lower_warning == 2);
+  CHECK(v.meta.lower_alarm == 1);
+  CHECK(v.meta.upper_ctrl == 10);  // no control limits: the display limits
+  CHECK(v.meta.lower_ctrl == 0);
+  CHECK(v.alarm == ca::Alarm{});
+  info.control_low = 3;
+  info.control_high = 7;
+  ca_pv::apply_point_info(v, info);
+  CHECK(v.meta.upper_ctrl == 7);
+  CHECK(v.meta.lower_ctrl == 3);
+
+  auto alarm_at = [&](double x, Quality q = Quality::good) {
+    ca::Value a = ca_pv::to_ca(ca_pv_reading(x, q), ca::ValueType::float64);
+    ca_pv::apply_point_info(a, info);
+    return a.alarm;
+  };
+  CHECK(alarm_at(9) == ca::Alarm{ca::Status::hihi, ca::Severity::major});  // at the limit, as EPICS
+  CHECK(alarm_at(8.5) == ca::Alarm{ca::Status::high, ca::Severity::minor});
+  CHECK(alarm_at(7.99) == ca::Alarm{});
+  CHECK(alarm_at(2) == ca::Alarm{ca::Status::low, ca::Severity::minor});
+  CHECK(alarm_at(0.5) == ca::Alarm{ca::Status::lolo, ca::Severity::major});
+  // A bad reading's alarm is not hidden by the limits.
+  CHECK(alarm_at(9.5, Quality::comm_error) == ca::Alarm{ca::Status::comm, ca::Severity::invalid});
+
+  // Unset alarm limits go out as NaN (EPICS 7); an integer PV gets no PREC.
+  ca::Value plain = ca_pv::to_ca(ca_pv_reading(std::int64_t{4}), ca::ValueType::int32);
+  PointInfo rpm;
+  rpm.unit = "rpm";
+  rpm.precision = 3;
+  ca_pv::apply_point_info(plain, rpm);
+  CHECK(plain.meta.units == "rpm");
+  CHECK(!plain.meta.precision);
+  CHECK(std::isnan(plain.meta.upper_alarm));
+  CHECK(std::isnan(plain.meta.lower_alarm));
+  CHECK(plain.alarm == ca::Alarm{});
+}
+
+TEST_CASE("ca pv record fields: types, values, events", "[ca][pv]") {
+  CHECK(ca_pv::parse_field("VAL") == ca_pv::Field::val);
+  CHECK(ca_pv::parse_field("EGU") == ca_pv::Field::egu);
+  CHECK(ca_pv::parse_field("STAT") == ca_pv::Field::stat);
+  CHECK(!ca_pv::parse_field("SCAN"));  // not served
+  CHECK(!ca_pv::parse_field("egu"));
+
+  PointInfo info;
+  info.unit = "bar";
+  info.precision = 3;
+  info.description = "boiler pressure";
+  info.display_high = 10;
+  info.high = 8;
+  ca::Value pv = ca_pv::to_ca(ca_pv_reading(8.5), ca::ValueType::float64);
+  ca_pv::apply_point_info(pv, info);
+  auto field = [&](ca_pv::Field f) { return ca_pv::field_value(f, pv, "box:line1:temp", &info); };
+  auto text = [](const ca::Value& v) { return std::get<std::vector<std::string>>(v.elements).front(); };
+  auto number = [](const ca::Value& v) { return std::get<std::vector<double>>(v.elements).front(); };
+
+  CHECK(field(ca_pv::Field::egu).type == ca::ValueType::string);
+  CHECK(text(field(ca_pv::Field::egu)) == "bar");
+  CHECK(text(field(ca_pv::Field::desc)) == "boiler pressure");
+  CHECK(text(field(ca_pv::Field::name)) == "box:line1:temp");
+  CHECK(field(ca_pv::Field::prec).type == ca::ValueType::int16);
+  CHECK(number(field(ca_pv::Field::prec)) == 3);
+  CHECK(field(ca_pv::Field::hopr).type == ca::ValueType::float64);
+  CHECK(number(field(ca_pv::Field::hopr)) == 10);
+  CHECK(number(field(ca_pv::Field::lopr)) == 0);
+  CHECK(number(field(ca_pv::Field::high)) == 8);
+  CHECK(std::isnan(number(field(ca_pv::Field::hihi))));  // unset
+  const ca::Value sevr = field(ca_pv::Field::sevr);
+  CHECK(sevr.type == ca::ValueType::enumerated);
+  CHECK(number(sevr) == 1);  // 8.5 is above high: MINOR
+  CHECK(sevr.meta.enum_strings == std::vector<std::string>{"NO_ALARM", "MINOR", "MAJOR", "INVALID"});
+  const ca::Value stat = field(ca_pv::Field::stat);
+  CHECK(number(stat) == 4);
+  CHECK(stat.meta.enum_strings.size() == 22);
+  CHECK(stat.meta.enum_strings[4] == "HIGH");
+  CHECK(stat.meta.enum_strings[17] == "UDF");
+  CHECK(field(ca_pv::Field::egu).alarm == pv.alarm);  // any field carries the record's alarm and stamp
+  CHECK(field(ca_pv::Field::egu).stamp == pv.stamp);
+  CHECK(ca_pv::field_value(ca_pv::Field::desc, pv, "x", nullptr).elements == ca::Elements{std::vector<std::string>{""}});
+
+  CHECK(ca_pv::field_events(ca_pv::Field::val, ca::dbe_value) == ca::dbe_value);
+  CHECK(ca_pv::field_events(ca_pv::Field::sevr, ca::dbe_value | ca::dbe_log) == 0);
+  CHECK(ca_pv::field_events(ca_pv::Field::sevr, ca::dbe_alarm) == (ca::dbe_value | ca::dbe_log | ca::dbe_alarm));
+  CHECK(ca_pv::field_events(ca_pv::Field::egu, ca::dbe_alarm) == 0);
+  CHECK(ca_pv::field_events(ca_pv::Field::egu, ca::dbe_property) ==
+        (ca::dbe_value | ca::dbe_log | ca::dbe_property));
+  CHECK(ca_pv::field_events(ca_pv::Field::name, 0xF) == 0);
+}
+
+TEST_CASE("ca pv state names make an ENUM", "[ca][pv]") {
+  PointInfo info;
+  info.states = {"off", "on"};
+  CHECK(ca_pv::native_type(weft::Value{true}, &info) == ca::ValueType::enumerated);
+  CHECK(ca_pv::native_type(weft::Value{2.0}, &info) == ca::ValueType::enumerated);  // a register holding a mode
+  CHECK(ca_pv::native_type(weft::Value{2.0}, nullptr) == ca::ValueType::float64);
+  CHECK(ca_pv::native_type(weft::Value{std::string("x")}, &info) == ca::ValueType::string);
+  ca::Value b = ca_pv::to_ca(ca_pv_reading(true), ca::ValueType::enumerated);
+  ca_pv::apply_point_info(b, info);
+  CHECK(b.meta.enum_strings == std::vector<std::string>{"off", "on"});
+  ca::Value d = ca_pv::to_ca(ca_pv_reading(1.5), ca::ValueType::float64);
+  ca_pv::apply_point_info(d, info);
+  CHECK(d.meta.enum_strings.empty());  // only an ENUM carries state names
 }
 
 }  // namespace weft::apps

@@ -129,5 +129,5 @@ TEST_CASE("point write config: writable only on holding registers and coils, pre
   const PointConfig& c = g.instruments.at(0).points.at(0);
   CHECK(c.writable);
   CHECK(c.write_multiple);
-  CHECK(c.precision == 3);
+  CHECK(c.info.precision == 3);
 }

@@ -19,6 +19,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "weft/core/clock.hpp"
+#include "weft/core/point_info.hpp"
 #include "weft/core/point_writes.hpp"
 #include "weft/core/reading.hpp"
 
@@ -82,14 +83,6 @@ private:
   const Clock* clock_ = nullptr;
 };
 
-// What a point's owner knows about it besides its values, for the services
-// that present points (ca: EGU, PREC in DBR_GR/CTRL).
-struct PointInfo {
-  std::string unit;                // engineering unit, e.g. "bar"; empty: none
-  std::optional<int> precision;    // digits after the point to display; unset: none given
-  friend bool operator==(const PointInfo&, const PointInfo&) = default;
-};
-
 struct BusStats {
   std::uint64_t published = 0;
   std::uint64_t dropped = 0;  // summed over all subscribers, including past ones
@@ -132,7 +125,14 @@ public:
   // Point descriptions, set by the point's owner (gather, from its config)
   // before it publishes the point; a later one replaces it (a reload).
   // Bounded by the configured points; kept after the owner stops.
-  void describe(const std::string& point, PointInfo info) { infos_[point] = std::move(info); }
+  // info_changes() counts the descriptions that changed something (a new
+  // point's, or a different one), so a presenter re-reads them only then.
+  void describe(const std::string& point, PointInfo info) {
+    auto& slot = infos_[point];
+    if (slot != info) ++info_changes_;
+    slot = std::move(info);
+  }
+  std::uint64_t info_changes() const noexcept { return info_changes_; }
   const PointInfo* info(std::string_view point) const {
     const auto it = infos_.find(point);
     return it == infos_.end() ? nullptr : &it->second;
@@ -150,6 +150,7 @@ private:
   std::uint64_t latest_untracked_ = 0;              // publishes of points beyond kLatestPoints
   PointWrites writes_;
   std::map<std::string, PointInfo, std::less<>> infos_;
+  std::uint64_t info_changes_ = 0;
 };
 
 }  // namespace weft

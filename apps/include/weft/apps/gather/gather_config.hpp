@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "weft/core/config.hpp"
+#include "weft/core/point_info.hpp"
 #include "weft/drivers/ascii/line_framer.hpp"
 #include "weft/drivers/ascii/parse_spec.hpp"
 #include "weft/drivers/modbus/registers.hpp"
@@ -40,8 +41,9 @@ struct PointConfig {
   modbus::WordOrder order = modbus::WordOrder::abcd;
   double scale = 1;
   double offset = 0;
-  std::string unit;      // a label, e.g. "degC"
-  std::optional<int> precision;  // digits to display (CA's PREC); unset: none given
+  // unit, precision, description, limits, state names, deadbands: put on the
+  // bus's point descriptions for the services that present points (ca)
+  PointInfo info;
   // Modbus holding registers and coils: writes through the bus's PointWrites
   // (a CA put) become Modbus writes between polls (bus_poller.hpp).
   bool writable = false;

@@ -1,0 +1,303 @@
+// The ca service's shared state, private to apps/ca: its settings, the PV
+// table, the circuits with their channels and monitors, and the functions
+// its files call across. Everything here lives on the loop thread (no
+// locks); a Circuit, its Channels and their Monitors are owned by the
+// circuit's session and unlinked from their Pvs when it ends.
+//
+// Files of the service (each says what it guarantees at its top):
+//   ca.cpp            the service: sockets bound, tasks spawned, the factory
+//   ca_settings.cpp   [service.ca], its [[service.ca.access]] rules, [[soft_point]]
+//   ca_pvs.cpp        the bus's points as PVs (the only file that reads the bus feed)
+//   ca_monitors.cpp   subscription updates: sent, or kept due and squashed
+//   ca_requests.cpp   what each request does on a circuit (CREATE_CHAN, READ_NOTIFY, ...)
+//   ca_writes.cpp     access rights, writes (soft points, device writes), the put log
+//   ca_circuit.cpp    a circuit's byte stream: framing, ordering, output, limits, trace
+//   ca_udp.cpp        SEARCH answers and beacons
+//   ca_console.cpp    `ca ...` commands, the dump section, weft.ca.* counters
+//   ca_pv.cpp         pure functions (public ca_pv.hpp, unit-tested): names, types,
+//                     metadata and limit alarms, deadband events, record fields
+// Seams for the gateway (issue 14): ca_udp.cpp knows only SearchSide (which
+// names are served, the TCP port), not the PV table; ca_circuit.cpp knows
+// the stream, not what a request means (handle()); only ca_pvs.cpp and
+// ca_writes.cpp know the bus.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "weft/apps/ca/ca_pv.hpp"
+#include "weft/core/commands.hpp"
+#include "weft/core/context.hpp"
+#include "weft/core/dump.hpp"
+#include "weft/core/task_group.hpp"
+#include "weft/drivers/ca/dbr.hpp"
+#include "weft/drivers/ca/messages.hpp"
+#include "weft/drivers/store/store.hpp"
+
+namespace weft::apps::ca_server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// What the UDP side of a CA server needs (ca_udp.cpp): which names it
+// creates channels for and where its circuits listen. The server's PV table
+// fills `serves`; the gateway's would ask its upstream cache.
+struct SearchSide {
+  ca::Limits limits;
+  std::uint16_t tcp_port = 0;                     // advertised in search replies and beacons
+  std::function<bool(std::string_view)> serves;   // true: a CREATE_CHAN for this name succeeds
+  std::uint64_t searches = 0, hits = 0;
+};
+
+// A setpoint or parameter of the box itself ([[soft_point]]): published on
+// the bus at start and on every accepted CA write.
+struct SoftPoint {
+  std::string name;                  // the point name on the bus
+  ca::ValueType type = ca::ValueType::float64;
+  std::vector<std::string> strings;  // enum state names (type enumerated)
+  weft::Value initial;
+  bool is_bool = false;              // a bool point: ENUM "false"/"true" on the wire, bool on the bus
+  bool writable = false;
+  PointInfo info;                    // unit, precision, limits, ... (described on the bus like gather's points)
+};
+
+// [[service.ca.access]]: first match wins; no match is read-only.
+struct AccessRule {
+  std::string pv = "*", host = "*", user = "*";  // fnmatch globs
+  std::uint32_t rights = ca::access_read;
+};
+
+struct Settings {
+  std::uint16_t port = ca::default_server_port;
+  std::vector<std::string> interfaces;
+  std::string device;
+  std::uint16_t repeater_port = ca::default_repeater_port;
+  Duration beacon_period = std::chrono::seconds(15);
+  ca::Limits limits;
+  std::size_t max_circuits = 256;
+  std::size_t max_channels = 4096;
+  std::size_t max_subscriptions = 16;
+  std::size_t send_buffer = 256 * 1024;
+  std::size_t socket_send_buffer = 64 * 1024;
+  Duration client_timeout = std::chrono::seconds(60);
+  Duration write_timeout = std::chrono::seconds(5);  // a write to the hardware: its owner's answer within this
+  std::vector<SoftPoint> soft_points;
+  std::vector<AccessRule> access;
+  store::Store* store = nullptr;  // the put log's table ([store]); null: the put log is in the log only
+};
+
+struct Circuit;
+struct Channel;
+
+// One message in a circuit's flight recorder (`ca trace`, dumps).
+struct TraceEntry {
+  bool out = false;  // sent by us
+  ca::Header header;
+};
+constexpr std::size_t kTraceDepth = 64;
+
+struct Monitor {
+  std::uint16_t dbr_type = 0;
+  std::uint32_t count = 0;
+  std::uint16_t mask = 0;
+  bool pending = false;  // an update is due but waits for room or EVENTS_ON
+};
+
+struct Pv {
+  std::string name;
+  std::string point;
+  const SoftPoint* soft = nullptr;  // set for the box's own soft points
+  std::optional<PointInfo> info;    // the owner's description (unit, limits, ...), when it gave one
+  bool from_bool = false;           // its first reading was a bool (an ENUM written back as a bool)
+  ca_pv::LastPosted posted;         // what the deadbands compare with
+  std::int64_t mono_ns = 0, wall_ns = 0;  // the last reading taken (a second copy of it changes nothing)
+  ca::Value value;
+  std::vector<Channel*> channels;  // every open channel to this PV, on any circuit
+};
+
+// A write to the hardware, checked and converted, waiting for its owner's
+// answer (run_device_write); the request's fields for the reply.
+struct DeviceWrite {
+  Pv* pv = nullptr;
+  weft::Value value;
+  std::string old_text, new_text;  // for the put log
+  bool notify = false;             // WRITE_NOTIFY (reply with the status) or WRITE (ERROR on failure)
+  std::uint16_t dbr_type = 0;
+  std::uint32_t count = 0;
+  std::uint32_t ioid = 0;
+  std::uint32_t cid = 0;
+  std::vector<std::uint8_t> header;  // the WRITE's header, copied into its ERROR
+};
+
+constexpr std::size_t kPutRing = 64;  // put-log entries kept for `ca puts`
+
+struct Channel {
+  Circuit* circuit = nullptr;
+  Pv* pv = nullptr;
+  std::uint32_t cid = 0;
+  std::uint32_t sid = 0;
+  std::uint32_t rights = 0;  // ACCESS_RIGHTS as sent
+  ca_pv::Field field = ca_pv::Field::val;  // the record field it reads (".EGU"...); all but VAL read-only
+  std::map<std::uint32_t, Monitor> monitors;  // by subscription ID
+};
+
+struct Server {
+  Server(Context& c, const Settings& settings);  // ca_pvs.cpp: search.serves is the PV table
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  Context& ctx;
+  const Settings& s;
+  SearchSide search;  // the UDP side; its tcp_port is the circuits' port
+  std::unordered_map<std::string, std::unique_ptr<Pv>> pvs;  // by PV name
+  std::size_t circuits = 0;
+  std::vector<Circuit*> open;  // every live circuit, for the console and dumps
+  std::set<std::string> refused_addresses;  // logged once each (bounded below)
+  std::uint64_t circuits_accepted = 0, circuits_refused = 0, malformed = 0;
+  std::uint64_t descriptions_seen = 0;  // the bus's info_changes() when the PVs last took the descriptions
+  std::uint64_t squashed_closed = 0;  // squashed updates of circuits already closed
+  std::uint64_t puts = 0, puts_unstored = 0;  // put-log entries; of which not in the store (no [store], not open)
+  std::deque<store::PutRecord> put_ring;      // the last kPutRing, for `ca puts`
+
+  std::uint64_t squashed_total() const;
+};
+
+struct Circuit {
+  Server& server;
+  tcp::socket sock;
+  std::string peer;     // address:port, as `ca` and `ca trace` name the circuit
+  std::string address;  // the peer's address alone: `ca clients` groups by it
+  std::string user, host;
+  std::uint16_t minor = 0;
+  std::unordered_map<std::uint32_t, std::unique_ptr<Channel>> channels;  // by SID
+  std::uint32_t next_sid = 1;
+  std::vector<std::uint8_t> out;
+  asio::steady_timer wake;
+  asio::steady_timer room;  // serve_requests waits on it while `out` is at send_buffer (drain cancels it)
+  bool closing = false;
+  bool events_off = false;
+  bool writing = false;  // a write is in progress or was cut short (the stream's framing is lost)
+  bool channel_limit_logged = false;       // max_channels refusals are logged once per circuit
+  bool subscription_limit_logged = false;  // max_subscriptions refusals likewise
+  std::deque<std::pair<std::uint32_t, std::uint32_t>> pending;  // (sid, subscription ID) with an update due
+  std::optional<DeviceWrite> device_write;  // set by handle(); serve_requests awaits it before the next request
+  std::vector<std::uint8_t> farewell;       // replies owed when a stop cut a device write short (sent before SERVER_DISCONN)
+  std::uint64_t squashed = 0, bytes_in = 0, bytes_out = 0;
+  std::array<TraceEntry, kTraceDepth> trace{};
+  std::size_t traced = 0;  // messages recorded so far; the ring holds the last kTraceDepth
+
+  void record(bool out_bound, const ca::Header& h) { trace[traced++ % kTraceDepth] = TraceEntry{out_bound, h}; }
+  std::size_t subscriptions() const {
+    std::size_t n = 0;
+    for (const auto& [sid, ch] : channels) n += ch->monitors.size();
+    return n;
+  }
+
+  Circuit(Server& srv, tcp::socket socket, std::string label)
+      : server(srv), sock(std::move(socket)), peer(std::move(label)), address(peer.substr(0, peer.rfind(':'))),
+        wake(sock.get_executor()), room(sock.get_executor()) {
+    wake.expires_at(asio::steady_timer::time_point::max());
+    room.expires_at(asio::steady_timer::time_point::max());
+  }
+  Circuit(const Circuit&) = delete;
+  Circuit& operator=(const Circuit&) = delete;
+  ~Circuit() {
+    for (auto& [sid, ch] : channels) forget(*ch);
+  }
+
+  void notify() { wake.cancel(); }
+  bool extended_ok() const noexcept { return minor >= 9; }
+
+  void forget(Channel& ch) {
+    auto& list = ch.pv->channels;
+    list.erase(std::remove(list.begin(), list.end(), &ch), list.end());
+  }
+
+  Channel* channel(std::uint32_t sid) {
+    const auto it = channels.find(sid);
+    return it == channels.end() ? nullptr : it->second.get();
+  }
+};
+
+// ---- ca_settings.cpp
+Settings read_settings(const ConfigSection& section, const ConfigSection& root, store::Store* store);
+// `text` as an IPv4 address; with a section, a bad one fails at its `interfaces` key.
+asio::ip::address_v4 interface_address(const std::string& text, const ConfigSection* section);
+
+// ---- ca_pvs.cpp
+// The PV and field a client asked for ("NAME", "NAME.VAL", "NAME.EGU");
+// pv null when not served (no such PV, or a field not served).
+struct Target {
+  Pv* pv = nullptr;
+  ca_pv::Field field = ca_pv::Field::val;
+};
+Target find_target(Server& s, std::string_view requested);
+Pv* find_pv(Server& s, std::string_view requested);  // find_target's PV, whatever the field
+// What a channel reads: its PV's value, or its field's (built in `scratch`).
+const ca::Value& channel_value(const Channel& ch, ca::Value& scratch);
+// A request's count against the value: 0 is the current length (4.13).
+std::uint32_t resolve_count(std::uint32_t requested, const ca::Value& value);
+// A DBR payload for a reply or update, or the ECA code that refuses it
+// (zeroed payload of the same shape, as RSRV sends).
+std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const ca::Value& value, std::uint16_t type,
+                                                          std::uint32_t count);
+// A reading of a point: its PV created or updated, monitors told.
+void on_reading(Server& s, const Reading& r);
+// Every reading on the bus into on_reading, until cancelled.
+asio::awaitable<void> feed(Server& s);
+
+// ---- ca_monitors.cpp
+void queue_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, const Monitor& m);
+void post_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, Monitor& m);
+void flush_pending(Circuit& c);
+
+// ---- ca_writes.cpp
+// The first matching access rule's rights; write only for a writable point's VAL.
+std::uint32_t rights_for(const Server& s, const Pv& pv, ca_pv::Field field, const Circuit& c);
+ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t count,
+                    std::span<const std::uint8_t> data, std::string& why, std::optional<DeviceWrite>& device);
+asio::awaitable<void> run_device_write(Circuit& c);
+
+// ---- ca_requests.cpp
+// ERROR for the request in `f` (its header copied verbatim, pitfall 17).
+void send_error(Circuit& c, const ca::Frame& f, std::uint32_t cid, ca::Eca status, const std::string& text);
+bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request);
+
+// ---- ca_circuit.cpp
+std::string who(const Circuit& c);
+std::string ca_label(const ca::Header& h);
+asio::awaitable<void> accept_loop(Server& s, tcp::acceptor& acceptor, TaskGroup& circuits);
+
+// ---- ca_udp.cpp
+asio::awaitable<void> search_loop(SearchSide& side, udp::socket& sock);
+asio::awaitable<void> beacon_loop(const SearchSide& side, udp::socket& sock, std::uint16_t repeater_port,
+                                  Duration beacon_period);
+
+// ---- ca_console.cpp
+// Keep these in run()'s frame after the Server (their handlers read it).
+std::vector<CommandRegistration> register_commands(Server& s);
+DumpSectionHandle add_dump_section(Server& s);
+asio::awaitable<void> publish_counters(Server& s);
+
+}  // namespace weft::apps::ca_server

@@ -1,0 +1,114 @@
+// [service.ca] read into Settings: every key checked here, each error
+// naming file:line:col and the key (ConfigSection::fail), so the service
+// itself never meets a bad value. Also its [[service.ca.access]] rules (in
+// file order: first match wins) and the top-level [[soft_point]] tables.
+#include <chrono>
+#include <cstdint>
+
+#include "ca_server.hpp"
+#include "weft/apps/assembly/device_name.hpp"
+#include "weft/apps/assembly/point_info_config.hpp"
+
+namespace weft::apps::ca_server {
+namespace {
+
+// [[soft_point]] name, type (number, integer, text, bool, enum + strings), initial, writable.
+SoftPoint read_soft_point(const ConfigSection& t) {
+  SoftPoint sp;
+  sp.name = t.required_string("name");
+  if (sp.name.empty()) t.fail("name", "must not be empty");
+  const std::string type = t.string("type", "number");
+  if (type == "number") {
+    sp.type = ca::ValueType::float64;
+    sp.initial = t.number("initial", 0.0);
+  } else if (type == "integer") {
+    sp.type = ca::ValueType::int32;
+    sp.initial = t.integer("initial", 0, INT32_MIN, INT32_MAX);
+  } else if (type == "text") {
+    sp.type = ca::ValueType::string;
+    sp.initial = t.string("initial", "");
+    if (std::get<std::string>(sp.initial).size() > 39) t.fail("initial", "CA strings hold at most 39 characters");
+  } else if (type == "bool") {
+    sp.type = ca::ValueType::enumerated;
+    sp.is_bool = true;
+    sp.initial = t.boolean("initial", false);
+  } else if (type == "enum") {
+    sp.type = ca::ValueType::enumerated;
+    sp.strings = t.string_array("strings");
+    if (sp.strings.empty() || sp.strings.size() > ca::max_enum_states) {
+      t.fail("strings", "an enum needs 1 to 16 state names");
+    }
+    for (const auto& name : sp.strings) {
+      if (name.size() > 25) t.fail("strings", "'" + name + "' is longer than CA's 25 characters per state");
+    }
+    sp.initial = t.integer("initial", 0, 0, static_cast<std::int64_t>(sp.strings.size()) - 1);
+  } else {
+    t.fail("type", "'" + type + "' is not one of number, integer, text, bool, enum");
+  }
+  sp.writable = t.boolean("writable", false);
+  if (type == "enum" && t.has("states")) t.fail("states", "an enum soft point names its states in strings = [...]");
+  sp.info = read_point_info(t, sp.is_bool ? StateNames::two : StateNames::none);
+  if (t.boolean("persist", false)) {
+    t.fail("persist", "persisting soft points across restarts is not built yet (issue 13); remove it");
+  }
+  t.reject_unknown_keys();
+  return sp;
+}
+
+}  // namespace
+
+asio::ip::address_v4 interface_address(const std::string& text, const ConfigSection* section) {
+  boost::system::error_code ec;
+  const auto a = asio::ip::make_address_v4(text, ec);
+  if (ec && section) section->fail("interfaces", "'" + text + "' is not an IPv4 address (e.g. \"127.0.0.1\")");
+  return a;
+}
+
+Settings read_settings(const ConfigSection& section, const ConfigSection& root, store::Store* store) {
+  Settings s;
+  s.store = store;
+  s.write_timeout = section.duration("write_timeout", std::chrono::seconds(5), std::chrono::milliseconds(100));
+  s.port = static_cast<std::uint16_t>(section.integer("port", ca::default_server_port, 0, 65535));
+  s.interfaces = section.string_array("interfaces");
+  for (const auto& i : s.interfaces) interface_address(i, &section);
+  s.device = section.string("device", box_device(root));
+  if (s.device.empty()) section.fail("device", "must not be empty");
+  s.repeater_port =
+      static_cast<std::uint16_t>(section.integer("repeater_port", ca::default_repeater_port, 1, 65535));
+  s.beacon_period = section.duration("beacon_period", std::chrono::seconds(15), std::chrono::milliseconds(100));
+  s.limits.max_array_bytes =
+      static_cast<std::uint32_t>(section.integer("max_array_bytes", 16384, 16384, 64 * 1024 * 1024));
+  s.max_circuits = static_cast<std::size_t>(section.integer("max_circuits", 256, 1, 100'000));
+  s.max_channels = static_cast<std::size_t>(section.integer("max_channels", 4096, 1, 1'000'000));
+  s.max_subscriptions = static_cast<std::size_t>(section.integer("max_subscriptions", 16, 1, 1024));
+  s.send_buffer = static_cast<std::size_t>(section.integer("send_buffer", 256 * 1024, 4096, 64 * 1024 * 1024));
+  s.socket_send_buffer = static_cast<std::size_t>(
+      section.integer("socket_send_buffer", 64 * 1024, 0, 64 * 1024 * 1024));
+  if (s.socket_send_buffer != 0 && s.socket_send_buffer < 4096) {
+    section.fail("socket_send_buffer", "must be 0 (the kernel's default) or at least 4096");
+  }
+  s.client_timeout =
+      section.duration("client_timeout", std::chrono::seconds(60), std::chrono::seconds(1));
+  for (const ConfigSection& rule : section.tables("access")) {
+    AccessRule a;
+    a.pv = rule.string("pv", "*");
+    a.host = rule.string("host", "*");
+    a.user = rule.string("user", "*");
+    const std::string grant = rule.string("grant", "read");
+    if (grant == "none") {
+      a.rights = 0;
+    } else if (grant == "read") {
+      a.rights = ca::access_read;
+    } else if (grant == "write") {
+      a.rights = ca::access_read | ca::access_write;
+    } else {
+      rule.fail("grant", "'" + grant + "' is not one of none, read, write");
+    }
+    rule.reject_unknown_keys();
+    s.access.push_back(std::move(a));
+  }
+  for (const ConfigSection& t : root.tables("soft_point")) s.soft_points.push_back(read_soft_point(t));
+  return s;
+}
+
+}  // namespace weft::apps::ca_server

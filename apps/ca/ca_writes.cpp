@@ -1,0 +1,231 @@
+// Access rights and writes. Rights: the first [[service.ca.access]] rule
+// that matches the PV, the client's claimed host and user wins (none:
+// read-only), and write only ever for a writable point. A write is checked
+// (rights, type, count), converted to the PV's type and then either applied
+// at once (a soft point: set, published) or handed to the point's owner on
+// the bus's PointWrites (run_device_write: the circuit waits for the answer,
+// at most write_timeout). Every attempt, allowed or refused, is one put-log
+// entry: a log line, a store row (through the store's writer thread, never
+// SQLite here) and the `ca puts` ring.
+#include <fnmatch.h>
+
+#include <chrono>
+#include <memory>
+
+#include "ca_server.hpp"
+#include "weft/core/point_writes.hpp"
+#include "weft/drivers/ca/convert.hpp"
+
+namespace weft::apps::ca_server {
+namespace {
+
+// A writable soft point, or a point whose owner takes writes (gather's `writable = true` registers).
+bool writable(const Server& s, const Pv& pv) {
+  if (pv.soft != nullptr) return pv.soft->writable;
+  return s.ctx.bus().writes().find(pv.point) != nullptr;
+}
+
+// The put log: every write attempt, allowed or refused, is one line in the
+// log and (with a [store]) one row of the store's put_log table, written by
+// the store's writer thread (never SQLite here); the last kPutRing are kept
+// for `ca puts`.
+void put_log(Server& s, const Circuit& c, const Pv& pv, const std::string& old_text, const std::string& new_text,
+             const std::string& result) {
+  s.ctx.log().info("ca: put {} by {} ({}): {} -> {}: {}", pv.name, who(c), c.peer, old_text, new_text, result);
+  store::PutRecord r;
+  r.wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  r.who = who(c);
+  r.peer = c.peer;
+  r.pv = pv.name;
+  r.old_value = old_text;
+  r.new_value = new_text;
+  r.result = result;
+  ++s.puts;
+  if (s.s.store != nullptr && s.s.store->accepting()) {
+    s.s.store->append_put(r);
+  } else {
+    ++s.puts_unstored;
+  }
+  s.put_ring.push_back(std::move(r));
+  if (s.put_ring.size() > kPutRing) s.put_ring.pop_front();
+}
+
+std::string value_text(const ca::Elements& elements, ca::ValueType type, const ca::Metadata& meta) {
+  auto t = ca::convert_elements(elements, type, ca::ValueType::string, meta);
+  auto* e = std::get_if<ca::Elements>(&t);
+  return e ? std::get<std::vector<std::string>>(*e).front() : std::string("?");
+}
+
+}  // namespace
+
+// First matching rule wins; none: read-only. Write only for writable points.
+std::uint32_t rights_for(const Server& s, const Pv& pv, ca_pv::Field field, const Circuit& c) {
+  std::uint32_t rights = ca::access_read;
+  for (const AccessRule& rule : s.s.access) {
+    const bool match = ::fnmatch(rule.pv.c_str(), pv.name.c_str(), 0) == 0 &&
+                       ::fnmatch(rule.host.c_str(), c.host.c_str(), FNM_CASEFOLD) == 0 &&
+                       ::fnmatch(rule.user.c_str(), c.user.c_str(), 0) == 0;
+    if (match) {
+      rights = rule.rights;
+      break;
+    }
+  }
+  if (field != ca_pv::Field::val || !writable(s, pv)) rights &= ~ca::access_write;
+  return rights;
+}
+
+// A CA write to a PV: checked (rights, type, count), decoded and converted
+// to the PV's type. A soft point is set at once (a read that follows on the
+// circuit sees it) and published on the bus. A point with an owner on the
+// bus's PointWrites (a writable Modbus register) becomes `device`: the
+// circuit then waits for the owner's answer before it takes its next
+// request (run_device_write). Every refusal here is one put-log entry.
+ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t count,
+                    std::span<const std::uint8_t> data, std::string& why, std::optional<DeviceWrite>& device) {
+  Server& s = c.server;
+  Pv& pv = *ch.pv;
+  const std::string old_text = value_text(pv.value.elements, pv.value.type, pv.value.meta);
+  auto refuse = [&](std::string result, ca::Eca status) {
+    put_log(s, c, pv, old_text, "?", result);
+    return status;
+  };
+  if ((ch.rights & ca::access_write) == 0) {
+    if (ch.field != ca_pv::Field::val) {
+      why = pv.name + ": its record fields besides VAL are read-only";
+    } else {
+      why = pv.name + (writable(s, pv) ? " is not writable by this client (access rules)"
+                                       : " is read-only (its point is not configured writable = true)");
+    }
+    return refuse("refused (no write access)", ca::Eca::nowtaccess);
+  }
+  if (type > 6) {
+    why = "write with " + ca::dbr_name(type) + ": only plain types 0..6 are accepted";
+    return refuse("refused (bad type)", ca::Eca::badtype);
+  }
+  if (count != 1) {
+    why = "write of " + std::to_string(count) + " elements to a scalar";
+    return refuse("refused (bad count)", ca::Eca::badcount);
+  }
+  const auto decoded = ca::decode_dbr(type, count, data, s.s.limits);
+  if (const auto* e = std::get_if<ca::Error>(&decoded)) {
+    why = e->message();
+    return refuse("refused (" + why + ")", ca::to_eca(e->code));
+  }
+  const ca::Decoded& d = std::get<ca::Decoded>(decoded);
+  const auto converted = ca::convert_elements(d.value.elements, d.value.type, pv.value.type, pv.value.meta);
+  if (const auto* e = std::get_if<ca::Error>(&converted)) {
+    why = e->message();
+    return refuse("refused (" + why + ")", ca::Eca::noconvert);
+  }
+  const ca::Elements& el = std::get<ca::Elements>(converted);
+  const std::string new_text = value_text(el, pv.value.type, pv.value.meta);
+  if (pv.soft == nullptr) {  // the hardware's: its owner writes it (rights said it has one)
+    weft::Value value;
+    if (const auto* texts = std::get_if<std::vector<std::string>>(&el)) {
+      value = texts->front();
+    } else {
+      const double n = std::get<std::vector<double>>(el).front();
+      if (pv.from_bool && (n == 0 || n == 1)) value = n == 1;
+      else if (pv.value.type == ca::ValueType::int32) value = static_cast<std::int64_t>(n);
+      else value = n;
+    }
+    device.emplace();
+    device->pv = &pv;
+    device->value = std::move(value);
+    device->old_text = old_text;
+    device->new_text = new_text;
+    return ca::Eca::normal;
+  }
+  const SoftPoint& sp = *pv.soft;
+  weft::Value value;
+  if (const auto* texts = std::get_if<std::vector<std::string>>(&el)) {
+    value = texts->front();
+  } else {
+    const double n = std::get<std::vector<double>>(el).front();
+    if (sp.is_bool) {
+      value = n != 0;
+    } else if (sp.type == ca::ValueType::enumerated) {
+      if (n >= static_cast<double>(sp.strings.size())) {
+        why = "state " + ca::format_number(n, true, std::nullopt) + " of " + pv.name + " is not one of its " +
+              std::to_string(sp.strings.size()) + " states";
+        return refuse("refused (" + why + ")", ca::Eca::putfail);
+      }
+      value = static_cast<std::int64_t>(n);
+    } else if (sp.type == ca::ValueType::int32) {
+      value = static_cast<std::int64_t>(n);
+    } else {
+      value = n;
+    }
+  }
+  s.ctx.publish(pv.point, value);
+  // Taken now, so the circuit's next read sees it; the feed's copy of the
+  // same reading then changes nothing (on_reading knows it by its stamps).
+  if (const Reading* published = s.ctx.bus().latest(pv.point)) {
+    on_reading(s, *published);
+  } else {  // beyond the bus's latest-readings bound: the feed's copy sets it
+    Reading r;
+    r.point = pv.point;
+    r.value = std::move(value);
+    r.wall_ns = s.ctx.clock().wall_ns();
+    on_reading(s, r);
+  }
+  put_log(s, c, pv, old_text, value_text(pv.value.elements, pv.value.type, pv.value.meta), "ok");
+  return ca::Eca::normal;
+}
+
+// A write to the hardware, answered by the point's owner (gather): the
+// circuit takes no further request until the answer came or write_timeout
+// passed, so a read that follows sees the device's read-back. The client
+// always gets an answer: WRITE_NOTIFY its status, a failed WRITE an ERROR
+// with the owner's text (the Modbus error). A stop while waiting answers
+// ECA_PUTFAIL in the circuit's farewell, before SERVER_DISCONN.
+asio::awaitable<void> run_device_write(Circuit& c) {
+  DeviceWrite w = std::move(*c.device_write);
+  c.device_write.reset();
+  Server& s = c.server;
+  Pv& pv = *w.pv;
+  ca::Eca status = ca::Eca::normal;
+  std::string why;
+  PointWriter* writer = s.ctx.bus().writes().find(pv.point);
+  if (writer == nullptr) {
+    status = ca::Eca::putfail;
+    why = pv.name + ": nothing accepts writes to point " + pv.point + " now (is gather running?)";
+  } else {
+    auto request = std::make_shared<PendingWrite>(pv.point, w.value, "ca " + who(c) + " (" + c.peer + ")");
+    writer->submit(request);
+    bool stopped = false;
+    WriteOutcome outcome;
+    try {
+      outcome = co_await request->wait(s.s.write_timeout);
+    } catch (const boost::system::system_error&) {
+      stopped = true;
+    }
+    if (stopped) {
+      put_log(s, c, pv, w.old_text, w.new_text,
+              "failed: the ca service stopped before the device answered (the write may have reached it)");
+      if (w.notify) ca::encode(c.farewell, ca::WriteNotifyReply{w.dbr_type, w.count, ca::Eca::putfail, w.ioid});
+      throw boost::system::system_error(asio::error::operation_aborted, "ca device write");
+    }
+    if (!outcome.ok) {
+      status = ca::Eca::putfail;
+      why = outcome.error;
+    }
+  }
+  if (status == ca::Eca::normal) {
+    // The owner read the point back before it answered: take that reading now
+    // (the feed may not have run yet), so a read that follows sees it.
+    if (const Reading* r = s.ctx.bus().latest(pv.point)) on_reading(s, *r);
+    put_log(s, c, pv, w.old_text, w.new_text, "ok");
+  } else {
+    put_log(s, c, pv, w.old_text, w.new_text, "failed: " + why);
+  }
+  if (w.notify) {
+    ca::encode(c.out, ca::WriteNotifyReply{w.dbr_type, w.count, status, w.ioid});
+  } else if (status != ca::Eca::normal) {
+    ca::encode(c.out, ca::ErrorMessage{w.cid, status, std::move(w.header), why});
+  }
+  c.notify();
+}
+
+}  // namespace weft::apps::ca_server
