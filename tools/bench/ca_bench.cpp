@@ -33,8 +33,11 @@
 // Per circuit and per channel memory are RSS slopes between phases:
 // (circuits - idle) / clients and (channels - circuits) / (clients x points).
 // Ticker lateness: heartbeat's own `loop_lag_us` (past the ticker's slack)
-// from the store after weftd stopped, in the idle, fan-out and search
-// windows (CLOCK_MONOTONIC is one clock for both processes).
+// and its missed ticks (a tick more than a period late is skipped, so the
+// lateness alone would hide it) from the store after weftd stopped, in the
+// idle, fan-out and search windows (CLOCK_MONOTONIC is one clock for both
+// processes). Loop stalls the runtime logged (a slice of 100 ms or more)
+// are counted and copied to stderr.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -73,6 +76,8 @@ constexpr int kPointsPerInstrument = 10;
 constexpr std::size_t kServices = 5;  // gather, record, heartbeat, console, ca
 const std::string kDevice = "bench";
 const std::string kLagPoint = "hb.loop_lag_us";
+const std::string kMissedPoint = "hb.missed_ticks";  // a tick later than a whole period is missed, not late
+const std::string kRecorded = "hb.[lm]*";          // record's pattern: those two points alone
 
 std::int64_t mono_ns(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -116,7 +121,7 @@ std::string box_config(const std::string& gather_text, const CaArgs& a, const Te
   t.insert(t.find(weftd_head) + weftd_head.size(),
            "data_dir = \"" + dir.file("data") + "\"\nstop_grace = \"5s\"\n");
   t += "\n[store]\npath = \"" + dir.file("data/readings.db") + "\"\nbatch_age = \"200ms\"\n";
-  t += "\n[service.record]\npattern = \"" + kLagPoint + "\"\n";
+  t += "\n[service.record]\npattern = \"" + kRecorded + "\"\n";
   t += "\n[service.heartbeat]\nperiod = \"" + std::to_string(static_cast<long long>(std::llround(a.ticker_ms * 1000))) +
        "us\"\nprefix = \"hb\"\n";
   t += "\n[service.console]\nsocket = \"" + dir.file("weftd.sock") + "\"\n";
@@ -247,6 +252,11 @@ void console_round_trips(ConsoleClient& console, double seconds, double interval
   }
 }
 
+struct Window {
+  std::int64_t from = 0, to = 0;  // mono ns
+  bool holds(std::int64_t t) const { return t >= from && t < to; }
+};
+
 struct SearchResult {
   std::uint64_t sent = 0, send_failed = 0, not_found = 0;
   double send_s = 0;
@@ -315,8 +325,26 @@ std::size_t count_lines_with(const std::string& path, const std::string& needle)
   return n;
 }
 
-void print_lateness(const Figures& fig, const std::string& window, const LatencyHistogram& h) {
-  fig.count("lateness_samples_" + window, h.count());
+void print_lines_with(const std::string& path, const std::string& needle) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(needle) != std::string::npos) std::fprintf(stderr, "weftd: %s\n", line.c_str());
+}
+
+// Ticks heartbeat counted as missed inside `w` (its counter is cumulative).
+std::int64_t missed_in(const std::vector<std::pair<std::int64_t, double>>& missed, const Window& w) {
+  double first = NAN, last = NAN;
+  for (const auto& [at, total] : missed) {
+    if (!w.holds(at)) continue;
+    if (std::isnan(first)) first = total;
+    last = total;
+  }
+  return std::isnan(first) ? -1 : static_cast<std::int64_t>(last - first);
+}
+
+void print_lateness(const Figures& fig, const std::string& window, const LatencyHistogram& h, std::int64_t missed) {
+  fig.count("lateness_samples_" + window, h.count());  // ticks recorded + missed ticks
+  fig.text("missed_ticks_" + window, std::to_string(missed));
   fig.num("lateness_us_p50_" + window, static_cast<double>(h.percentile(0.50)) / 1e3, 0);
   fig.num("lateness_us_p99_" + window, static_cast<double>(h.percentile(0.99)) / 1e3, 0);
   fig.num("lateness_us_max_" + window, static_cast<double>(h.max()) / 1e3, 0);
@@ -328,11 +356,6 @@ void print_round_trips(const Figures& fig, const std::string& window, const Late
   fig.num("console_rtt_us_p99_" + window, static_cast<double>(h.percentile(0.99)) / 1e3, 0);
   fig.num("console_rtt_us_max_" + window, static_cast<double>(h.max()) / 1e3, 0);
 }
-
-struct Window {
-  std::int64_t from = 0, to = 0;  // mono ns
-  bool holds(std::int64_t t) const { return t >= from && t < to; }
-};
 
 }  // namespace
 
@@ -541,10 +564,26 @@ int run_ca(const CaArgs& a) {
     else if (search_w.holds(at)) lat_search.record(ns);
   }
   fig.num("ticker_ms", a.ticker_ms, 1);
-  print_lateness(fig, "idle", lat_idle);
-  print_lateness(fig, "fanout", lat_fanout);
-  print_lateness(fig, "search", lat_search);
+  // A missed tick was at least a period late: it enters the percentiles as
+  // one period (a lower bound), so a loop that skips ticks cannot look on time.
+  const auto missed = stored_readings(dir.file("data/readings.db"), kMissedPoint);
+  const auto period_ns = static_cast<std::int64_t>(a.ticker_ms * 1e6);
+  auto with_missed = [&](LatencyHistogram& h, const Window& w) {
+    const std::int64_t n = missed_in(missed, w);
+    for (std::int64_t i = 0; i < n; ++i) h.record(period_ns);
+    return n;
+  };
+  const std::int64_t missed_idle = with_missed(lat_idle, idle_w);
+  const std::int64_t missed_fanout = with_missed(lat_fanout, fanout_w);
+  const std::int64_t missed_search = with_missed(lat_search, search_w);
+  print_lateness(fig, "idle", lat_idle, missed_idle);
+  print_lateness(fig, "fanout", lat_fanout, missed_fanout);
+  print_lateness(fig, "search", lat_search, missed_search);
   fig.count("weftd_feed_drop_lines", count_lines_with(log, "readings dropped"));
+  // The runtime's stall monitor logs a service that held the loop 100 ms or
+  // more (its name, how long): the lines go to stderr, their count here.
+  fig.count("weftd_loop_stalls", count_lines_with(log, "loop stalled"));
+  print_lines_with(log, "loop stall");
   fig.count("weftd_exit_status", static_cast<std::uint64_t>(status < 0 ? 255 : status));
   fig.host();
   return status == 0 && lat_fanout.count() > 0 ? 0 : 1;
