@@ -118,6 +118,7 @@ struct CaArgs {
   std::optional<std::string> weftd;
   std::optional<std::string> devsim;
   std::string log_level = "warn";
+  bool realtime = false;  // weftd's loop thread SCHED_FIFO 50 on CPU 1, every other thread on CPU 0 ([realtime])
 };
 int run_ca(const CaArgs& a);
 

@@ -312,6 +312,9 @@ int main(int argc, char** argv) {
   ca_cmd->add_option("--ticker-ms", caa.ticker_ms, "heartbeat's period, ms")->check(CLI::PositiveNumber);
   ca_cmd->add_option("--weftd", caa.weftd, "weftd executable (default: in the build tree beside weft-bench)");
   ca_cmd->add_option("--devsim", caa.devsim, "weft-devsim executable (default: beside weft-bench)");
+  ca_cmd->add_flag("--realtime", caa.realtime,
+                   "run weftd with [realtime] policy = \"fifo\", priority 50, cpus \"1\", helper_cpus \"0\" "
+                   "(needs CAP_SYS_NICE or LimitRTPRIO: root here)");
   add_log_level(*ca_cmd, caa.log_level);
 
   CLI11_PARSE(app, argc, argv);
