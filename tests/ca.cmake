@@ -88,3 +88,11 @@ if(TARGET weftd)
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_deadband_client.py /usr/bin/python3)
   set_tests_properties(integration.ca_deadband PROPERTIES LABELS integration TIMEOUT 90 SKIP_RETURN_CODE 77)
 endif()
+
+# `weft-bench ca` at tiny sizes: the benchmark runs end to end (real weftd,
+# weft-devsim, CA circuits of the bench's own) and prints its figures.
+if(TARGET weft-bench)
+  add_test(NAME integration.ca_bench_smoke
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_bench_smoke.sh $<TARGET_FILE:weft-bench>)
+  set_tests_properties(integration.ca_bench_smoke PROPERTIES LABELS integration TIMEOUT 90)
+endif()

@@ -242,6 +242,7 @@ std::string gather_config_text(const GatherShape& s) {
       R"(sim = { model = "random-walk", min = 0, max = 500, step = 1 })",
       R"(sim = { model = "ramp", min = 0, max = 1000, period = "1h" })",
   };
+  const char* changing = R"(sim = { model = "ramp", min = 0, max = 1000, period = "10s" })";
   for (int i = 0; i < s.instruments; ++i) {
     const int port = i % s.ports;
     const int unit = i / s.ports + 1;
@@ -250,9 +251,10 @@ std::string gather_config_text(const GatherShape& s) {
          "\"\nunit = " + std::to_string(unit) + "\nperiod = \"" + duration_text(s.period_ms) + "\"\n";
     int address = 0;
     for (int p = 0; p < s.points; ++p) {
-      const bool wide = p % 2 == 0;
+      const bool wide = s.every_poll_changes || p % 2 == 0;
+      const char* model = s.every_poll_changes ? changing : models[p % 3];
       t += "  [[instrument.point]]\n  name = \"v" + std::to_string(p) + "\"\n  table = \"holding\"\n  address = " +
-           std::to_string(address) + "\n  type = \"" + (wide ? "float32" : "uint16") + "\"\n  " + models[p % 3] + "\n";
+           std::to_string(address) + "\n  type = \"" + (wide ? "float32" : "uint16") + "\"\n  " + model + "\n";
       address += wide ? 2 : 1;
     }
   }

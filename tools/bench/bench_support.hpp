@@ -97,7 +97,8 @@ private:
 // `instruments` spread round-robin over them (units 1.. per port), each with
 // `points` holding-register points read every `period_ms`. Points alternate
 // float32 (2 registers) and uint16 (1 register) at consecutive addresses, so
-// each instrument is one coalesced read; models cycle sine, random-walk, ramp.
+// each instrument is one coalesced read; models cycle sine, random-walk, ramp
+// (or, with every_poll_changes, all float32 ramps).
 struct GatherShape {
   int ports = 5;
   int instruments = 50;
@@ -108,8 +109,14 @@ struct GatherShape {
   std::string log_level = "warn";
   std::string port_dir = "/dev";  // port k's path: <port_dir>/ttyBENCH<k>
   std::string lock_dir;           // empty: the system default
+  // Every point float32 on a ramp over 0..1000 in 10 s, so each poll at
+  // 10 Hz or faster reads a new value of every point (a CA monitor gets an
+  // update per poll); false: the mix above, many unchanged between polls.
+  bool every_poll_changes = false;
   // Registers one instrument's points cover (what one poll reads).
-  int registers() const noexcept { return 2 * ((points + 1) / 2) + points / 2; }
+  int registers() const noexcept {
+    return every_poll_changes ? 2 * points : 2 * ((points + 1) / 2) + points / 2;
+  }
 };
 std::string gather_config_text(const GatherShape& shape);
 std::string port_name(int k);                              // "p<k>"

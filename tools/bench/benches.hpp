@@ -100,4 +100,26 @@ struct ReloadArgs {
 };
 int run_reload(const ReloadArgs& a);
 
+// `ca` (ca_bench.cpp): a real weftd's Channel Access server: monitor
+// updates delivered to many circuits, loop CPU per update, a 10 ms ticker's
+// lateness meanwhile; RSS per circuit and per channel; a storm of searches
+// for unknown names against the console's round trip.
+struct CaArgs {
+  int points = 1000;       // gather's, float32 ramps, 10 per instrument
+  double rate_hz = 10;     // every instrument's poll rate
+  int ports = 5;           // ptys (weft-devsim processes) the instruments are spread over
+  int clients = 100;       // CA circuits, each monitoring every point
+  double warmup_s = 3;     // before the idle window, and again before the fan-out window
+  double idle_s = 5;       // points flowing, no client
+  double seconds = 10;     // the fan-out window
+  int searches = 10'000;   // SEARCHes for unknown names ...
+  double search_s = 1;     // ... spread over this long
+  double ticker_ms = 10;   // heartbeat's period: the ticker whose lateness is measured
+  std::optional<std::string> weftd;
+  std::optional<std::string> devsim;
+  std::string log_level = "warn";
+  bool realtime = false;  // weftd's loop thread SCHED_FIFO 50 on CPU 1, every other thread on CPU 0 ([realtime])
+};
+int run_ca(const CaArgs& a);
+
 }  // namespace weft::bench

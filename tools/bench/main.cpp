@@ -293,6 +293,30 @@ int main(int argc, char** argv) {
                         "(needs CAP_SYS_NICE or LimitRTPRIO: root here)");
   add_log_level(*reload_cmd, ra.log_level);
 
+  CaArgs caa;
+  CLI::App* ca_cmd = app.add_subcommand(
+      "ca", "a real weftd's Channel Access server: monitor updates/s delivered to --clients circuits each monitoring "
+            "--points points at --rate-hz, loop CPU per update, 10 ms ticker lateness; RSS per circuit and per "
+            "channel; --searches for unknown names vs the console's round trip");
+  ca_cmd->add_option("--points", caa.points, "gather's points (float32 ramps), a multiple of 10")->check(CLI::PositiveNumber);
+  ca_cmd->add_option("--rate-hz", caa.rate_hz, "poll rate of every instrument (10 points each)")->check(CLI::PositiveNumber);
+  ca_cmd->add_option("--ports", caa.ports, "ptys (weft-devsim processes) the instruments are spread over")
+      ->check(CLI::PositiveNumber);
+  ca_cmd->add_option("--clients", caa.clients, "CA circuits, each monitoring every point")->check(CLI::PositiveNumber);
+  ca_cmd->add_option("--warmup-s", caa.warmup_s, "warm-up before the idle and the fan-out windows, s")
+      ->check(CLI::NonNegativeNumber);
+  ca_cmd->add_option("--idle-s", caa.idle_s, "the window with points and no client, s")->check(CLI::PositiveNumber);
+  ca_cmd->add_option("--seconds", caa.seconds, "the fan-out window, s")->check(CLI::PositiveNumber);
+  ca_cmd->add_option("--searches", caa.searches, "SEARCHes for unknown names")->check(CLI::PositiveNumber);
+  ca_cmd->add_option("--search-s", caa.search_s, "spread over this long, s")->check(CLI::PositiveNumber);
+  ca_cmd->add_option("--ticker-ms", caa.ticker_ms, "heartbeat's period, ms")->check(CLI::PositiveNumber);
+  ca_cmd->add_option("--weftd", caa.weftd, "weftd executable (default: in the build tree beside weft-bench)");
+  ca_cmd->add_option("--devsim", caa.devsim, "weft-devsim executable (default: beside weft-bench)");
+  ca_cmd->add_flag("--realtime", caa.realtime,
+                   "run weftd with [realtime] policy = \"fifo\", priority 50, cpus \"1\", helper_cpus \"0\" "
+                   "(needs CAP_SYS_NICE or LimitRTPRIO: root here)");
+  add_log_level(*ca_cmd, caa.log_level);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*child) return services_child(a);
@@ -306,6 +330,7 @@ int main(int argc, char** argv) {
     if (*console_cmd) return run_console(ca);
     if (*upload_cmd) return run_upload(ua);
     if (*reload_cmd) return run_reload(ra);
+    if (*ca_cmd) return run_ca(caa);
     return services(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "weft-bench: %s\n", e.what());

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -89,6 +90,38 @@ std::int64_t read_vmrss_kib() {
     if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));  // "VmRSS:     1234 kB"
   }
   return -1;
+}
+
+std::int64_t read_vmrss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+ThreadSched thread_sched(pid_t pid, pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/schedstat");
+  long long on_cpu = -1, waiting = -1;  // "<on-cpu ns> <run-queue wait ns> <slices>"
+  if (!(in >> on_cpu >> waiting)) return {};
+  return {on_cpu, waiting};
+}
+
+std::int64_t process_cpu_ns(pid_t pid) {
+  // /proc/PID/stat: "pid (comm) state ..." with utime and stime (fields 14
+  // and 15) in clock ticks, threads that have ended included. comm may hold
+  // spaces and parentheses: the fields start after the last ')'.
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(text.substr(close + 1));
+  std::string skip;
+  for (int field = 3; field < 14; ++field) fields >> skip;
+  long long utime = -1, stime = -1;
+  if (!(fields >> utime >> stime)) return -1;
+  return (utime + stime) * (1'000'000'000 / ::sysconf(_SC_CLK_TCK));
 }
 
 std::int64_t heap_in_use_bytes() noexcept {

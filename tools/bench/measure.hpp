@@ -1,6 +1,6 @@
 // Measuring instruments shared by every benchmark: a log-linear latency
 // histogram (record = a few integer ops, no allocation), process/thread CPU
-// and RSS readings from the kernel, and running this binary as a fresh child
+// and RSS readings from the kernel (of this process or another), and running this binary as a fresh child
 // process whose "result key=value ..." line the parent parses.
 #pragma once
 
@@ -10,6 +10,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace weft::bench {
 
@@ -68,6 +70,21 @@ CpuSample sample_cpu() noexcept;
 
 // VmRSS from /proc/self/status, KiB; -1 if unreadable.
 std::int64_t read_vmrss_kib();
+// The same readings of another process (a weftd the bench runs), from
+// /proc/PID: VmRSS in KiB; for thread TID, the time it ran and the time it
+// was runnable but waited for a CPU (task/TID/schedstat: the scheduler's
+// own sums in ns, where task/TID/stat counts clock ticks; the wait says how
+// much a busy host, not the thread's own work, delayed it); every thread's
+// CPU together, ended ones included (PID/stat utime + stime, in clock ticks
+// of 10 ms). -1 when unreadable (the process has gone).
+std::int64_t read_vmrss_kib(pid_t pid);
+struct ThreadSched {
+  std::int64_t on_cpu_ns = -1;
+  std::int64_t runqueue_ns = -1;
+};
+ThreadSched thread_sched(pid_t pid, pid_t tid);
+std::int64_t process_cpu_ns(pid_t pid);
+
 // Bytes malloc has handed out and not had back (mallinfo2: arena + mmapped).
 std::int64_t heap_in_use_bytes() noexcept;
 

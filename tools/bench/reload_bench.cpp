@@ -31,8 +31,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/inotify.h>
-#include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,11 +47,11 @@
 #include <thread>
 #include <vector>
 
-#include <sqlite3.h>
-
 #include "bench_support.hpp"
 #include "benches.hpp"
 #include "measure.hpp"
+#include "stored_readings.hpp"
+#include "weftd_process.hpp"
 #include "weft/apps/reload/reload_history.hpp"
 
 namespace weft::bench {
@@ -64,71 +62,6 @@ using Clock = std::chrono::steady_clock;
 std::int64_t mono_ns(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
-
-// weftd as a child process, its stdout and stderr into `log`. stop() sends
-// SIGTERM and waits (SIGKILL after 20 s); the destructor stops it too.
-class WeftdProcess {
-public:
-  WeftdProcess(const std::string& weftd, const std::string& config, const std::string& log) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-    if (pid_ == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, STDOUT_FILENO);
-        ::dup2(fd, STDERR_FILENO);
-      }
-      ::unsetenv("NOTIFY_SOCKET");  // never tell a real systemd about this box
-      std::vector<std::string> args{weftd, "--config", config};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(weftd.c_str(), argv.data());
-      std::fprintf(stderr, "weft-bench: exec %s: %s\n", weftd.c_str(), std::strerror(errno));
-      ::_exit(127);
-    }
-  }
-  ~WeftdProcess() { stop(); }
-  WeftdProcess(const WeftdProcess&) = delete;
-  WeftdProcess& operator=(const WeftdProcess&) = delete;
-
-  pid_t pid() const noexcept { return pid_; }
-  bool running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return false;
-    }
-    return true;
-  }
-  int exit_status() const noexcept { return exit_status_; }
-  // Returns weftd's exit status (128 + signal when killed).
-  int stop() noexcept {
-    if (pid_ <= 0) return exit_status_;
-    ::kill(pid_, SIGTERM);
-    const auto give_up = Clock::now() + std::chrono::seconds(20);
-    while (running()) {
-      if (Clock::now() > give_up) {
-        ::kill(pid_, SIGKILL);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        exit_status_ = 137;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return exit_status_;
-  }
-
-private:
-  pid_t pid_ = -1;
-  int exit_status_ = -1;
-};
 
 // Watches `dir` for the config history being renamed into place.
 class HistoryWatch {
@@ -233,30 +166,6 @@ void print_spread(const Figures& fig, const std::string& key, const std::vector<
   fig.num(key + "_max", s.max, 2);
 }
 
-// (mono_ns, value) of every stored reading of `point`, in seq order.
-std::vector<std::pair<std::int64_t, double>> stored_readings(const std::string& db, const std::string& point) {
-  sqlite3* h = nullptr;
-  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    const std::string why = h ? sqlite3_errmsg(h) : "out of memory";
-    sqlite3_close(h);
-    throw std::runtime_error("cannot open the store " + db + ": " + why);
-  }
-  sqlite3_stmt* st = nullptr;
-  const char* sql =
-      "SELECT r.mono_ns, r.value FROM readings r JOIN points p ON r.point = p.id WHERE p.name = ?1 ORDER BY r.seq";
-  if (sqlite3_prepare_v2(h, sql, -1, &st, nullptr) != SQLITE_OK) {
-    const std::string why = sqlite3_errmsg(h);
-    sqlite3_close(h);
-    throw std::runtime_error("cannot read the store " + db + ": " + why);
-  }
-  sqlite3_bind_text(st, 1, point.c_str(), -1, SQLITE_TRANSIENT);
-  std::vector<std::pair<std::int64_t, double>> out;
-  while (sqlite3_step(st) == SQLITE_ROW) out.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1));
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return out;
-}
-
 void write_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
@@ -297,22 +206,6 @@ std::string with_i0_period(const std::string& text, double period_ms) {
   const auto end = text.find('"', key + 10);
   if (at == std::string::npos || key == std::string::npos) throw std::runtime_error("generated config has no i0");
   return text.substr(0, key + 10) + duration_ms_text(period_ms) + text.substr(end);
-}
-
-// Waits (bounded) until every service reports ready in `services`.
-void wait_all_ready(ConsoleClient& console, WeftdProcess& weftd, std::size_t services) {
-  const auto give_up = Clock::now() + std::chrono::seconds(30);
-  std::string last;
-  while (Clock::now() < give_up) {
-    if (!weftd.running()) throw std::runtime_error("weftd exited (status " + std::to_string(weftd.exit_status()) + ")");
-    const console::Frame f = console.request("--json services");
-    last = f.payload;
-    std::size_t ready = 0;
-    for (auto at = last.find("\"ready\":true"); at != std::string::npos; at = last.find("\"ready\":true", at + 1)) ++ready;
-    if (f.kind == console::FrameKind::ok && ready >= services) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  throw std::runtime_error("not every service of weftd was ready within 30 s: " + last);
 }
 
 }  // namespace
@@ -384,10 +277,7 @@ int run_reload(const ReloadArgs& a) {
   const int status = weftd.stop();
   for (auto& d : devsims) d->stop();
   if (!problem.empty()) {
-    std::fprintf(stderr, "weft-bench: reload: %s; weftd's log (%s):\n", problem.c_str(), log.c_str());
-    std::FILE* f = std::fopen(log.c_str(), "r");
-    for (char line[1024]; f != nullptr && std::fgets(line, sizeof line, f) != nullptr;) std::fputs(line, stderr);
-    if (f != nullptr) std::fclose(f);
+    print_log("reload: " + problem, log);
     return 1;
   }
 
