@@ -93,7 +93,7 @@ awaitable<CommandReply> version(ConsoleEnv& env, const Command& self, const Comm
     if (state) {
       t.add({"installed by update:", state->current_version});
       t.add({"previous version:", state->previous_version.empty() ? "-" : state->previous_version});
-      t.add({"rollback package:", state->previous_package.empty() ? "- (none kept)" : state->previous_package});
+      t.add({"previous package:", state->previous_package.empty() ? "- (none kept)" : state->previous_package});
       t.add({"last update:", state->history.empty() ? "-" : outcome_text(state->history.back())});
     } else {
       t.add({"last update:", "- (weftctl update never ran here)"});

@@ -184,13 +184,13 @@ bool parse(std::string_view text, Pending& out, std::string& error) {
   out.restart_cmd = kv["restart_cmd"];
   out.version_cmd = kv["version_cmd"];
   out.socket = kv["socket"];
+  if (out.to_version.empty() || out.install_cmd.empty() || out.restart_cmd.empty()) {
+    error = "to_version, install_cmd or restart_cmd is missing (a file cut short?)";
+    return false;
+  }
   if (!to_int(kv["updater_pid"], out.updater_pid) || !to_int(kv["started_unix_ms"], out.started_unix_ms) ||
       !to_double(kv["settle_s"], out.settle_s) || !to_double(kv["start_timeout_s"], out.start_timeout_s)) {
     error = "updater_pid, started_unix_ms, settle_s or start_timeout_s is not a number";
-    return false;
-  }
-  if (out.to_version.empty() || out.install_cmd.empty() || out.restart_cmd.empty()) {
-    error = "to_version, install_cmd or restart_cmd is missing";
     return false;
   }
   return true;

@@ -8,7 +8,9 @@
 #      0.1.0-1 exists, which it says): committed; the same package again
 #      is refused as not newer, and nothing changes;
 #   2. -> 0.1.0-3 (its weftd exits at start): rolled back to 0.1.0-2,
-#      the failure and why recorded, its package deleted;
+#      the failure and why recorded, its package deleted; -> 0.1.0-5
+#      (its weftd writes store schema 2): refused; -> 0.1.0-6 (its weftd
+#      is killed 5 s after start, in the settle window): rolled back;
 #   3. -> 0.1.0-4, the updater killed -9 in its settle window: the box
 #      runs 0.1.0-4 and says the update is pending (console `version`);
 #      `weftctl update --resume` rolls back to 0.1.0-2;
@@ -55,6 +57,8 @@ TOML
 strip --strip-debug -o "$TMP/weftd" "$WEFTD"
 for v in 1 2 4; do bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-$v.deb" "0.1.0-$v" "$TMP/weftd" "$WEFTCTL"; done
 bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-3.deb" 0.1.0-3 "$TMP/weftd" "$WEFTCTL" bad
+bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-5.deb" 0.1.0-5 "$TMP/weftd" "$WEFTCTL" schema2
+bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-6.deb" 0.1.0-6 "$TMP/weftd" "$WEFTCTL" dies
 
 start_bg notify "$PYTHON" "$HERE/../health/notify_listener.py" "$STATE/notify.sock" "$TMP/notify.out" 120
 wait_grep 5 "$TMP/notify.out" LISTENING
@@ -121,9 +125,27 @@ IFS='|' read -r result from to why <<<"$(last_update)"
 grep -q "exited at start" <<<"$why" || fail "the recorded why does not say it exited at start: $why"
 [[ ! -e $DATA/update/packages/weft_0.1.0-3_$(dpkg --print-architecture).deb ]] || fail "the failed package is kept"
 [[ -f $DATA/update/packages/weft_0.1.0-2_$(dpkg --print-architecture).deb ]] || fail "the rollback package is gone"
+ctl -e version | sed 's/^/    /'
 wait_grep 10 "$TMP/notify.out" "^STATUS=.*; update: 0.1.0-2 -> 0.1.0-3 rolled back: "
+grep -m1 "^STATUS=.*; update: 0.1.0-2 -> 0.1.0-3 rolled back: " "$TMP/notify.out" | sed 's/^/    /'
 rows2=$(rows)
 ((rows2 > rows1)) || fail "the store did not grow across the updates ($rows1 -> $rows2 readings)"
+
+note "   -> 0.1.0-5, whose weftd writes store schema 2: refused (a rollback could not open the store)"
+pid3=$(weftd_pid)
+run_update schema "$TMP/weft_0.1.0-5.deb"
+((RC == 1)) || fail "a newer store schema exited $RC, not 1 (refused)"
+grep -q "writes store schema 2, the running weftd reads only up to 1" "$TMP/schema.out" || fail "no schema message"
+[[ $(weftd_pid) == "$pid3" && $(installed) == 0.1.0-2 && ! -e $DATA/update/pending ]] || fail "a refused update changed the box"
+
+note "   -> 0.1.0-6, whose weftd is killed 5 s after its start (in the settle window): rolled back"
+run_update dies --settle 20 "$TMP/weft_0.1.0-6.deb"
+((RC == 4)) || fail "the update whose weftd dies exited $RC, not 4 (rolled back)"
+DIES_S=$TOOK
+IFS='|' read -r result from to why <<<"$(last_update)"
+[[ $result == "rolled back" && $to == 0.1.0-6 && $why == *"went away during the settle window"* ]] ||
+  fail "last update: $(last_update)"
+[[ $(installed) == 0.1.0-2 ]] || fail "after the rollback installed: $(installed)"
 
 note "3. update -> 0.1.0-4, the updater killed -9 in its settle window"
 "${UPDATE[@]}" --settle 60 "$TMP/weft_0.1.0-4.deb" >"$TMP/killed.out" 2>&1 &
@@ -182,5 +204,5 @@ IFS='|' read -r result from to why <<<"$(last_update)"
 ((rows2 < $(rows))) || fail "the store did not grow"
 no_service_failure "$STATE/weftd.log"
 
-note "figures: good update $GOOD_S ms (settle 2 s), bad update and its rollback $BAD_S ms, resume (a rollback) $RESUME_S ms"
+note "figures: good update $GOOD_S ms (settle 2 s), bad update and its rollback $BAD_S ms, crash in the settle window and its rollback $DIES_S ms, resume (a rollback) $RESUME_S ms"
 echo "PASS"
