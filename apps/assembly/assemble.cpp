@@ -2,7 +2,8 @@
 //
 //   [weftd]                      log_level, stop_grace, blocking_threads,
 //                                data_dir, stall_threshold, hang_threshold,
-//                                reload_settle, device (device_name.hpp)
+//                                reload_settle, update_settle, device
+//                                (device_name.hpp)
 //   [store]                      the SQLite store (store_config.cpp)
 //   [realtime]                   the real-time profile (realtime_config.cpp)
 //   [service.NAME]               enabled (default true), log_level (default:
@@ -66,6 +67,7 @@ void read_weftd_section(const ConfigSection& root, Assembly& out) {
       w.duration("hang_threshold", out.options.hang_threshold, std::chrono::milliseconds(10), std::chrono::hours(1));
   out.reload_settle = w.duration("reload_settle", out.reload_settle, Duration::zero(), std::chrono::minutes(10));
   box_device(root);  // checked here; ca and upload read it (device_name.hpp)
+  out.update_settle = w.duration("update_settle", out.update_settle, Duration::zero(), std::chrono::hours(1));
   if (out.options.hang_threshold <= out.options.stall_threshold)
     w.fail("hang_threshold", "must be longer than stall_threshold (a hang is a stall that lasts)");
   w.reject_unknown_keys();

@@ -204,10 +204,11 @@ ReloadPlan plan_reload(const CheckedConfig& running, const CheckedConfig& next) 
   const Side was = make_side(running);
   const Side will = make_side(next);
 
-  // [weftd]: log_level, watch_config and reload_settle live, the rest only at start.
+  // [weftd]: log_level, watch_config, reload_settle and update_settle (read
+  // by `version` from the running config) live, the rest only at start.
   for (KeyChange& change : diff(weftd_keys(was.root), weftd_keys(will.root))) {
     const std::string key = change.key.substr(std::string("weftd.").size());
-    if (key == "log_level" || key == "watch_config" || key == "reload_settle") {
+    if (key == "log_level" || key == "watch_config" || key == "reload_settle" || key == "update_settle") {
       plan.live.push_back(std::move(change));
       continue;
     }

@@ -13,7 +13,7 @@
 //
 // Console commands registered here: help, services, service, restart,
 // stop, start, complete, points, read, log tail, log level, clock, mem,
-// config, console, reload, config diff, config history. Files in apps/console/ (public headers
+// config, console, reload, config diff, config history, version. Files in apps/console/ (public headers
 // apps/include/weft/apps/console/):
 //   console.cpp                  this service: settings, server, commands
 //   console_settings.cpp         [service.console]: every key
@@ -28,6 +28,7 @@
 //   console_commands_reload.cpp  reload [--dry-run], config diff (the plan: assembly/reload_plan.cpp,
 //                                the apply: apps/reload/)
 //   console_commands_history.cpp  config history (the file: reload/reload_history.cpp)
+//   console_commands_version.cpp  version (the update record: update/update_record.cpp)
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assembly/catalog.hpp"
@@ -49,6 +50,7 @@ boost::asio::awaitable<void> run(Context& ctx, const ConsoleSettings& s, const s
   add_system_commands(env, commands);
   add_reload_commands(env, commands);
   add_history_commands(env, commands);
+  add_version_commands(env, commands);
   co_await serve_console(ctx, s, counters);  // calls ctx.ready() once the socket listens
 }
 

@@ -90,7 +90,11 @@ awaitable<CommandReply> services(ConsoleEnv& env, const Command& self, const Com
   }
   // A refused or rolled-back reload: the file on disk is not what runs.
   const std::string& note = rc.reload_note();
-  co_return CommandReply{true, t.render() + (note.empty() ? "" : "reload: " + note + "\n"), json_array(json)};
+  const std::string& update = rc.update_note();  // the last `weftctl update` (console `version`)
+  co_return CommandReply{true,
+                         t.render() + (note.empty() ? "" : "reload: " + note + "\n") +
+                             (update.empty() ? "" : "update: " + update + "\n"),
+                         json_array(json)};
 }
 
 awaitable<CommandReply> service(ConsoleEnv& env, const Command& self, const CommandArgs& args) {

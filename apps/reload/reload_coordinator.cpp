@@ -284,5 +284,6 @@ const std::string& ReloadCoordinator::running_hash() const { return impl_->runni
 const std::optional<ReloadOutcome>& ReloadCoordinator::last_outcome() const noexcept { return impl_->last; }
 bool ReloadCoordinator::file_differs() const noexcept { return impl_->file_differs; }
 Duration ReloadCoordinator::settle() const noexcept { return impl_->settle; }
+const std::filesystem::path& ReloadCoordinator::file() const noexcept { return impl_->options.file; }
 
 }  // namespace weft::apps

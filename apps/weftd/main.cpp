@@ -7,6 +7,8 @@
 // (apps/reload/) restarts only what changed and rolls back what fails.
 // `--simulate SERVICE` runs one service (and what it needs) against
 // simulated instruments, printing readings, optionally on the virtual clock.
+// `--build-info` prints what `weftctl update` checks in a package's weftd
+// before installing it (version, build id, store schema).
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -22,10 +24,14 @@
 #include "weft/apps/gather/bus_poller.hpp"
 #include "weft/apps/record/record_intake.hpp"
 #include "weft/apps/reload/reload_coordinator.hpp"
+#include "weft/apps/update/update_record.hpp"
+#include "weft/core/build_id.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/data_dir_lock.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/runtime.hpp"
+#include "weft/core/runtime_control.hpp"
+#include "weft/drivers/store/store.hpp"
 #include "licenses.hpp"
 
 namespace {
@@ -40,7 +46,35 @@ struct Options {
   bool print_readings = false;
   bool licenses = false;
   bool sbom = false;
+  bool build_info = false;
 };
+
+// key=value lines, one per fact; weftctl update reads them (update_package.cpp).
+int print_build_info() {
+  std::printf("version=%s\nbuild_id=%s\nstore_schema=%d\n", WEFT_VERSION, weft::own_build_id().c_str(),
+              weft::store::kSchemaVersion);
+  return weft::kExitOk;
+}
+
+// The update record (weftctl update) as this start finds it: logged, and
+// its note on STATUS=. Before the loop runs: blocking reads are fine here.
+void note_update_record(weft::Runtime& runtime, const std::string& data_dir) {
+  if (data_dir.empty()) return;
+  const std::string dir = weft::update::update_dir(data_dir);
+  const auto state = weft::update::read_state(dir);
+  const auto pending = weft::update::read_pending(dir);
+  const auto log = weft::logging::make_logger("update");
+  for (const std::string* error : {&state.error, &pending.error})
+    if (!error->empty()) log->warn("update record: {}", *error);
+  const std::string note = weft::update::status_note(state.value, pending.value);
+  if (note.empty()) return;
+  if (pending.value)
+    log->warn("update {} (updater pid {}): weftd {} runs; `weftctl update --resume` resolves it if no updater "
+              "runs", note, pending.value->updater_pid, WEFT_VERSION);
+  else
+    log->info("last update: {}", note);
+  runtime.control().set_update_note(note);
+}
 
 // "--for 24h": parsed with the config's duration rules, via a tiny document.
 weft::Duration parse_duration_arg(const std::string& text) {
@@ -151,6 +185,7 @@ int run(const Options& o) {
     weft::apps::add_services(runtime, assembly);
     if (mode.simulate && (o.print_readings || !o.virtual_time)) runtime.add(printer(weft::to_ns(runtime.clock().now())));
     if (!o.run_for.empty()) runtime.stop_after(parse_duration_arg(o.run_for));
+    if (!mode.simulate) note_update_record(runtime, assembly.options.data_dir);
     if (coordinator) coordinator->attach(runtime, config, text, std::move(assembly));  // SIGHUP reloads
     const weft::MonoTime started = runtime.clock().now();
     const auto wall_started = std::chrono::steady_clock::now();
@@ -193,6 +228,8 @@ int main(int argc, char** argv) {
                "print every shared object the loader loaded (package, version, licence from dpkg) and what is "
                "compiled in, then exit");
   app.add_flag("--sbom", o.sbom, "print the same as an SPDX 2.3 JSON document, then exit");
+  app.add_flag("--build-info", o.build_info,
+               "print version, ELF build id and store schema as key=value lines (weftctl update reads them), then exit");
   app.set_version_flag("--version", std::string("weftd ") + WEFT_VERSION);
   try {
     app.parse(argc, argv);
@@ -203,6 +240,7 @@ int main(int argc, char** argv) {
   try {
     if (o.licenses) return weftd::print_licenses(std::cout, std::cerr);
     if (o.sbom) return weftd::print_sbom(std::cout, std::cerr);
+    if (o.build_info) return print_build_info();
     if (!o.check_config.empty()) return check_config(o.check_config);
     if (o.config.empty()) {
       weft::logging::write_stderr("weftd: no config given; run `weftd --config FILE` (see examples/demo.toml)\n");

@@ -177,6 +177,7 @@ std::string Health::status_line(bool& looping) const {
   for (const auto& r : core_.records)
     if (!r->status_note.empty()) status << "; " << r->spec.name << ": " << r->status_note;
   if (!core_.reload_note.empty()) status << "; reload: " << core_.reload_note;
+  if (!core_.update_note.empty()) status << "; update: " << core_.update_note;
   return status.str();
 }
 

@@ -36,6 +36,24 @@ std::string format_loop(const LoopLagSnapshot& lag, const StallCounters& stalls,
   return out.str();
 }
 
+// `--json loop`: the stall counters (weftctl update's health window reads
+// them). Names are service names; quotes and backslashes escaped anyway.
+std::string loop_json(const LoopLagSnapshot& lag, const StallCounters& stalls) {
+  auto str = [](const std::string& v) {
+    std::string out = "\"";
+    for (char c : v) {
+      if (c == '"' || c == '\\') out += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) out += c;
+    }
+    return out + "\"";
+  };
+  std::ostringstream out;
+  out << "{\"stalls\":" << stalls.stalls << ",\"stalled_now\":" << (stalls.stalled_now ? "true" : "false")
+      << ",\"last_stall_culprit\":" << str(stalls.last ? stalls.last->culprit : std::string())
+      << ",\"lag_p99_ns\":" << lag.recent.percentile(0.99).count() << "}";
+  return out.str();
+}
+
 CommandReply text_reply(std::string text) {
   CommandReply reply;
   reply.text = std::move(text);
@@ -51,7 +69,11 @@ void Health::register_commands() {
       .usage = "loop",
       .help = "loop lag histogram (how late timers run), stall count and the last stall",
       .handler = [this](const CommandArgs&) -> boost::asio::awaitable<CommandReply> {
-        co_return text_reply(format_loop(loop_lag(), stall_counters(), core_.options));
+        const LoopLagSnapshot lag = loop_lag();
+        const StallCounters stalls = stall_counters();
+        CommandReply reply = text_reply(format_loop(lag, stalls, core_.options));
+        reply.json = loop_json(lag, stalls);
+        co_return reply;
       }}));
 
   commands_.push_back(core_.commands.add({

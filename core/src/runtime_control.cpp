@@ -134,4 +134,12 @@ void RuntimeControl::set_reload_note(std::string note) {
 }
 const std::string& RuntimeControl::reload_note() const noexcept { return core_.reload_note; }
 
+void RuntimeControl::set_update_note(std::string note) {
+  if (note == core_.update_note) return;
+  core_.update_note = std::move(note);
+  core_.health.refresh_status();
+}
+
+const std::string& RuntimeControl::update_note() const noexcept { return core_.update_note; }
+
 }  // namespace weft

@@ -182,6 +182,7 @@ struct RuntimeCore {
   Supervisor supervisor{*this};
   std::function<void()> reload_hook;  // SIGHUP (Runtime::set_reload_hook); empty: logged, nothing changes
   std::string reload_note;            // RuntimeControl::set_reload_note
+  std::string update_note;            // RuntimeControl::set_update_note
   std::mt19937_64 rng;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   int exit_code = kExitOk;

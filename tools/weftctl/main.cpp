@@ -2,6 +2,8 @@
 // editing, history, completion), or `--exec 'services'` for scripts, with
 // exit status 0 ok, 1 the command failed, 2 bad usage, 3 weftd not running,
 // access refused or the connection lost. `--json` asks for JSON replies.
+// `weftctl update PACKAGE.deb` (update.hpp) installs a new weft package
+// with a health gate and automatic rollback.
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,6 +14,7 @@
 #include "client.hpp"
 #include "reload.hpp"
 #include "repl.hpp"
+#include "update.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"weftctl: the console of a running weftd"};
@@ -42,10 +45,41 @@ int main(int argc, char** argv) {
                              "seconds to wait for the outcome (default 120: the services it restarts must become ready "
                              "and settle); 0: forever")
           ->check(CLI::NonNegativeNumber);
+  weftctl::UpdateRequest update;
+  CLI::App* update_cmd = app.add_subcommand(
+      "update",
+      "install a new weft package with a health gate and automatic rollback (root): checks it, keeps the "
+      "running version's package, installs, restarts weftd, waits for every service ready and then no "
+      "restart and no stall for the settle window; not healthy: the previous package is reinstalled. Exit 0 "
+      "committed, 1 refused (nothing changed), 3 no weftd answers, 4 rolled back, 5 not rolled back or the "
+      "rollback failed too");
+  update_cmd->add_option("PACKAGE", update.package, "the new weft_VERSION_ARCH.deb");
+  update_cmd->add_flag("--force", update.force, "install even if its version is not newer than the installed one");
+  update_cmd->add_flag("--resume", update.resume,
+                       "only resolve an update a killed updater left pending (every run does that first)");
+  update_cmd->add_option("--settle", update.settle_s,
+                         "seconds of the settle window (default: the running weftd's [weftd] update_settle, 60 s)")
+      ->check(CLI::NonNegativeNumber);
+  update_cmd->add_option("--start-timeout", update.start_timeout_s,
+                         "seconds from the restart to every service ready (default 150)")
+      ->check(CLI::PositiveNumber);
+  update_cmd->add_option("--install-cmd", update.install_cmd, "shell command that installs a package; the path is "
+                                                              "appended (default: dpkg -i)");
+  update_cmd->add_option("--restart-cmd", update.restart_cmd, "shell command that restarts weftd (default: systemctl "
+                                                              "restart weftd)");
+  update_cmd->add_option("--version-cmd", update.version_cmd,
+                         "shell command that prints the installed weft version (default: dpkg-query -W -f='${Version}' weft)");
+  update_cmd->add_option("--data-dir", update.data_dir,
+                         "weftd's data dir (default: what the running weftd reports, else /var/lib/weft)");
+  update_cmd->add_option("--rollback-package", update.rollback_package,
+                         "the installed version's .deb, kept as the rollback point when no earlier update kept one");
   CLI::Option* global_timeout = app.get_option("--timeout");
   try {
     app.parse(argc, argv);
     if (reload_cmd->parsed() && !exec.empty()) throw CLI::ValidationError("reload", "--exec and reload exclude each other");
+    if (update_cmd->parsed() && !exec.empty()) throw CLI::ValidationError("update", "--exec and update exclude each other");
+    if (update_cmd->parsed() && update.package.empty() != update.resume)
+      throw CLI::ValidationError("update", "give PACKAGE.deb, or --resume alone");
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? weftctl::kExitOk : weftctl::kExitUsage;
@@ -55,6 +89,10 @@ int main(int argc, char** argv) {
     reload.json = json;
     if (reload_timeout->count() == 0 && global_timeout->count() > 0) reload.timeout_s = timeout_s;
     return weftctl::reload(reload);
+  }
+  if (update_cmd->parsed()) {
+    update.socket = socket;
+    return weftctl::update(update);
   }
   weftctl::Client client;
   try {

@@ -16,10 +16,9 @@
 #pragma once
 
 #include "sqlite_db.hpp"
+#include "weft/drivers/store/store.hpp"
 
 namespace weft::store {
-
-inline constexpr int kSchemaVersion = 1;
 
 // The version recorded in `db` (0 for a new, empty database).
 int schema_version(sql::Db& db);

@@ -126,6 +126,8 @@ TEST_CASE("console: every core command answers", "[console]") {
       {"mem", FrameKind::ok, "rss:"},
       {"config", FrameKind::ok, "[service.console]"},
       {"console", FrameKind::ok, "clients:"},
+      {"version", FrameKind::ok, "store schema:"},
+      {"loop", FrameKind::ok, "stalls"},
       {"complete", FrameKind::ok, "services\n"},
       {"complete log", FrameKind::ok, "tail\n"},
       {"complete service", FrameKind::ok, "heartbeat\n"},
@@ -190,6 +192,14 @@ TEST_CASE("console: --json replies are JSON values", "[console]") {
   CHECK(r.payload.starts_with("[{\"name\":\"heartbeat\",\"state\":"));
   r = c->request("--json read t.uptime_s");
   CHECK(r.payload.starts_with("{\"point\":\"t.uptime_s\",\"value\":"));
+  r = c->request("--json version");  // what weftctl update reads
+  CHECK(r.payload.starts_with("{\"version\":\""));
+  CHECK(r.payload.find("\"store_schema\":1,") != std::string::npos);
+  CHECK(r.payload.find("\"pending\":null") != std::string::npos);
+  r = c->request("--json loop");  // the update's health window reads the stall count
+  CHECK(r.payload.starts_with("{\"stalls\":"));  // a count: a loaded machine may have stalled
+  CHECK(r.payload.find(",\"stalled_now\":") != std::string::npos);
+  CHECK(r.payload.find(",\"last_stall_culprit\":\"") != std::string::npos);
   r = c->request("--json help restart");  // no JSON of its own: the text, wrapped
   CHECK(r.payload == "{\"ok\":true,\"text\":\"usage: restart NAME\\nstop a service (bounded by the stop grace), then start it\\n\"}");
   r = c->request("--json nosuch");

@@ -126,6 +126,10 @@ public:
   // empty clears it.
   void set_reload_note(std::string note);
   const std::string& reload_note() const noexcept;
+  // A note on the last package update (weftctl update) for STATUS=
+  // ("; update: NOTE") and `services`; empty clears it.
+  void set_update_note(std::string note);
+  const std::string& update_note() const noexcept;
 
   Commands& commands() noexcept;
   Bus& bus() noexcept;

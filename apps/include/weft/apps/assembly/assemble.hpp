@@ -39,6 +39,11 @@ struct Assembly {
   // [weftd] reload_settle: after a live reload, each restarted or started
   // service must stay up this long, or the reload is rolled back.
   Duration reload_settle = std::chrono::seconds(5);
+  // [weftd] update_settle: after `weftctl update` restarted weftd on a new
+  // package, every service must be ready, none restarted and no stall for
+  // this long, or the update is rolled back. weftd does nothing with it but
+  // report it (console `version`); the updater reads it there. Live.
+  Duration update_settle = std::chrono::seconds(60);
   std::vector<ConfiguredService> services;
   // From [store], or null. Its services hold a Store*: keep the Assembly
   // alive until the Runtime is gone (weftd's main declares it first).

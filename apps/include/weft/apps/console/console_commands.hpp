@@ -1,6 +1,6 @@
 // The console's own commands (help, services, service, restart, stop,
 // start, points, read, log tail, log level, clock, mem, config, console,
-// complete, reload, reload status, config diff, config history), registered by the console service for the length of its run.
+// complete, reload, reload status, config diff, config history, version), registered by the console service for the length of its run.
 // Each registers its help line beside its handler. Loop thread only.
 #pragma once
 
@@ -40,6 +40,7 @@ void add_log_commands(ConsoleEnv& env, Registrations& out);      // log tail, lo
 void add_system_commands(ConsoleEnv& env, Registrations& out);   // clock, mem, config, console
 void add_reload_commands(ConsoleEnv& env, Registrations& out);   // reload [--dry-run], config diff
 void add_history_commands(ConsoleEnv& env, Registrations& out);  // config history (the data dir's reload history)
+void add_version_commands(ConsoleEnv& env, Registrations& out);  // version (build, the update record)
 
 // The effective config as TOML, secrets (password, secret, token, ...) masked.
 std::string render_config(const ConfigSection& root);

@@ -139,6 +139,7 @@ public:
   // not what runs (until the next applied or unchanged one).
   bool file_differs() const noexcept;
   Duration settle() const noexcept;  // [weftd] reload_settle in effect
+  const std::filesystem::path& file() const noexcept;  // the config file weftd runs (ReloadOptions::file)
 
   struct Impl;
 

@@ -30,6 +30,13 @@
 
 namespace weft::store {
 
+// The schema version this weftd reads and writes (drivers/src/store/
+// migrations.hpp: only a change older code cannot read raises it; new
+// tables are additive and leave it). A database with a higher version is
+// refused. `weftd --build-info` reports it, so `weftctl update` can refuse
+// a package whose weftd would raise it: the rollback could not open the file.
+inline constexpr int kSchemaVersion = 1;
+
 // open() failed, or the store cannot go on: the message names the path, what
 // was wrong and what to do.
 class StoreError : public std::runtime_error {
