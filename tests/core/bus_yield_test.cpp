@@ -9,6 +9,11 @@
 #include <chrono>
 #include <cstdint>
 
+#include <string>
+
+#include <boost/asio/post.hpp>
+#include <boost/system/system_error.hpp>
+
 #include "support/virtual_runtime.hpp"
 #include "weft/core/bus.hpp"
 #include "weft/core/context.hpp"
@@ -51,6 +56,40 @@ TEST_CASE("bus: a receiver working through a backlog yields the loop", "[bus]") 
   INFO("consumer: " << s.stats.slices << " slices, longest " << s.stats.longest_slice_ns / 1000 << " us");
   CHECK(s.stats.slices >= 20);                      // ~100 expected (20 ms of work / 200 us); 2 without the yield
   CHECK(s.stats.longest_slice_ns < 10'000'000);     // the whole backlog is >= 20 ms
+}
+
+// Resetting a subscription while its receiver waits aborts that receive
+// (Bus::unsubscribe -> on_abandon). While receive() yields (its post, with
+// readings queued and the slice past kBusYieldAfter) it is not parked, so
+// nothing tells it: it resumed on a null queue_ (segfault). It must throw
+// operation_aborted (as a parked receiver does), or have returned the
+// reading before the reset (no yield); never crash.
+TEST_CASE("bus: a subscription reset while its receiver yields aborts the receive", "[bus]") {
+  Runtime runtime(test::virtual_options());
+  auto sub = runtime.bus().subscribe("reset.*", 16);
+  std::string outcome = "not run";
+  runtime.add(coroutine_service("consumer", {}, {}, [&](Context& ctx) -> boost::asio::awaitable<void> {
+    ctx.ready();
+    co_await ctx.sleep(10ms);
+    ctx.publish("reset.n", std::int64_t{1});               // queued: receive() will not park
+    boost::asio::post(ctx.executor(), [&] { sub.reset(); });  // runs before the receive's yield resumes
+    const auto until = std::chrono::steady_clock::now() + 2 * Subscription::kBusYieldAfter;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    try {
+      (void)co_await sub.receive();
+      outcome = "returned";
+    } catch (const boost::system::system_error& e) {
+      outcome = test::is_operation_aborted(e) ? "aborted" : std::string("other: ") + e.what();
+    } catch (const std::exception& e) {
+      outcome = std::string("other: ") + e.what();
+    }
+    runtime.request_stop();
+    co_await ctx.sleep(1h);
+  }));
+  runtime.stop_after(1min);
+  REQUIRE(runtime.run() == kExitOk);
+  CHECK((outcome == "aborted" || outcome == "returned"));
 }
 
 }  // namespace weft
