@@ -58,7 +58,7 @@ TEST_CASE("bus: a receiver working through a backlog yields the loop", "[bus]") 
   CHECK(s.stats.longest_slice_ns < 10'000'000);     // the whole backlog is >= 20 ms
 }
 
-// Resetting a subscription while its receiver waits aborts that receive
+// Emptying a subscription (move-assigning an empty one) while its receiver waits aborts that receive
 // (Bus::unsubscribe -> on_abandon). While receive() yields (its post, with
 // readings queued and the slice past kBusYieldAfter) it is not parked, so
 // nothing tells it: it resumed on a null queue_ (segfault). It must throw
@@ -72,7 +72,7 @@ TEST_CASE("bus: a subscription reset while its receiver yields aborts the receiv
     ctx.ready();
     co_await ctx.sleep(10ms);
     ctx.publish("reset.n", std::int64_t{1});               // queued: receive() will not park
-    boost::asio::post(ctx.executor(), [&] { sub.reset(); });  // runs before the receive's yield resumes
+    boost::asio::post(ctx.executor(), [&] { sub = Subscription(); });  // unsubscribes, before the yield resumes
     const auto until = std::chrono::steady_clock::now() + 2 * Subscription::kBusYieldAfter;
     while (std::chrono::steady_clock::now() < until) {
     }
