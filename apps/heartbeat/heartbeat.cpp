@@ -10,8 +10,8 @@
 //   prefix = "weftd"     # point name prefix
 //
 // Resident memory is read from /proc on the blocking pool by a child of
-// its own, at most once a second; a tick publishes the latest figure and
-// never waits for the pool. Why: on a busy box the pool's thread can wait
+// its own, at start and then at most once a second; a tick publishes the
+// latest figure (none before the first read) and never waits for the pool. Why: on a busy box the pool's thread can wait
 // milliseconds for a CPU, and a tick that awaited it would report that wait
 // as the loop's lateness (and tick late), though the loop was idle.
 //
@@ -43,12 +43,12 @@ std::int64_t resident_kib() {
   return resident * (::sysconf(_SC_PAGESIZE) / 1024);
 }
 
-// Every `every`: the resident memory into `rss_kib`, read on the pool.
+// At once, then every `every`: the resident memory into `rss_kib`, read on the pool.
 boost::asio::awaitable<void> follow_memory(Context& ctx, Duration every, std::int64_t& rss_kib) {
   Ticker ticker = ctx.ticker(every);
   for (;;) {
-    co_await ticker.next();
     rss_kib = co_await ctx.blocking_result(resident_kib);
+    co_await ticker.next();
   }
 }
 
@@ -63,7 +63,7 @@ boost::asio::awaitable<void> tick(Context& ctx, const Settings& s, const std::in
     ctx.publish(s.prefix + ".loop_lag_us",
                 static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(lag).count()));
     ctx.publish(s.prefix + ".missed_ticks", static_cast<std::int64_t>(ticker.missed_total()));
-    ctx.publish(s.prefix + ".rss_kib", rss_kib);
+    if (rss_kib >= 0) ctx.publish(s.prefix + ".rss_kib", rss_kib);  // none until the first read
     ctx.publish(s.prefix + ".log_lines_dropped", static_cast<std::int64_t>(logging::dropped_log_lines()));
     ctx.log().debug("tick: uptime {:.3f} s, lag {} us, {} missed ticks, rss {} KiB",
                     std::chrono::duration<double>(now - started).count(),
@@ -73,7 +73,9 @@ boost::asio::awaitable<void> tick(Context& ctx, const Settings& s, const std::in
 }
 
 boost::asio::awaitable<void> run(Context& ctx, const Settings& s) {
-  std::int64_t rss_kib = co_await ctx.blocking_result(resident_kib);
+  // Not read here: a pool held as heartbeat starts must not delay its
+  // ready or its first ticks either.
+  std::int64_t rss_kib = -1;
   TaskGroup children(ctx.executor());
   children.spawn(follow_memory(ctx, std::max<Duration>(s.period, std::chrono::seconds(1)), rss_kib));
   children.spawn(tick(ctx, s, rss_kib));

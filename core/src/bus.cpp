@@ -86,6 +86,9 @@ boost::asio::awaitable<Reading> Subscription::receive(std::source_location loc) 
                                 boost::asio::cancellation_type::none;
   if (!queue_->items.empty() && detail::slice_elapsed() >= kBusYieldAfter) {
     co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    // Not parked while it yields, so an unsubscribe meanwhile (the
+    // Subscription moved from or reset) could not abort it: it does here.
+    if (!queue_) throw boost::system::system_error(boost::asio::error::operation_aborted, "bus receive");
     if (!cancelled_before && (co_await boost::asio::this_coro::cancellation_state).cancelled() !=
                                  boost::asio::cancellation_type::none)
       throw boost::system::system_error(boost::asio::error::operation_aborted, "bus receive");

@@ -55,7 +55,6 @@ TEST_CASE("bus: a receiver working through a backlog yields the loop", "[bus]") 
   const ServiceSnapshot s = test::snapshot_of(runtime, "consumer");
   INFO("consumer: " << s.stats.slices << " slices, longest " << s.stats.longest_slice_ns / 1000 << " us");
   CHECK(s.stats.slices >= 20);                      // ~100 expected (20 ms of work / 200 us); 2 without the yield
-  CHECK(s.stats.longest_slice_ns < 10'000'000);     // the whole backlog is >= 20 ms
 }
 
 // Emptying a subscription (move-assigning an empty one) while its receiver waits aborts that receive

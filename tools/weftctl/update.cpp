@@ -409,6 +409,17 @@ private:
     arch_.clear();
     RunningWeftd now;
     const int now_pid = ask_version(p.socket, now).empty() ? now.pid : -1;
+    // Killed inside finish(), between recording the outcome and removing
+    // the marker: the step is done; replaying it would record the outcome
+    // twice and, for a rollback, reinstall and restart weftd for nothing.
+    // (The packages finish() would have pruned go at the next update.)
+    if (const auto read = weft::update::read_state(dir_);
+        read.value && !read.value->history.empty() && read.value->history.back().started_unix_ms == p.started_unix_ms) {
+      const std::string result = read.value->history.back().result;
+      say("its outcome (" + result + ") was recorded before the updater ended; removing the marker");
+      if (const weft::AtomicWriteError e = weft::update::remove_pending(dir_)) complain("cannot remove the marker: " + e.message());
+      return result == "committed" ? kExitOk : result == "rolled back" ? kExitRolledBack : kExitUpdateFailed;
+    }
     const std::string interrupted = "interrupted at step " + std::string(weft::update::to_string(p.step)) +
                                     " (the updater, pid " + std::to_string(p.updater_pid) + ", ended before the commit)";
     switch (p.step) {
