@@ -29,7 +29,7 @@ CommandReply unknown_service(RuntimeControl& rc, const Command& command, const s
 std::string micros(std::int64_t ns) { return std::to_string((ns + 500) / 1000) + " us"; }
 
 std::string site_text(const AwaitSite& site) {
-  return site.empty() ? std::string("-") : std::string(site.what) + " at " + site.file + ":" + std::to_string(site.line);
+  return site.empty() ? std::string("-") : site_location(site);
 }
 
 // "none", or the budget and what went over it (the latest slice's sites).

@@ -72,6 +72,11 @@ SliceScope::~SliceScope() {
 
 ServiceStats* SliceScope::current() noexcept { return t_slice.current; }
 
+std::string site_location(const AwaitSite& site) {
+  if (site.empty()) return {};
+  return std::string(site.what) + " at " + site.file + ":" + std::to_string(site.line);
+}
+
 std::chrono::nanoseconds detail::slice_elapsed() noexcept {
   if (t_slice.current == nullptr) return std::chrono::nanoseconds::zero();
   return std::chrono::steady_clock::now() - t_slice.started;

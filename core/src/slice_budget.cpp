@@ -23,8 +23,7 @@ namespace {
 std::string micros(std::int64_t ns) { return std::to_string((ns + 500) / 1000) + " us"; }
 
 std::string site_text(const AwaitSite& site) {
-  if (site.empty()) return "a wait outside the runtime's (an Asio operation, or its start)";
-  return std::string(site.what) + " at " + site.file + ":" + std::to_string(site.line);
+  return site.empty() ? "a wait outside the runtime's (an Asio operation, or its start)" : site_location(site);
 }
 
 void report(ServiceRecord& r) {

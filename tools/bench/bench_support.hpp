@@ -124,4 +124,13 @@ std::string port_path(const GatherShape& shape, int k);    // <port_dir>/ttyBENC
 
 std::string format_double(double v, int decimals);
 
+// `--realtime` of the benches that run a weftd: its [realtime] table (the
+// loop SCHED_FIFO 50 alone on CPU 1, every other thread on CPU 0) and the
+// flag's help text.
+inline constexpr const char* kRealtimeTable =
+    "\n[realtime]\npolicy = \"fifo\"\npriority = 50\ncpus = \"1\"\nhelper_cpus = \"0\"\n";
+inline constexpr const char* kRealtimeHelp =
+    "run weftd with [realtime] policy = \"fifo\", priority 50, cpus \"1\", helper_cpus \"0\" "
+    "(needs CAP_SYS_NICE or LimitRTPRIO: root here)";
+
 }  // namespace weft::bench

@@ -131,7 +131,7 @@ std::string box_config(const std::string& gather_text, const CaArgs& a, const Te
   // The loop ahead of everything else on its own core (the bench's clients,
   // the devsims and weftd's helpers share the other): what a box with the
   // [realtime] profile gets, as `reload --realtime` measures it.
-  if (a.realtime) t += "\n[realtime]\npolicy = \"fifo\"\npriority = 50\ncpus = \"1\"\nhelper_cpus = \"0\"\n";
+  if (a.realtime) t += kRealtimeTable;
   return t;
 }
 

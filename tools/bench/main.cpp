@@ -17,6 +17,7 @@
 
 #include "weft/core/log.hpp"
 #include "weft/core/ticker.hpp"
+#include "bench_support.hpp"
 #include "benches.hpp"
 #include "workload.hpp"
 
@@ -288,9 +289,7 @@ int main(int argc, char** argv) {
   reload_cmd->add_option("--pause-s", ra.pause_s, "pause between reloads, s")->check(CLI::NonNegativeNumber);
   reload_cmd->add_option("--weftd", ra.weftd, "weftd executable (default: in the build tree beside weft-bench)");
   reload_cmd->add_option("--devsim", ra.devsim, "weft-devsim executable (default: beside weft-bench)");
-  reload_cmd->add_flag("--realtime", ra.realtime,
-                        "run weftd with [realtime] policy = \"fifo\", priority 50, cpus \"1\", helper_cpus \"0\" "
-                        "(needs CAP_SYS_NICE or LimitRTPRIO: root here)");
+  reload_cmd->add_flag("--realtime", ra.realtime, kRealtimeHelp);
   add_log_level(*reload_cmd, ra.log_level);
 
   CaArgs caa;
@@ -312,9 +311,7 @@ int main(int argc, char** argv) {
   ca_cmd->add_option("--ticker-ms", caa.ticker_ms, "heartbeat's period, ms")->check(CLI::PositiveNumber);
   ca_cmd->add_option("--weftd", caa.weftd, "weftd executable (default: in the build tree beside weft-bench)");
   ca_cmd->add_option("--devsim", caa.devsim, "weft-devsim executable (default: beside weft-bench)");
-  ca_cmd->add_flag("--realtime", caa.realtime,
-                   "run weftd with [realtime] policy = \"fifo\", priority 50, cpus \"1\", helper_cpus \"0\" "
-                   "(needs CAP_SYS_NICE or LimitRTPRIO: root here)");
+  ca_cmd->add_flag("--realtime", caa.realtime, kRealtimeHelp);
   add_log_level(*ca_cmd, caa.log_level);
 
   CLI11_PARSE(app, argc, argv);

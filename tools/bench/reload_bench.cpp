@@ -195,7 +195,7 @@ std::string box_config(const std::string& gather_text, const ReloadArgs& a, cons
   // The loop ahead of the pool's prepare (parse, validate, plan, assemble)
   // and of the store's threads: on 2 cores the loop otherwise waits for a
   // core behind them (README: the reload row).
-  if (a.realtime) t += "\n[realtime]\npolicy = \"fifo\"\npriority = 50\ncpus = \"1\"\nhelper_cpus = \"0\"\n";
+  if (a.realtime) t += kRealtimeTable;
   return t;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <source_location>
+#include <string>
 
 #include "weft/core/clock.hpp"
 
@@ -64,6 +65,9 @@ private:
   ServiceStats* previous_;
   std::uint64_t enclosing_slice_serial_;  // a section opened in this slice and open at its end was suspended in (critical_section.hpp)
 };
+
+// "sleep at file.cpp:42"; empty for an empty site (callers say what that means).
+std::string site_location(const AwaitSite& site);
 
 // Marks an await site for the current wait; restores the previous one after.
 class AwaitSiteScope {
