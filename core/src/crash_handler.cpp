@@ -55,7 +55,6 @@ char g_dir[1024];                              // crash dir, NUL-terminated
 std::atomic<const LoopBeacon*> g_beacon{nullptr};
 NameEntry g_names[kMaxNames];
 std::atomic<std::size_t> g_name_count{0};
-std::atomic<bool> g_installed{false};
 std::atomic<bool> g_dumping{false};            // first crash wins
 // Watched rings (watch_ring): plain pointers and numbers, filled before
 // `used` is set (release), read by the handler after it sees `used` (acquire).
@@ -404,7 +403,8 @@ std::string install_crash_handlers(const std::string& crash_dir) {
   std::string error = ec ? "cannot create " + crash_dir + ": " + ec.message() : std::string();
   if (::sigaltstack(&alt, nullptr) != 0)  // then a stack overflow on this thread dies unreported
     error += std::string(error.empty() ? "" : "; ") + "no alternate signal stack: " + std::strerror(errno);
-  if (g_installed.exchange(true)) return error;
+  // Every call takes the fatal signals again: whoever installed a handler
+  // since (a test framework, a library) would otherwise swallow the crash.
   std::set_terminate(on_terminate);
   struct sigaction sa {};
   sa.sa_sigaction = on_fatal_signal;

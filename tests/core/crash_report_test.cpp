@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,6 +166,22 @@ TEST_CASE("a jump to a bad address is reported with its caller, not a second fau
   CHECK(reports[0].cause == "SIGSEGV (fault address 0x47)");
   CHECK(reports[0].service == "victim");
   CHECK(reports[0].where.find("crash_test_bad_jump") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("installing the crash handlers again takes the signals back from a handler installed since", "[crash]") {
+  const std::string dir = weft::test::temp_dir("weft-crash");
+  const int status = in_child(dir, [&dir] {
+    struct sigaction other {};  // what a test framework or a library does between two runtimes
+    other.sa_handler = [](int) { ::_exit(42); };
+    ::sigemptyset(&other.sa_mask);
+    ::sigaction(SIGSEGV, &other, nullptr);
+    weft::crash::install_crash_handlers(dir);
+    crash_test_segv(g_null);
+  });
+  REQUIRE(WIFSIGNALED(status));  // exit 42: the other handler swallowed the crash
+  CHECK(WTERMSIG(status) == SIGSEGV);
+  CHECK(weft::crash::decode_pending(dir).size() == 1);
   std::filesystem::remove_all(dir);
 }
 
