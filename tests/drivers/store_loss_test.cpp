@@ -172,3 +172,29 @@ TEST_CASE("store: a full disk (SQLITE_FULL) prunes and carries on, no crash loop
   CHECK(has_gap(run_sync(ioc, s.gaps()), "pruned (disk full)"));
   CHECK(sql_text(o.path, "PRAGMA integrity_check") == "ok");
 }
+
+// A wall clock that jumps ahead (here: readings stamped a day behind, the
+// state between an NTP step and the store receiving its clock event) must
+// not expire a day of readings: retention measures age against the newest
+// row's corrected time when that is earlier than the wall clock.
+TEST_CASE("store: retention after a forward wall-clock jump deletes only what is old in the rows' own frame", "[store]") {
+  TempDir dir;
+  auto o = options_for(dir.file("j.db"));
+  o.retention = std::chrono::hours(1);
+  o.housekeeping_period = std::chrono::milliseconds(10);
+  boost::asio::io_context ioc;
+  store::Store s(o);
+  run_sync(ioc, s.open());
+  const std::int64_t day = std::chrono::nanoseconds(std::chrono::hours(24)).count();
+  const std::int64_t two_hours = std::chrono::nanoseconds(std::chrono::hours(2)).count();
+  const BootId boot = BootId::parse("33333333-2222-4333-8444-555555555555");  // no clock event: wall_ns is used
+  const std::int64_t behind = wall_now() - day;
+  for (int i = 1; i <= 5; ++i) s.append(Reading{"old", 1.0, Quality::good, i, boot, behind - two_hours + i});
+  for (int i = 6; i <= 10; ++i) s.append(Reading{"recent", 1.0, Quality::good, i, boot, behind + i});
+  REQUIRE(run_sync(ioc, s.flushed()) == 10);
+  REQUIRE(eventually([&] { return s.counters().pruned_undelivered >= 5; }));
+  const auto rows = run_sync(ioc, s.undelivered(0, 100));
+  CHECK(s.counters().pruned_undelivered == 5);  // before: all 10, a wall-clock day "old"
+  REQUIRE(rows.size() == 5);
+  CHECK(rows.front().seq == 6);
+}

@@ -1,6 +1,7 @@
 // Deleting the oldest readings, with the lost ones recorded: see prune.hpp.
 #include "prune.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,11 +69,19 @@ PruneCount prune_oldest(sql::Db& db, RowWriter& rows, const RangeSet& delivered,
   return prune_up_to(db, rows, delivered, up_to, why);
 }
 
-PruneCount prune_expired(sql::Db& db, RowWriter& rows, const RangeSet& delivered, std::int64_t cutoff_wall_ns,
-                         std::size_t max_rows) {
-  sql::Statement scan(db, "SELECT r.seq, coalesce(r.mono_ns + (SELECT c.offset_ns FROM clock_events c "
-                          "WHERE c.boot = r.boot ORDER BY c.mono_ns DESC LIMIT 1), r.wall_ns) "
-                          "FROM readings r ORDER BY r.seq LIMIT ?1");
+PruneCount prune_expired(sql::Db& db, RowWriter& rows, const RangeSet& delivered, std::int64_t now_wall_ns,
+                         std::int64_t retention_ns, std::size_t max_rows) {
+// A row's wall time corrected by the latest clock event of its boot (one literal: SQL text is not built at run time).
+#define WEFT_CORRECTED_WALL                                                                              \
+  "coalesce(r.mono_ns + (SELECT c.offset_ns FROM clock_events c WHERE c.boot = r.boot ORDER BY c.mono_ns " \
+  "DESC LIMIT 1), r.wall_ns)"
+  sql::Statement newest(db, "SELECT " WEFT_CORRECTED_WALL " FROM readings r ORDER BY r.seq DESC LIMIT 1");
+  if (!newest.step()) return {};
+  const std::int64_t now = std::min(now_wall_ns, newest.int64(0));
+  newest.reset();
+  const std::int64_t cutoff_wall_ns = now - retention_ns;
+  sql::Statement scan(db, "SELECT r.seq, " WEFT_CORRECTED_WALL " FROM readings r ORDER BY r.seq LIMIT ?1");
+#undef WEFT_CORRECTED_WALL
   scan.bind(1, static_cast<std::int64_t>(max_rows));
   std::optional<std::uint64_t> up_to;
   while (scan.step()) {

@@ -27,9 +27,12 @@ PruneCount prune_oldest_delivered(sql::Db& db, const RangeSet& delivered, std::s
 PruneCount prune_oldest(sql::Db& db, RowWriter& rows, const RangeSet& delivered, std::size_t max_rows,
                         std::string_view why);
 // Up to `max_rows` of the oldest readings whose corrected wall time is
-// before `cutoff_wall_ns` (stops at the first younger one, in seq order).
-PruneCount prune_expired(sql::Db& db, RowWriter& rows, const RangeSet& delivered, std::int64_t cutoff_wall_ns,
-                         std::size_t max_rows);
+// more than `retention_ns` before now (stops at the first younger one, in
+// seq order). "Now" is the earlier of `now_wall_ns` and the newest row's
+// corrected time: both sides in the rows' own frame, so a wall clock that
+// jumped ahead before its clock event was stored cannot expire them all.
+PruneCount prune_expired(sql::Db& db, RowWriter& rows, const RangeSet& delivered, std::int64_t now_wall_ns,
+                         std::int64_t retention_ns, std::size_t max_rows);
 
 struct DbSize {
   std::uint64_t page_size = 0;

@@ -892,11 +892,12 @@ void Writer::housekeeping() {
   if (options_.retention > Duration::zero()) {
     const std::int64_t now_wall =
         std::chrono::duration_cast<Duration>(std::chrono::system_clock::now().time_since_epoch()).count();
-    const std::int64_t cutoff = now_wall - options_.retention.count();
     PruneCount total;
     for (;;) {
       PruneCount c;
-      if (!write([&] { c = prune_expired(*db_, *rows_, delivered_, cutoff, kRetentionChunk); }, "retention")) return;
+      if (!write([&] { c = prune_expired(*db_, *rows_, delivered_, now_wall, options_.retention.count(), kRetentionChunk); },
+                 "retention"))
+        return;
       total.delivered += c.delivered;
       total.undelivered += c.undelivered;
       if (c.total() < kRetentionChunk) break;
