@@ -110,7 +110,7 @@ TOML
 
 warp "+0"
 start_bg weftd env FAKETIME_TIMESTAMP_FILE="$TMP/faketime" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
-  LD_PRELOAD="$FAKETIME_LIB" "$WEFTD" --config "$TMP/weftd.toml" --for 120s
+  LD_PRELOAD="$(preload_list "$WEFTD" "$FAKETIME_LIB")" "$WEFTD" --config "$TMP/weftd.toml" --for 120s
 # The store makes its ballast as it opens and keeps housekeeping (retention)
 # every 10 s from then on: the ballast's appearance dates the first pass.
 timeout 10 bash -c "until [[ -e '$DB.ballast' ]]; do sleep 0.01; done" ||

@@ -28,7 +28,7 @@ for how in for sigterm; do
   rm -f "$TMP"/readings.db*
   args=(--config "$TMP/weftd.toml")
   [[ $how == for ]] && args+=(--for 1s)
-  start_bg "weftd_$how" env WEFT_SLOW_WRITE_MATCH="$LINE" LD_PRELOAD="$SHIM" "$WEFTD" "${args[@]}"
+  start_bg "weftd_$how" env WEFT_SLOW_WRITE_MATCH="$LINE" LD_PRELOAD="$(preload_list "$WEFTD" "$SHIM")" "$WEFTD" "${args[@]}"
   wait_fixed 10 "$TMP/weftd_$how.log" "store: committed through seq"
   [[ $how == sigterm ]] && kill -TERM "${PID_OF[weftd_$how]}"
   wait_exit "weftd_$how" 15
