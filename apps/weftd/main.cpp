@@ -194,8 +194,11 @@ int run(const Options& o) {
     simulated_s = std::chrono::duration<double>(runtime.clock().now() - started).count();
     wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_started).count();
   }
-  weft::logging::flush();  // the log thread may still hold the last lines
+  weft::logging::flush();  // the log thread may still hold the last lines (before the summary on stdout)
   if (mode.simulate) print_summary(simulated_s, wall_s, report);
+  // The coordinator and the assembly, the Store with them, are destroyed
+  // only as this returns; the Store's close logs "closed; committed through
+  // seq N" then, so main() flushes the log again after that.
   return code;
 }
 
@@ -246,7 +249,9 @@ int main(int argc, char** argv) {
       weft::logging::write_stderr("weftd: no config given; run `weftd --config FILE` (see examples/demo.toml)\n");
       return weft::kExitUsage;
     }
-    return run(o);
+    const int code = run(o);
+    weft::logging::flush();  // the log thread may still hold the last lines, the Store's close among them
+    return code;
   } catch (const weft::ConfigError& e) {
     weft::logging::write_stderr(std::string("weftd: ") + e.what() + "\n");
     return weft::kExitUsage;

@@ -430,3 +430,14 @@ repeater_port = $((PORT + 1))
 $more
 TOML
 }
+
+# preload_list BINARY LIB...: an LD_PRELOAD value that loads LIBs into
+# BINARY; a sanitized BINARY (tools/dev test --sanitize) gets its libasan
+# first, since ASan refuses to start when another library precedes it.
+preload_list() {
+  local bin=$1 asan
+  shift
+  asan=$(ldd "$bin" 2>/dev/null | awk '/libasan\.so/ {print $3; exit}')
+  local IFS=:
+  echo "${asan:+$asan:}$*"
+}

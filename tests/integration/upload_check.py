@@ -16,6 +16,8 @@ the weft store (SQLite, read-only). Used by the upload_*.sh integration tests.
       --max-dup-readings D bounds readings repeated across messages;
       --live-first S: after seq S (an outage) the first new message is
       live data, and backlog older than it drains behind it.
+      --t-offset O: t must be mono_ns + O within 1 s instead of near the
+      wall label (the wall clock was stepped: labels are off, t is not).
   upload_check.py complete DB LOG N
       Exit 0 when every recorded seq <= N (not a gap) has arrived; else 1.
   upload_check.py durable DB FROM N
@@ -77,6 +79,7 @@ def check(args):
     delivered_check = False
     max_dup_readings = None
     live_first = None
+    t_offset = None
     arrivals = []  # first copies of messages, in arrival order
     i = 2
     while i < len(args):
@@ -92,6 +95,8 @@ def check(args):
             max_dup_readings = int(args[i + 1]); i += 2
         elif args[i] == "--live-first":
             live_first = int(args[i + 1]); i += 2
+        elif args[i] == "--t-offset":
+            t_offset = int(args[i + 1]); i += 2
         else:
             sys.exit(f"unknown argument {args[i]}")
     db = db_open(db_path)
@@ -143,7 +148,10 @@ def check(args):
             got = (r["point"], r["value"], r["quality"], r["mono_ns"], r["boot"])
             if got != (name, value, quality, mono_ns, boot):
                 errors.append(f"seq {seq}: arrived {got}, DB has {(name, value, quality, mono_ns, boot)}")
-            if abs(r["t"] - wall_ns) > 1_000_000_000:
+            if t_offset is not None:
+                if abs(r["t"] - (mono_ns + t_offset)) > 1_000_000_000:
+                    errors.append(f"seq {seq}: t {r['t']} is not mono_ns {mono_ns} + {t_offset} (within 1 s)")
+            elif abs(r["t"] - wall_ns) > 1_000_000_000:
                 errors.append(f"seq {seq}: t {r['t']} is far from the wall label {wall_ns}")
     if max_dup_readings is not None and crash_dup_readings > max_dup_readings:
         errors.append(f"{crash_dup_readings} readings arrived twice, at most {max_dup_readings} expected")
