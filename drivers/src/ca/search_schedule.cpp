@@ -15,6 +15,7 @@ namespace weft::ca {
 SearchSchedule::SearchSchedule(const SearchScheduleConfig& config, TimePoint now)
     : config_(config), governor_epoch_(now) {
   if (config_.max_search_period < Seconds{60.0}) config_.max_search_period = Seconds{60.0};
+  if (config_.disconnect_governor_period < min_round_trip) config_.disconnect_governor_period = min_round_trip;
   const auto n = static_cast<std::size_t>(1.0 + std::log2(config_.max_search_period / min_round_trip));
   lanes_.resize(std::clamp<std::size_t>(n, 1, 32));
   anomaly_lane_ = static_cast<std::size_t>(std::log2(beacon_anomaly_period / min_round_trip) + 1.0);
@@ -59,8 +60,9 @@ bool SearchSchedule::add_disconnected(std::uint32_t id, std::size_t name_length,
   if (!governor_next_) {
     // The governor ticks every 10 s from construction; a name waits for the next tick.
     const auto since = std::chrono::duration_cast<Seconds>(now - governor_epoch_).count();
-    const double ticks = std::floor(since / disconnect_governor_period.count()) + 1.0;
-    governor_next_ = governor_epoch_ + std::chrono::duration_cast<Clock::duration>(ticks * disconnect_governor_period);
+    const double period = config_.disconnect_governor_period.count();
+    const double ticks = std::floor(since / period) + 1.0;
+    governor_next_ = governor_epoch_ + std::chrono::duration_cast<Clock::duration>(Seconds{ticks * period});
   }
   return true;
 }

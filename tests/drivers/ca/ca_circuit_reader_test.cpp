@@ -40,15 +40,23 @@ std::vector<Response> ca_reader_drain(CircuitReader& r, std::vector<Refused>* re
 
 // A header claiming `size` payload bytes, extended when asked.
 CaReaderBytes ca_reader_header(std::uint32_t size, bool extended) {
-  CaReaderBytes h = {0x00, 0x01, 0, 0, 0x00, 0x14, 0x00, 0x01, 0, 0, 0, 1, 0, 0, 0, 42};
+  // EVENT_ADD update: DBR_TIME_DOUBLE, count 1, ECA_NORMAL, subscription 42.
+  CaReaderBytes h(extended ? 24 : 16, 0);
+  h[1] = 0x01;
+  h[5] = 0x14;
+  h[11] = 1;
+  h[15] = 42;
+  const auto put32 = [&](std::size_t at, std::uint32_t v) {
+    for (std::size_t i = 0; i < 4; ++i) h[at + i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+  };
   if (extended) {
-    h[2] = h[3] = 0xFF;
-    h[6] = h[7] = 0;
-    h.insert(h.end(), {static_cast<std::uint8_t>(size >> 24), static_cast<std::uint8_t>(size >> 16),
-                       static_cast<std::uint8_t>(size >> 8), static_cast<std::uint8_t>(size), 0x00, 0x08, 0x00, 0x00});
+    h[2] = h[3] = 0xFF;  // the marker; count 0 here, the real one after the size
+    put32(16, size);
+    put32(20, 1);
   } else {
     h[2] = static_cast<std::uint8_t>(size >> 8);
     h[3] = static_cast<std::uint8_t>(size);
+    h[7] = 1;
   }
   return h;
 }

@@ -23,7 +23,8 @@
 //   reaches 5 s) got replies, its waiting names drop to that lane ("boost").
 // - A beacon anomaly moves every name above the beacon-anomaly lane down to it.
 // - A name whose circuit was lost waits in the disconnect governor, which
-//   releases everything into lane 0 every 10 s (no search storm on a disconnect).
+//   releases everything into lane 0 every 10 s (no search storm on a disconnect;
+//   the period is a setting here, for tests that must see only boost() work).
 // Where this differs, on purpose:
 // - A lane that was idle fires at once when a name enters it (libca's lane
 //   timers tick all the time, so a name waits up to one period): a new name is
@@ -50,6 +51,7 @@ namespace weft::ca {
 struct SearchScheduleConfig {
   std::chrono::duration<double> max_search_period{300.0};  // EPICS_CA_MAX_SEARCH_PERIOD; below 60 s is raised to 60
   std::size_t max_datagram_bytes = 1024;                   // libca's MAX_UDP_SEND
+  std::chrono::duration<double> disconnect_governor_period{10.0};  // libca's, fixed there
 };
 
 class SearchSchedule {
@@ -61,7 +63,6 @@ public:
   static constexpr Seconds min_round_trip{0.032};
   static constexpr Seconds max_round_trip{30.0};
   static constexpr Seconds beacon_anomaly_period{5.0};
-  static constexpr Seconds disconnect_governor_period{10.0};
   static constexpr double max_frames_per_try = 64;
 
   SearchSchedule(const SearchScheduleConfig& config, TimePoint now);
