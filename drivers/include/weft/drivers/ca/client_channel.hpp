@@ -136,7 +136,8 @@ struct ErrorReport {
   std::uint32_t cid = no_cid;
   Header request;  // command, type, count, p1, p2 of the failed request
   std::string text;
-  std::string message() const;  // "ECA_BADCHID (Invalid channel identifier) for READ_NOTIFY ioid 7: text"
+  // "ECA_BADCHID (Invalid channel identifier) for READ_NOTIFY (p1 16, p2 77): text"
+  std::string message() const;
   friend bool operator==(const ErrorReport&, const ErrorReport&) = default;
 };
 ErrorReport read_error(const ErrorMessage& m);
