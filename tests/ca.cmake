@@ -96,3 +96,18 @@ if(TARGET weft-bench)
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_bench_smoke.sh $<TARGET_FILE:weft-bench>)
   set_tests_properties(integration.ca_bench_smoke PROPERTIES LABELS integration TIMEOUT 90)
 endif()
+
+# weft's own CA client (drivers/ca client_*, circuit_reader, search_schedule,
+# beacon_watcher) over real sockets against a weftd serving soft points:
+# search, circuit, CTRL read, TIME monitor, WRITE_NOTIFY and its update, a
+# reply refused above max_array_bytes; then weftd restarted on the same port,
+# found again through the beacon anomaly alone.
+add_executable(ca_client_check integration/ca_client_check.cpp)
+target_link_libraries(ca_client_check PRIVATE weft::drivers)
+weft_warnings(ca_client_check)
+if(TARGET weftd)
+  add_test(NAME integration.ca_client
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_client.sh $<TARGET_FILE:weftd>
+                   $<TARGET_FILE:ca_client_check> /usr/bin/python3)
+  set_tests_properties(integration.ca_client PROPERTIES LABELS integration TIMEOUT 120)
+endif()
