@@ -78,6 +78,11 @@ check(epics.caput(f"{DEV}:sp:on", "stopped", wait=True, timeout=5) == 1 and g("s
 check(epics.caput(f"{DEV}:sp:mode", "manual", wait=True, timeout=5) == 1
       and g("sp:mode", as_string=True) == "manual", "enum written by state name")
 check(epics.caput(f"{DEV}:sp:note", "bye", wait=True, timeout=5) == 1 and g("sp:note") == "bye", "text written")
+# Control limits (DRVL 0 .. DRVH 10, from the display limits) clamp a put, as an EPICS ao record does.
+check(epics.caput(f"{DEV}:sp:flow", 12, wait=True, timeout=5) == 1 and g("sp:flow") == 10, "12 clamped to DRVH 10")
+check(epics.caput(f"{DEV}:sp:flow", -1, wait=True, timeout=5) == 1 and g("sp:flow") == 0, "-1 clamped to DRVL 0")
+check(epics.caput(f"{DEV}:sp:count", 123456, wait=True, timeout=5) == 1 and g("sp:count") == 123456,
+      "a point without limits (DRVH = DRVL = 0) is not clamped")
 try:
     epics.caput(f"{DEV}:fixed", 2.0, wait=True, timeout=5)
     check(False, "a non-writable soft point must refuse")
