@@ -211,12 +211,19 @@ asio::awaitable<void> finish_persist_writes(Circuit& c) {
   bool stopped = false;
   if (w) {
     w->wake = &wake;
-    while (w->outstanding > 0 && !stopped) {
-      co_await wake.async_wait(kTuple);
-      const auto state = co_await asio::this_coro::cancellation_state;
-      stopped = state.cancelled() != asio::cancellation_type::none;
+    struct Unhook {  // whatever ends the wait: persist_loop must never wake a timer that is gone
+      PersistWaiter& w;
+      ~Unhook() { w.wake = nullptr; }
+    } unhook{*w};
+    try {
+      while (w->outstanding > 0 && !stopped) {
+        co_await wake.async_wait(kTuple);
+        const auto state = co_await asio::this_coro::cancellation_state;
+        stopped = state.cancelled() != asio::cancellation_type::none;
+      }
+    } catch (const boost::system::system_error&) {  // a stop seen as an exception (cancelled before the wait)
+      stopped = true;
     }
-    w->wake = nullptr;
   }
   const std::string error = w ? w->error : std::string();
   if (w && w->outstanding > 0) {  // stopped: the round may still finish; the put log says how it ended

@@ -119,6 +119,7 @@ wait_exit burst 60
 cat "$TMP/burst.log"
 ((EXIT_STATUS == 0)) || fail "burst client failed"
 read -r saved1 rounds1 < <(rounds)
+"$WEFTCTL" --socket "$TMP/weftd.sock" --exec 'ca puts 1' | grep "persisted soft points"
 note "1,000 writes: $((saved1 - saved0)) saved in $((rounds1 - rounds0)) rounds"
 ((saved1 - saved0 == 1000)) || fail "$((saved1 - saved0)) writes saved, expected 1000"
 ((rounds1 - rounds0 <= 20)) || fail "$((rounds1 - rounds0)) rounds for 1,000 writes: not coalesced"
