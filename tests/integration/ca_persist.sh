@@ -4,6 +4,7 @@
 #     (a point without persist is back at its initial value);
 #  2. a burst of 1,000 WRITEs landing while a save is held on the disk
 #     (fsync gated by an LD_PRELOAD shim) is saved in a few rounds, not 1,000;
+#  2b. a save that fails (fsync EIO on cue): ECA_PUTFAIL, nothing applied;
 #  3. SIGTERM while a WRITE_NOTIFY's save is held in fsync: the client gets
 #     ECA_PUTFAIL (never a false ECA_NORMAL), weftd does not hang, exits 0
 #     once the disk answers, and the round it finished is there after restart;
@@ -124,6 +125,16 @@ note "1,000 writes: $((saved1 - saved0)) saved in $((rounds1 - rounds0)) rounds"
 ((saved1 - saved0 == 1000)) || fail "$((saved1 - saved0)) writes saved, expected 1000"
 ((rounds1 - rounds0 <= 20)) || fail "$((rounds1 - rounds0)) rounds for 1,000 writes: not coalesced"
 grep -q 'value = 1000.0' "$STATE" || fail "the file does not hold the last write: $(cat "$STATE")"
+
+note "phase 2b: a save that fails (fsync EIO)"
+touch "$GATE.fail"
+client putfail 5 >"$TMP/putfail.out" 2>&1 || fail "failed save: $(cat "$TMP/putfail.out")"
+rm -f "$GATE.fail"
+grep -E "ca: cannot save the persisted soft points \(cannot fsync .*: Input/output error\); 1 write\(s\) failed" \
+  "$TMP/weftd2.log" || fail "no log error for the failed save"
+grep -E "ca: put soft:sp:target by .*: 1000 -> 5: failed: not saved, so not applied" "$TMP/weftd2.log" ||
+  fail "no put-log line for the failed save"
+grep -q 'value = 1000.0' "$STATE" || fail "the failed save changed the file: $(cat "$STATE")"
 
 note "phase 3: SIGTERM while a WRITE_NOTIFY's save is held in fsync"
 rm -f "$GATE" "$GATE.reached"

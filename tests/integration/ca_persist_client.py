@@ -4,6 +4,7 @@
   expect JSON        caget of each PV in JSON {pv-suffix: value} equals the value
   burst N SENT       N-1 plain WRITEs then one WRITE_NOTIFY to sp:target, SENT touched once all are flushed
   stopwrite          one WRITE_NOTIFY to sp:target = 99 ("put sent"), then its outcome
+  putfail VALUE      a WRITE_NOTIFY of VALUE to sp:target gets ECA_PUTFAIL and changes nothing
 Usage: PORT DEVICE MODE [ARGS]"""
 import json
 import os
@@ -106,5 +107,10 @@ elif MODE == "stopwrite":
     while "status" not in _done and ca.isConnected(chid) and time.monotonic() - t0 < 30:
         ca.poll(0.01)
     print(f"outcome status={_done.get('status')} connected={ca.isConnected(chid)}", flush=True)
+elif MODE == "putfail":
+    before = g("sp:target")
+    status = put_status("sp:target", float(sys.argv[4]))
+    check(status == ECA_PUTFAIL, f"a save that fails: ECA_PUTFAIL ({status})")
+    check(g("sp:target") == before, f"the value was not applied: still {before} ({g('sp:target')})")
 else:
     sys.exit(f"unknown mode {MODE}")

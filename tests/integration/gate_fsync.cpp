@@ -2,10 +2,13 @@
 // $GATE_FSYNC_MATCH until the file $GATE_FSYNC_GATE exists, so a test can
 // land a stop (or a burst of writes) exactly while a durable write is on
 // the disk. On the first held call it creates $GATE_FSYNC_GATE.reached;
-// once the gate exists every call passes. A held call gives up after 120 s
+// once the gate exists every call passes; while $GATE_FSYNC_GATE.fail
+// exists such a call fails with EIO instead (a disk error on cue). A held
+// call gives up after 120 s
 // (so a broken test cannot hang its process forever). Other files and
 // processes without the variables are not affected.
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <unistd.h>
@@ -46,6 +49,13 @@ void wait_gate() {
 extern "C" int fsync(int fd) {
   using Fn = int (*)(int);
   static const Fn real = reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, "fsync"));
-  if (held(fd)) wait_gate();
+  if (held(fd)) {
+    wait_gate();
+    const std::string fail = std::string(std::getenv("GATE_FSYNC_GATE")) + ".fail";
+    if (::access(fail.c_str(), F_OK) == 0) {
+      errno = EIO;
+      return -1;
+    }
+  }
   return real(fd);
 }
