@@ -50,6 +50,9 @@ check(epics.caput(f"{DEV}:sp:flow", 8.5, wait=True, timeout=5) == 1
 f = lambda field, **kw: epics.caget(f"{DEV}:sp:flow.{field}", timeout=5, use_monitor=False, **kw)
 check(f("SEVR") == 1 and f("SEVR", as_string=True) == "MINOR", f"sp:flow.SEVR is MINOR ({f('SEVR', as_string=True)})")
 check(f("STAT") == 4 and f("STAT", as_string=True) == "HIGH", f"sp:flow.STAT is HIGH ({f('STAT', as_string=True)})")
+sc = epics.ca.get_ctrlvars(epics.ca.create_channel(f"{DEV}:sp:flow.STAT", connect=True))
+check(len(sc["enum_strs"]) == 16 and sc["enum_strs"][4] == "HIGH" and sc["enum_strs"][15] == "SOFT",
+      f".STAT's DBR_CTRL_ENUM carries the first 16 of its 22 menu strings, as EPICS base ({sc['enum_strs']})")
 sevr_seen = []
 sevr_mon = epics.PV(f"{DEV}:sp:flow.SEVR", auto_monitor=True)
 sevr_mon.add_callback(lambda value=None, **kw: sevr_seen.append(value))
