@@ -111,3 +111,16 @@ if(TARGET weftd)
                    $<TARGET_FILE:ca_client_check> /usr/bin/python3)
   set_tests_properties(integration.ca_client PROPERTIES LABELS integration TIMEOUT 120)
 endif()
+
+# Persisted soft points: kill -9 and restart, a burst coalesced, SIGTERM
+# while a save is held in fsync (LD_PRELOAD gate), a damaged state file, a
+# type change. The gate shim holds fsync of the state file on cue.
+add_library(weft_gate_fsync SHARED ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_fsync.cpp)
+target_link_libraries(weft_gate_fsync PRIVATE dl)
+if(TARGET weftd AND TARGET weftctl)
+  add_test(NAME integration.ca_persist
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_persist.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_persist_client.py /usr/bin/python3
+                   $<TARGET_FILE:weft_gate_fsync>)
+  set_tests_properties(integration.ca_persist PROPERTIES LABELS integration TIMEOUT 240 SKIP_RETURN_CODE 77)
+endif()

@@ -32,6 +32,8 @@
 //   type = "number"              # number, integer, text, bool, enum (+ strings = [...])
 //   initial = 0.0
 //   writable = false             # and an access rule must grant write
+//   persist = false              # true: the last written value survives restarts (needs [weftd] data_dir;
+//                                # durable before it is applied or acknowledged: ca_persist.cpp)
 //   unit = "l/min"  ...          # and the point description keys (point_info_config.hpp)
 // [[service.ca.access]]          # ordered, first match wins; none matching: read-only
 //   pv = "*"  host = "*"  user = "*"  grant = "read"   # globs; grant none, read or write
@@ -46,8 +48,11 @@
 // (ECA_PUTFAIL when the device refused or did not answer). Each attempt,
 // allowed or refused, is one put-log entry (who, PV, old, new, result): a
 // log line, a row of the store's put_log table (with a [store]; through
-// the store's writer thread) and `ca puts`. Not built yet (issue 13):
-// persisted soft points. Record fields: NAME.VAL is the value; .NAME,
+// the store's writer thread) and `ca puts`. A write beyond the PV's control
+// limits (DRVL..DRVH, when DRVH > DRVL) is clamped to them, as an EPICS ao
+// record does. Open channels get a new ACCESS_RIGHTS when a point's
+// writability changes (its owner started, stopped, was reconfigured).
+// Record fields: NAME.VAL is the value; .NAME,
 // .DESC, .EGU, .PREC, .HOPR, .LOPR, .DRVH, .DRVL, .HIHI, .HIGH, .LOW,
 // .LOLO, .SEVR, .STAT are read-only channels of their own (ca_pv.hpp).
 //
@@ -121,14 +126,18 @@ asio::awaitable<void> run(Context& ctx, const Settings& settings) {
                       settings.store->options().path, e.what());
     }
   }
+  std::map<std::string, weft::Value> restored;  // persist = true soft points' saved values
+  if (!settings.state_path.empty()) restored = co_await restore_soft_points(s);
   ctx.ready();
 
   for (const SoftPoint& sp : settings.soft_points) {
     ctx.bus().describe(sp.name, sp.info);  // as gather describes its points: before the first reading
-    ctx.publish(sp.name, sp.initial);
+    const auto saved = restored.find(sp.name);
+    ctx.publish(sp.name, saved != restored.end() ? saved->second : sp.initial);
   }
 
   TaskGroup tasks(ctx.executor());
+  if (!settings.state_path.empty()) tasks.spawn(persist_loop(s));
   tasks.spawn(feed(s));
   tasks.spawn(publish_counters(s));
   for (auto& a : acceptors) tasks.spawn(accept_loop(s, *a, tasks));

@@ -99,12 +99,17 @@ asio::awaitable<void> serve_requests(Circuit& c) {
           keep = false;
         }
       } else {
-        keep = handle(c, f, std::get<ca::Request>(decoded));
+        const ca::Request& request = std::get<ca::Request>(decoded);
+        // Writes to persist soft points in a row wait for the disk together;
+        // any other request first waits for them (requests stay in order).
+        if (!c.persist_replies.empty() && !joins_persist_batch(c, request)) co_await finish_persist_writes(c);
+        keep = handle(c, f, request);
       }
       at += f.length;
       if (keep && c.device_write) co_await run_device_write(c);
     }
     in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(std::min(at, in.size())));
+    if (!c.persist_replies.empty()) co_await finish_persist_writes(c);  // nothing more to batch with them
     if (!keep) break;
   }
   c.closing = true;

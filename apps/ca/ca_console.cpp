@@ -88,6 +88,11 @@ std::string render_puts(const Server& s, std::size_t n) {
   std::string out = fmt::format("ca puts: {} this run ({}{}), last {}:\n", s.puts, where,
                                 s.puts_unstored > 0 ? fmt::format("; {} not stored", s.puts_unstored) : "",
                                 std::min(n, s.put_ring.size()));
+  if (!s.s.state_path.empty()) {
+    const Persist& p = s.persist;
+    out += fmt::format("  persisted soft points ({}): {} writes saved in {} rounds, {} rounds failed, {} waiting\n",
+                       s.s.state_path, p.saved_writes, p.rounds, p.failed_rounds, p.staged.size());
+  }
   const std::size_t first = s.put_ring.size() > n ? s.put_ring.size() - n : 0;
   for (std::size_t i = first; i < s.put_ring.size(); ++i) {
     const store::PutRecord& r = s.put_ring[i];

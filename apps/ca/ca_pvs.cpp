@@ -60,7 +60,7 @@ void refresh_descriptions(Server& s) {
 
 }  // namespace
 
-Server::Server(Context& c, const Settings& settings) : ctx(c), s(settings) {
+Server::Server(Context& c, const Settings& settings) : ctx(c), s(settings), persist(c.executor()) {
   search.limits = settings.limits;
   search.serves = [this](std::string_view name) { return find_target(*this, name).pv != nullptr; };
 }
@@ -103,6 +103,7 @@ std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const
 
 void on_reading(Server& s, const Reading& r) {
   if (s.ctx.bus().info_changes() != s.descriptions_seen) refresh_descriptions(s);
+  if (s.ctx.bus().writes().changes() != s.writes_seen) refresh_rights(s);
   const std::string name = ca_pv::pv_name(s.s.device, r.point);
   auto& slot = s.pvs[name];
   if (!slot) {

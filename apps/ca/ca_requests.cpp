@@ -173,8 +173,14 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     }
     std::string why;
     std::optional<DeviceWrite> device;
-    const ca::Eca status = apply_write(c, *ch, write->dbr_type, write->count, write->data, why, device);
+    bool staged = false;
+    const ca::Eca status = apply_write(c, *ch, write->dbr_type, write->count, write->data, why, device, staged);
     if (status != ca::Eca::normal) send_error(c, f, ch->cid, status, why);
+    if (staged) {  // an ERROR only if saving it fails (finish_persist_writes)
+      c.persist_replies.push_back(
+          PersistReply{false, write->dbr_type, write->count, 0, ch->cid,
+                       std::vector<std::uint8_t>(f.header_bytes.begin(), f.header_bytes.end())});
+    }
     if (device) {
       device->cid = ch->cid;
       device->header.assign(f.header_bytes.begin(), f.header_bytes.end());
@@ -190,7 +196,12 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     }
     std::string why;
     std::optional<DeviceWrite> device;
-    const ca::Eca status = apply_write(c, *ch, write->dbr_type, write->count, write->data, why, device);
+    bool staged = false;
+    const ca::Eca status = apply_write(c, *ch, write->dbr_type, write->count, write->data, why, device, staged);
+    if (staged) {  // answered once its value is durable (finish_persist_writes)
+      c.persist_replies.push_back(PersistReply{true, write->dbr_type, write->count, write->ioid, ch->cid, {}});
+      return true;
+    }
     if (device) {  // answered once the device has (run_device_write)
       device->notify = true;
       device->dbr_type = write->dbr_type;

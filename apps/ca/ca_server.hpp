@@ -10,7 +10,11 @@
 //   ca_pvs.cpp        the bus's points as PVs (the only file that reads the bus feed)
 //   ca_monitors.cpp   subscription updates: sent, or kept due and squashed
 //   ca_requests.cpp   what each request does on a circuit (CREATE_CHAN, READ_NOTIFY, ...)
-//   ca_writes.cpp     access rights, writes (soft points, device writes), the put log
+//   ca_writes.cpp     access rights (and their refresh), writes (soft points, device
+//                     writes, control-limit clamp), the put log
+//   ca_persist.cpp    persist = true soft points: staged until durable, the state file's
+//                     writer, the restore at start
+//   soft_state.cpp    the state file's text codec (public soft_state.hpp, unit-tested)
 //   ca_circuit.cpp    a circuit's byte stream: framing, ordering, output, limits, trace
 //   ca_udp.cpp        SEARCH answers and beacons
 //   ca_console.cpp    `ca ...` commands, the dump section, weft.ca.* counters
@@ -46,6 +50,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "weft/apps/ca/ca_pv.hpp"
+#include "weft/apps/ca/soft_state.hpp"
 #include "weft/core/commands.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/dump.hpp"
@@ -80,6 +85,8 @@ struct SoftPoint {
   weft::Value initial;
   bool is_bool = false;              // a bool point: ENUM "false"/"true" on the wire, bool on the bus
   bool writable = false;
+  bool persist = false;              // its last written value is durable before it is applied, restored at start
+  std::string kind;                  // its config type: number, integer, text, bool, enum
   PointInfo info;                    // unit, precision, limits, ... (described on the bus like gather's points)
 };
 
@@ -104,6 +111,7 @@ struct Settings {
   Duration client_timeout = std::chrono::seconds(60);
   Duration write_timeout = std::chrono::seconds(5);  // a write to the hardware: its owner's answer within this
   std::vector<SoftPoint> soft_points;
+  std::string state_path;  // <[weftd] data_dir>/ca-soft-points.toml when a soft point has persist = true; else ""
   std::vector<AccessRule> access;
   store::Store* store = nullptr;  // the put log's table ([store]); null: the put log is in the log only
 };
@@ -143,12 +151,51 @@ struct DeviceWrite {
   Pv* pv = nullptr;
   weft::Value value;
   std::string old_text, new_text;  // for the put log
+  std::string note;                // the put log's note after "ok": " (7000 clamped to DRVH 180)"
   bool notify = false;             // WRITE_NOTIFY (reply with the status) or WRITE (ERROR on failure)
   std::uint16_t dbr_type = 0;
   std::uint32_t count = 0;
   std::uint32_t ioid = 0;
   std::uint32_t cid = 0;
   std::vector<std::uint8_t> header;  // the WRITE's header, copied into its ERROR
+};
+
+// A circuit waiting for its staged writes (finish_persist_writes); shared
+// with the writes, so a circuit that stopped waiting leaves it safely behind.
+struct PersistWaiter {
+  std::size_t outstanding = 0;  // its writes whose round has not finished
+  std::string error;            // non-empty: a round of its writes failed (not saved, not applied)
+  asio::steady_timer* wake = nullptr;  // set while the circuit waits
+};
+
+// A write to a persist = true soft point, staged until its round of the
+// state file is durable (ca_persist.cpp); applied (published) only then.
+struct StagedWrite {
+  Pv* pv = nullptr;
+  weft::Value value;
+  std::string who, peer;  // for the put log
+  std::string note;       // after "ok" (a clamp)
+  std::shared_ptr<PersistWaiter> waiter;
+};
+
+// The state file's writer (persist_loop): writes staged since the last
+// round go to disk together in one atomic replace, off the loop; a burst
+// of writes costs a few fsyncs, not one each.
+struct Persist {
+  explicit Persist(const asio::any_io_executor& ex) : kick(ex) { kick.expires_at(asio::steady_timer::time_point::max()); }
+  ca_pv::SoftState durable;          // what the file holds
+  std::vector<StagedWrite> staged;   // in the order they were accepted
+  bool rewrite = false;              // write `durable` even with nothing staged (dropped entries at start)
+  asio::steady_timer kick;           // wakes persist_loop
+  std::uint64_t rounds = 0, failed_rounds = 0, saved_writes = 0;
+};
+
+// A reply owed for a staged write (sent once its round is finished).
+struct PersistReply {
+  bool notify = false;  // WRITE_NOTIFY (status reply) or WRITE (ERROR on failure only)
+  std::uint16_t dbr_type = 0;
+  std::uint32_t count = 0, ioid = 0, cid = 0;
+  std::vector<std::uint8_t> header;  // the WRITE's header, for its ERROR
 };
 
 constexpr std::size_t kPutRing = 64;  // put-log entries kept for `ca puts`
@@ -176,9 +223,12 @@ struct Server {
   std::set<std::string> refused_addresses;  // logged once each (bounded below)
   std::uint64_t circuits_accepted = 0, circuits_refused = 0, malformed = 0;
   std::uint64_t descriptions_seen = 0;  // the bus's info_changes() when the PVs last took the descriptions
+  std::uint64_t writes_seen = 0;    // the bus's writes().changes() when the channels' rights were last checked
+  std::uint64_t rights_pushed = 0;  // ACCESS_RIGHTS sent again to open channels
   std::uint64_t squashed_closed = 0;  // squashed updates of circuits already closed
   std::uint64_t puts = 0, puts_unstored = 0;  // put-log entries; of which not in the store (no [store], not open)
   std::deque<store::PutRecord> put_ring;      // the last kPutRing, for `ca puts`
+  Persist persist;                            // persist = true soft points' state file
 
   std::uint64_t squashed_total() const;
 };
@@ -202,6 +252,8 @@ struct Circuit {
   bool subscription_limit_logged = false;  // max_subscriptions refusals likewise
   std::deque<std::pair<std::uint32_t, std::uint32_t>> pending;  // (sid, subscription ID) with an update due
   std::optional<DeviceWrite> device_write;  // set by handle(); serve_requests awaits it before the next request
+  std::vector<PersistReply> persist_replies;  // staged writes of this circuit not yet answered
+  std::shared_ptr<PersistWaiter> persist_waiter;  // theirs (null: none staged)
   std::vector<std::uint8_t> farewell;       // replies owed when a stop cut a device write short (sent before SERVER_DISCONN)
   std::uint64_t squashed = 0, bytes_in = 0, bytes_out = 0;
   std::array<TraceEntry, kTraceDepth> trace{};
@@ -275,9 +327,33 @@ void flush_pending(Circuit& c);
 // ---- ca_writes.cpp
 // The first matching access rule's rights; write only for a writable point's VAL.
 std::uint32_t rights_for(const Server& s, const Pv& pv, ca_pv::Field field, const Circuit& c);
+// ACCESS_RIGHTS again to every open channel whose rights changed.
+void refresh_rights(Server& s);
+// `device` set: the owner must answer (run_device_write); `staged`: a
+// persist soft point's value waits for the disk (finish_persist_writes).
 ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t count,
-                    std::span<const std::uint8_t> data, std::string& why, std::optional<DeviceWrite>& device);
+                    std::span<const std::uint8_t> data, std::string& why, std::optional<DeviceWrite>& device,
+                    bool& staged);
+// A soft point's new value: published, and taken by its PV at once.
+void publish_soft(Server& s, Pv& pv, weft::Value value);
+std::string value_text(const ca::Value& v);
+void put_log(Server& s, const std::string& who, const std::string& peer, const Pv& pv, const std::string& old_text,
+             const std::string& new_text, const std::string& result);
 asio::awaitable<void> run_device_write(Circuit& c);
+
+// ---- ca_persist.cpp
+// The saved values of persist = true soft points, by point name, read off
+// the loop; a damaged file is logged and moved aside (then: none).
+asio::awaitable<std::map<std::string, weft::Value>> restore_soft_points(Server& s);
+// Stages a persist soft point's write (applied once durable).
+void stage_write(Server& s, Circuit& c, Pv& pv, weft::Value value, std::string note);
+// The request is a write to a persist soft point on this circuit: it joins the waiting batch.
+bool joins_persist_batch(Circuit& c, const ca::Request& request);
+// Waits until this circuit's staged writes are durable (or failed) and
+// sends their replies. A stop answers WRITE_NOTIFY with ECA_PUTFAIL in the
+// farewell and rethrows.
+asio::awaitable<void> finish_persist_writes(Circuit& c);
+asio::awaitable<void> persist_loop(Server& s);
 
 // ---- ca_requests.cpp
 // ERROR for the request in `f` (its header copied verbatim, pitfall 17).

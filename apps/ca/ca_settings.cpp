@@ -8,11 +8,12 @@
 #include "ca_server.hpp"
 #include "weft/apps/assembly/device_name.hpp"
 #include "weft/apps/assembly/point_info_config.hpp"
+#include "weft/apps/ca/soft_state.hpp"
 
 namespace weft::apps::ca_server {
 namespace {
 
-// [[soft_point]] name, type (number, integer, text, bool, enum + strings), initial, writable.
+// [[soft_point]] name, type (number, integer, text, bool, enum + strings), initial, writable, persist.
 SoftPoint read_soft_point(const ConfigSection& t) {
   SoftPoint sp;
   sp.name = t.required_string("name");
@@ -48,9 +49,8 @@ SoftPoint read_soft_point(const ConfigSection& t) {
   sp.writable = t.boolean("writable", false);
   if (type == "enum" && t.has("states")) t.fail("states", "an enum soft point names its states in strings = [...]");
   sp.info = read_point_info(t, sp.is_bool ? StateNames::two : StateNames::none);
-  if (t.boolean("persist", false)) {
-    t.fail("persist", "persisting soft points across restarts is not built yet (issue 13); remove it");
-  }
+  sp.kind = type;
+  sp.persist = t.boolean("persist", false);
   t.reject_unknown_keys();
   return sp;
 }
@@ -107,7 +107,17 @@ Settings read_settings(const ConfigSection& section, const ConfigSection& root, 
     rule.reject_unknown_keys();
     s.access.push_back(std::move(a));
   }
-  for (const ConfigSection& t : root.tables("soft_point")) s.soft_points.push_back(read_soft_point(t));
+  for (const ConfigSection& t : root.tables("soft_point")) {
+    s.soft_points.push_back(read_soft_point(t));
+    if (!s.soft_points.back().persist || !s.state_path.empty()) continue;
+    const auto weftd = root.table("weftd");
+    const std::string data_dir = weftd ? weftd->string("data_dir", "") : std::string();
+    if (data_dir.empty()) {
+      t.fail("persist", "needs [weftd] data_dir: the last written values are kept in <data_dir>/" +
+                            std::string(ca_pv::kSoftStateFile) + "; set data_dir or remove persist");
+    }
+    s.state_path = data_dir + (data_dir.back() == '/' ? "" : "/") + std::string(ca_pv::kSoftStateFile);
+  }
   return s;
 }
 

@@ -1,12 +1,17 @@
 // Access rights and writes. Rights: the first [[service.ca.access]] rule
 // that matches the PV, the client's claimed host and user wins (none:
-// read-only), and write only ever for a writable point. A write is checked
-// (rights, type, count), converted to the PV's type and then either applied
-// at once (a soft point: set, published) or handed to the point's owner on
-// the bus's PointWrites (run_device_write: the circuit waits for the answer,
-// at most write_timeout). Every attempt, allowed or refused, is one put-log
-// entry: a log line, a store row (through the store's writer thread, never
-// SQLite here) and the `ca puts` ring.
+// read-only), and write only ever for a writable point; a change of which
+// points are writable (their owner started, stopped, was reconfigured) is
+// sent to open channels as a new ACCESS_RIGHTS (refresh_rights). A write is
+// checked (rights, type, count), converted to the PV's type, clamped to its
+// control limits DRVL..DRVH when DRVH > DRVL (as an EPICS ao record does),
+// and then either applied at once (a soft point: set, published), staged
+// until durable (a persist = true soft point: ca_persist.cpp) or handed to
+// the point's owner on the bus's PointWrites (run_device_write: the
+// circuit waits for the answer, at most write_timeout). Every attempt,
+// allowed or refused, is one put-log entry (the value applied, and what was
+// asked when it was clamped): a log line, a store row (through the store's
+// writer thread, never SQLite here) and the `ca puts` ring.
 #include <fnmatch.h>
 
 #include <chrono>
@@ -25,18 +30,54 @@ bool writable(const Server& s, const Pv& pv) {
   return s.ctx.bus().writes().find(pv.point) != nullptr;
 }
 
+void put_log(Server& s, const Circuit& c, const Pv& pv, const std::string& old_text, const std::string& new_text,
+             const std::string& result) {
+  put_log(s, who(c), c.peer, pv, old_text, new_text, result);
+}
+
+std::string value_text(const ca::Elements& elements, ca::ValueType type, const ca::Metadata& meta) {
+  auto t = ca::convert_elements(elements, type, ca::ValueType::string, meta);
+  auto* e = std::get_if<ca::Elements>(&t);
+  return e ? std::get<std::vector<std::string>>(*e).front() : std::string("?");
+}
+
+// EPICS ao: a put beyond DRVL..DRVH is clamped to it when DRVH > DRVL (the
+// limits served as .DRVH/.DRVL and DBR_CTRL's control limits). Numbers only;
+// NaN passes (as in EPICS: it compares false). The put log's note ("" when
+// not clamped).
+std::string clamp_to_control(const Pv& pv, ca::Elements& el) {
+  if (pv.value.type == ca::ValueType::enumerated || pv.value.type == ca::ValueType::string) return {};
+  auto* numbers = std::get_if<std::vector<double>>(&el);
+  if (numbers == nullptr || numbers->empty()) return {};
+  const double hi = pv.value.meta.upper_ctrl, lo = pv.value.meta.lower_ctrl;
+  if (!(hi > lo)) return {};
+  double& x = numbers->front();
+  const std::string asked = ca::format_number(x, false, std::nullopt);
+  if (x > hi) {
+    x = hi;
+    return " (" + asked + " clamped to DRVH " + ca::format_number(hi, false, std::nullopt) + ")";
+  }
+  if (x < lo) {
+    x = lo;
+    return " (" + asked + " clamped to DRVL " + ca::format_number(lo, false, std::nullopt) + ")";
+  }
+  return {};
+}
+
+}  // namespace
+
 // The put log: every write attempt, allowed or refused, is one line in the
 // log and (with a [store]) one row of the store's put_log table, written by
 // the store's writer thread (never SQLite here); the last kPutRing are kept
 // for `ca puts`.
-void put_log(Server& s, const Circuit& c, const Pv& pv, const std::string& old_text, const std::string& new_text,
-             const std::string& result) {
-  s.ctx.log().info("ca: put {} by {} ({}): {} -> {}: {}", pv.name, who(c), c.peer, old_text, new_text, result);
+void put_log(Server& s, const std::string& who, const std::string& peer, const Pv& pv, const std::string& old_text,
+             const std::string& new_text, const std::string& result) {
+  s.ctx.log().info("ca: put {} by {} ({}): {} -> {}: {}", pv.name, who, peer, old_text, new_text, result);
   store::PutRecord r;
   r.wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
                   .count();
-  r.who = who(c);
-  r.peer = c.peer;
+  r.who = who;
+  r.peer = peer;
   r.pv = pv.name;
   r.old_value = old_text;
   r.new_value = new_text;
@@ -51,13 +92,22 @@ void put_log(Server& s, const Circuit& c, const Pv& pv, const std::string& old_t
   if (s.put_ring.size() > kPutRing) s.put_ring.pop_front();
 }
 
-std::string value_text(const ca::Elements& elements, ca::ValueType type, const ca::Metadata& meta) {
-  auto t = ca::convert_elements(elements, type, ca::ValueType::string, meta);
-  auto* e = std::get_if<ca::Elements>(&t);
-  return e ? std::get<std::vector<std::string>>(*e).front() : std::string("?");
-}
+std::string value_text(const ca::Value& v) { return value_text(v.elements, v.type, v.meta); }
 
-}  // namespace
+void publish_soft(Server& s, Pv& pv, weft::Value value) {
+  s.ctx.publish(pv.point, value);
+  // Taken now, so the circuit's next read sees it; the feed's copy of the
+  // same reading then changes nothing (on_reading knows it by its stamps).
+  if (const Reading* published = s.ctx.bus().latest(pv.point)) {
+    on_reading(s, *published);
+  } else {  // beyond the bus's latest-readings bound: the feed's copy sets it
+    Reading r;
+    r.point = pv.point;
+    r.value = std::move(value);
+    r.wall_ns = s.ctx.clock().wall_ns();
+    on_reading(s, r);
+  }
+}
 
 // First matching rule wins; none: read-only. Write only for writable points.
 std::uint32_t rights_for(const Server& s, const Pv& pv, ca_pv::Field field, const Circuit& c) {
@@ -75,6 +125,34 @@ std::uint32_t rights_for(const Server& s, const Pv& pv, ca_pv::Field field, cons
   return rights;
 }
 
+// Every open channel whose rights changed since they were sent gets a new
+// ACCESS_RIGHTS (as RSRV does when access security changes), without a
+// reconnect: called when the bus's write registry changed (gather started
+// or stopped, a reload made a register writable or not).
+void refresh_rights(Server& s) {
+  s.writes_seen = s.ctx.bus().writes().changes();
+  std::size_t changed = 0;
+  for (Circuit* c : s.open) {
+    if (c->closing) continue;
+    bool any = false;
+    for (auto& [sid, ch] : c->channels) {
+      const std::uint32_t now = rights_for(s, *ch->pv, ch->field, *c);
+      if (now == ch->rights) continue;
+      ch->rights = now;
+      ca::encode(c->out, ca::AccessRights{ch->cid, now});
+      any = true;
+      ++changed;
+    }
+    if (any) c->notify();
+  }
+  s.rights_pushed += changed;
+  if (changed > 0) {
+    s.ctx.log().info("ca: write access changed for {} open channel(s) (the points' owner started, stopped or was "
+                     "reconfigured): ACCESS_RIGHTS sent to them",
+                     changed);
+  }
+}
+
 // A CA write to a PV: checked (rights, type, count), decoded and converted
 // to the PV's type. A soft point is set at once (a read that follows on the
 // circuit sees it) and published on the bus. A point with an owner on the
@@ -82,7 +160,8 @@ std::uint32_t rights_for(const Server& s, const Pv& pv, ca_pv::Field field, cons
 // circuit then waits for the owner's answer before it takes its next
 // request (run_device_write). Every refusal here is one put-log entry.
 ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t count,
-                    std::span<const std::uint8_t> data, std::string& why, std::optional<DeviceWrite>& device) {
+                    std::span<const std::uint8_t> data, std::string& why, std::optional<DeviceWrite>& device,
+                    bool& staged) {
   Server& s = c.server;
   Pv& pv = *ch.pv;
   const std::string old_text = value_text(pv.value.elements, pv.value.type, pv.value.meta);
@@ -118,7 +197,8 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
     why = e->message();
     return refuse("refused (" + why + ")", ca::Eca::noconvert);
   }
-  const ca::Elements& el = std::get<ca::Elements>(converted);
+  ca::Elements el = std::get<ca::Elements>(converted);
+  const std::string clamped = clamp_to_control(pv, el);
   const std::string new_text = value_text(el, pv.value.type, pv.value.meta);
   if (pv.soft == nullptr) {  // the hardware's: its owner writes it (rights said it has one)
     weft::Value value;
@@ -135,6 +215,7 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
     device->value = std::move(value);
     device->old_text = old_text;
     device->new_text = new_text;
+    device->note = clamped;
     return ca::Eca::normal;
   }
   const SoftPoint& sp = *pv.soft;
@@ -158,19 +239,13 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
       value = n;
     }
   }
-  s.ctx.publish(pv.point, value);
-  // Taken now, so the circuit's next read sees it; the feed's copy of the
-  // same reading then changes nothing (on_reading knows it by its stamps).
-  if (const Reading* published = s.ctx.bus().latest(pv.point)) {
-    on_reading(s, *published);
-  } else {  // beyond the bus's latest-readings bound: the feed's copy sets it
-    Reading r;
-    r.point = pv.point;
-    r.value = std::move(value);
-    r.wall_ns = s.ctx.clock().wall_ns();
-    on_reading(s, r);
+  if (sp.persist) {  // applied once durable (persist_loop), answered then (finish_persist_writes)
+    stage_write(s, c, pv, std::move(value), clamped);
+    staged = true;
+    return ca::Eca::normal;
   }
-  put_log(s, c, pv, old_text, value_text(pv.value.elements, pv.value.type, pv.value.meta), "ok");
+  publish_soft(s, pv, std::move(value));
+  put_log(s, c, pv, old_text, value_text(pv.value.elements, pv.value.type, pv.value.meta), "ok" + clamped);
   return ca::Eca::normal;
 }
 
@@ -216,7 +291,7 @@ asio::awaitable<void> run_device_write(Circuit& c) {
     // The owner read the point back before it answered: take that reading now
     // (the feed may not have run yet), so a read that follows sees it.
     if (const Reading* r = s.ctx.bus().latest(pv.point)) on_reading(s, *r);
-    put_log(s, c, pv, w.old_text, w.new_text, "ok");
+    put_log(s, c, pv, w.old_text, w.new_text, "ok" + w.note);
   } else {
     put_log(s, c, pv, w.old_text, w.new_text, "failed: " + why);
   }

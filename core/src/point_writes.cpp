@@ -48,13 +48,14 @@ PointWrites::Registration& PointWrites::Registration::operator=(Registration&& o
 }
 
 void PointWrites::Registration::reset() noexcept {
-  if (owner_ != nullptr) owner_->writers_.erase(point_);
+  if (owner_ != nullptr && owner_->writers_.erase(point_) != 0) ++owner_->changes_;
   owner_ = nullptr;
 }
 
 PointWrites::Registration PointWrites::add(std::string point, PointWriter& writer) {
   if (!writers_.emplace(point, &writer).second)
     throw std::logic_error("point " + point + " already has a writer; one owner per writable point");
+  ++changes_;
   return Registration(this, std::move(point));
 }
 

@@ -36,6 +36,23 @@ TEST_CASE("point writes: one writer per point, removed with its registration", "
   CHECK(writes.size() == 0);
 }
 
+TEST_CASE("point writes: changes() moves on every add and removal, not on a failed add or a move", "[core]") {
+  PointWrites writes;
+  PwHolder a, b;
+  CHECK(writes.changes() == 0);
+  auto reg = writes.add("boiler.sp", a);
+  CHECK(writes.changes() == 1);
+  CHECK_THROWS_AS(writes.add("boiler.sp", b), std::logic_error);
+  CHECK(writes.changes() == 1);
+  auto moved = std::move(reg);
+  reg.reset();  // moved from: owns nothing
+  CHECK(writes.changes() == 1);
+  moved.reset();
+  CHECK(writes.changes() == 2);
+  moved.reset();  // twice: nothing more
+  CHECK(writes.changes() == 2);
+}
+
 TEST_CASE("point writes: the asker wakes when the owner answers", "[core]") {
   boost::asio::io_context ioc;
   auto req = std::make_shared<PendingWrite>("p", Value{1.0}, "test");

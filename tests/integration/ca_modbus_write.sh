@@ -87,7 +87,7 @@ period = "2s"
   description = "boiler setpoint"
   display_low = 0
   display_high = 200
-  control_low = 10
+  control_low = 1
   control_high = 180
   lolo = 2
   low = 5
@@ -96,11 +96,18 @@ period = "2s"
   writable = true
 
   [[instrument.point]]
+  name = "h107"
+  table = "holding"
+  address = 107
+  scale = 0.1
+  writable = true
+
+  [[instrument.point]]
   name = "coil1"
   table = "coil"
   address = 1
   states = ["off", "on"]
-  writable = true
+  writable = true  # coil1
 
 [[instrument]]
 name = "bad"
@@ -161,6 +168,11 @@ grep -qx "wrote holding 106 = 123" "$TMP/server.log" || fail "the server never h
 grep -qx "wrote holding 106 = 690" "$TMP/server.log" || fail "the server never had holding 106 set to 690"
 grep -qx "wrote coil 1 = 1" "$TMP/server.log" || fail "the server never had coil 1 set"
 grep -q "= 70000" "$TMP/server.log" && fail "the out-of-range value reached the wire"
+# DRVH 180 / DRVL 1 clamp a put, as an EPICS ao record does; the put log says so.
+grep -qx "wrote holding 106 = 1800" "$TMP/server.log" || fail "7000 was not clamped to DRVH 180 (holding 106 = 1800)"
+grep -qx "wrote holding 106 = 10" "$TMP/server.log" || fail "0.5 was not clamped to DRVL 1 (holding 106 = 10)"
+grep -E "ca: put mb:plc:h106 by .*: 69(\.0)? -> 180(\.0)?: ok \(7000 clamped to DRVH 180\)" "$TMP/weftd.log" ||
+  fail "no put-log line for the clamped write"
 # FC 6 for the single register, FC 5 for the coil.
 grep -q "fc 6$" "$TMP/server.log" || fail "no FC 6 request reached the server"
 grep -q "fc 5$" "$TMP/server.log" || fail "no FC 5 request reached the server"
@@ -175,7 +187,7 @@ echo "first row: $row"
 [[ $row == *@* ]] || fail "put_log's row names no user@host: '$row'"
 n=$(rows "SELECT count(*) FROM put_log WHERE pv = 'mb:plc:h106' AND result = 'ok'")
 ((n >= 22)) || fail "put_log has $n ok rows for h106, expected 22"
-rows "SELECT result FROM put_log WHERE pv = 'mb:plc:h106' AND new_value LIKE '7000%'" | grep -q "outside the register's range 0..6553.5" ||
+rows "SELECT result FROM put_log WHERE pv = 'mb:plc:h107' AND new_value LIKE '7000%'" | grep -q "outside the register's range 0..6553.5" ||
   fail "no put_log row for the out-of-range write naming the range"
 rows "SELECT result FROM put_log WHERE pv = 'mb:bad:h200'" | grep -q "exception 2 (illegal data address)" ||
   fail "no put_log row with the Modbus exception"
@@ -195,10 +207,10 @@ echo "$puts"
   fail "ca puts does not end with the refused raw write"
 [[ $(grep -c "^  " <<<"$puts") == 3 ]] || fail "ca puts 3 did not list 3 entries"
 
-note "phase 1b: a reload gives h106 a new unit: a DBE_PROPERTY monitor hears of it"
+note "phase 1b: a reload gives h106 a new unit (a DBE_PROPERTY monitor hears of it) and makes coil1 read-only (its open channel gets ACCESS_RIGHTS)"
 start_bg property timeout 60 "$PYTHON" "$CLIENT" "$PORT" mb property
 wait_grep 20 "$TMP/property.log" "^subscribed"
-sed -i 's/unit = "degC"/unit = "degF"/' "$TMP/weftd.toml"
+sed -i 's/unit = "degC"/unit = "degF"/; s/writable = true  # coil1/writable = false  # coil1/' "$TMP/weftd.toml"
 "$WEFTCTL" --socket "$TMP/weftd.sock" --timeout 30 --exec reload || fail "reload failed"
 wait_exit property 40
 cat "$TMP/property.log"

@@ -101,7 +101,7 @@ if PHASE == "writes":
     check(abs(g("plc:h106") - 100.6) < 1e-9, "h106 reads the server's 1006 scaled: 100.6")
     ctrl = epics.ca.get_ctrlvars(epics.ca.create_channel(f"{DEV}:plc:h106", connect=True))
     check(ctrl["precision"] == 1 and ctrl["units"] == "degC", f"DBR_CTRL: PREC 1, EGU degC from the point's config ({ctrl})")
-    want = {"upper_disp_limit": 200, "lower_disp_limit": 0, "upper_ctrl_limit": 180, "lower_ctrl_limit": 10,
+    want = {"upper_disp_limit": 200, "lower_disp_limit": 0, "upper_ctrl_limit": 180, "lower_ctrl_limit": 1,
             "upper_alarm_limit": 150, "upper_warning_limit": 120, "lower_warning_limit": 5, "lower_alarm_limit": 2}
     check(all(ctrl[k] == v for k, v in want.items()), f"DBR_CTRL: display, control and alarm limits from the config ({ctrl})")
     check(ctrl["severity"] == 0, f"100.6 is inside the alarm limits: NO_ALARM ({ctrl['severity']})")
@@ -130,10 +130,17 @@ if PHASE == "writes":
     check(epics.caget(f"{DEV}:plc:coil1", timeout=5, use_monitor=False) == 0, "coil1 reads off")
     check(epics.caput(f"{DEV}:plc:coil1", 1, wait=True, timeout=10) == 1
           and epics.caget(f"{DEV}:plc:coil1", timeout=5, use_monitor=False) == 1, "coil1 written on and read back")
-    # Out of the register's range: refused before the wire.
-    status, _ = put_status(f"{DEV}:plc:h106", 7000.0)
+    # Control limits DRVL 1 .. DRVH 180 clamp a put (EPICS ao); the device holds the clamped value.
+    check(put_status(f"{DEV}:plc:h106", 7000.0)[0] == ECA_NORMAL, "7000 to h106 (DRVH 180): ECA_NORMAL")
+    check(abs(g("plc:h106") - 180.0) < 1e-9, f"7000 was clamped to DRVH: h106 reads 180 ({g('plc:h106')})")
+    check(put_status(f"{DEV}:plc:h106", 0.5)[0] == ECA_NORMAL, "0.5 to h106 (DRVL 1): ECA_NORMAL")
+    check(abs(g("plc:h106") - 1.0) < 1e-9, f"0.5 was clamped to DRVL: h106 reads 1 ({g('plc:h106')})")
+    check(put_status(f"{DEV}:plc:h106", 69.0)[0] == ECA_NORMAL, "back to 69.0")
+    # Out of the register's range (h107 has no limits, so no clamp): refused before the wire.
+    h107 = g("plc:h107")
+    status, _ = put_status(f"{DEV}:plc:h107", 7000.0)
     check(status == ECA_PUTFAIL, f"7000 (raw 70000 > 65535) is ECA_PUTFAIL ({status})")
-    check(abs(g("plc:h106") - 69.0) < 1e-9, "the refused value changed nothing")
+    check(g("plc:h107") == h107, "the refused value changed nothing")
     # A device exception: the write to an unmapped register.
     status, _ = put_status(f"{DEV}:bad:h200", 1.0)
     check(status == ECA_PUTFAIL, f"an exception response is ECA_PUTFAIL ({status})")
@@ -166,10 +173,23 @@ elif PHASE == "property":
     while not units and time.monotonic() - t0 < 5:
         ca.poll(0.01)
     check(units == ["degC"], f"the initial update carries EGU degC ({units})")
+    # coil1's rights as pushed: the reload makes it read-only without a reconnect.
+    rights, conns = [], []
+    coil = epics.PV(f"{DEV}:plc:coil1", access_callback=lambda r, w, **kw: rights.append((r, w)),
+                    connection_callback=lambda conn=None, **kw: conns.append(conn))
+    check(coil.wait_for_connection(timeout=5) and coil.write_access, "coil1 connects, writable")
     print("subscribed", flush=True)
-    while len(units) < 2 and time.monotonic() - t0 < 30:
+    while (len(units) < 2 or coil.write_access) and time.monotonic() - t0 < 30:
         ca.poll(0.01)
     check(units == ["degC", "degF"], f"DBE_PROPERTY: one update when the unit changed to degF ({units})")
+    check(not coil.write_access and coil.read_access and rights[-1] == (True, False),
+          f"after the reload coil1 is read-only, told by ACCESS_RIGHTS ({rights})")
+    check(conns == [True], f"coil1's channel stayed connected through the reload ({conns})")
+    try:
+        epics.caput(f"{DEV}:plc:coil1", 1, wait=True, timeout=5)
+        check(False, "coil1 must refuse after the reload")
+    except Exception as e:
+        check("Write access denied" in str(e), f"libca refuses coil1 by its new rights ({e})")
     print("all checks passed", flush=True)
 elif PHASE == "stop":
     chid = ca.create_channel(f"{DEV}:mute:h100", connect=True, auto_cb=False)

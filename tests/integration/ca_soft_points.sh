@@ -77,6 +77,10 @@ cat "$TMP/client.out"
 running weftd || fail "weftd died"
 grep -E "ca: put soft:sp:flow by .*: 2.5 -> 3.25: ok" "$TMP/weftd.log" || fail "no put-log line for the write"
 grep -E "ca: put soft:sp:mode by .*: auto -> manual: ok" "$TMP/weftd.log" || fail "no put-log line for the enum write"
+grep -E "ca: put soft:sp:flow by .*: 3.25 -> 10: ok \(12 clamped to DRVH 10\)" "$TMP/weftd.log" ||
+  fail "no put-log line for the clamped write"
+grep -E "ca: put soft:sp:flow by .*: 10 -> 0: ok \(-1 clamped to DRVL 0\)" "$TMP/weftd.log" ||
+  fail "no put-log line for the write clamped to DRVL"
 # The raw client's rule grants write, but the point is not writable: refused and logged.
 grep -E "ca: put soft:fixed by raw@test .*: 1 -> \?: refused \(no write access\)" "$TMP/weftd.log" ||
   fail "no put-log line for the refused write"

@@ -50,6 +50,9 @@ check(epics.caput(f"{DEV}:sp:flow", 8.5, wait=True, timeout=5) == 1
 f = lambda field, **kw: epics.caget(f"{DEV}:sp:flow.{field}", timeout=5, use_monitor=False, **kw)
 check(f("SEVR") == 1 and f("SEVR", as_string=True) == "MINOR", f"sp:flow.SEVR is MINOR ({f('SEVR', as_string=True)})")
 check(f("STAT") == 4 and f("STAT", as_string=True) == "HIGH", f"sp:flow.STAT is HIGH ({f('STAT', as_string=True)})")
+sc = epics.ca.get_ctrlvars(epics.ca.create_channel(f"{DEV}:sp:flow.STAT", connect=True))
+check(len(sc["enum_strs"]) == 16 and sc["enum_strs"][4] == "HIGH" and sc["enum_strs"][15] == "SOFT",
+      f".STAT's DBR_CTRL_ENUM carries the first 16 of its 22 menu strings, as EPICS base ({sc['enum_strs']})")
 sevr_seen = []
 sevr_mon = epics.PV(f"{DEV}:sp:flow.SEVR", auto_monitor=True)
 sevr_mon.add_callback(lambda value=None, **kw: sevr_seen.append(value))
@@ -78,6 +81,11 @@ check(epics.caput(f"{DEV}:sp:on", "stopped", wait=True, timeout=5) == 1 and g("s
 check(epics.caput(f"{DEV}:sp:mode", "manual", wait=True, timeout=5) == 1
       and g("sp:mode", as_string=True) == "manual", "enum written by state name")
 check(epics.caput(f"{DEV}:sp:note", "bye", wait=True, timeout=5) == 1 and g("sp:note") == "bye", "text written")
+# Control limits (DRVL 0 .. DRVH 10, from the display limits) clamp a put, as an EPICS ao record does.
+check(epics.caput(f"{DEV}:sp:flow", 12, wait=True, timeout=5) == 1 and g("sp:flow") == 10, "12 clamped to DRVH 10")
+check(epics.caput(f"{DEV}:sp:flow", -1, wait=True, timeout=5) == 1 and g("sp:flow") == 0, "-1 clamped to DRVL 0")
+check(epics.caput(f"{DEV}:sp:count", 123456, wait=True, timeout=5) == 1 and g("sp:count") == 123456,
+      "a point without limits (DRVH = DRVL = 0) is not clamped")
 try:
     epics.caput(f"{DEV}:fixed", 2.0, wait=True, timeout=5)
     check(False, "a non-writable soft point must refuse")

@@ -235,3 +235,35 @@ TEST_CASE("ca pv state names make an ENUM", "[ca][pv]") {
 }
 
 }  // namespace weft::apps
+
+namespace weft::apps {
+
+// EPICS base (db_access.c, DBR_CTRL_ENUM): a menu field's strings are cut
+// to the first MAX_ENUM_STATES (16) with no_str 16; a DBR_STRING read of
+// the field (dbGet of a DBF_MENU) names its state whatever its index. .STAT
+// has 22: UDF (17) has no string in DBR_CTRL_ENUM but reads "UDF" as text.
+TEST_CASE("ca pv .STAT: DBR_CTRL_ENUM carries its first 16 menu strings, DBR_STRING names all 22", "[ca][pv]") {
+  ca::Value pv = ca_pv::to_ca(ca_pv_reading(1.0), ca::ValueType::float64);
+  pv.alarm = {ca::Status::udf, ca::Severity::invalid};
+  const ca::Value stat = ca_pv::field_value(ca_pv::Field::stat, pv, "box:t", nullptr);
+  const ca::Limits limits;
+  constexpr std::uint16_t dbr_string = 0, dbr_ctrl_enum = 31;
+  const auto ctrl = ca::encode_dbr(dbr_ctrl_enum, 1, stat, limits);
+  REQUIRE(std::holds_alternative<std::vector<std::uint8_t>>(ctrl));
+  const auto& ctrl_bytes = std::get<std::vector<std::uint8_t>>(ctrl);
+  CHECK(((ctrl_bytes[4] << 8) | ctrl_bytes[5]) == 16);  // no_str
+  const auto back = ca::decode_dbr(dbr_ctrl_enum, 1, ctrl_bytes, limits);
+  REQUIRE(std::holds_alternative<ca::Decoded>(back));
+  const ca::Decoded& d = std::get<ca::Decoded>(back);
+  REQUIRE(d.value.meta.enum_strings.size() == 16);
+  CHECK(d.value.meta.enum_strings[0] == "NO_ALARM");
+  CHECK(d.value.meta.enum_strings[15] == "SOFT");
+  CHECK(std::get<std::vector<double>>(d.value.elements).front() == 17);
+  const auto text = ca::encode_dbr(dbr_string, 1, stat, limits);
+  REQUIRE(std::holds_alternative<std::vector<std::uint8_t>>(text));
+  const auto as_text = ca::decode_dbr(dbr_string, 1, std::get<std::vector<std::uint8_t>>(text), limits);
+  REQUIRE(std::holds_alternative<ca::Decoded>(as_text));
+  CHECK(std::get<std::vector<std::string>>(std::get<ca::Decoded>(as_text).value.elements).front() == "UDF");
+}
+
+}  // namespace weft::apps

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -108,9 +109,14 @@ public:
   [[nodiscard]] Registration add(std::string point, PointWriter& writer);
   PointWriter* find(std::string_view point) const noexcept;
   std::size_t size() const noexcept { return writers_.size(); }
+  // Bumped whenever a writer is added or removed (an owner started or
+  // stopped, a reload changed which points are writable): an asker that
+  // shows writability (ca's ACCESS_RIGHTS) looks again when it moved.
+  std::uint64_t changes() const noexcept { return changes_; }
 
 private:
   std::map<std::string, PointWriter*, std::less<>> writers_;
+  std::uint64_t changes_ = 0;
 };
 
 }  // namespace weft
