@@ -237,10 +237,7 @@ struct Circuit {
   Circuit& operator=(const Circuit&) = delete;
   ~Circuit() {
     for (auto& [sid, ch] : channels) forget(*ch);
-    if (queued) {
-      auto& q = server.to_send;
-      q.erase(std::remove(q.begin(), q.end(), this), q.end());
-    }
+    // EXPERIMENT: no unqueue
   }
 
   // Output was added: send_loop sends it, or (slow, closing) the drain.
