@@ -57,6 +57,15 @@ if(TARGET weftd AND TARGET weftctl)
   set_tests_properties(integration.ca_limits PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
 endif()
 
+# Circuits reset, closed, half-closed and abandoned while updates stream to
+# them (the writer holds them queued when they end).
+if(TARGET weftd AND TARGET weftctl)
+  add_test(NAME integration.ca_churn
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_churn.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_churn_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_churn PROPERTIES LABELS integration TIMEOUT 120)
+endif()
+
 # 100 circuits x 100 monitored channels, one more client stopped with
 # SIGSTOP: nobody else is delayed, its queue stays bounded and squashes.
 if(TARGET weftd AND TARGET weftctl)

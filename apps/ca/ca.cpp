@@ -139,6 +139,7 @@ asio::awaitable<void> run(Context& ctx, const Settings& settings) {
   TaskGroup tasks(ctx.executor());
   if (!settings.state_path.empty()) tasks.spawn(persist_loop(s));
   tasks.spawn(feed(s));
+  tasks.spawn(send_loop(s));
   tasks.spawn(publish_counters(s));
   for (auto& a : acceptors) tasks.spawn(accept_loop(s, *a, tasks));
   for (auto& u : udps) tasks.spawn(search_loop(s.search, *u));

@@ -3,8 +3,10 @@
 // extended headers; a malformed one closes this circuit only, with one log
 // line) and handed to handle() in order; a device write is awaited before
 // the next request. Output is one bounded buffer per circuit: while it is at
-// send_buffer no further request is taken, and a write not drained within
-// client_timeout closes the circuit. Every message in and out goes to the
+// send_buffer no further request is taken. One writer (send_loop) sends each
+// circuit's output as far as its socket takes it at once, yielding the loop
+// every kSendSlice; the rest goes to the circuit's own drain, and a write
+// the drain has not finished within client_timeout closes the circuit. Every message in and out goes to the
 // circuit's trace ring (and, at debug, the log). A stop sends
 // SERVER_DISCONN for every channel, best effort, never waiting. accept_loop
 // refuses circuits over max_circuits (logged once per address).
@@ -14,6 +16,7 @@
 #include <chrono>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 
@@ -117,20 +120,22 @@ asio::awaitable<void> serve_requests(Circuit& c) {
 }
 
 
-// Writes the output buffer; a write that has not finished within
-// client_timeout closes the circuit (the client stopped reading).
+// The slow path: writes what send_loop could not (a full socket) and, once
+// the circuit is closing, what is left; a write that has not finished
+// within client_timeout closes the circuit (the client stopped reading).
 asio::awaitable<void> drain(Circuit& c) {
   std::vector<std::uint8_t> sending;
   for (;;) {
-    while (c.out.empty()) {
-      if (c.closing) co_return;
+    while (c.out.empty() || !(c.slow || c.closing)) {
+      if (c.closing && c.out.empty()) co_return;
       c.wake.expires_at(asio::steady_timer::time_point::max());
       co_await c.wake.async_wait(kTuple);
     }
     sending.clear();
     std::swap(sending, c.out);
     c.room.cancel();  // serve_requests may take requests again
-    log_out(c, sending);
+    log_out(c, std::span<const std::uint8_t>(sending).subspan(std::min(c.out_logged, sending.size())));
+    c.out_logged = 0;
     asio::steady_timer stall(c.sock.get_executor());
     stall.expires_after(c.server.s.client_timeout);
     c.writing = true;
@@ -146,6 +151,7 @@ asio::awaitable<void> drain(Circuit& c) {
     }
     if (std::get<0>(std::get<0>(result))) break;  // the client went away
     c.bytes_out += sending.size();
+    if (c.out.empty()) c.slow = false;  // back to send_loop
     flush_pending(c);
   }
   c.closing = true;
@@ -154,16 +160,53 @@ asio::awaitable<void> drain(Circuit& c) {
   c.sock.close(ignored);
 }
 
+// Sends as much of the circuit's output as its socket takes now (never
+// waits); what is left makes the circuit slow: its drain takes over.
+void send_now(Circuit& c) {
+  if (c.slow || c.closing || c.out.empty()) {
+    if (c.closing) c.wake.cancel();
+    return;
+  }
+  log_out(c, std::span<const std::uint8_t>(c.out).subspan(std::min(c.out_logged, c.out.size())));
+  c.out_logged = c.out.size();
+  boost::system::error_code ec;
+  std::size_t n = c.sock.write_some(asio::buffer(c.out), ec);  // the socket is non-blocking (circuit_session)
+  ++c.server.sends;
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    n = 0;
+  }
+  if (ec) {  // the client went away: the drain closes the circuit
+    c.closing = true;
+    c.wake.cancel();
+    return;
+  }
+  c.bytes_out += n;
+  c.out.erase(c.out.begin(), c.out.begin() + static_cast<std::ptrdiff_t>(n));
+  c.out_logged -= n;
+  if (!c.out.empty()) {
+    ++c.server.slow_sends;
+    c.slow = true;
+    if (n != 0) c.writing = true;  // a message may be cut: a stop must not send SERVER_DISCONN after it
+    c.wake.cancel();
+    return;
+  }
+  c.room.cancel();  // serve_requests may take requests again
+  flush_pending(c);
+}
+
 asio::awaitable<void> circuit_session(Server& s, tcp::socket sock, std::string peer) {
   Circuit c(s, std::move(sock), std::move(peer));  // s.circuits was counted by accept_loop
   s.open.push_back(&c);
   boost::system::error_code ignored;
   c.sock.set_option(tcp::no_delay(true), ignored);
   c.sock.set_option(asio::socket_base::keep_alive(true), ignored);
+  c.sock.non_blocking(true, ignored);  // send_now's write_some never waits (async operations are unaffected)
   if (s.s.socket_send_buffer != 0) {
     c.sock.set_option(asio::socket_base::send_buffer_size(static_cast<int>(s.s.socket_send_buffer)), ignored);
   }
   ca::encode(c.out, ca::Version{0, ca::minor_version, 0});  // at once after accept (pitfall 3)
+  c.notify();
   // A stop cancels both halves; their waits return operation_aborted as a
   // value (as_tuple), so the stop is seen here either as an exception or in
   // the cancellation state.
@@ -183,7 +226,6 @@ asio::awaitable<void> circuit_session(Server& s, tcp::socket sock, std::string p
     std::vector<std::uint8_t> bye = std::move(c.farewell);  // replies owed (a WRITE_NOTIFY cut short by the stop)
     for (const auto& [sid, ch] : c.channels) ca::encode(bye, ca::ServerDisconn{ch->cid});
     if (!bye.empty() && c.sock.is_open()) {
-      c.sock.non_blocking(true, ignored);
       c.sock.write_some(asio::buffer(bye), ignored);
     }
   }
@@ -195,6 +237,29 @@ asio::awaitable<void> circuit_session(Server& s, tcp::socket sock, std::string p
 }
 
 }  // namespace
+
+asio::awaitable<void> send_loop(Server& s) {
+  for (;;) {
+    while (s.to_send.empty()) {
+      s.send_wake.expires_at(asio::steady_timer::time_point::max());
+      co_await s.send_wake.async_wait(kTuple);
+      const auto state = co_await asio::this_coro::cancellation_state;
+      if (state.cancelled() != asio::cancellation_type::none) co_return;
+    }
+    auto began = std::chrono::steady_clock::now();
+    while (!s.to_send.empty()) {
+      Circuit& c = *s.to_send.front();
+      s.to_send.pop_front();
+      c.queued = false;
+      send_now(c);
+      if (!s.to_send.empty() && std::chrono::steady_clock::now() - began >= kSendSlice) {
+        // A circuit may end meanwhile: its destructor takes it out of to_send.
+        co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+        began = std::chrono::steady_clock::now();
+      }
+    }
+  }
+}
 
 // The client's claimed user@host ("?" for a name not sent yet).
 std::string who(const Circuit& c) {

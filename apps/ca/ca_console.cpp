@@ -20,6 +20,7 @@ std::string render_circuits(const Server& s) {
                                 "refused, {} malformed messages, {} updates squashed\n",
                                 s.s.port, s.search.tcp_port, s.pvs.size(), s.open.size(), s.search.searches, s.search.hits,
                                 s.circuits_refused, s.malformed, s.squashed_total());
+  out += fmt::format("  writer: {} sends, {} left to a full socket's own drain\n", s.sends, s.slow_sends);
   for (const Circuit* c : s.open) {
     out += fmt::format("  {} {} minor {}: {} channels, {} subscriptions, {} squashed, {} due, {} bytes in, {} out, "
                        "{} queued{}\n",

@@ -4,26 +4,40 @@
 // update is due" (one entry in the circuit's pending list), and a further
 // event meanwhile is squashed into it (counted). The due update carries the
 // PV's value when it is finally sent, so the latest value always arrives
-// and memory per circuit stays bounded whatever the update rate.
+// and memory per circuit stays bounded whatever the update rate. One event
+// of a PV is encoded once per (field, type, count) for all its monitors.
 #include "ca_server.hpp"
 
 namespace weft::apps::ca_server {
 
-void queue_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, const Monitor& m) {
+namespace {
+
+const SharedPayloads::Entry& payload_entry(SharedPayloads& shared, const Circuit& c, const Channel& ch,
+                                           const Monitor& m) {
+  for (const auto& e : shared.entries) {
+    if (e.field == ch.field && e.dbr_type == m.dbr_type && e.count == m.count) return e;
+  }
   ca::Value scratch;
   const ca::Value& value = channel_value(ch, scratch);
   const std::uint32_t count = resolve_count(m.count, value);
   auto [status, data] = payload_for(c.server, value, m.dbr_type, count);
-  ca::encode(c.out, ca::EventUpdate{m.dbr_type, status == ca::Eca::badcount ? 1 : count, status, subscription_id,
-                                    std::move(data)},
-             c.extended_ok());
+  return shared.entries.emplace_back(SharedPayloads::Entry{ch.field, m.dbr_type, m.count, status,
+                                                           status == ca::Eca::badcount ? 1 : count, std::move(data)});
+}
+
+}  // namespace
+
+void queue_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, const Monitor& m, SharedPayloads* shared) {
+  SharedPayloads own;
+  const SharedPayloads::Entry& e = payload_entry(shared != nullptr ? *shared : own, c, ch, m);
+  ca::encode_event_update(c.out, e.dbr_type, e.resolved, e.status, subscription_id, e.data, c.extended_ok());
   c.notify();
 }
 
 
 // An event for one monitor: sent now, or marked due when the circuit is full
 // or flow-controlled (a second event while due is squashed into it).
-void post_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, Monitor& m) {
+void post_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, Monitor& m, SharedPayloads* shared) {
   if (c.events_off || c.out.size() >= c.server.s.send_buffer) {
     if (m.pending) {
       ++c.squashed;
@@ -33,7 +47,7 @@ void post_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, Monitor
     }
     return;
   }
-  queue_update(c, ch, subscription_id, m);
+  queue_update(c, ch, subscription_id, m, shared);
 }
 
 // Sends due updates while there is room; what is left stays due.

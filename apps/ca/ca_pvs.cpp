@@ -28,11 +28,12 @@ ca::Value pv_value(const Pv& pv, const Reading& r, ca::ValueType native) {
 
 void post_events(Pv& pv, std::uint16_t events) {
   if (events == 0) return;
+  SharedPayloads shared;
   for (Channel* ch : pv.channels) {
     const std::uint16_t raised = ca_pv::field_events(ch->field, events);
     if (raised == 0) continue;
     for (auto& [id, m] : ch->monitors) {
-      if ((m.mask & raised) != 0) post_update(*ch->circuit, *ch, id, m);
+      if ((m.mask & raised) != 0) post_update(*ch->circuit, *ch, id, m, &shared);
     }
   }
 }
@@ -60,7 +61,8 @@ void refresh_descriptions(Server& s) {
 
 }  // namespace
 
-Server::Server(Context& c, const Settings& settings) : ctx(c), s(settings), persist(c.executor()) {
+Server::Server(Context& c, const Settings& settings)
+    : ctx(c), s(settings), persist(c.executor()), send_wake(c.executor()) {
   search.limits = settings.limits;
   search.serves = [this](std::string_view name) { return find_target(*this, name).pv != nullptr; };
 }

@@ -26,7 +26,9 @@
 // ca_writes.cpp know the bus.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -229,6 +231,14 @@ struct Server {
   std::uint64_t puts = 0, puts_unstored = 0;  // put-log entries; of which not in the store (no [store], not open)
   std::deque<store::PutRecord> put_ring;      // the last kPutRing, for `ca puts`
   Persist persist;                            // persist = true soft points' state file
+  // Circuits with output to send, in the order it was queued: one writer
+  // (send_loop) sends for every circuit whose socket takes it at once, and
+  // yields the loop after kSendSlice, so a burst fanned out to 100 circuits
+  // is not 100 handlers in one pass of the loop (the ticker waited behind
+  // them). A circuit whose socket is full goes to its own drain (slow).
+  std::deque<Circuit*> to_send;
+  asio::steady_timer send_wake;
+  std::uint64_t sends = 0, slow_sends = 0;  // sends by the writer, and hand-overs to a circuit's own drain
 
   std::uint64_t squashed_total() const;
 };
@@ -248,6 +258,9 @@ struct Circuit {
   bool closing = false;
   bool events_off = false;
   bool writing = false;  // a write is in progress or was cut short (the stream's framing is lost)
+  bool queued = false;   // in server.to_send
+  bool slow = false;     // its socket did not take all of `out` at once: its own drain writes until it is empty
+  std::size_t out_logged = 0;  // bytes at the front of `out` already in the trace (sent in part by send_loop)
   bool channel_limit_logged = false;       // max_channels refusals are logged once per circuit
   bool subscription_limit_logged = false;  // max_subscriptions refusals likewise
   std::deque<std::pair<std::uint32_t, std::uint32_t>> pending;  // (sid, subscription ID) with an update due
@@ -276,9 +289,20 @@ struct Circuit {
   Circuit& operator=(const Circuit&) = delete;
   ~Circuit() {
     for (auto& [sid, ch] : channels) forget(*ch);
+    // EXPERIMENT: no unqueue
   }
 
-  void notify() { wake.cancel(); }
+  // Output was added: send_loop sends it, or (slow, closing) the drain.
+  void notify() {
+    if (slow || closing) {
+      wake.cancel();
+      return;
+    }
+    if (queued) return;
+    queued = true;
+    if (server.to_send.empty()) server.send_wake.cancel();
+    server.to_send.push_back(this);
+  }
   bool extended_ok() const noexcept { return minor >= 9; }
 
   void forget(Channel& ch) {
@@ -320,8 +344,23 @@ void on_reading(Server& s, const Reading& r);
 asio::awaitable<void> feed(Server& s);
 
 // ---- ca_monitors.cpp
-void queue_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, const Monitor& m);
-void post_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, Monitor& m);
+// The payloads built for one event of one PV, shared by all its monitors
+// (most ask for the same field, type and count): encoded once, copied into
+// each circuit's output. Valid only while the PV's value does not change.
+struct SharedPayloads {
+  struct Entry {
+    ca_pv::Field field;
+    std::uint16_t dbr_type;
+    std::uint32_t count;  // as the monitor asked (0: the current length)
+    ca::Eca status;
+    std::uint32_t resolved;  // the count sent
+    std::vector<std::uint8_t> data;
+  };
+  std::vector<Entry> entries;
+};
+void queue_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, const Monitor& m,
+                  SharedPayloads* shared = nullptr);
+void post_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, Monitor& m, SharedPayloads* shared = nullptr);
 void flush_pending(Circuit& c);
 
 // ---- ca_writes.cpp
@@ -362,6 +401,9 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request);
 
 // ---- ca_circuit.cpp
 std::string who(const Circuit& c);
+// The writer for every circuit's output (Server::to_send), until cancelled.
+constexpr std::chrono::microseconds kSendSlice{200};
+asio::awaitable<void> send_loop(Server& s);
 std::string ca_label(const ca::Header& h);
 asio::awaitable<void> accept_loop(Server& s, tcp::acceptor& acceptor, TaskGroup& circuits);
 

@@ -56,7 +56,11 @@ check(len(sc["enum_strs"]) == 16 and sc["enum_strs"][4] == "HIGH" and sc["enum_s
 sevr_seen = []
 sevr_mon = epics.PV(f"{DEV}:sp:flow.SEVR", auto_monitor=True)
 sevr_mon.add_callback(lambda value=None, **kw: sevr_seen.append(value))
-time.sleep(0.3)
+# The first update (MINOR) must come before the write: on a loaded machine a
+# fixed sleep was not enough to connect, and the monitor then began at NO_ALARM.
+deadline = time.time() + 5
+while not sevr_seen and time.time() < deadline:
+    time.sleep(0.05)
 check(epics.caput(f"{DEV}:sp:flow", 3.25, wait=True, timeout=5) == 1, "back to 3.25")
 deadline = time.time() + 3
 while sevr_seen != [1, 0] and time.time() < deadline:

@@ -175,8 +175,13 @@ bool encode(std::vector<std::uint8_t>& out, const ReadNotifyReply& m, bool allow
                    m.data, allow_extended);
 }
 bool encode(std::vector<std::uint8_t>& out, const EventUpdate& m, bool allow_extended) {
-  return with_data(out, Command::event_add, m.dbr_type, m.count, static_cast<std::uint32_t>(m.status),
-                   m.subscription_id, m.data, allow_extended);
+  return encode_event_update(out, m.dbr_type, m.count, m.status, m.subscription_id, m.data, allow_extended);
+}
+bool encode_event_update(std::vector<std::uint8_t>& out, std::uint16_t dbr_type, std::uint32_t count, Eca status,
+                         std::uint32_t subscription_id, std::span<const std::uint8_t> data, bool allow_extended) {
+  return append_message(out, Header{static_cast<std::uint16_t>(Command::event_add), 0, dbr_type, count,
+                                    static_cast<std::uint32_t>(status), subscription_id},
+                        data, allow_extended);
 }
 void encode(std::vector<std::uint8_t>& out, const EventCancelReply& m) {
   header_only(out, Command::event_add, m.dbr_type, m.count, m.sid, m.subscription_id);

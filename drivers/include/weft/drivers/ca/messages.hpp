@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -241,6 +242,10 @@ void encode(std::vector<std::uint8_t>& out, const CreateChanReply& m);
 void encode(std::vector<std::uint8_t>& out, const CreateChFail& m);
 bool encode(std::vector<std::uint8_t>& out, const ReadNotifyReply& m, bool allow_extended = true);
 bool encode(std::vector<std::uint8_t>& out, const EventUpdate& m, bool allow_extended = true);
+// The same message with its payload borrowed: one payload encoded once for
+// many monitors (the server's fan-out) is copied, not rebuilt, per circuit.
+bool encode_event_update(std::vector<std::uint8_t>& out, std::uint16_t dbr_type, std::uint32_t count, Eca status,
+                         std::uint32_t subscription_id, std::span<const std::uint8_t> data, bool allow_extended = true);
 void encode(std::vector<std::uint8_t>& out, const EventCancelReply& m);
 void encode(std::vector<std::uint8_t>& out, const WriteNotifyReply& m);
 void encode(std::vector<std::uint8_t>& out, const ClearChannelReply& m);
