@@ -17,12 +17,11 @@ import random
 import select
 import socket
 import struct
-import subprocess
 import sys
 import time
 
 import ca_raw
-from ca_raw import Circuit, create_chan, event_add
+from ca_raw import Circuit, check, create_chan, event_add
 
 KEEP = 30
 POINTS = ["uptime_s", "loop_lag_us", "missed_ticks", "rss_kib", "log_lines_dropped"]
@@ -30,18 +29,8 @@ PORT, DEVICE, WEFTCTL, SOCK = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 rng = random.Random(1234)
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, flush=True)
-        sys.exit(1)
-    print("ok:", what, flush=True)
-
-
 def console(command):
-    out = subprocess.run([WEFTCTL, "--socket", SOCK, "--timeout", "10", "--exec", command], capture_output=True,
-                         text=True, timeout=20)
-    check(out.returncode == 0, f"weftctl {command} answers")
-    return out.stdout
+    return ca_raw.console(WEFTCTL, SOCK, command)
 
 
 def monitored(wait_for_channels=True):

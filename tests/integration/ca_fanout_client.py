@@ -23,19 +23,12 @@ import sys
 import time
 
 import ca_raw
-from ca_raw import Circuit, create_chan, event_add
+from ca_raw import Circuit, check, create_chan, event_add
 
 CIRCUITS = 100
 CHANNELS = 100
 POINTS = ["uptime_s", "loop_lag_us", "missed_ticks", "rss_kib", "log_lines_dropped"]
 DBR_CTRL_DOUBLE = 34
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, flush=True)
-        sys.exit(1)
-    print("ok:", what, flush=True)
 
 
 def open_monitors(c, device, dbr_type):
@@ -69,10 +62,7 @@ PORT, DEVICE, WEFTCTL, SOCK, SEND_BUFFER = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
 def console(command):
-    out = subprocess.run([WEFTCTL, "--socket", SOCK, "--timeout", "10", "--exec", command], capture_output=True,
-                         text=True, timeout=20)
-    check(out.returncode == 0, f"weftctl {command} answers")
-    return out.stdout
+    return ca_raw.console(WEFTCTL, SOCK, command)
 
 
 started = time.monotonic()

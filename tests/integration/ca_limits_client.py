@@ -16,7 +16,7 @@ import sys
 import time
 
 import ca_raw
-from ca_raw import Circuit, create_chan, event_add, msg
+from ca_raw import Circuit, check, create_chan, event_add, msg
 
 PORT, DEVICE, WEFTCTL, SOCK, LOG = sys.argv[1:6]
 os.environ.update({
@@ -28,18 +28,8 @@ os.environ.update({
 import epics  # noqa: E402
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, flush=True)
-        sys.exit(1)
-    print("ok:", what, flush=True)
-
-
 def console(command):
-    out = subprocess.run([WEFTCTL, "--socket", SOCK, "--timeout", "10", "--exec", command], capture_output=True,
-                         text=True, timeout=20)
-    check(out.returncode == 0, f"weftctl {command} answers")
-    return out.stdout
+    return ca_raw.console(WEFTCTL, SOCK, command)
 
 
 def log_lines(pattern):

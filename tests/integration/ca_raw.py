@@ -9,6 +9,8 @@ to 8, big-endian).
 import select
 import socket
 import struct
+import subprocess
+import sys
 import time
 
 VERSION, EVENT_ADD, ERROR, CLIENT_NAME, HOST_NAME, ACCESS_RIGHTS, CREATE_CHAN, ECHO, CREATE_CH_FAIL = (
@@ -16,6 +18,22 @@ VERSION, EVENT_ADD, ERROR, CLIENT_NAME, HOST_NAME, ACCESS_RIGHTS, CREATE_CHAN, E
 ECA_ALLOCMEM = 48
 DBR_DOUBLE = 6
 DBE_VALUE_ALARM = 5
+
+
+def check(cond, what):
+    """One line per check; the first failure ends the test (exit 1)."""
+    if not cond:
+        print("FAIL:", what, flush=True)
+        sys.exit(1)
+    print("ok:", what, flush=True)
+
+
+def console(weftctl, sock, command):
+    """weftctl's answer to one console command (checked to succeed)."""
+    out = subprocess.run([weftctl, "--socket", sock, "--timeout", "10", "--exec", command], capture_output=True,
+                         text=True, timeout=20)
+    check(out.returncode == 0, f"weftctl {command} answers")
+    return out.stdout
 
 
 def name_payload(text):

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <string>
 
-#include "wire.hpp"
 
 namespace weft::ca {
 
@@ -37,20 +36,7 @@ std::variant<NeedMore, Frame, Refused, Broken> CircuitReader::next() {
   Error error = std::get<Error>(std::move(scanned));
   if (error.code == errc::too_large) {
     // scan_frame judged a complete header: read it again to skip its payload.
-    Header h;
-    h.command = wire::load16(rest, 0);
-    const std::uint16_t size16 = wire::load16(rest, 2);
-    h.data_type = wire::load16(rest, 4);
-    h.data_count = wire::load16(rest, 6);
-    h.p1 = wire::load32(rest, 8);
-    h.p2 = wire::load32(rest, 12);
-    std::size_t head = header_size;
-    h.payload_size = size16;
-    if (size16 == extended_marker) {
-      h.payload_size = wire::load32(rest, 16);
-      h.data_count = wire::load32(rest, 20);
-      head = extended_header_size;
-    }
+    const auto [h, extended, head] = std::get<HeaderAt>(read_header(rest));
     if (h.payload_size % payload_alignment == 0) {
       const std::uint64_t total = head + std::uint64_t{h.payload_size};
       const std::size_t here = static_cast<std::size_t>(std::min<std::uint64_t>(total, rest.size()));

@@ -44,25 +44,33 @@ bool append_message(std::vector<std::uint8_t>& out, Header header, std::span<con
   return true;
 }
 
-ScanResult scan_frame(std::span<const std::uint8_t> bytes, const Limits& limits) {
+std::variant<NeedMore, HeaderAt> read_header(std::span<const std::uint8_t> bytes) {
   if (bytes.size() < header_size) return NeedMore{header_size - bytes.size()};
-  Header h;
+  HeaderAt at;
+  Header& h = at.header;
   h.command = wire::load16(bytes, 0);
   const std::uint16_t size16 = wire::load16(bytes, 2);
   h.data_type = wire::load16(bytes, 4);
   h.data_count = wire::load16(bytes, 6);
   h.p1 = wire::load32(bytes, 8);
   h.p2 = wire::load32(bytes, 12);
-  const bool extended = size16 == extended_marker;
-  std::size_t head = header_size;
-  if (extended) {
+  at.extended = size16 == extended_marker;
+  at.head = header_size;
+  if (at.extended) {
     if (bytes.size() < extended_header_size) return NeedMore{extended_header_size - bytes.size()};
     h.payload_size = wire::load32(bytes, 16);
     h.data_count = wire::load32(bytes, 20);
-    head = extended_header_size;
+    at.head = extended_header_size;
   } else {
     h.payload_size = size16;
   }
+  return at;
+}
+
+ScanResult scan_frame(std::span<const std::uint8_t> bytes, const Limits& limits) {
+  auto read = read_header(bytes);
+  if (const auto* more = std::get_if<NeedMore>(&read)) return *more;
+  const auto& [h, extended, head] = std::get<HeaderAt>(read);
   if (h.payload_size > limits.max_payload_bytes()) {
     return Error{errc::too_large, "command " + std::to_string(h.command) + ": payload size " +
                                       std::to_string(h.payload_size) + " above the limit of " +

@@ -79,6 +79,15 @@ struct Frame {
 
 using ScanResult = std::variant<NeedMore, Frame, Error>;
 
+// The header at the front of `bytes` (the extended form when the size field
+// is 0xFFFF), checked against nothing: NeedMore until all of it is there.
+struct HeaderAt {
+  Header header;
+  bool extended = false;
+  std::size_t head = 0;  // its size on the wire: 16 or 24
+};
+std::variant<NeedMore, HeaderAt> read_header(std::span<const std::uint8_t> bytes);
+
 // Errors: too_large (payload above limits.max_payload_bytes(), checked as soon
 // as the header is complete), misaligned (payload size not a multiple of 8).
 // Command numbers are not judged here: that is the decoders' job.
