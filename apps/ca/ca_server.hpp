@@ -289,7 +289,10 @@ struct Circuit {
   Circuit& operator=(const Circuit&) = delete;
   ~Circuit() {
     for (auto& [sid, ch] : channels) forget(*ch);
-    // EXPERIMENT: no unqueue
+    if (queued) {
+      auto& q = server.to_send;
+      q.erase(std::remove(q.begin(), q.end(), this), q.end());
+    }
   }
 
   // Output was added: send_loop sends it, or (slow, closing) the drain.

@@ -3,7 +3,7 @@
 
 Usage: ca_churn_client.py PORT DEVICE WEFTCTL SOCKET
 weftd runs heartbeat (prefix "box", a 1 ms period) and ca. This process
-keeps 30 raw circuits, each with a DBR_DOUBLE monitor on 5 heartbeat PVs,
+keeps 60 raw circuits, each with 20 DBR_DOUBLE monitors over 5 heartbeat PVs,
 and for 4 s ends one circuit after another the ways a client can go: a
 reset (SO_LINGER 0) mid-stream, a plain close, a shutdown of its write side
 only, a close with unread updates in its receive buffer, and a reset right
@@ -23,7 +23,8 @@ import time
 import ca_raw
 from ca_raw import Circuit, check, create_chan, event_add
 
-KEEP = 30
+KEEP = 60
+CHANNELS = 20  # per circuit, over the 5 PVs: enough output per turn that the writer yields with circuits queued
 POINTS = ["uptime_s", "loop_lag_us", "missed_ticks", "rss_kib", "log_lines_dropped"]
 PORT, DEVICE, WEFTCTL, SOCK = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 rng = random.Random(1234)
@@ -35,17 +36,17 @@ def console(command):
 
 def monitored(wait_for_channels=True):
     c = Circuit(PORT, "churn", "churn")
-    c.send(b"".join(create_chan(i, f"{DEVICE}:box:{POINTS[i]}") for i in range(len(POINTS))))
+    c.send(b"".join(create_chan(i, f"{DEVICE}:box:{POINTS[i % len(POINTS)]}") for i in range(CHANNELS)))
     if not wait_for_channels:
         return c, None
     sids = {}
     deadline = time.monotonic() + 10
-    while len(sids) < len(POINTS) and time.monotonic() < deadline:
-        for m in c.read(len(POINTS), 1):
+    while len(sids) < CHANNELS and time.monotonic() < deadline:
+        for m in c.read(CHANNELS, 1):
             if m[0] == ca_raw.CREATE_CHAN:
                 sids[m[3]] = m[4]
-    check(len(sids) == len(POINTS), f"circuit :{c.port} got its {len(POINTS)} channels")
-    c.send(b"".join(event_add(sids[i], i) for i in range(len(POINTS))))
+    check(len(sids) == CHANNELS, f"circuit :{c.port} got its {CHANNELS} channels")
+    c.send(b"".join(event_add(sids[i], i) for i in range(CHANNELS)))
     return c, sids
 
 
