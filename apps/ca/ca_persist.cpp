@@ -27,7 +27,8 @@
 // - A stop while writes wait for the disk answers their WRITE_NOTIFYs with
 //   ECA_PUTFAIL (never a false ECA_NORMAL); the round on the disk finishes
 //   (the pool's work is not cut) and is applied, so such a value may be
-//   there after the restart. The put log records each write's outcome.
+//   there after the restart; writes staged behind that round are never
+//   saved (put-logged as such). The put log records each write's outcome.
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -249,6 +250,22 @@ asio::awaitable<void> finish_persist_writes(Circuit& c) {
   c.notify();
 }
 
+namespace {
+
+// A stop before their round started: the staged writes are never saved nor
+// applied; each still gets its put-log entry (its circuit answers
+// ECA_PUTFAIL in its farewell, finish_persist_writes).
+void abandon_staged(Server& s) {
+  Persist& p = s.persist;
+  for (const StagedWrite& w : p.staged) {
+    put_log(s, w.who, w.peer, *w.pv, value_text(w.pv->value), value_label(w.value),
+            "failed: the ca service stopped before it was saved (not applied)");
+  }
+  p.staged.clear();
+}
+
+}  // namespace
+
 asio::awaitable<void> persist_loop(Server& s) {
   Persist& p = s.persist;
   for (;;) {
@@ -257,8 +274,16 @@ asio::awaitable<void> persist_loop(Server& s) {
       co_await p.kick.async_wait(kTuple);
       const auto state = co_await asio::this_coro::cancellation_state;
       if (state.cancelled() != asio::cancellation_type::none) {
+        abandon_staged(s);
         throw boost::system::system_error(asio::error::operation_aborted, "ca persist");
       }
+    }
+    // A stop that landed while the last round was on the disk: the next
+    // co_await would throw (throw-on-cancel) and drop these writes unlogged.
+    if (const auto state = co_await asio::this_coro::cancellation_state;
+        state.cancelled() != asio::cancellation_type::none) {
+      abandon_staged(s);
+      throw boost::system::system_error(asio::error::operation_aborted, "ca persist");
     }
     p.rewrite = false;
     std::vector<StagedWrite> round = std::move(p.staged);

@@ -8,6 +8,9 @@
 #  3. SIGTERM while a WRITE_NOTIFY's save is held in fsync: the client gets
 #     ECA_PUTFAIL (never a false ECA_NORMAL), weftd does not hang, exits 0
 #     once the disk answers, and the round it finished is there after restart;
+#  3b. SIGTERM with a round held and a second circuit's write staged behind
+#     it: both get ECA_PUTFAIL, the staged one is never saved and still has
+#     its put-log entry;
 #  4. a damaged state file: logged, moved aside, initial values, no crash loop;
 #  5. a point whose type changed starts at its initial value, a removed one
 #     is dropped from the file.
@@ -155,7 +158,30 @@ grep -E "stopped while 1 write\(s\) to persisted soft points waited for the disk
 grep -E "ca: put soft:sp:target by .*: 1000 -> 99: ok" "$TMP/weftd2.log" || fail "no put-log line for the saved round"
 run weftd3
 client expect '{"sp:target": 99.0}' >"$TMP/expect3.out" 2>&1 || fail "after the stop: $(cat "$TMP/expect3.out")"
-stop weftd3
+
+note "phase 3b: SIGTERM while one round is on the disk and another circuit's write waits for the next"
+rm -f "$GATE" "$GATE.reached"
+start_bg first timeout 60 "$PYTHON" "$CLIENT" "$PORT" soft stopwrite 11
+wait_fixed 20 "$TMP/first.log" "put sent"
+wait_file 20 "$GATE.reached"
+start_bg second timeout 60 "$PYTHON" "$CLIENT" "$PORT" soft stopwrite 22
+wait_fixed 20 "$TMP/second.log" "put sent"
+timeout 20 bash -c "until '$WEFTCTL' --socket '$TMP/weftd.sock' --exec 'ca puts 1' | grep -q ', 1 waiting'; do sleep 0.05; done" ||
+  fail "the second write was not staged behind the held round"
+kill -TERM "${PID_OF[weftd3]}"
+wait_exit first 30
+wait_exit second 30
+grep -q "^outcome status=160 " "$TMP/first.log" || fail "the held round's client did not get ECA_PUTFAIL"
+grep -q "^outcome status=160 " "$TMP/second.log" || fail "the staged write's client did not get ECA_PUTFAIL"
+touch "$GATE"
+wait_exit weftd3 20
+((EXIT_STATUS == 0)) || fail "weftd exited $EXIT_STATUS after SIGTERM, expected 0"
+no_service_failure "$TMP/weftd3.log"
+grep -E "ca: put soft:sp:target by .*: 99 -> 11: ok" "$TMP/weftd3.log" || fail "no put-log line for the held round"
+# The write staged behind it never reached the disk: still one put-log entry (every attempt is one).
+grep -E "ca: put soft:sp:target by .*: 11 -> 22: failed: the ca service stopped before it was saved" \
+  "$TMP/weftd3.log" || fail "no put-log line for the write the stop left staged"
+grep -q 'value = 11.0' "$STATE" || fail "the file does not hold the held round's value: $(cat "$STATE")"
 
 note "phase 4: a damaged state file"
 printf 'version = 1\n[[point]]\nname = "sp.target"\ntype = "number"\nvalue = 7\x00\xff garbage' >"$STATE"

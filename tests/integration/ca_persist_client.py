@@ -3,7 +3,7 @@
   write              caput (WRITE_NOTIFY, libca's put callback status) to every persisted point and one that is not
   expect JSON        caget of each PV in JSON {pv-suffix: value} equals the value
   burst N SENT       N-1 plain WRITEs then one WRITE_NOTIFY to sp:target, SENT touched once all are flushed
-  stopwrite          one WRITE_NOTIFY to sp:target = 99 ("put sent"), then its outcome
+  stopwrite [VALUE]  one WRITE_NOTIFY to sp:target = VALUE (99) ("put sent"), then its outcome
   putfail VALUE      a WRITE_NOTIFY of VALUE to sp:target gets ECA_PUTFAIL and changes nothing
 Usage: PORT DEVICE MODE [ARGS]"""
 import json
@@ -98,7 +98,7 @@ elif MODE == "burst":
     check(g("sp:target") == float(n), f"sp:target reads {n}")
 elif MODE == "stopwrite":
     chid = channel("sp:target")
-    ftype, data = buffer(chid, 99.0)
+    ftype, data = buffer(chid, float(sys.argv[4]) if len(sys.argv) > 4 else 99.0)
     _done.clear()
     check(ca.libca.ca_array_put_callback(ftype, 1, chid, data, _PUT_CB, None) == ECA_NORMAL, "put queued")
     ca.flush_io()
