@@ -94,6 +94,7 @@ asio::awaitable<void> serve_requests(Circuit& c) {
       const ca::Frame& f = std::get<ca::Frame>(scanned);
       log_in(c, f);
       const auto decoded = ca::decode_request(f, s.s.limits);
+      const std::size_t staged = c.persist_replies.size(), out_before = c.out.size();
       if (const auto* e = std::get_if<ca::Error>(&decoded)) {
         send_error(c, f, ca::no_cid, ca::to_eca(e->code), e->message());
         if (e->code != ca::errc::unknown_command && e->code != ca::errc::obsolete_command) {
@@ -108,6 +109,7 @@ asio::awaitable<void> serve_requests(Circuit& c) {
         if (!c.persist_replies.empty() && !joins_persist_batch(c, request)) co_await finish_persist_writes(c);
         keep = handle(c, f, request);
       }
+      if (staged != 0 && c.persist_replies.size() == staged) hold_reply(c, out_before);
       at += f.length;
       if (keep && c.device_write) co_await run_device_write(c);
     }

@@ -201,6 +201,14 @@ bool joins_persist_batch(Circuit& c, const ca::Request& request) {
   return ch != nullptr && ch->pv->soft != nullptr && ch->pv->soft->persist;
 }
 
+void hold_reply(Circuit& c, std::size_t out_before) {
+  if (c.out.size() <= out_before) return;
+  PersistReply held;
+  held.ready.assign(c.out.begin() + static_cast<std::ptrdiff_t>(out_before), c.out.end());
+  c.out.resize(out_before);
+  c.persist_replies.push_back(std::move(held));
+}
+
 asio::awaitable<void> finish_persist_writes(Circuit& c) {
   Server& s = c.server;
   std::vector<PersistReply> replies = std::move(c.persist_replies);
@@ -228,19 +236,23 @@ asio::awaitable<void> finish_persist_writes(Circuit& c) {
   }
   const std::string error = w ? w->error : std::string();
   if (w && w->outstanding > 0) {  // stopped: the round may still finish; the put log says how it ended
-    std::size_t owed = 0;
+    std::size_t owed = 0, writes = 0;
     for (const PersistReply& r : replies) {
+      c.farewell.insert(c.farewell.end(), r.ready.begin(), r.ready.end());
+      if (r.ready.empty()) ++writes;
       if (!r.notify) continue;
       ca::encode(c.farewell, ca::WriteNotifyReply{r.dbr_type, r.count, ca::Eca::putfail, r.ioid});
       ++owed;
     }
     s.ctx.log().warn("ca: circuit {} ({}): stopped while {} write(s) to persisted soft points waited for the disk; "
                      "{} answered ECA_PUTFAIL (the value may still have been saved: read it back after the restart)",
-                     c.peer, who(c), replies.size(), owed);
+                     c.peer, who(c), writes, owed);
     throw boost::system::system_error(asio::error::operation_aborted, "ca persisted write");
   }
   for (PersistReply& r : replies) {
-    if (r.notify) {
+    if (!r.ready.empty()) {
+      c.out.insert(c.out.end(), r.ready.begin(), r.ready.end());
+    } else if (r.notify) {
       ca::encode(c.out, ca::WriteNotifyReply{r.dbr_type, r.count, error.empty() ? ca::Eca::normal : ca::Eca::putfail,
                                              r.ioid});
     } else if (!error.empty()) {

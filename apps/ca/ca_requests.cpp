@@ -179,7 +179,7 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     if (staged) {  // an ERROR only if saving it fails (finish_persist_writes)
       c.persist_replies.push_back(
           PersistReply{false, write->dbr_type, write->count, 0, ch->cid,
-                       std::vector<std::uint8_t>(f.header_bytes.begin(), f.header_bytes.end())});
+                       std::vector<std::uint8_t>(f.header_bytes.begin(), f.header_bytes.end()), {}});
     }
     if (device) {
       device->cid = ch->cid;
@@ -199,7 +199,7 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     bool staged = false;
     const ca::Eca status = apply_write(c, *ch, write->dbr_type, write->count, write->data, why, device, staged);
     if (staged) {  // answered once its value is durable (finish_persist_writes)
-      c.persist_replies.push_back(PersistReply{true, write->dbr_type, write->count, write->ioid, ch->cid, {}});
+      c.persist_replies.push_back(PersistReply{true, write->dbr_type, write->count, write->ioid, ch->cid, {}, {}});
       return true;
     }
     if (device) {  // answered once the device has (run_device_write)

@@ -198,6 +198,7 @@ struct PersistReply {
   std::uint16_t dbr_type = 0;
   std::uint32_t count = 0, ioid = 0, cid = 0;
   std::vector<std::uint8_t> header;  // the WRITE's header, for its ERROR
+  std::vector<std::uint8_t> ready;   // a reply already made (a refused request): sent as is, in its turn
 };
 
 constexpr std::size_t kPutRing = 64;  // put-log entries kept for `ca puts`
@@ -395,6 +396,10 @@ bool joins_persist_batch(Circuit& c, const ca::Request& request);
 // sends their replies. A stop answers WRITE_NOTIFY with ECA_PUTFAIL in the
 // farewell and rethrows.
 asio::awaitable<void> finish_persist_writes(Circuit& c);
+// While writes wait in the batch, a request that did not join it (refused
+// at once) has its reply, the bytes `c.out` gained since `out_before`, held
+// behind theirs: replies go out in request order.
+void hold_reply(Circuit& c, std::size_t out_before);
 asio::awaitable<void> persist_loop(Server& s);
 
 // ---- ca_requests.cpp

@@ -5,6 +5,8 @@
 #  2. a burst of 1,000 WRITEs landing while a save is held on the disk
 #     (fsync gated by an LD_PRELOAD shim) is saved in a few rounds, not 1,000;
 #  2b. a save that fails (fsync EIO on cue): ECA_PUTFAIL, nothing applied;
+#  2c. a write refused at once behind a staged one is answered after it
+#     (replies in request order);
 #  3. SIGTERM while a WRITE_NOTIFY's save is held in fsync: the client gets
 #     ECA_PUTFAIL (never a false ECA_NORMAL), weftd does not hang, exits 0
 #     once the disk answers, and the round it finished is there after restart;
@@ -138,6 +140,11 @@ grep -E "ca: cannot save the persisted soft points \(cannot fsync .*: Input/outp
 grep -E "ca: put soft:sp:target by .*: 1000 -> 5: failed: not saved, so not applied" "$TMP/weftd2.log" ||
   fail "no put-log line for the failed save"
 grep -q 'value = 1000.0' "$STATE" || fail "the failed save changed the file: $(cat "$STATE")"
+
+note "phase 2c: a refused write behind a staged one is answered after it (request order)"
+timeout 30 "$PYTHON" "$(dirname "$CLIENT")/ca_persist_order.py" "$PORT" soft:sp:target >"$TMP/order.out" 2>&1 ||
+  fail "reply order: $(cat "$TMP/order.out")"
+cat "$TMP/order.out"
 
 note "phase 3: SIGTERM while a WRITE_NOTIFY's save is held in fsync"
 rm -f "$GATE" "$GATE.reached"
