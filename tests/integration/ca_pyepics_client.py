@@ -56,8 +56,7 @@ cv = pv.get_ctrlvars(timeout=5)
 check(cv is not None and "precision" in cv, "CTRL_DOUBLE answered")
 
 seen = []
-mon = epics.PV(uptime, auto_monitor=True)
-mon.add_callback(lambda value=None, **kw: seen.append(value))
+mon = epics.PV(uptime, auto_monitor=True, callback=lambda value=None, **kw: seen.append(value))
 deadline = time.time() + 5
 while len(seen) < 5 and time.time() < deadline:
     time.sleep(0.05)

@@ -35,8 +35,7 @@ check(g("sp:mode") == 1 and g("sp:mode", as_string=True) == "auto", "enum reads 
 check(g("sp:note") == "hello", "text reads 'hello'")
 
 seen = []
-mon = epics.PV(f"{DEV}:sp:flow", auto_monitor=True)
-mon.add_callback(lambda value=None, **kw: seen.append(value))
+mon = epics.PV(f"{DEV}:sp:flow", auto_monitor=True, callback=lambda value=None, **kw: seen.append(value))
 time.sleep(0.5)
 check(epics.caput(f"{DEV}:sp:flow", 3.25, wait=True, timeout=5) == 1, "caput wait=True completes")
 check(g("sp:flow") == 3.25, "the written value reads back")
@@ -54,8 +53,11 @@ sc = epics.ca.get_ctrlvars(epics.ca.create_channel(f"{DEV}:sp:flow.STAT", connec
 check(len(sc["enum_strs"]) == 16 and sc["enum_strs"][4] == "HIGH" and sc["enum_strs"][15] == "SOFT",
       f".STAT's DBR_CTRL_ENUM carries the first 16 of its 22 menu strings, as EPICS base ({sc['enum_strs']})")
 sevr_seen = []
-sevr_mon = epics.PV(f"{DEV}:sp:flow.SEVR", auto_monitor=True)
-sevr_mon.add_callback(lambda value=None, **kw: sevr_seen.append(value))
+# The callback is given to the constructor: the channel is already connected
+# (caget above), so pyepics subscribes inside PV() and the first update can
+# arrive before an add_callback afterwards would be in place.
+sevr_mon = epics.PV(f"{DEV}:sp:flow.SEVR", auto_monitor=True,
+                    callback=lambda value=None, **kw: sevr_seen.append(value))
 # The first update (MINOR) must come before the write: on a loaded machine a
 # fixed sleep was not enough to connect, and the monitor then began at NO_ALARM.
 deadline = time.time() + 5
