@@ -216,7 +216,11 @@ void render_ring(std::ostream& text, const DumpedRing& r, std::optional<std::int
   char buf[64];
   for (const auto& slot : r.slots) {
     if (slot.size() != stride) continue;
-    const double ms = static_cast<double>(field<std::int64_t>(slot, at_mono) - reference) / 1e6;
+    // In unsigned arithmetic: the dump's times are untrusted (a damaged
+    // file), and a signed difference could overflow (found by the fuzzer).
+    const auto since = static_cast<std::int64_t>(static_cast<std::uint64_t>(field<std::int64_t>(slot, at_mono)) -
+                                                 static_cast<std::uint64_t>(reference));
+    const double ms = static_cast<double>(since) / 1e6;
     std::snprintf(buf, sizeof buf, "  %+.3f ms %s", ms, field<std::uint8_t>(slot, at_dir) == 0 ? "tx" : "rx");
     text << buf;
     const std::size_t length = field<std::uint16_t>(slot, at_length);
