@@ -21,6 +21,7 @@ os.environ.update({"EPICS_CA_AUTO_ADDR_LIST": "NO", "EPICS_CA_ADDR_LIST": "127.0
                    "EPICS_CA_CONN_TMO": "5"})
 import epics  # noqa: E402
 from epics import ca, dbr  # noqa: E402
+from ca_put import PUT_CB, done, put_with_status  # noqa: E402
 
 ECA_NORMAL, ECA_PUTFAIL, ECA_NOWTACCESS = 1, 160, 376
 
@@ -32,14 +33,6 @@ def check(cond, what):
     print("ok:", what, flush=True)
 
 
-_done = {}
-
-
-def _on_put(args):
-    _done["status"] = args.status
-
-
-_PUT_CB = dbr.make_callback(_on_put, dbr.event_handler_args)
 
 
 def put_status(name, value, timeout=15.0):
@@ -49,14 +42,9 @@ def put_status(name, value, timeout=15.0):
     ftype = ca.field_type(chid)
     data = (1 * dbr.Map[ftype])()
     data[0] = value
-    _done.clear()
-    t0 = time.monotonic()
-    ret = ca.libca.ca_array_put_callback(ftype, 1, chid, data, _PUT_CB, None)
+    ret, status, seconds = put_with_status(chid, ftype, data, timeout)
     check(ret == ECA_NORMAL, f"put to {name} queued ({ret})")
-    ca.flush_io()
-    while "status" not in _done and time.monotonic() - t0 < timeout:
-        ca.poll(0.002)
-    return _done.get("status"), time.monotonic() - t0
+    return status, seconds
 
 
 def name_payload(t):
@@ -196,12 +184,12 @@ elif PHASE == "stop":
     check(ca.connect_channel(chid, timeout=15), "mute:h100 connects (its first comm-error reading comes after 5 s)")
     data = (1 * dbr.Map[ca.field_type(chid)])()
     data[0] = 3.0
-    _done.clear()
-    check(ca.libca.ca_array_put_callback(ca.field_type(chid), 1, chid, data, _PUT_CB, None) == ECA_NORMAL, "put queued")
+    done.clear()
+    check(ca.libca.ca_array_put_callback(ca.field_type(chid), 1, chid, data, PUT_CB, None) == ECA_NORMAL, "put queued")
     ca.flush_io()
     print("put sent", flush=True)
     t0 = time.monotonic()
-    while "status" not in _done and ca.isConnected(chid) and time.monotonic() - t0 < 20:
+    while "status" not in done and ca.isConnected(chid) and time.monotonic() - t0 < 20:
         ca.poll(0.01)
-    print(f"outcome status={_done.get('status')} connected={ca.isConnected(chid)} after "
+    print(f"outcome status={done.get('status')} connected={ca.isConnected(chid)} after "
           f"{time.monotonic() - t0:.2f} s", flush=True)

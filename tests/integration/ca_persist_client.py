@@ -16,6 +16,7 @@ os.environ.update({"EPICS_CA_AUTO_ADDR_LIST": "NO", "EPICS_CA_ADDR_LIST": "127.0
                    "EPICS_CA_SERVER_PORT": PORT, "EPICS_CA_REPEATER_PORT": str(int(PORT) + 1)})
 import epics  # noqa: E402
 from epics import ca, dbr  # noqa: E402
+from ca_put import PUT_CB, done, put_with_status  # noqa: E402
 
 ECA_NORMAL, ECA_PUTFAIL = 1, 160
 
@@ -27,14 +28,6 @@ def check(cond, what):
     print("ok:", what, flush=True)
 
 
-_done = {}
-
-
-def _on_put(args):
-    _done["status"] = args.status
-
-
-_PUT_CB = dbr.make_callback(_on_put, dbr.event_handler_args)
 
 
 def channel(suffix):
@@ -58,13 +51,9 @@ def put_status(suffix, value, timeout=15.0):
     """WRITE_NOTIFY; libca's status (None: no answer)."""
     chid = channel(suffix)
     ftype, data = buffer(chid, value)
-    _done.clear()
-    check(ca.libca.ca_array_put_callback(ftype, 1, chid, data, _PUT_CB, None) == ECA_NORMAL, f"put to {suffix} queued")
-    ca.flush_io()
-    t0 = time.monotonic()
-    while "status" not in _done and time.monotonic() - t0 < timeout:
-        ca.poll(0.002)
-    return _done.get("status")
+    queued, status, _ = put_with_status(chid, ftype, data, timeout)
+    check(queued == ECA_NORMAL, f"put to {suffix} queued")
+    return status
 
 
 g = lambda suffix: epics.caget(f"{DEV}:{suffix}", timeout=10, use_monitor=False)
@@ -87,26 +76,26 @@ elif MODE == "burst":
         if ret != ECA_NORMAL:
             check(False, f"WRITE {k} queued ({ret})")
     ftype, data = buffer(chid, float(n))
-    _done.clear()
-    check(ca.libca.ca_array_put_callback(ftype, 1, chid, data, _PUT_CB, None) == ECA_NORMAL, "WRITE_NOTIFY queued")
+    done.clear()
+    check(ca.libca.ca_array_put_callback(ftype, 1, chid, data, PUT_CB, None) == ECA_NORMAL, "WRITE_NOTIFY queued")
     ca.flush_io()
     open(sent, "w").close()
     t0 = time.monotonic()
-    while "status" not in _done and time.monotonic() - t0 < 60:
+    while "status" not in done and time.monotonic() - t0 < 60:
         ca.poll(0.002)
-    check(_done.get("status") == ECA_NORMAL, f"the burst's last write: ECA_NORMAL ({_done.get('status')})")
+    check(done.get("status") == ECA_NORMAL, f"the burst's last write: ECA_NORMAL ({done.get('status')})")
     check(g("sp:target") == float(n), f"sp:target reads {n}")
 elif MODE == "stopwrite":
     chid = channel("sp:target")
     ftype, data = buffer(chid, float(sys.argv[4]) if len(sys.argv) > 4 else 99.0)
-    _done.clear()
-    check(ca.libca.ca_array_put_callback(ftype, 1, chid, data, _PUT_CB, None) == ECA_NORMAL, "put queued")
+    done.clear()
+    check(ca.libca.ca_array_put_callback(ftype, 1, chid, data, PUT_CB, None) == ECA_NORMAL, "put queued")
     ca.flush_io()
     print("put sent", flush=True)
     t0 = time.monotonic()
-    while "status" not in _done and ca.isConnected(chid) and time.monotonic() - t0 < 30:
+    while "status" not in done and ca.isConnected(chid) and time.monotonic() - t0 < 30:
         ca.poll(0.01)
-    print(f"outcome status={_done.get('status')} connected={ca.isConnected(chid)}", flush=True)
+    print(f"outcome status={done.get('status')} connected={ca.isConnected(chid)}", flush=True)
 elif MODE == "putfail":
     before = g("sp:target")
     status = put_status("sp:target", float(sys.argv[4]))
