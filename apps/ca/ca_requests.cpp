@@ -108,6 +108,7 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
       return true;
     }
     c.forget(*ch);
+    c.subscription_count -= ch->monitors.size();
     c.channels.erase(clear->sid);
     ca::encode(c.out, ca::ClearChannelReply{clear->sid, clear->cid});
     c.notify();
@@ -147,7 +148,9 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
                  "subscription limit of " + std::to_string(s.s.max_subscriptions) + " per channel reached");
       return true;
     }
-    Monitor& m = ch->monitors[add->subscription_id];
+    auto [at, added] = ch->monitors.try_emplace(add->subscription_id);
+    if (added) ++c.subscription_count;  // the same ID again replaces its monitor
+    Monitor& m = at->second;
     m = Monitor{add->dbr_type, add->count, add->mask, false};
     queue_update(c, *ch, add->subscription_id, m);  // the initial update, at once
     return true;
@@ -161,6 +164,7 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     }
     const Monitor m = ch->monitors[cancel->subscription_id];
     ch->monitors.erase(cancel->subscription_id);
+    --c.subscription_count;
     ca::encode(c.out, ca::EventCancelReply{m.dbr_type, m.count, cancel->sid, cancel->subscription_id});
     c.notify();
     return true;

@@ -131,6 +131,32 @@ lines = log_lines(r"max_subscriptions")
 check(len(lines) == 1, f"the subscription refusals are logged once ({len(lines)} lines)")
 check(f"127.0.0.1:{b1.port} (bob@hostb)" in lines[0], f"naming the client: {lines[0].strip()}")
 
+
+# ---- the counts stay exact as monitors come and go (kept, not counted) -----
+def bob_counts():
+    found = re.search(r"^  bob@hostb 127\.0\.0\.1: 1 circuits, (\d+) channels, (\d+) subscriptions,",
+                      console("ca clients"), re.M)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+check(bob_counts() == (1, 2), f"bob: 1 channel, 2 subscriptions ({bob_counts()})")
+b1.send(event_add(b_sid, 2))  # the same ID again: replaces that monitor, one more initial update
+check([m[0] for m in b1.read(1, 5)] == [ca_raw.EVENT_ADD], "subscription 2 added again is answered")
+check(bob_counts() == (1, 2), f"re-adding an ID counts it once ({bob_counts()})")
+b1.send(msg(ca_raw.EVENT_CANCEL, ca_raw.DBR_DOUBLE, 1, b_sid, 1))
+check([m[0] for m in b1.read(1, 5)] == [ca_raw.EVENT_ADD], "EVENT_CANCEL of subscription 1 is answered")
+check(bob_counts() == (1, 1), f"a cancel counts one fewer ({bob_counts()})")
+b1.send(msg(ca_raw.CLEAR_CHANNEL, p1=b_sid, p2=1))
+check([m[0] for m in b1.read(1, 5)] == [ca_raw.CLEAR_CHANNEL], "CLEAR_CHANNEL is answered")
+check(bob_counts() == (0, 0), f"clearing a channel takes its monitors with it ({bob_counts()})")
+b1.send(create_chan(7, pv("sp:d")))
+got = b1.read(2, 5)
+check(got[-1][0] == ca_raw.CREATE_CHAN, "bob creates a channel again")
+b_sid = got[-1][4]
+b1.send(event_add(b_sid, 5))
+check([m[0] for m in b1.read(1, 5)] == [ca_raw.EVENT_ADD], "and monitors it")
+check(bob_counts() == (1, 1), f"counted from zero again ({bob_counts()})")
+
 # ---- max_circuits = 4: more are accepted and closed at once, logged once --
 extra = [Circuit(PORT, read_version=False) for _ in range(3)]
 check(all(c.closed_within(3) for c in extra), "3 circuits beyond max_circuits are closed at once")
