@@ -21,6 +21,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/pty_pair.hpp"
+#include "support/serial_streams.hpp"
 #include "weft/drivers/serial/open_port.hpp"
 #include "weft/drivers/serial/os_seam.hpp"
 #include "weft/drivers/serial/serial_stream.hpp"
@@ -37,8 +38,9 @@ using weft::serial::real_os_calls;
 using weft::serial::ScopedOsOverride;
 using weft::serial::SerialSettings;
 using weft::serial::SerialStream;
-
-constexpr auto kDeadline = 5s;
+using weft::test::kSerialDeadline;
+using weft::test::open_serial_stream;
+using weft::test::run_serial_until;
 
 // What the recording read saw (function pointers cannot capture).
 int g_reads = 0;            // read() calls
@@ -61,33 +63,17 @@ OsCalls recording_reads() {
   return calls;
 }
 
-std::unique_ptr<SerialStream> open_stream(boost::asio::io_context& ioc, const std::string& path,
-                                          const std::string& lock_dir) {
-  auto port = weft::serial::open_exclusive(SerialSettings{.path = path}, lock_dir);
-  INFO((port.ok() ? std::string() : port.error().message));
-  REQUIRE(port.ok());
-  return std::make_unique<SerialStream>(ioc.get_executor(), std::move(port).value());
-}
-
-template <typename Done>
-bool run_until(boost::asio::io_context& ioc, Done done, std::chrono::steady_clock::duration limit = kDeadline) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  ioc.restart();
-  while (!done() && std::chrono::steady_clock::now() < deadline) ioc.run_one_for(10ms);
-  return done();
-}
-
 void write_all(boost::asio::io_context& ioc, SerialStream& to, const std::string& data) {
   std::optional<error_code> written;
   boost::asio::async_write(to, boost::asio::buffer(data), [&](error_code ec, std::size_t) { written = ec; });
-  REQUIRE(run_until(ioc, [&] { return written.has_value(); }));
+  REQUIRE(run_serial_until(ioc, [&] { return written.has_value(); }));
   REQUIRE_FALSE(*written);
 }
 
 // Waits (off the loop: a test) until `s` holds `want` bytes of input.
 void wait_held(SerialStream& s, int want) {
   int held = 0;
-  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  const auto deadline = std::chrono::steady_clock::now() + kSerialDeadline;
   while (held < want && std::chrono::steady_clock::now() < deadline) {
     ::ioctl(s.native_handle(), FIONREAD, &held);
     std::this_thread::sleep_for(2ms);
@@ -107,13 +93,24 @@ void start_read(SerialStream& s, std::array<char, 64>& buffer, std::size_t size,
   });
 }
 
+// Waits (bounded) for a read started by start_read; it must succeed.
+void finish_read(boost::asio::io_context& ioc, const ReadResult& r) {
+  REQUIRE(run_serial_until(ioc, [&] { return r.ec.has_value(); }));
+  REQUIRE_FALSE(*r.ec);
+}
 
-TEST_CASE("serial stream: a read waits for input and never read()s an empty tty", "[serial]") {
+// Two streams over one pty pair (a writes, b reads); the counters reset.
+struct StreamPair {
   weft::test::PtyPair pty;
   boost::asio::io_context ioc;
-  auto sa = open_stream(ioc, pty.a(), pty.dir());
-  auto sb = open_stream(ioc, pty.b(), pty.dir());
-  g_reads = g_empty_reads = g_interrupts_left = 0;
+  std::unique_ptr<SerialStream> sa = open_serial_stream(ioc, SerialSettings{.path = pty.a()}, pty.dir());
+  std::unique_ptr<SerialStream> sb = open_serial_stream(ioc, SerialSettings{.path = pty.b()}, pty.dir());
+  StreamPair() { g_reads = g_empty_reads = g_interrupts_left = 0; }
+};
+
+TEST_CASE("serial stream: a read waits for input and never read()s an empty tty", "[serial]") {
+  StreamPair p;
+  auto& [pty, ioc, sa, sb] = p;
   ScopedOsOverride recording(recording_reads());
 
   std::array<char, 64> buffer{};
@@ -125,14 +122,12 @@ TEST_CASE("serial stream: a read waits for input and never read()s an empty tty"
     CHECK_FALSE(r.ec.has_value());
     const std::string chunk = "frame " + std::to_string(i) + ";";
     write_all(ioc, *sa, chunk);
-    REQUIRE(run_until(ioc, [&] { return r.ec.has_value(); }));
-    REQUIRE_FALSE(*r.ec);
+    finish_read(ioc, r);
     received.append(buffer.data(), r.n);
     while (received.find(chunk) == std::string::npos) {  // socat may pass a chunk on in parts
       ReadResult more;
       start_read(*sb, buffer, buffer.size(), more);
-      REQUIRE(run_until(ioc, [&] { return more.ec.has_value(); }));
-      REQUIRE_FALSE(*more.ec);
+      finish_read(ioc, more);
       received.append(buffer.data(), more.n);
     }
   }
@@ -144,11 +139,8 @@ TEST_CASE("serial stream: a read waits for input and never read()s an empty tty"
 }
 
 TEST_CASE("serial stream: input left by a short read is read with no new input arriving", "[serial]") {
-  weft::test::PtyPair pty;
-  boost::asio::io_context ioc;
-  auto sa = open_stream(ioc, pty.a(), pty.dir());
-  auto sb = open_stream(ioc, pty.b(), pty.dir());
-  g_reads = g_empty_reads = g_interrupts_left = 0;
+  StreamPair p;
+  auto& [pty, ioc, sa, sb] = p;
   ScopedOsOverride recording(recording_reads());
 
   write_all(ioc, *sa, std::string(30, 'x'));
@@ -158,8 +150,7 @@ TEST_CASE("serial stream: input left by a short read is read with no new input a
   for (int i = 0; i < 3; ++i) {  // 10 bytes at a time: the 2nd and 3rd see no new edge
     ReadResult r;
     start_read(*sb, buffer, 10, r);
-    REQUIRE(run_until(ioc, [&] { return r.ec.has_value(); }));
-    REQUIRE_FALSE(*r.ec);
+    finish_read(ioc, r);
     CHECK(r.n == 10);
     total += r.n;
   }
@@ -168,13 +159,10 @@ TEST_CASE("serial stream: input left by a short read is read with no new input a
 }
 
 TEST_CASE("serial stream: a storm of EINTR loses no byte and lets the loop run between retries", "[serial]") {
-  weft::test::PtyPair pty;
-  boost::asio::io_context ioc;
-  auto sa = open_stream(ioc, pty.a(), pty.dir());
-  auto sb = open_stream(ioc, pty.b(), pty.dir());
+  StreamPair p;
+  auto& [pty, ioc, sa, sb] = p;
   write_all(ioc, *sa, "payload");
   wait_held(*sb, 7);
-  g_reads = g_empty_reads = 0;
   g_interrupts_left = 1000;
   ScopedOsOverride recording(recording_reads());
 
@@ -189,7 +177,7 @@ TEST_CASE("serial stream: a storm of EINTR loses no byte and lets the loop run b
   std::array<char, 64> buffer{};
   ReadResult r;
   start_read(*sb, buffer, buffer.size(), r);
-  REQUIRE(run_until(ioc, [&] { return r.ec.has_value(); }));
+  REQUIRE(run_serial_until(ioc, [&] { return r.ec.has_value(); }));
   stop_other = true;
   ioc.poll();
   REQUIRE_FALSE(*r.ec);

@@ -24,6 +24,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/pty_pair.hpp"
+#include "support/serial_streams.hpp"
 #include "weft/drivers/serial/open_port.hpp"
 #include "weft/drivers/serial/serial_stream.hpp"
 
@@ -32,28 +33,12 @@ using boost::system::error_code;
 using weft::serial::open_exclusive;
 using weft::serial::SerialSettings;
 using weft::serial::SerialStream;
+using weft::test::kSerialDeadline;
+using weft::test::open_serial_stream;
 using weft::test::PtyPair;
+using weft::test::run_serial_until;
 
 namespace {
-
-constexpr auto kDeadline = 5s;  // generous: a loaded CI box can be slow with ptys
-
-std::unique_ptr<SerialStream> open_stream(boost::asio::io_context& ioc, const SerialSettings& settings,
-                                          const std::string& lock_dir) {
-  auto port = open_exclusive(settings, lock_dir);
-  INFO((port.ok() ? std::string() : port.error().message));
-  REQUIRE(port.ok());
-  return std::make_unique<SerialStream>(ioc.get_executor(), std::move(port).value());
-}
-
-// Runs `ioc` until `done()` or the deadline; true if done.
-template <typename Done>
-bool run_until(boost::asio::io_context& ioc, Done done, std::chrono::steady_clock::duration limit = kDeadline) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  ioc.restart();
-  while (!done() && std::chrono::steady_clock::now() < deadline) ioc.run_one_for(10ms);
-  return done();
-}
 
 // Writes `data` to `from` and reads it all from `to`; returns what arrived.
 std::string transfer(boost::asio::io_context& ioc, SerialStream& from, SerialStream& to, const std::string& data) {
@@ -72,10 +57,10 @@ std::string transfer(boost::asio::io_context& ioc, SerialStream& from, SerialStr
   };
   read_more();
 
-  bool done = run_until(ioc, [&] { return (received.size() >= data.size() && write_result) || read_error; });
+  bool done = run_serial_until(ioc, [&] { return (received.size() >= data.size() && write_result) || read_error; });
   to.cancel();
   from.cancel();
-  run_until(ioc, [] { return false; }, 50ms);  // let cancelled handlers finish before the locals go
+  run_serial_until(ioc, [] { return false; }, 50ms);  // let cancelled handlers finish before the locals go
   INFO("read error: " << (read_error ? read_error->message() : "none"));
   CHECK(done);
   REQUIRE(write_result);
@@ -131,8 +116,8 @@ TEST_CASE("serial stream: bytes written on one end are read unchanged on the oth
   boost::asio::io_context ioc;
   const SerialSettings a{.path = pty.a(), .baud = 19200, .parity = 'E'};
   const SerialSettings b{.path = pty.b(), .baud = 19200, .parity = 'E'};
-  auto sa = open_stream(ioc, a, pty.dir());
-  auto sb = open_stream(ioc, b, pty.dir());
+  auto sa = open_serial_stream(ioc, a, pty.dir());
+  auto sb = open_serial_stream(ioc, b, pty.dir());
 
   std::string all_bytes;  // raw mode: no CR/LF mapping, no XON/XOFF, no line editing
   for (int i = 0; i < 256; ++i) all_bytes.push_back(static_cast<char>(i));
@@ -143,17 +128,17 @@ TEST_CASE("serial stream: bytes written on one end are read unchanged on the oth
 TEST_CASE("serial stream: discard_input drops bytes received but not yet read", "[serial]") {
   PtyPair pty;
   boost::asio::io_context ioc;
-  auto sa = open_stream(ioc, SerialSettings{.path = pty.a()}, pty.dir());
-  auto sb = open_stream(ioc, SerialSettings{.path = pty.b()}, pty.dir());
+  auto sa = open_serial_stream(ioc, SerialSettings{.path = pty.a()}, pty.dir());
+  auto sb = open_serial_stream(ioc, SerialSettings{.path = pty.b()}, pty.dir());
 
   CHECK(transfer(ioc, *sa, *sb, "x") == "x");  // the pair is carrying data
   std::optional<error_code> written;
   boost::asio::async_write(*sa, boost::asio::buffer(std::string_view("stale")),
                            [&](error_code ec, std::size_t) { written = ec; });
-  REQUIRE(run_until(ioc, [&] { return written.has_value(); }));
+  REQUIRE(run_serial_until(ioc, [&] { return written.has_value(); }));
   // Wait until the bytes have crossed socat into sb's input queue.
   int queued = 0;
-  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  const auto deadline = std::chrono::steady_clock::now() + kSerialDeadline;
   while (queued < 5 && std::chrono::steady_clock::now() < deadline) {
     ::ioctl(sb->native_handle(), FIONREAD, &queued);
     std::this_thread::sleep_for(5ms);
@@ -168,7 +153,7 @@ TEST_CASE("serial stream: discard_input drops bytes received but not yet read", 
 TEST_CASE("serial stream: a pending read ends on per-operation cancellation and on cancel()", "[serial]") {
   PtyPair pty;
   boost::asio::io_context ioc;
-  auto stream = open_stream(ioc, SerialSettings{.path = pty.a()}, pty.dir());
+  auto stream = open_serial_stream(ioc, SerialSettings{.path = pty.a()}, pty.dir());
   SerialStream& s = *stream;
   std::array<char, 16> buffer{};
 
@@ -179,21 +164,21 @@ TEST_CASE("serial stream: a pending read ends on per-operation cancellation and 
   ioc.poll();
   CHECK_FALSE(first);
   signal.emit(boost::asio::cancellation_type::terminal);
-  REQUIRE(run_until(ioc, [&] { return first.has_value(); }));
+  REQUIRE(run_serial_until(ioc, [&] { return first.has_value(); }));
   CHECK(*first == boost::asio::error::operation_aborted);
 
   std::optional<error_code> second;
   s.async_read_some(boost::asio::buffer(buffer), [&](error_code ec, std::size_t) { second = ec; });
   ioc.poll();
   s.cancel();
-  REQUIRE(run_until(ioc, [&] { return second.has_value(); }));
+  REQUIRE(run_serial_until(ioc, [&] { return second.has_value(); }));
   CHECK(*second == boost::asio::error::operation_aborted);
 
   std::optional<error_code> third;
   s.async_read_some(boost::asio::buffer(buffer), [&](error_code ec, std::size_t) { third = ec; });
   ioc.poll();
   s.close();
-  REQUIRE(run_until(ioc, [&] { return third.has_value(); }));
+  REQUIRE(run_serial_until(ioc, [&] { return third.has_value(); }));
   CHECK(*third == boost::asio::error::operation_aborted);
   CHECK_FALSE(s.is_open());
   CHECK_FALSE(std::filesystem::exists(weft::serial::lock_file_path(pty.a(), pty.dir())));
@@ -203,7 +188,7 @@ TEST_CASE("serial stream: unplugging completes a pending read with an error, rep
   PtyPair pty;
   boost::asio::io_context ioc;
   const SerialSettings settings{.path = pty.a(), .baud = 9600};
-  auto s = open_stream(ioc, settings, pty.dir());
+  auto s = open_serial_stream(ioc, settings, pty.dir());
 
   std::array<char, 16> buffer{};
   std::optional<error_code> result;
@@ -213,17 +198,17 @@ TEST_CASE("serial stream: unplugging completes a pending read with an error, rep
 
   const auto unplugged = std::chrono::steady_clock::now();
   pty.kill();
-  REQUIRE(run_until(ioc, [&] { return result.has_value(); }));
+  REQUIRE(run_serial_until(ioc, [&] { return result.has_value(); }));
   INFO("read completed with: " << result->message());
   CHECK(*result);  // an error (end of file or EIO), never success
   CHECK(*result != boost::asio::error::operation_aborted);
-  CHECK(std::chrono::steady_clock::now() - unplugged < kDeadline);
+  CHECK(std::chrono::steady_clock::now() - unplugged < kSerialDeadline);
 
   s.reset();  // the owner closes the dead port; that removes the lock file
   CHECK_FALSE(std::filesystem::exists(weft::serial::lock_file_path(pty.a(), pty.dir())));
 
   pty.restart();
-  s = open_stream(ioc, settings, pty.dir());
-  auto other = open_stream(ioc, SerialSettings{.path = pty.b(), .baud = 9600}, pty.dir());
+  s = open_serial_stream(ioc, settings, pty.dir());
+  auto other = open_serial_stream(ioc, SerialSettings{.path = pty.b(), .baud = 9600}, pty.dir());
   CHECK(transfer(ioc, *other, *s, "back again") == "back again");
 }
