@@ -4,7 +4,7 @@
 # their new ACCESS_RIGHTS at once and stay connected, later requests are
 # judged by the new rules (ECA_NOWTACCESS with a put-log row, ECA_NORDACCESS
 # and a silent monitor without read access, the value again when it
-# returns); ca is never restarted; the history says it applied live. Then
+# returns), a soft point's writable turned off likewise; ca is never restarted; the history says it applied live. Then
 # stops at the worst moments: SIGTERM right behind the SIGHUP of a rules
 # change (the reload still preparing or applying) and right after one
 # applied: weftd exits 0, promptly.
@@ -67,7 +67,9 @@ running weftd || fail "weftd died"
 [[ $(grep -c "ca: serving the bus's points" "$TMP/weftd.log") == 1 ]] || fail "ca was started more than once"
 grep -q "\[ca\] reload: restarting" "$TMP/weftd.log" && fail "a reload restarted ca"
 [[ $(grep -c "reload: applied live, no restart: service.ca.access" "$TMP/weftd.log") == 3 ]] ||
-  fail "not 3 live applications logged"
+  fail "not 3 live rule changes logged"
+grep -q "reload: applied live, no restart: soft_point\\[sp.target\\].writable$" "$TMP/weftd.log" ||
+  fail "the soft point's writable was not logged as applied live"
 grep -E "ca: access rights changed for [0-9]+ open channel\(s\) \(a reload changed the access rules" "$TMP/weftd.log" ||
   fail "no log line for the pushed rights"
 services=$("$WEFTCTL" --socket "$TMP/weftd.sock" --exec services)
@@ -75,13 +77,13 @@ echo "$services"
 grep -qE "^ca +running +yes +0 " <<<"$services" || fail "ca is not running with 0 restarts"
 history=$("$WEFTCTL" --socket "$TMP/weftd.sock" --exec 'config history')
 echo "$history"
-[[ $(grep -cE "live ca +applied live, no restart" <<<"$history") -ge 3 ]] || fail "the history does not say ca applied live"
+[[ $(grep -cE "live ca +applied live, no restart" <<<"$history") == 4 ]] || fail "the history does not say ca applied live"
 grep -q "applied live: service.ca.access\[" <<<"$history" || fail "the history does not list the live keys"
 # The put log: the refused writes of raw (by the new rules), the pyepics writes ok.
 sleep 1
 rows() { sqlite3 -cmd ".timeout 5000" "$TMP/box.db" "$1"; }
 refused=$(rows "SELECT count(*) FROM put_log WHERE who = 'raw@test' AND pv = 'live:sp:target' AND result = 'refused (no write access)'")
-[[ $refused == 2 ]] || fail "put_log has $refused refused rows for raw, expected 2"
+[[ $refused == 3 ]] || fail "put_log has $refused refused rows for raw, expected 3"
 ok=$(rows "SELECT count(*) FROM put_log WHERE pv = 'live:sp:target' AND result = 'ok'")
 [[ $ok == 3 ]] || fail "put_log has $ok ok rows, expected 3"
 grep -q "rolled back" <<<"$history" || fail "the history does not have the rolled-back reload"

@@ -30,10 +30,11 @@ READ_NOTIFY, WRITE_NOTIFY, DBR_DOUBLE = 15, 19, 6
 ECA_NORMAL, ECA_NORDACCESS, ECA_NOWTACCESS = 1, 368, 376
 
 
-def reload(grant, raw):
-    """The config with these grants, then `weftctl reload`: its output (checked: applied live, no restart)."""
+def reload(grant, raw, writable="true"):
+    """The config with these grants (and the soft point's writable), then `weftctl reload`: its output (checked:
+    applied live, no restart)."""
     with open(TEMPLATE) as f:
-        text = f.read().replace("@GRANT@", grant).replace("@RAW@", raw)
+        text = f.read().replace("@GRANT@", grant).replace("@RAW@", raw).replace("writable = true", f"writable = {writable}")
     with open(CONFIG + ".tmp", "w") as f:
         f.write(text)
     os.rename(CONFIG + ".tmp", CONFIG)
@@ -149,6 +150,16 @@ check(len(back) == 2 and back[1][0] == EVENT_ADD and back[1][3] == ECA_NORMAL an
       abs(struct.unpack(">d", back[1][5][:8])[0] - 2.5) < 1e-9, f"raw: its monitor got the current value 2.5 ({back})")
 status, _ = raw_request(WRITE_NOTIFY, write_payload(7.0))
 check(status == ECA_NOWTACCESS, f"raw: read-only: WRITE_NOTIFY still refused ({status})")
+
+print("phase 4: the soft point's writable turned off (the rules still grant write)", flush=True)
+out = reload("write", "read", writable="false")
+check("applied  soft_point[sp.target].writable" in out and "access[" not in out,
+      "the reload names the soft point's writable as its one live key")
+check(wait_for(lambda: not pv.write_access, 5) and pv.read_access, f"pyepics: write_access went False ({rights})")
+quiet = raw.read_quiet(0.3, 3)
+check(quiet == [], f"raw: read-only before and after: nothing pushed to it ({quiet})")
+status, _ = raw_request(WRITE_NOTIFY, write_payload(8.0))
+check(status == ECA_NOWTACCESS, f"raw: the point is not writable: WRITE_NOTIFY refused ({status})")
 check(conns == [True] and pv.connected, f"pyepics: connected throughout, one connection callback ({conns})")
 raw.close()
 print("all checks passed", flush=True)
