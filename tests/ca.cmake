@@ -88,6 +88,17 @@ if(TARGET weftd AND TARGET weftctl AND TARGET modbus_rtu_server)
   set_tests_properties(integration.ca_modbus_write PROPERTIES LABELS integration TIMEOUT 150 SKIP_RETURN_CODE 77)
 endif()
 
+# A reload that changes only ca's access rules, applied to the running ca:
+# pyepics and a raw circuit keep their channels, get ACCESS_RIGHTS pushed,
+# writes refused by the new rules (put log), ECA_NORDACCESS and a silent
+# monitor without read access; SIGTERM right behind such a reload.
+if(TARGET weftd AND TARGET weftctl)
+  add_test(NAME integration.ca_live_rules
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_live_rules.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_live_rules_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_live_rules PROPERTIES LABELS integration TIMEOUT 150 SKIP_RETURN_CODE 77)
+endif()
+
 # Monitor deadbands through pyepics: fixed writes to soft points with mdel,
 # adel and alarm limits; each subscription (DBE_VALUE, DBE_LOG, DBE_ALARM)
 # sees exactly the updates the EPICS rules give.

@@ -181,6 +181,24 @@ std::optional<std::pair<std::string, std::string>> store_move(const ConfigSectio
 
 bool upload_enabled(const Side& side) { return side.needs.contains("upload"); }
 
+// `key` matches `glob`, where only '*' is special (any run of characters):
+// the brackets of "soft_point[*]" are literal.
+bool star_match(std::string_view glob, std::string_view key) {
+  const auto star = glob.find('*');
+  if (star == std::string_view::npos) return glob == key;
+  if (!key.starts_with(glob.substr(0, star))) return false;
+  const std::string_view rest = glob.substr(star + 1);
+  for (std::size_t at = star; at <= key.size(); ++at)
+    if (star_match(rest, key.substr(at))) return true;
+  return false;
+}
+
+// The service takes this key while it runs (ServiceFactory::live_keys).
+bool takes_live(const ServiceFactory& f, const std::string& key) {
+  return std::any_of(f.live_keys.begin(), f.live_keys.end(),
+                     [&](const std::string& glob) { return star_match(glob, key); });
+}
+
 }  // namespace
 
 CheckedConfig check_config(Config config) {
@@ -229,8 +247,10 @@ ReloadPlan plan_reload(const CheckedConfig& running, const CheckedConfig& next) 
 
   // Each known service's keys, on both sides.
   std::map<std::string, std::vector<KeyChange>> changes;
+  std::map<std::string, ServiceFactory> factories;
   std::vector<std::string> owned_prefixes{"weftd"};
   for (const ServiceFactory& f : service_catalog()) {
+    factories.emplace(f.name, f);
     const std::vector<std::string> shared = shared_tables(f);
     owned_prefixes.push_back("service." + f.name);
     for (const auto& t : shared) owned_prefixes.push_back(t);
@@ -275,21 +295,33 @@ ReloadPlan plan_reload(const CheckedConfig& running, const CheckedConfig& next) 
       plan.services.push_back({name, PlanAction::start, was_disabled ? "enabled again" : "added to the config", changes[name]});
       continue;
     }
-    // Its log_level alone applies to its logger, live; with any other key
-    // it restarts (and starts at the new level).
+    // Its log_level applies to its logger, live, and so do the keys it
+    // takes while running (live_keys); with any other key it restarts (and
+    // starts at the new level, with the new settings).
     const std::string level_key = "service." + name + ".log_level";
-    const bool only_level = changes[name].size() == 1 && changes[name].front().key == level_key;
-    if (!changes[name].empty() && !only_level) {
+    const auto factory = factories.find(name);
+    std::vector<KeyChange> level, taken;
+    bool other = false;
+    for (const KeyChange& c : changes[name]) {
+      if (c.key == level_key) level.push_back(c);
+      else if (factory != factories.end() && takes_live(factory->second, c.key)) taken.push_back(c);
+      else other = true;
+    }
+    if (other) {
       restarting.insert(name);
       plan.services.push_back({name, PlanAction::restart, "its config changed", changes[name]});
       continue;
     }
-    if (only_level) plan.live.push_back(changes[name].front());
+    for (KeyChange& c : level) plan.live.push_back(std::move(c));
     const auto& needs = will.needs.at(name);
     const auto need = std::find_if(needs.begin(), needs.end(), [&](const std::string& n) { return restarting.contains(n); });
-    if (need != needs.end()) {
+    if (need != needs.end()) {  // the restart brings the live keys too (its new spec has them)
       restarting.insert(name);
-      plan.services.push_back({name, PlanAction::restart, "needs " + *need + ", which restarts", {}});
+      plan.services.push_back({name, PlanAction::restart, "needs " + *need + ", which restarts", std::move(taken)});
+      continue;
+    }
+    if (!taken.empty()) {
+      plan.live_services.push_back({name, std::move(taken)});
       continue;
     }
     plan.unchanged.push_back(name);

@@ -52,6 +52,12 @@
 // limits (DRVL..DRVH, when DRVH > DRVL) is clamped to them, as an EPICS ao
 // record does. Open channels get a new ACCESS_RIGHTS when a point's
 // writability changes (its owner started, stopped, was reconfigured).
+// A reload that changes only the access rules or a soft point's writable
+// hands them to the running service (ca_live.cpp): open channels get their
+// new ACCESS_RIGHTS at once and stay connected; any other key restarts it.
+// Without read access (grant = "none") READ_NOTIFY is answered
+// ECA_NORDACCESS with a zeroed payload and a monitor gets one such update,
+// then none until the right returns (as RSRV).
 // Record fields: NAME.VAL is the value; .NAME,
 // .DESC, .EGU, .PREC, .HOPR, .LOPR, .DRVH, .DRVL, .HIHI, .HIGH, .LOW,
 // .LOLO, .SEVR, .STAT are read-only channels of their own (ca_pv.hpp).
@@ -81,6 +87,7 @@ namespace {
 
 asio::awaitable<void> run(Context& ctx, const Settings& settings) {
   Server s(ctx, settings);
+  const LiveRun live(s);  // a reload's new access rules reach this run (ca_live.cpp)
   std::vector<asio::ip::address_v4> addresses;
   for (const auto& text : settings.interfaces) addresses.push_back(interface_address(text, nullptr));
   if (addresses.empty()) addresses.push_back(asio::ip::address_v4::any());
@@ -154,9 +161,17 @@ ServiceFactory ca_factory(store::Store* store) {
   return {"ca", "serves the bus's points as EPICS Channel Access PVs (caget, camonitor, pyepics)",
           [store](const ConfigSection& section, const ConfigSection& root, RestartPolicy policy) {
             ca_server::Settings s = ca_server::read_settings(section, root, store);
-            return coroutine_service("ca", {}, policy, [s](Context& ctx) { return ca_server::run(ctx, s); });
+            s.live = ca_server::make_live(s);
+            ServiceSpec spec = coroutine_service("ca", {}, policy, [s](Context& ctx) { return ca_server::run(ctx, s); });
+            spec.take_live = [live = s.live, store](const ConfigSection& next, const ConfigSection& next_root) {
+              ca_server::take_live(*live, ca_server::read_settings(next, next_root, store));
+            };
+            return spec;
           },
-          {"soft_point"}};
+          {"soft_point"},
+          {},
+          // Taken by the running service (ca_live.cpp): the access rules, a soft point's writable.
+          {"service.ca.access[*", "soft_point[*].writable"}};
 }
 
 }  // namespace weft::apps

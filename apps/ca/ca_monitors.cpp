@@ -6,6 +6,9 @@
 // PV's value when it is finally sent, so the latest value always arrives
 // and memory per circuit stays bounded whatever the update rate. One event
 // of a PV is encoded once per (field, type, count) for all its monitors.
+// A channel without read access gets ECA_NORDACCESS with a zeroed payload
+// instead (its initial update, and the one update when the right goes:
+// refresh_rights; the PV's events skip it).
 #include "ca_server.hpp"
 
 namespace weft::apps::ca_server {
@@ -28,6 +31,14 @@ const SharedPayloads::Entry& payload_entry(SharedPayloads& shared, const Circuit
 }  // namespace
 
 void queue_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, const Monitor& m, SharedPayloads* shared) {
+  if (!can_read(ch)) {  // never from the shared payloads: they hold the value
+    ca::Value scratch;
+    const std::uint32_t count = resolve_count(m.count, channel_value(ch, scratch));
+    const std::vector<std::uint8_t> zeros(ca::dbr_payload_size(m.dbr_type, count).value_or(0), 0);
+    ca::encode_event_update(c.out, m.dbr_type, count, ca::Eca::nordaccess, subscription_id, zeros, c.extended_ok());
+    c.notify();
+    return;
+  }
   SharedPayloads own;
   const SharedPayloads::Entry& e = payload_entry(shared != nullptr ? *shared : own, c, ch, m);
   ca::encode_event_update(c.out, e.dbr_type, e.resolved, e.status, subscription_id, e.data, c.extended_ok());

@@ -30,6 +30,7 @@ void post_events(Pv& pv, std::uint16_t events) {
   if (events == 0) return;
   SharedPayloads shared;
   for (Channel* ch : pv.channels) {
+    if (!can_read(*ch)) continue;  // no read access: silent until it returns (refresh_rights)
     const std::uint16_t raised = ca_pv::field_events(ch->field, events);
     if (raised == 0) continue;
     for (auto& [id, m] : ch->monitors) {

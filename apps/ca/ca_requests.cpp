@@ -5,7 +5,8 @@
 // update at once) and EVENT_CANCEL, WRITE and WRITE_NOTIFY. Unknown IDs get
 // ERROR with ECA_BADCHID / ECA_BADMONID and the circuit stays open; limits
 // (max_channels, max_subscriptions) refuse with CREATE_CH_FAIL /
-// ECA_ALLOCMEM, logged once per circuit. Returns false only for what must
+// ECA_ALLOCMEM, logged once per circuit. Without read access (a rule's
+// grant = "none") READ_NOTIFY and EVENT_ADD get ECA_NORDACCESS (zeroed). Returns false only for what must
 // close the circuit.
 #include <algorithm>
 #include <utility>
@@ -124,6 +125,10 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     const ca::Value& value = channel_value(*ch, scratch);
     const std::uint32_t count = resolve_count(read->count, value);
     auto [status, data] = payload_for(s, value, read->dbr_type, count);
+    if (status == ca::Eca::normal && !can_read(*ch)) {  // as RSRV: the status, a zeroed payload
+      status = ca::Eca::nordaccess;
+      std::fill(data.begin(), data.end(), std::uint8_t{0});
+    }
     if (!ca::encode(c.out, ca::ReadNotifyReply{read->dbr_type, status == ca::Eca::badcount ? 1 : count, status,
                                                read->ioid, std::move(data)},
                     c.extended_ok())) {

@@ -12,6 +12,8 @@
 //   ca_requests.cpp   what each request does on a circuit (CREATE_CHAN, READ_NOTIFY, ...)
 //   ca_writes.cpp     access rights (and their refresh), writes (soft points, device
 //                     writes, control-limit clamp), the put log
+//   ca_live.cpp       what a reload hands the running service (access rules, soft points'
+//                     writable): ServiceSpec::take_live, without a restart
 //   ca_persist.cpp    persist = true soft points: staged until durable, the state file's
 //                     writer, the restore at start
 //   soft_state.cpp    the state file's text codec (public soft_state.hpp, unit-tested)
@@ -98,6 +100,19 @@ struct AccessRule {
   std::uint32_t rights = ca::access_read;
 };
 
+struct Server;
+
+// What the ca service takes while it runs (ca_live.cpp, ServiceSpec::
+// take_live): its access rules and which soft points are writable. One per
+// spec, shared by the spec and its runs, so a later run (a restart by
+// supervision) starts with the rules a reload last gave; the run reads
+// rights from here, never from Settings::access or SoftPoint::writable.
+struct LiveSettings {
+  std::vector<AccessRule> access;
+  std::set<std::string> writable_soft;  // soft points (point names) with writable = true
+  Server* running = nullptr;            // the run serving now (set for its lifetime), told at once
+};
+
 struct Settings {
   std::uint16_t port = ca::default_server_port;
   std::vector<std::string> interfaces;
@@ -116,6 +131,7 @@ struct Settings {
   std::string state_path;  // <[weftd] data_dir>/ca-soft-points.toml when a soft point has persist = true; else ""
   std::vector<AccessRule> access;
   store::Store* store = nullptr;  // the put log's table ([store]); null: the put log is in the log only
+  std::shared_ptr<LiveSettings> live;  // access and writable as in force now (make_live); never null in a run
 };
 
 struct Circuit;
@@ -325,6 +341,24 @@ Settings read_settings(const ConfigSection& section, const ConfigSection& root, 
 // `text` as an IPv4 address; with a section, a bad one fails at its `interfaces` key.
 asio::ip::address_v4 interface_address(const std::string& text, const ConfigSection* section);
 
+// ---- ca_live.cpp
+// The live part of freshly read settings (settings.live is set to it).
+std::shared_ptr<LiveSettings> make_live(const Settings& settings);
+// Takes `next`'s rules into `live` and, when a run serves, sends every open
+// channel whose rights changed its new ACCESS_RIGHTS at once.
+void take_live(LiveSettings& live, const Settings& next);
+// Marks `s` as the run serving `live` while it is alive.
+class LiveRun {
+public:
+  explicit LiveRun(Server& s);
+  ~LiveRun();
+  LiveRun(const LiveRun&) = delete;
+  LiveRun& operator=(const LiveRun&) = delete;
+
+private:
+  Server& s_;
+};
+
 // ---- ca_pvs.cpp
 // The PV and field a client asked for ("NAME", "NAME.VAL", "NAME.EGU");
 // pv null when not served (no such PV, or a field not served).
@@ -370,8 +404,11 @@ void flush_pending(Circuit& c);
 // ---- ca_writes.cpp
 // The first matching access rule's rights; write only for a writable point's VAL.
 std::uint32_t rights_for(const Server& s, const Pv& pv, ca_pv::Field field, const Circuit& c);
-// ACCESS_RIGHTS again to every open channel whose rights changed.
-void refresh_rights(Server& s);
+// ACCESS_RIGHTS again to every open channel whose rights changed (`why`
+// for the log line); a monitor whose read right went gets one update with
+// ECA_NORDACCESS and then none, one whose read right came back the value.
+void refresh_rights(Server& s, std::string_view why = "the points' owner started, stopped or was reconfigured");
+bool can_read(const Channel& ch);
 // `device` set: the owner must answer (run_device_write); `staged`: a
 // persist soft point's value waits for the disk (finish_persist_writes).
 ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t count,

@@ -2,7 +2,9 @@
 // that matches the PV, the client's claimed host and user wins (none:
 // read-only), and write only ever for a writable point; a change of which
 // points are writable (their owner started, stopped, was reconfigured) is
-// sent to open channels as a new ACCESS_RIGHTS (refresh_rights). A write is
+// sent to open channels as a new ACCESS_RIGHTS (refresh_rights), and so is
+// a reload's change of the rules (ca_live.cpp: they are read from
+// Settings::live, the rules in force now). A write is
 // checked (rights, type, count), converted to the PV's type, clamped to its
 // control limits DRVL..DRVH when DRVH > DRVL (as an EPICS ao record does),
 // and then either applied at once (a soft point: set, published), staged
@@ -26,7 +28,7 @@ namespace {
 
 // A writable soft point, or a point whose owner takes writes (gather's `writable = true` registers).
 bool writable(const Server& s, const Pv& pv) {
-  if (pv.soft != nullptr) return pv.soft->writable;
+  if (pv.soft != nullptr) return s.s.live->writable_soft.contains(pv.soft->name);
   return s.ctx.bus().writes().find(pv.point) != nullptr;
 }
 
@@ -112,7 +114,7 @@ void publish_soft(Server& s, Pv& pv, weft::Value value) {
 // First matching rule wins; none: read-only. Write only for writable points.
 std::uint32_t rights_for(const Server& s, const Pv& pv, ca_pv::Field field, const Circuit& c) {
   std::uint32_t rights = ca::access_read;
-  for (const AccessRule& rule : s.s.access) {
+  for (const AccessRule& rule : s.s.live->access) {
     const bool match = ::fnmatch(rule.pv.c_str(), pv.name.c_str(), 0) == 0 &&
                        ::fnmatch(rule.host.c_str(), c.host.c_str(), FNM_CASEFOLD) == 0 &&
                        ::fnmatch(rule.user.c_str(), c.user.c_str(), 0) == 0;
@@ -125,11 +127,17 @@ std::uint32_t rights_for(const Server& s, const Pv& pv, ca_pv::Field field, cons
   return rights;
 }
 
+bool can_read(const Channel& ch) { return (ch.rights & ca::access_read) != 0; }
+
 // Every open channel whose rights changed since they were sent gets a new
 // ACCESS_RIGHTS (as RSRV does when access security changes), without a
 // reconnect: called when the bus's write registry changed (gather started
-// or stopped, a reload made a register writable or not).
-void refresh_rights(Server& s) {
+// or stopped, a reload made a register writable or not) and when a reload
+// changed the access rules (take_live). As RSRV's casAccessRightsCB: each
+// monitor of a channel whose read right changed gets one update after it,
+// ECA_NORDACCESS with a zeroed payload when the right went (then none:
+// post_events skips it), the current value when it came back.
+void refresh_rights(Server& s, std::string_view why) {
   s.writes_seen = s.ctx.bus().writes().changes();
   std::size_t changed = 0;
   for (Circuit* c : s.open) {
@@ -138,19 +146,19 @@ void refresh_rights(Server& s) {
     for (auto& [sid, ch] : c->channels) {
       const std::uint32_t now = rights_for(s, *ch->pv, ch->field, *c);
       if (now == ch->rights) continue;
+      const bool read_changed = ((now ^ ch->rights) & ca::access_read) != 0;
       ch->rights = now;
       ca::encode(c->out, ca::AccessRights{ch->cid, now});
+      if (read_changed)
+        for (auto& [id, m] : ch->monitors) post_update(*c, *ch, id, m);
       any = true;
       ++changed;
     }
     if (any) c->notify();
   }
   s.rights_pushed += changed;
-  if (changed > 0) {
-    s.ctx.log().info("ca: write access changed for {} open channel(s) (the points' owner started, stopped or was "
-                     "reconfigured): ACCESS_RIGHTS sent to them",
-                     changed);
-  }
+  if (changed > 0)
+    s.ctx.log().info("ca: access rights changed for {} open channel(s) ({}): ACCESS_RIGHTS sent to them", changed, why);
 }
 
 // A CA write to a PV: checked (rights, type, count), decoded and converted

@@ -46,7 +46,8 @@ std::string entry_text(const ReloadOutcome& o) {
   for (const auto& s : o.services) {
     std::string step = s.action + " " + s.service;
     step.resize(width, ' ');
-    text += "    " + step + "  " + (s.ok ? "ok" : "FAILED") + (s.error.empty() ? "" : ": " + s.error) + "\n";
+    const std::string done = s.action == "live" ? "applied live, no restart" : "ok";
+    text += "    " + step + "  " + (s.ok ? done : "FAILED") + (s.error.empty() ? "" : ": " + s.error) + "\n";
   }
   if (!o.live.empty()) {
     text += "    applied live:";

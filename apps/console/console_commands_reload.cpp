@@ -105,7 +105,7 @@ std::string plan_text(const FileCheck& c) {
   if (p.is_refused()) {
     text = "reload --dry-run: " + c.file + " is valid, but a reload would be refused; nothing would change:\n";
     for (const auto& r : p.refused) text += "  " + refusal_text(r) + "\n";
-    if (p.services.empty() && p.live.empty()) return text;
+    if (p.services.empty() && p.live.empty() && p.live_services.empty()) return text;
     text += "the rest of the plan, were those keys unchanged:\n";
   } else if (p.is_empty()) {
     return "reload --dry-run: " + c.file +
@@ -115,12 +115,19 @@ std::string plan_text(const FileCheck& c) {
   }
   std::size_t width = 0;
   for (const auto& e : p.services) width = std::max(width, e.service.size());
+  for (const auto& e : p.live_services) width = std::max(width, e.service.size());
   for (const auto& e : p.services) {
     std::string action(to_string(e.action));
     action.resize(8, ' ');
     std::string service = e.service;
     service.resize(width, ' ');
     text += "  " + action + service + "  " + e.reason + "\n";
+    for (const auto& change : e.changes) text += "      " + change_line(change) + "\n";
+  }
+  for (const auto& e : p.live_services) {
+    std::string service = e.service;
+    service.resize(width, ' ');
+    text += "  live    " + service + "  applied live, no restart (it takes these keys while it runs)\n";
     for (const auto& change : e.changes) text += "      " + change_line(change) + "\n";
   }
   for (const auto& change : p.live) text += "  apply   " + change_line(change) + " (without a restart)\n";
@@ -150,6 +157,13 @@ std::string plan_json(const FileCheck& c) {
                           .str("where", r.where)
                           .str("message", refusal_text(r))
                           .done());
+  for (const auto& e : p.live_services)
+    services.push_back(JsonObject()
+                           .str("service", e.service)
+                           .str("action", "live")
+                           .str("reason", "applied live, no restart")
+                           .raw("changes", changes_json(e.changes))
+                           .done());
   for (const auto& name : p.unchanged) unchanged.push_back(console::json_string(name));
   JsonObject o;
   o.str("file", c.file).boolean("valid", true).boolean("refused", p.is_refused()).boolean("applied", false);
@@ -181,7 +195,8 @@ std::string outcome_text(const ReloadOutcome& o) {
     action.resize(9, ' ');
     std::string service = s.service;
     service.resize(width, ' ');
-    text += "  " + action + service + "  " + (s.ok ? "ok" : "FAILED: " + s.error) + "\n";
+    const std::string done = s.action == "live" ? "applied live, no restart" : "ok";
+    text += "  " + action + service + "  " + (s.ok ? done : "FAILED: " + s.error) + "\n";
   }
   for (const auto& k : o.live) text += "  applied  " + k + " (without a restart)\n";
   for (const auto& w : o.warnings) text += "  warning: " + w + "\n";

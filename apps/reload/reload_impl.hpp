@@ -66,6 +66,19 @@ struct Confirmation {
 void apply_live_log_levels(RuntimeControl& rc, const ConfigSection& root, const std::vector<KeyChange>& live);
 void apply_service_log_levels(RuntimeControl& rc, const ConfigSection& root, const std::vector<std::string>& names);
 
+// Live settings (reload_live_settings.cpp; loop thread; no await): the
+// plan's live_services handed `next_root` through their running specs'
+// take_live, each a "live" step in `out` (and their keys in out.live). The
+// transaction's last step, after everything else succeeded. A refusal
+// hands those already done `running_root` again and names the service.
+struct LiveFailure {
+  std::string service;
+  std::string error;  // empty: every one took its settings
+  bool failed() const noexcept { return !error.empty(); }
+};
+LiveFailure apply_live_settings(RuntimeControl& rc, const ReloadPlan& plan, const ConfigSection& next_root,
+                                const ConfigSection& running_root, ReloadOutcome& out);
+
 // The config-file watch's bookkeeping (config_watch.cpp). At most one run
 // is current: start and stop bump `epoch`, and a run whose epoch is not
 // the current one ends at its next wake-up (stop also wakes it).

@@ -237,6 +237,13 @@ public:
           }
       }
     }
+    // Last, once all else succeeded: settings the running services take
+    // live (reload_live_settings.cpp), so a rollback never has them to undo.
+    if (failure.empty()) {
+      const LiveFailure live = apply_live_settings(rc_, p_.plan, p_.config->root(), c_.running->root(), out_);
+      failed_service = live.service;
+      failure = live.error;
+    }
     if (failure.empty()) {
       out_.result = ReloadResult::applied;
       co_return;
@@ -490,7 +497,14 @@ boost::asio::awaitable<ReloadOutcome> ReloadCoordinator::Impl::transaction(Queue
   }
 
   if (p.plan.services.empty()) {
-    out.result = p.plan.live.empty() ? ReloadResult::unchanged : ReloadResult::applied;
+    const LiveFailure live = apply_live_settings(rc, p.plan, p.config->root(), running->root(), out);
+    if (live.failed()) {
+      out.result = ReloadResult::rolled_back;
+      out.errors.push_back(live.service + ": " + live.error + "; the reload was rolled back");
+      if (!options.log_level_fixed) apply_live_log_levels(rc, running->root(), p.plan.live);
+    } else {
+      out.result = p.plan.live.empty() && p.plan.live_services.empty() ? ReloadResult::unchanged : ReloadResult::applied;
+    }
   } else {
     out.warnings = co_await store_move_warnings(*this, p.plan);
     std::shared_ptr<Assembly> fresh(std::move(p.assembly));

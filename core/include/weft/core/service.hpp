@@ -18,6 +18,7 @@
 namespace weft {
 
 class Context;
+class ConfigSection;
 
 struct RestartPolicy {
   Duration min_backoff = std::chrono::milliseconds(100);
@@ -46,6 +47,15 @@ struct ServiceSpec {
   // service's handlers on the loop) longer than this is counted and its
   // episode logged once (ServiceStats, runtime.cpp). Zero: no budget.
   Duration slice_budget{};
+  // Settings it takes while it runs (a live reload, apps/reload): called on
+  // the loop with the new config's [service.NAME] table and root, validated
+  // already, when a reload changed only keys the service declared live
+  // (ServiceFactory::live_keys). It hands them to its current run, if any,
+  // and to every later run of this spec (a restart by supervision keeps
+  // them); no await, so it is all done when it returns. Throws what it
+  // cannot take (the reload then rolls back). Null: none; every change
+  // restarts the service.
+  std::function<void(const ConfigSection& section, const ConfigSection& root)> take_live{};
 };
 
 using CoroutineMain = std::function<boost::asio::awaitable<void>(Context&)>;

@@ -61,6 +61,14 @@ struct ServiceFactory {
   // service enabled); throws ConfigError. Checked only when enabled, so a
   // service can be switched off together with what it depends on.
   std::function<void(const ConfigSection& section, const ConfigSection& root)> prerequisites = {};
+  // The keys of its settings it takes while running, as globs over the
+  // reload plan's dotted keys where only '*' is special ("service.ca.access[*",
+  // "soft_point[*].writable": the brackets are literal). A reload whose changes to this service are
+  // all among them (and its log_level) restarts nothing: the plan lists it
+  // as live (ReloadPlan::live_services) and the reload hands the new
+  // config to the running spec's take_live (ServiceSpec), which `make` must
+  // then set. Empty: every change restarts it.
+  std::vector<std::string> live_keys = {};
 };
 
 // `store`: the process's store (from [store]), or null when none is configured;

@@ -25,7 +25,12 @@
 //   reload_settle apply without a restart, and so does a service's
 //   [service.NAME] log_level when it is the only key of that service that
 //   changed (the service is then listed unchanged; with another key it
-//   restarts, the log_level among its changes); every other [weftd] key
+//   restarts, the log_level among its changes); likewise a service whose
+//   changed keys are all among those it takes while running
+//   (ServiceFactory::live_keys: ca's access rules and soft points'
+//   writable) is listed in live_services, not restarted (with any other
+//   key changed it restarts, those keys among its changes; restarted for a
+//   need, it restarts with them); every other [weftd] key
 //   (data_dir, blocking_threads, stop_grace, stall_threshold,
 //   hang_threshold: the runtime takes them once, at start) refuses the
 //   reload, as does a changed key that no service owns.
@@ -73,6 +78,13 @@ struct PlanEntry {
   std::vector<KeyChange> changes;  // the service's own keys that differ (none for a restart by needs)
 };
 
+// A service that takes its changed keys while it runs: the reload hands
+// them to it (ServiceSpec::take_live), nothing restarts.
+struct LiveEntry {
+  std::string service;
+  std::vector<KeyChange> changes;  // all among its factory's live_keys
+};
+
 struct RefusedKey {
   KeyChange change;
   std::string where;  // file:line:col of the key in the new file (or of its table / the file)
@@ -86,10 +98,13 @@ struct ReloadPlan {
   std::optional<std::pair<std::string, std::string>> store_moved;
   std::vector<std::string> warnings;   // applied anyway, but worth saying (store_move_warning)
   std::vector<KeyChange> live;         // applied without a restart ([weftd] keys, then service.NAME.log_level)
+  std::vector<LiveEntry> live_services;  // services given new settings while they run, in start order
   std::vector<RefusedKey> refused;     // non-empty: the whole reload is refused
   std::vector<std::string> unchanged;  // enabled in both and untouched, in start order
   bool is_refused() const noexcept { return !refused.empty(); }
-  bool is_empty() const noexcept { return services.empty() && live.empty() && refused.empty(); }
+  bool is_empty() const noexcept {
+    return services.empty() && live.empty() && live_services.empty() && refused.empty();
+  }
 };
 
 ReloadPlan plan_reload(const CheckedConfig& running, const CheckedConfig& next);

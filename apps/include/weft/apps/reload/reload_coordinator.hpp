@@ -18,6 +18,12 @@
 //      or started service is started (what is needed first) and must be
 //      ready within its start timeout, then all of them must stay up for
 //      [weftd] reload_settle.
+//   3b. last, once all of that succeeded (and a remote change was
+//      confirmed): services that take their changed keys while running
+//      (the plan's live_services: ca's access rules) get the new config
+//      through their running spec's take_live, no restart
+//      (reload_live_settings.cpp). A rollback therefore never has them to
+//      undo: the previous settings held throughout.
 //   4. any failure rolls the whole transaction back: every touched service
 //      is stopped, gets its previous spec and table (removed ones are added
 //      again, started ones removed), and the previous services are started
