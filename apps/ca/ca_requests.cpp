@@ -97,7 +97,8 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     const ca::Value& value = channel_value(created, scratch);
     ca::encode(c.out, ca::AccessRights{create->cid, created.rights});
     ca::encode(c.out, ca::CreateChanReply{create->cid, sid, static_cast<std::uint16_t>(value.type),
-                                          static_cast<std::uint32_t>(std::max<std::size_t>(1, value.size()))});
+                                          std::max<std::uint32_t>(native_count(created),
+                                                                  static_cast<std::uint32_t>(value.size()))});
     c.notify();
     return true;
   }
@@ -122,7 +123,7 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     ca::Value scratch;
     const ca::Value& value = channel_value(*ch, scratch);
     const std::uint32_t count = resolve_count(read->count, value);
-    auto [status, data] = payload_for(s, value, read->dbr_type, count);
+    auto [status, data] = payload_for(s, value, read->dbr_type, count, native_count(*ch));
     if (!ca::encode(c.out, ca::ReadNotifyReply{read->dbr_type, status == ca::Eca::badcount ? 1 : count, status,
                                                read->ioid, std::move(data)},
                     c.extended_ok())) {
