@@ -144,3 +144,12 @@ if(TARGET weftd AND TARGET weftctl)
                    $<TARGET_FILE:weft_gate_fsync>)
   set_tests_properties(integration.ca_persist PROPERTIES LABELS integration TIMEOUT 240 SKIP_RETURN_CODE 77)
 endif()
+
+# An array soft point through pyepics, the store (sqlite3 CLI), the upload
+# (mosquitto_sub) and a restart (persist = true).
+if(TARGET weftd)
+  add_test(NAME integration.ca_array
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_array.sh $<TARGET_FILE:weftd>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_array_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_array PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()

@@ -29,8 +29,9 @@
 //
 // [[soft_point]]                # the box's own setpoints, published on the bus, writable through CA
 //   name = "setpoint.flow"       # the point name (PV "{device}:setpoint:flow")
-//   type = "number"              # number, integer, text, bool, enum (+ strings = [...])
-//   initial = 0.0
+//   type = "number"              # number, integer, text, bool, enum (+ strings = [...]),
+//                                # array (+ max_length = N: a DOUBLE array of 0..N elements)
+//   initial = 0.0                # array: a list, at most max_length numbers
 //   writable = false             # and an access rule must grant write
 //   persist = false              # true: the last written value survives restarts (needs [weftd] data_dir;
 //                                # durable before it is applied or acknowledged: ca_persist.cpp)

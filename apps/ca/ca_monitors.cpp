@@ -23,7 +23,7 @@ const SharedPayloads::Entry& payload_entry(SharedPayloads& shared, const Circuit
   ca::Value scratch;
   const ca::Value& value = channel_value(ch, scratch);
   const std::uint32_t count = resolve_count(m.count, value);
-  auto [status, data] = payload_for(c.server, value, m.dbr_type, count);
+  auto [status, data] = payload_for(c.server, value, m.dbr_type, count, native_count(ch));
   return shared.entries.emplace_back(SharedPayloads::Entry{ch.field, m.dbr_type, m.count, status,
                                                            status == ca::Eca::badcount ? 1 : count, std::move(data)});
 }

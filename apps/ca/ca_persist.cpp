@@ -107,7 +107,8 @@ std::string value_label(const weft::Value& v) {
   if (const auto* d = std::get_if<double>(&v)) return ca::format_number(*d, false, std::nullopt);
   if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
   if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
-  return "\"" + std::get<std::string>(v) + "\"";
+  if (const auto* text = std::get_if<std::string>(&v)) return "\"" + *text + "\"";
+  return to_string(v);  // an array: its first elements and length
 }
 
 // Why a saved value does not fit the point's config now ("" when it fits).
@@ -126,6 +127,10 @@ std::string misfit(const SoftPoint& sp, const ca_pv::PersistedValue& saved) {
   }
   if (sp.kind == "text" && std::get<std::string>(saved.value).size() > 39) {
     return "the saved text is longer than CA's 39 characters";
+  }
+  if (sp.kind == "array" && std::get<NumberArray>(saved.value).size() > sp.max_length) {
+    return "the saved array has " + std::to_string(std::get<NumberArray>(saved.value).size()) +
+           " elements, more than its max_length = " + std::to_string(sp.max_length);
   }
   return {};
 }
@@ -270,7 +275,7 @@ namespace {
 void abandon_staged(Server& s) {
   Persist& p = s.persist;
   for (const StagedWrite& w : p.staged) {
-    put_log(s, w.who, w.peer, *w.pv, value_text(w.pv->value), value_label(w.value),
+    put_log(s, w.who, w.peer, *w.pv, value_text(*w.pv), value_label(w.value),
             "failed: the ca service stopped before it was saved (not applied)");
   }
   p.staged.clear();
@@ -320,13 +325,13 @@ asio::awaitable<void> persist_loop(Server& s) {
       p.saved_writes += round.size();
     }
     for (StagedWrite& w : round) {  // in the order accepted, so the bus ends with what the file holds
-      const std::string old_text = value_text(w.pv->value);
+      const std::string old_text = value_text(*w.pv);
       if (!error.empty()) {
         put_log(s, w.who, w.peer, *w.pv, old_text, value_label(w.value), "failed: " + error);
         w.waiter->error = error;
       } else {
         publish_soft(s, *w.pv, std::move(w.value));
-        put_log(s, w.who, w.peer, *w.pv, old_text, value_text(w.pv->value), "ok" + w.note);
+        put_log(s, w.who, w.peer, *w.pv, old_text, value_text(*w.pv), "ok" + w.note);
       }
       if (--w.waiter->outstanding == 0 && w.waiter->wake != nullptr) w.waiter->wake->cancel();
     }

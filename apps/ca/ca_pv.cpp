@@ -122,7 +122,8 @@ ca::ValueType native_type(const weft::Value& v) noexcept {
     case 0: return ca::ValueType::float64;
     case 1: return ca::ValueType::int32;
     case 2: return ca::ValueType::enumerated;
-    default: return ca::ValueType::string;
+    case 3: return ca::ValueType::string;
+    default: return ca::ValueType::float64;  // an array of numbers: a DOUBLE array
   }
 }
 
@@ -146,6 +147,8 @@ ca::Value to_ca(const Reading& r, ca::ValueType native) {
   } else if (const auto* b = std::get_if<bool>(&r.value)) {
     elements = std::vector<double>{*b ? 1.0 : 0.0};
     from = ca::ValueType::enumerated;
+  } else if (const auto* a = std::get_if<NumberArray>(&r.value)) {
+    elements = std::vector<double>(a->values().begin(), a->values().end());
   } else {
     elements = std::vector<std::string>{std::get<std::string>(r.value)};
     from = ca::ValueType::string;
@@ -204,16 +207,26 @@ void apply_point_info(ca::Value& v, const PointInfo& info) {
 
 namespace {
 
-// recGblCheckDeadband: beyond the deadband from what was last sent.
+// recGblCheckDeadband, per element: beyond the deadband from what was last
+// sent. An array counts as changed when its length changed or any one
+// element moved beyond the deadband (EPICS waveforms only know "on any
+// change"; this keeps mdel/adel meaning the same for a scalar and for each
+// element of an array).
 bool beyond_deadband(const ca::Elements& sent, const ca::Elements& now, double deadband) {
   if (deadband < 0) return true;
   const auto* a = std::get_if<std::vector<double>>(&sent);
   const auto* b = std::get_if<std::vector<double>>(&now);
-  if (a == nullptr || b == nullptr || a->size() != 1 || b->size() != 1) return sent != now;
-  const double x = a->front(), y = b->front();
-  if (std::isfinite(x) && std::isfinite(y)) return std::fabs(x - y) > deadband;
-  if (std::isnan(x) && std::isnan(y)) return false;
-  return x != y;
+  if (a == nullptr || b == nullptr) return sent != now;
+  if (a->size() != b->size()) return true;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const double x = (*a)[i], y = (*b)[i];
+    if (std::isfinite(x) && std::isfinite(y)) {
+      if (std::fabs(x - y) > deadband) return true;
+    } else if (!(std::isnan(x) && std::isnan(y)) && x != y) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace

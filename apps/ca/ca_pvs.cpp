@@ -19,6 +19,11 @@ namespace {
 // enum's state names and the point's description (metadata, limit alarm).
 ca::Value pv_value(const Pv& pv, const Reading& r, ca::ValueType native) {
   ca::Value v = ca_pv::to_ca(r, native);
+  if (pv.is_array) {  // never more than CREATE_CHAN said (a non-soft array that grew after its first reading)
+    if (auto* numbers = std::get_if<std::vector<double>>(&v.elements); numbers && numbers->size() > pv.max_count) {
+      numbers->resize(pv.max_count);
+    }
+  }
   if (pv.soft != nullptr && pv.soft->type == ca::ValueType::enumerated && !pv.soft->is_bool) {
     v.meta.enum_strings = pv.soft->strings;
   }
@@ -85,16 +90,17 @@ const ca::Value& channel_value(const Channel& ch, ca::Value& scratch) {
   return scratch;
 }
 
-// Resolves a request's count against the value: 0 is the current length (4.13).
+// Resolves a request's count against the value: 0 is the current length
+// (4.13); an empty array still sends one (zero) element, as RSRV does.
 std::uint32_t resolve_count(std::uint32_t requested, const ca::Value& value) {
   return requested == 0 ? static_cast<std::uint32_t>(std::max<std::size_t>(1, value.size())) : requested;
 }
 
-// A DBR payload for a reply or update, or the ECA code that refuses it
-// (zeroed payload of the same shape, as RSRV sends).
+std::uint32_t native_count(const Channel& ch) { return ch.field == ca_pv::Field::val ? ch.pv->max_count : 1; }
+
 std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const ca::Value& value, std::uint16_t type,
-                                                          std::uint32_t count) {
-  if (count > std::max<std::size_t>(1, value.size())) {
+                                                          std::uint32_t count, std::uint32_t max_count) {
+  if (count > std::max<std::size_t>({1, value.size(), max_count})) {
     return {ca::Eca::badcount, std::vector<std::uint8_t>(ca::dbr_payload_size(type, 1).value_or(0), 0)};
   }
   auto encoded = ca::encode_dbr(type, count, value, s.s.limits);
@@ -119,6 +125,12 @@ void on_reading(Server& s, const Reading& r) {
     const PointInfo* info = s.ctx.bus().info(r.point);
     if (info != nullptr) slot->info = *info;
     slot->from_bool = std::holds_alternative<bool>(r.value);
+    if (const auto* array = std::get_if<NumberArray>(&r.value)) {
+      slot->is_array = true;
+      slot->max_count = slot->soft != nullptr && slot->soft->kind == "array"
+                            ? slot->soft->max_length
+                            : static_cast<std::uint32_t>(std::max<std::size_t>(1, array->size()));
+    }
     slot->value = pv_value(*slot, r, slot->soft ? slot->soft->type : ca_pv::native_type(r.value, info));
     slot->posted = {slot->value.elements, slot->value.elements};
     slot->mono_ns = r.mono_ns;

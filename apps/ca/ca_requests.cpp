@@ -98,7 +98,8 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     const ca::Value& value = channel_value(created, scratch);
     ca::encode(c.out, ca::AccessRights{create->cid, created.rights});
     ca::encode(c.out, ca::CreateChanReply{create->cid, sid, static_cast<std::uint16_t>(value.type),
-                                          static_cast<std::uint32_t>(std::max<std::size_t>(1, value.size()))});
+                                          std::max<std::uint32_t>(native_count(created),
+                                                                  static_cast<std::uint32_t>(value.size()))});
     c.notify();
     return true;
   }
@@ -124,7 +125,7 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
     ca::Value scratch;
     const ca::Value& value = channel_value(*ch, scratch);
     const std::uint32_t count = resolve_count(read->count, value);
-    auto [status, data] = payload_for(s, value, read->dbr_type, count);
+    auto [status, data] = payload_for(s, value, read->dbr_type, count, native_count(*ch));
     if (status == ca::Eca::normal && !can_read(*ch)) {  // as RSRV: the status, a zeroed payload
       status = ca::Eca::nordaccess;
       std::fill(data.begin(), data.end(), std::uint8_t{0});

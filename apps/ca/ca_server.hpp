@@ -90,7 +90,8 @@ struct SoftPoint {
   bool is_bool = false;              // a bool point: ENUM "false"/"true" on the wire, bool on the bus
   bool writable = false;
   bool persist = false;              // its last written value is durable before it is applied, restored at start
-  std::string kind;                  // its config type: number, integer, text, bool, enum
+  std::string kind;                  // its config type: number, integer, text, bool, enum, array
+  std::uint32_t max_length = 1;      // array: the most elements it holds (CREATE_CHAN's count, EPICS's NELM)
   PointInfo info;                    // unit, precision, limits, ... (described on the bus like gather's points)
 };
 
@@ -157,6 +158,8 @@ struct Pv {
   const SoftPoint* soft = nullptr;  // set for the box's own soft points
   std::optional<PointInfo> info;    // the owner's description (unit, limits, ...), when it gave one
   bool from_bool = false;           // its first reading was a bool (an ENUM written back as a bool)
+  bool is_array = false;            // its first reading was an array (a DOUBLE array; no limit alarm, no clamp)
+  std::uint32_t max_count = 1;      // the element count CREATE_CHAN gives (an array soft point's max_length)
   ca_pv::LastPosted posted;         // what the deadbands compare with
   std::int64_t mono_ns = 0, wall_ns = 0;  // the last reading taken (a second copy of it changes nothing)
   ca::Value value;
@@ -372,10 +375,15 @@ Pv* find_pv(Server& s, std::string_view requested);  // find_target's PV, whatev
 const ca::Value& channel_value(const Channel& ch, ca::Value& scratch);
 // A request's count against the value: 0 is the current length (4.13).
 std::uint32_t resolve_count(std::uint32_t requested, const ca::Value& value);
+// The channel's element count as CREATE_CHAN gives it: its PV's max_count
+// for VAL, 1 for a record field.
+std::uint32_t native_count(const Channel& ch);
 // A DBR payload for a reply or update, or the ECA code that refuses it
-// (zeroed payload of the same shape, as RSRV sends).
+// (zeroed payload of the same shape, as RSRV sends): a count above
+// `max_count` is ECA_BADCOUNT; up to it, elements past the value's length
+// are zero (an array read with a fixed count, as EPICS pads).
 std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const ca::Value& value, std::uint16_t type,
-                                                          std::uint32_t count);
+                                                          std::uint32_t count, std::uint32_t max_count);
 // A reading of a point: its PV created or updated, monitors told.
 void on_reading(Server& s, const Reading& r);
 // Every reading on the bus into on_reading, until cancelled.
@@ -416,7 +424,9 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
                     bool& staged);
 // A soft point's new value: published, and taken by its PV at once.
 void publish_soft(Server& s, Pv& pv, weft::Value value);
-std::string value_text(const ca::Value& v);
+// The PV's value as the put log shows it: a scalar as text (with PREC),
+// an array as "[1.5, 2, ... (N elements)]" (its first 8 elements).
+std::string value_text(const Pv& pv);
 void put_log(Server& s, const std::string& who, const std::string& peer, const Pv& pv, const std::string& old_text,
              const std::string& new_text, const std::string& result);
 asio::awaitable<void> run_device_write(Circuit& c);

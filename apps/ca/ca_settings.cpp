@@ -13,8 +13,43 @@
 namespace weft::apps::ca_server {
 namespace {
 
-// [[soft_point]] name, type (number, integer, text, bool, enum + strings), initial, writable, persist.
-SoftPoint read_soft_point(const ConfigSection& t) {
+// An array soft point: max_length (1 .. what max_array_bytes carries as
+// doubles) and an initial list of at most that many numbers; no alarm or
+// control limits and no states (an EPICS waveform has none: no limit alarm,
+// no clamp). Its value is a DOUBLE array of 0..max_length elements.
+void read_array_soft_point(const ConfigSection& t, SoftPoint& sp, std::uint32_t max_array_bytes) {
+  const std::int64_t most = max_array_bytes / 8;
+  if (!t.has("max_length")) {
+    t.fail("max_length", "an array soft point needs max_length = N, the most elements it holds (1 to " +
+                             std::to_string(most) + " with [service.ca] max_array_bytes = " +
+                             std::to_string(max_array_bytes) + ")");
+  }
+  const std::int64_t n = t.integer("max_length", 1);
+  if (n < 1) t.fail("max_length", "must be at least 1");
+  if (n > most) {
+    t.fail("max_length", std::to_string(n) + " doubles are " + std::to_string(n * 8) + " bytes, more than a CA " +
+                             "payload may carry ([service.ca] max_array_bytes = " + std::to_string(max_array_bytes) +
+                             "): use at most " + std::to_string(most) + ", or raise max_array_bytes to " +
+                             std::to_string(n * 8) + " or more");
+  }
+  sp.max_length = static_cast<std::uint32_t>(n);
+  const std::vector<double> initial = t.number_array("initial");
+  if (initial.size() > sp.max_length) {
+    t.fail("initial", std::to_string(initial.size()) + " elements, more than max_length = " +
+                          std::to_string(sp.max_length) + ": shorten the list or raise max_length");
+  }
+  sp.initial = NumberArray(initial);
+  for (const char* key : {"lolo", "low", "high", "hihi", "control_low", "control_high", "states"}) {
+    if (t.has(key)) {
+      t.fail(key, "an array soft point takes no alarm or control limits and no states (as an EPICS waveform); "
+                  "remove it, or make the point a number");
+    }
+  }
+}
+
+// [[soft_point]] name, type (number, integer, text, bool, enum + strings,
+// array + max_length), initial, writable, persist.
+SoftPoint read_soft_point(const ConfigSection& t, std::uint32_t max_array_bytes) {
   SoftPoint sp;
   sp.name = t.required_string("name");
   if (sp.name.empty()) t.fail("name", "must not be empty");
@@ -43,8 +78,14 @@ SoftPoint read_soft_point(const ConfigSection& t) {
       if (name.size() > 25) t.fail("strings", "'" + name + "' is longer than CA's 25 characters per state");
     }
     sp.initial = t.integer("initial", 0, 0, static_cast<std::int64_t>(sp.strings.size()) - 1);
+  } else if (type == "array") {
+    sp.type = ca::ValueType::float64;
+    read_array_soft_point(t, sp, max_array_bytes);
   } else {
-    t.fail("type", "'" + type + "' is not one of number, integer, text, bool, enum");
+    t.fail("type", "'" + type + "' is not one of number, integer, text, bool, enum, array");
+  }
+  if (type != "array" && t.has("max_length")) {
+    t.fail("max_length", "only an array soft point (type = \"array\") has a max_length");
   }
   sp.writable = t.boolean("writable", false);
   if (type == "enum" && t.has("states")) t.fail("states", "an enum soft point names its states in strings = [...]");
@@ -108,7 +149,7 @@ Settings read_settings(const ConfigSection& section, const ConfigSection& root, 
     s.access.push_back(std::move(a));
   }
   for (const ConfigSection& t : root.tables("soft_point")) {
-    s.soft_points.push_back(read_soft_point(t));
+    s.soft_points.push_back(read_soft_point(t, s.limits.max_array_bytes));
     if (!s.soft_points.back().persist || !s.state_path.empty()) continue;
     const auto weftd = root.table("weftd");
     const std::string data_dir = weftd ? weftd->string("data_dir", "") : std::string();

@@ -37,8 +37,14 @@ void put_log(Server& s, const Circuit& c, const Pv& pv, const std::string& old_t
   put_log(s, who(c), c.peer, pv, old_text, new_text, result);
 }
 
-std::string value_text(const ca::Elements& elements, ca::ValueType type, const ca::Metadata& meta) {
-  auto t = ca::convert_elements(elements, type, ca::ValueType::string, meta);
+// A value of the PV as the put log shows it: a scalar as CA text (PREC
+// applied), an array as core's to_string shows one (first 8 elements, the length).
+std::string value_text(const Pv& pv, const ca::Elements& elements) {
+  if (pv.is_array) {
+    const auto* numbers = std::get_if<std::vector<double>>(&elements);
+    return numbers != nullptr ? to_string(weft::Value{NumberArray(*numbers)}) : std::string("?");
+  }
+  auto t = ca::convert_elements(elements, pv.value.type, ca::ValueType::string, pv.value.meta);
   auto* e = std::get_if<ca::Elements>(&t);
   return e ? std::get<std::vector<std::string>>(*e).front() : std::string("?");
 }
@@ -49,6 +55,7 @@ std::string value_text(const ca::Elements& elements, ca::ValueType type, const c
 // not clamped).
 std::string clamp_to_control(const Pv& pv, ca::Elements& el) {
   if (pv.value.type == ca::ValueType::enumerated || pv.value.type == ca::ValueType::string) return {};
+  if (pv.is_array) return {};  // a waveform has no DRVL/DRVH (array soft points take no control limits)
   auto* numbers = std::get_if<std::vector<double>>(&el);
   if (numbers == nullptr || numbers->empty()) return {};
   const double hi = pv.value.meta.upper_ctrl, lo = pv.value.meta.lower_ctrl;
@@ -94,7 +101,7 @@ void put_log(Server& s, const std::string& who, const std::string& peer, const P
   if (s.put_ring.size() > kPutRing) s.put_ring.pop_front();
 }
 
-std::string value_text(const ca::Value& v) { return value_text(v.elements, v.type, v.meta); }
+std::string value_text(const Pv& pv) { return value_text(pv, pv.value.elements); }
 
 void publish_soft(Server& s, Pv& pv, weft::Value value) {
   s.ctx.publish(pv.point, value);
@@ -172,7 +179,7 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
                     bool& staged) {
   Server& s = c.server;
   Pv& pv = *ch.pv;
-  const std::string old_text = value_text(pv.value.elements, pv.value.type, pv.value.meta);
+  const std::string old_text = value_text(pv);
   auto refuse = [&](std::string result, ca::Eca status) {
     put_log(s, c, pv, old_text, "?", result);
     return status;
@@ -190,9 +197,19 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
     why = "write with " + ca::dbr_name(type) + ": only plain types 0..6 are accepted";
     return refuse("refused (bad type)", ca::Eca::badtype);
   }
-  if (count != 1) {
+  if (!pv.is_array && count != 1) {
     why = "write of " + std::to_string(count) + " elements to a scalar";
     return refuse("refused (bad count)", ca::Eca::badcount);
+  }
+  // An array takes 1 to max_count elements. RSRV would cut a longer write to
+  // NELM without a word (dbPut); libca refuses it before sending
+  // (ECA_BADCOUNT), and so does this server: nothing is silently dropped.
+  if (pv.is_array && (count == 0 || count > pv.max_count)) {
+    why = "write of " + std::to_string(count) + " elements to " + pv.name + ", which holds 1 to " +
+          std::to_string(pv.max_count) + " (max_length)";
+    return refuse("refused (bad count: " + std::to_string(count) + " elements, at most " +
+                      std::to_string(pv.max_count) + ")",
+                  ca::Eca::badcount);
   }
   const auto decoded = ca::decode_dbr(type, count, data, s.s.limits);
   if (const auto* e = std::get_if<ca::Error>(&decoded)) {
@@ -207,10 +224,12 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
   }
   ca::Elements el = std::get<ca::Elements>(converted);
   const std::string clamped = clamp_to_control(pv, el);
-  const std::string new_text = value_text(el, pv.value.type, pv.value.meta);
+  const std::string new_text = value_text(pv, el);
   if (pv.soft == nullptr) {  // the hardware's: its owner writes it (rights said it has one)
     weft::Value value;
-    if (const auto* texts = std::get_if<std::vector<std::string>>(&el)) {
+    if (pv.is_array) {
+      value = NumberArray(std::get<std::vector<double>>(el));
+    } else if (const auto* texts = std::get_if<std::vector<std::string>>(&el)) {
       value = texts->front();
     } else {
       const double n = std::get<std::vector<double>>(el).front();
@@ -228,7 +247,9 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
   }
   const SoftPoint& sp = *pv.soft;
   weft::Value value;
-  if (const auto* texts = std::get_if<std::vector<std::string>>(&el)) {
+  if (pv.is_array) {
+    value = NumberArray(std::get<std::vector<double>>(el));
+  } else if (const auto* texts = std::get_if<std::vector<std::string>>(&el)) {
     value = texts->front();
   } else {
     const double n = std::get<std::vector<double>>(el).front();
@@ -253,7 +274,7 @@ ca::Eca apply_write(Circuit& c, Channel& ch, std::uint16_t type, std::uint32_t c
     return ca::Eca::normal;
   }
   publish_soft(s, pv, std::move(value));
-  put_log(s, c, pv, old_text, value_text(pv.value.elements, pv.value.type, pv.value.meta), "ok" + clamped);
+  put_log(s, c, pv, old_text, value_text(pv), "ok" + clamped);
   return ca::Eca::normal;
 }
 

@@ -43,7 +43,10 @@ std::string toml_value(const weft::Value& v) {
   if (const auto* d = std::get_if<double>(&v)) return toml_double(*d);
   if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
   if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
-  return toml_string(std::get<std::string>(v));
+  if (const auto* text = std::get_if<std::string>(&v)) return toml_string(*text);
+  std::string out = "[";
+  for (const double d : std::get<NumberArray>(v).values()) out += (out.size() > 1 ? ", " : "") + toml_double(d);
+  return out + "]";
 }
 
 }  // namespace
@@ -53,6 +56,7 @@ bool fits_type(const std::string& type, const weft::Value& v) noexcept {
   if (type == "integer" || type == "enum") return std::holds_alternative<std::int64_t>(v);
   if (type == "bool") return std::holds_alternative<bool>(v);
   if (type == "text") return std::holds_alternative<std::string>(v);
+  if (type == "array") return std::holds_alternative<NumberArray>(v);
   return false;
 }
 
@@ -89,7 +93,8 @@ SoftStateParse parse_soft_state(std::string_view text, const std::string& source
       else if (pv.type == "integer" || pv.type == "enum") pv.value = t.integer("value", 0);
       else if (pv.type == "bool") pv.value = t.boolean("value", false);
       else if (pv.type == "text") pv.value = t.string("value", "");
-      else t.fail("type", "'" + pv.type + "' is not one of number, integer, text, bool, enum");
+      else if (pv.type == "array") pv.value = NumberArray(t.number_array("value"));
+      else t.fail("type", "'" + pv.type + "' is not one of number, integer, text, bool, enum, array");
       t.reject_unknown_keys();
       if (!out.state.emplace(name, std::move(pv)).second) t.fail("name", "'" + name + "' appears twice");
     }

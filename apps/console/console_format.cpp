@@ -71,6 +71,7 @@ std::string value_json(const Value& v) {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
         else if constexpr (std::is_same_v<T, std::string>) return console::json_string(x);
+        else if constexpr (std::is_same_v<T, NumberArray>) return number_array_json(x.values(), false);
         else if constexpr (std::is_same_v<T, double>) {
           if (!std::isfinite(x)) return "null";
           char buf[64];

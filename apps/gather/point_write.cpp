@@ -74,7 +74,8 @@ std::variant<PlannedWrite, std::string> plan_write(const InstrumentConfig& instr
   if (const auto* d = std::get_if<double>(&value)) v = *d;
   else if (const auto* i = std::get_if<std::int64_t>(&value)) v = static_cast<double>(*i);
   else if (const auto* b = std::get_if<bool>(&value)) v = *b ? 1 : 0;
-  else return where + ": '" + std::get<std::string>(value) + "' is not a number";
+  else if (const auto* text = std::get_if<std::string>(&value)) return where + ": '" + *text + "' is not a number";
+  else return where + ": the array " + to_string(value) + " cannot be written to one register";
   if (!std::isfinite(v)) return where + ": " + number(v) + " cannot be written to a register";
   double raw = (v - p.offset) / p.scale;
   if (is_integer_type(p.type)) raw = std::nearbyint(raw);

@@ -28,6 +28,8 @@ void append_value(std::string& out, const Value& v) {
           out += std::to_string(x);
         } else if constexpr (std::is_same_v<T, bool>) {
           out += x ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, NumberArray>) {
+          out += number_array_json(x.values(), false);  // a JSON array; non-finite elements null, as scalars
         } else {
           append_json_string(out, x);
         }

@@ -466,6 +466,32 @@ std::vector<std::string> ConfigSection::string_array(std::string_view key) const
   return strings;
 }
 
+std::vector<double> ConfigSection::number_array(std::string_view key) const {
+  const toml::node* node = use_key(*document_, *state_, key);
+  if (node == nullptr) {
+    record_effective(*document_, *state_, key, "[]");
+    return {};
+  }
+  const auto* array = node->as_array();
+  if (array == nullptr)
+    fail(key, "expected a list of numbers, got " + describe(*node) + ". Write e.g. " + quote_key(key) +
+                  " = [1.0, 2.5].");
+  std::vector<double> numbers;
+  numbers.reserve(array->size());
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    if (const auto* f = element.as_floating_point()) numbers.push_back(f->get());
+    else if (const auto* n = element.as_integer()) numbers.push_back(static_cast<double>(n->get()));
+    else
+      throw error_at(document_->source_name, element.source(), join(path(), key) + "[" + std::to_string(i) + "]",
+                     "expected a number, got " + describe(element) + ". Write every element as a number, e.g. 1.5.");
+  }
+  std::string text = "[";
+  for (const double d : numbers) text += (text.size() > 1 ? ", " : "") + format_double(d);
+  record_effective(*document_, *state_, key, text + "]");
+  return numbers;
+}
+
 std::optional<ConfigSection> ConfigSection::table(std::string_view key) const {
   const toml::node* node = use_key(*document_, *state_, key);
   if (node == nullptr) return std::nullopt;

@@ -4,7 +4,8 @@
 //   boots(id, boot_id)                boot ids (uuid text), interned likewise
 //   readings(seq, point, kind, value, quality, mono_ns, boot, wall_ns)
 //                                     seq: the per-box delivery sequence number;
-//                                     kind 0 double (NULL value = NaN), 1 int, 2 bool, 3 string
+//                                     kind 0 double (NULL value = NaN), 1 int, 2 bool, 3 string,
+//                                     4 array of doubles (JSON text; added within version 1, rows.cpp)
 //   clock_events(boot, mono_ns, offset_ns)   wall - mono in effect from mono_ns on
 //   delivered(first_seq, last_seq)    merged ranges acknowledged by the upload
 //   lost(first_seq, last_seq, why)    ranges recorded but lost (dropped, pruned undelivered)

@@ -9,7 +9,12 @@
 namespace weft::store {
 namespace {
 
-enum Kind : std::int64_t { kDouble = 0, kInteger = 1, kBool = 2, kString = 3 };
+// kArray: the elements as JSON text ("[1.5,2]", NaN null, infinities
+// 9e999: exact). Text rather than a blob of doubles: sqlite3 and json_each()
+// read it as it is, short values are shorter than 8 bytes each, and an
+// older weftd (which knows kinds 0..3 and reads any other as text) uploads
+// it as that JSON text after a rollback instead of raw bytes.
+enum Kind : std::int64_t { kDouble = 0, kInteger = 1, kBool = 2, kString = 3, kArray = 4 };
 
 }  // namespace
 
@@ -90,8 +95,10 @@ void RowWriter::insert_reading(std::uint64_t seq, const Reading& r) {
     st.bind(3, std::int64_t{kInteger}).bind(4, *i);
   } else if (const bool* b = std::get_if<bool>(&r.value)) {
     st.bind(3, std::int64_t{kBool}).bind(4, std::int64_t{*b ? 1 : 0});
+  } else if (const std::string* text = std::get_if<std::string>(&r.value)) {
+    st.bind(3, std::int64_t{kString}).bind_text(4, *text);
   } else {
-    st.bind(3, std::int64_t{kString}).bind_text(4, std::get<std::string>(r.value));
+    st.bind(3, std::int64_t{kArray}).bind_text(4, number_array_json(std::get<NumberArray>(r.value).values(), true));
   }
   st.bind(5, static_cast<std::int64_t>(r.quality)).bind(6, r.mono_ns).bind(7, boot).bind(8, r.wall_ns);
   st.run();
@@ -144,6 +151,14 @@ StoredReading read_reading(const sql::Statement& row) {
       break;
     case kInteger: r.value = row.int64(3); break;
     case kBool: r.value = row.int64(3) != 0; break;
+    case kArray: {
+      // Written by insert_reading, so it parses; a row edited by hand into
+      // something else reads as its text rather than as a made-up array.
+      std::string text = row.text(3);
+      if (auto array = parse_number_array_json(text)) r.value = std::move(*array);
+      else r.value = std::move(text);
+      break;
+    }
     default: r.value = row.text(3); break;
   }
   const std::int64_t q = row.int64(4);

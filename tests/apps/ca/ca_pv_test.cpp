@@ -112,6 +112,91 @@ TEST_CASE("ca pv deadbands compare with the last value sent (MDEL, ADEL)", "[ca]
   CHECK(ca_pv::events_for(text, t1, t2, 5, 5) == (ca::dbe_value | ca::dbe_log));
 }
 
+TEST_CASE("ca pv an array reading is a DOUBLE array of its elements", "[ca][pv]") {
+  const weft::Value array = weft::NumberArray(std::vector<double>{1.5, -2, 3});
+  CHECK(ca_pv::native_type(array) == ca::ValueType::float64);
+  const ca::Value v = ca_pv::to_ca(ca_pv_reading(array), ca::ValueType::float64);
+  CHECK(std::get<std::vector<double>>(v.elements) == std::vector<double>{1.5, -2, 3});
+  CHECK(v.alarm == ca::Alarm{});
+  CHECK(std::get<std::vector<double>>(ca_pv::to_ca(ca_pv_reading(weft::NumberArray()), ca::ValueType::float64).elements)
+            .empty());
+}
+
+TEST_CASE("ca pv an array PV encodes in every DBR family and type, padded to a fixed count", "[ca][pv]") {
+  ca::Value v = ca_pv::to_ca(ca_pv_reading(weft::NumberArray(std::vector<double>{1.5, -2, 3})), ca::ValueType::float64);
+  PointInfo info;
+  info.unit = "mm";
+  info.precision = 2;
+  ca_pv::apply_point_info(v, info);
+  const ca::Limits limits;
+  for (std::uint16_t family = 0; family <= 4; ++family) {
+    for (std::uint16_t type = 0; type <= 6; ++type) {
+      const std::uint16_t code = ca::dbr_code(static_cast<ca::Family>(family), static_cast<ca::ValueType>(type));
+      INFO(ca::dbr_name(code));
+      for (const std::uint32_t count : {3u, 5u}) {
+        const auto encoded = ca::encode_dbr(code, count, v, limits);
+        REQUIRE(std::holds_alternative<std::vector<std::uint8_t>>(encoded));
+        const auto& bytes = std::get<std::vector<std::uint8_t>>(encoded);
+        CHECK(bytes.size() == ca::dbr_payload_size(code, count));
+        const auto decoded = ca::decode_dbr(code, count, bytes, limits);
+        REQUIRE(std::holds_alternative<ca::Decoded>(decoded));
+        const ca::Value& back = std::get<ca::Decoded>(decoded).value;
+        if (type == 0) {
+          const std::vector<std::string> want3{"1.50", "-2.00", "3.00"};
+          auto texts = std::get<std::vector<std::string>>(back.elements);
+          CHECK(std::vector<std::string>(texts.begin(), texts.begin() + 3) == want3);
+          if (count == 5) CHECK(texts[4] == "");  // padding: an empty string, as zero bytes
+        } else {
+          const auto vt = static_cast<ca::ValueType>(type);
+          const bool floating = vt == ca::ValueType::float32 || vt == ca::ValueType::float64;
+          const bool is_unsigned = vt == ca::ValueType::uint8 || vt == ca::ValueType::enumerated;
+          // integers truncate 1.5; CHAR and ENUM are unsigned: -2 saturates to 0
+          std::vector<double> want{floating ? 1.5 : 1, is_unsigned ? 0 : -2, 3};
+          if (count == 5) want.insert(want.end(), {0, 0});  // zeros past the length
+          CHECK(std::get<std::vector<double>>(back.elements) == want);
+        }
+        if (family == 4 && type == 6) {
+          CHECK(back.meta.units == "mm");
+          CHECK(back.meta.precision == std::optional<std::int16_t>(2));
+        }
+      }
+    }
+  }
+  // DBR_STRING holds 40 bytes an element: 16384 bytes take 409 of them, more is too large (ECA_TOLARGE).
+  std::vector<double> many(500, 1.0);
+  const ca::Value big = ca_pv::to_ca(ca_pv_reading(weft::NumberArray(many)), ca::ValueType::float64);
+  CHECK(std::holds_alternative<std::vector<std::uint8_t>>(ca::encode_dbr(0, 409, big, limits)));
+  const auto refused = ca::encode_dbr(0, 410, big, limits);
+  REQUIRE(std::holds_alternative<ca::Error>(refused));
+  CHECK(std::get<ca::Error>(refused).code == ca::errc::too_large);
+}
+
+TEST_CASE("ca pv array deadbands: a new length, or any element beyond it", "[ca][pv]") {
+  auto v = [](std::vector<double> x) {
+    return ca_pv::to_ca(ca_pv_reading(weft::NumberArray(x)), ca::ValueType::float64);
+  };
+  ca::Value before = v({0, 0, 0});
+  ca_pv::LastPosted last{before.elements, before.elements};
+  auto step = [&](std::vector<double> x) {
+    const ca::Value next = v(std::move(x));
+    const std::uint16_t e = ca_pv::events_for(last, before, next, 0.5, 2);
+    before = next;
+    return e;
+  };
+  CHECK(step({0.3, 0.5, -0.5}) == 0);                     // every element within both deadbands
+  CHECK(step({0, 0, 0.6}) == ca::dbe_value);              // one element beyond mdel from the last sent
+  CHECK(step({0, 0.4, 0.6}) == 0);                        // 0.4 from the 0 sent: within
+  CHECK(step({0, 0.4}) == (ca::dbe_value | ca::dbe_log));  // shorter: a change whatever the elements
+  CHECK(step({0, 0.4}) == 0);
+  CHECK(step({2.5, 0.4}) == (ca::dbe_value | ca::dbe_log));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  CHECK(step({2.5, nan}) == (ca::dbe_value | ca::dbe_log));  // to NaN always counts
+  CHECK(step({2.5, nan}) == 0);                              // NaN again is no change
+  ca::Value same = v({1, 2});
+  ca_pv::LastPosted every{same.elements, same.elements};
+  CHECK(ca_pv::events_for(every, same, same, -1, 0) == ca::dbe_value);  // negative: every reading
+}
+
 TEST_CASE("ca pv metadata and limit alarms from the point's description", "[ca][pv]") {
   PointInfo info;
   info.unit = "bar";

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 namespace weft::apps {
 namespace {
@@ -38,6 +39,9 @@ TEST_CASE("ca soft state round-trips every type exactly", "[ca][soft_state]") {
   s["sp.note"] = {"text", std::string("a \"quoted\" \\ back\tslash\nline\x01 \x7f \xc3\xa9")};
   s["sp.empty"] = {"text", std::string()};
   s["odd \"name\""] = {"integer", std::int64_t{1}};
+  s["sp.curve"] = {"array", NumberArray(std::vector<double>{1.5, 0.1 + 0.2, -0.0, 5e-324, 3.0,
+                                                             -std::numeric_limits<double>::infinity()})};
+  s["sp.none"] = {"array", NumberArray()};
   const std::string text = ca_pv::format_soft_state(s);
   const auto parsed = ca_pv::parse_soft_state(text, "/data/ca-soft-points.toml");
   REQUIRE(parsed.error.empty());
@@ -50,6 +54,11 @@ TEST_CASE("ca soft state round-trips every type exactly", "[ca][soft_state]") {
     if (const auto* d = std::get_if<double>(&pv.value)) {
       REQUIRE(std::holds_alternative<double>(it->second.value));
       CHECK(bits(std::get<double>(it->second.value)) == bits(*d));
+    } else if (const auto* a = std::get_if<NumberArray>(&pv.value)) {
+      REQUIRE(std::holds_alternative<NumberArray>(it->second.value));
+      const auto back = std::get<NumberArray>(it->second.value).values();
+      REQUIRE(back.size() == a->size());
+      for (std::size_t i = 0; i < back.size(); ++i) CHECK(bits(back[i]) == bits(a->values()[i]));
     } else {
       CHECK(it->second.value == pv.value);
     }
@@ -59,6 +68,14 @@ TEST_CASE("ca soft state round-trips every type exactly", "[ca][soft_state]") {
   const auto nan = ca_pv::parse_soft_state(ca_pv::format_soft_state(s), "f");
   REQUIRE(nan.error.empty());
   CHECK(std::isnan(std::get<double>(nan.state.at("x").value)));
+  s.clear();
+  s["x"] = {"array", NumberArray(std::vector<double>{std::numeric_limits<double>::quiet_NaN(), 1})};
+  const auto nan_array = ca_pv::parse_soft_state(ca_pv::format_soft_state(s), "f");
+  REQUIRE(nan_array.error.empty());
+  const auto elements = std::get<NumberArray>(nan_array.state.at("x").value).values();
+  REQUIRE(elements.size() == 2);
+  CHECK(std::isnan(elements[0]));
+  CHECK(elements[1] == 1);
   CHECK(ca_pv::parse_soft_state(ca_pv::format_soft_state({}), "f").error.empty());
 }
 
@@ -87,7 +104,9 @@ TEST_CASE("ca soft state: a damaged file is an error naming the file, never a th
   check_bad("version = 2\n", "version 2 is not 1");
   check_bad("version = 1\n[[point]]\nname = \"a\"\ntype = \"number\"\nvalue = \"x\"\n", "value");
   check_bad("version = 1\n[[point]]\nname = \"a\"\ntype = \"number\"\n", "value");
-  check_bad("version = 1\n[[point]]\nname = \"a\"\ntype = \"array\"\nvalue = 1\n", "'array' is not one of");
+  check_bad("version = 1\n[[point]]\nname = \"a\"\ntype = \"vector\"\nvalue = 1\n", "'vector' is not one of");
+  check_bad("version = 1\n[[point]]\nname = \"a\"\ntype = \"array\"\nvalue = 1\n", "expected a list of numbers");
+  check_bad("version = 1\n[[point]]\nname = \"a\"\ntype = \"array\"\nvalue = [1, \"x\"]\n", "value[1]");
   check_bad("version = 1\n[[point]]\nname = \"a\"\ntype = \"bool\"\nvalue = 1\n", "value");
   check_bad("version = 1\n[[point]]\nname = \"a\"\ntype = \"integer\"\nvalue = 1\n"
             "[[point]]\nname = \"a\"\ntype = \"integer\"\nvalue = 2\n",
@@ -104,6 +123,8 @@ TEST_CASE("ca soft state: value kinds per type", "[ca][soft_state]") {
   CHECK(ca_pv::fits_type("bool", true));
   CHECK_FALSE(ca_pv::fits_type("bool", std::string("x")));
   CHECK_FALSE(ca_pv::fits_type("array", 1.0));
+  CHECK(ca_pv::fits_type("array", NumberArray(std::vector<double>{1.0})));
+  CHECK_FALSE(ca_pv::fits_type("number", NumberArray(std::vector<double>{1.0})));
 }
 
 }  // namespace weft::apps

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 using weft::apps::append_json_string;
 using weft::apps::BatchHeader;
@@ -59,6 +60,17 @@ TEST_CASE("upload json: values of every type, NaN and infinity are null", "[uplo
   CHECK_THAT(json, Catch::Matchers::Contains("\"seq\":3,\"point\":\"p\",\"value\":null"));
   CHECK_THAT(json, Catch::Matchers::Contains("\"seq\":4,\"point\":\"p\",\"value\":null"));
   CHECK_THAT(json, Catch::Matchers::Contains("\"value\":-9007199254740993"));
+}
+
+TEST_CASE("upload json: an array soft point's value is a JSON array, non-finite elements null", "[upload][json]") {
+  const StoredReading a = reading(1, "sp.curve",
+                                  weft::NumberArray(std::vector<double>{1.5, 100.1, -0.25, 3,
+                                                                        std::numeric_limits<double>::quiet_NaN(),
+                                                                        std::numeric_limits<double>::infinity()}));
+  const StoredReading e = reading(2, "sp.none", weft::NumberArray());
+  const std::string json = encode_batch(BatchHeader{1, 2, "d", false}, {&a, &e});
+  CHECK_THAT(json, Catch::Matchers::Contains("\"point\":\"sp.curve\",\"value\":[1.5,100.1,-0.25,3,null,null],"));
+  CHECK_THAT(json, Catch::Matchers::Contains("\"point\":\"sp.none\",\"value\":[],"));
 }
 
 TEST_CASE("upload json: an empty batch is still valid JSON", "[upload][json]") {

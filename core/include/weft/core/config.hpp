@@ -52,6 +52,7 @@ public:
   Duration duration(std::string_view key, Duration fallback,
                     Duration min = Duration::zero(), Duration max = Duration::max()) const;
   std::vector<std::string> string_array(std::string_view key) const;  // missing: empty
+  std::vector<double> number_array(std::string_view key) const;       // integers too; missing: empty
   std::optional<ConfigSection> table(std::string_view key) const;     // missing: nullopt
   std::vector<ConfigSection> tables(std::string_view key) const;      // [[key]]; missing: empty
   std::vector<std::string> keys() const;                               // in file order

@@ -50,7 +50,8 @@ ca::Value field_value(Field f, const ca::Value& pv, std::string_view pv_name, co
 std::uint16_t field_events(Field f, std::uint16_t pv_events) noexcept;
 
 // The native CA type for a point's first value: double -> DOUBLE, integer ->
-// LONG, bool -> ENUM ("false", "true"), text -> STRING.
+// LONG, bool -> ENUM ("false", "true"), text -> STRING, an array of numbers
+// -> DOUBLE (its elements; the count is the caller's: ca_server's Pv).
 ca::ValueType native_type(const weft::Value& v) noexcept;
 // The same, for a point with a description: a number, integer or bool with
 // state names is an ENUM (its value the state's index).
@@ -84,7 +85,8 @@ struct LastPosted {
 // last.value (0: any change; negative: every reading, changed or not),
 // DBE_LOG likewise with the archive deadband, DBE_ALARM when status or
 // severity changed. A number compares by its distance (a change to or from
-// NaN or an infinity always counts); text, enums and arrays by equality.
+// NaN or an infinity always counts), an array element by element (a new
+// length, or any element beyond the deadband); text by equality.
 // Updates `last` for each class raised.
 std::uint16_t events_for(LastPosted& last, const ca::Value& before, const ca::Value& after, double monitor_deadband,
                          double archive_deadband);

@@ -7,8 +7,8 @@
 //   version = 1
 //   [[point]]
 //   name = "sp.target"
-//   type = "number"        # number, integer, text, bool, enum (as [[soft_point]] type)
-//   value = 72.5           # enum: the state's index
+//   type = "number"        # number, integer, text, bool, enum, array (as [[soft_point]] type)
+//   value = 72.5           # enum: the state's index; array: [1.5, 2.0, nan]
 //
 // Guarantees: format then parse gives the same state back, exactly (doubles
 // round-trip, NaN and infinities included; any text a CA string can hold).
@@ -26,7 +26,7 @@ namespace weft::apps::ca_pv {
 
 struct PersistedValue {
   std::string type;  // the [[soft_point]] type it was written as
-  weft::Value value; // number: double; integer, enum: int64; bool: bool; text: string
+  weft::Value value; // number: double; integer, enum: int64; bool: bool; text: string; array: NumberArray
   bool operator==(const PersistedValue&) const = default;
 };
 using SoftState = std::map<std::string, PersistedValue>;  // by point name

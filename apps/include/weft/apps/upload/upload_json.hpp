@@ -8,7 +8,8 @@
 // so a consumer can drop a duplicate message; every reading also carries its
 // seq, unique per box for ever (the key to drop duplicates across restarts).
 // t: wall time in ns, corrected from the clock events recorded for its boot.
-// value: a number, true/false, a string, or null for a NaN or infinity.
+// value: a number, true/false, a string, or null for a NaN or infinity; an
+// array soft point's value a JSON array of numbers ([1.5,2,null]: null likewise).
 #pragma once
 
 #include "weft/apps/json/json_text.hpp"  // append_json_string, used by the tests too
