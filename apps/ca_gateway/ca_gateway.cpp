@@ -149,7 +149,13 @@ void Gateway::on_found(std::uint32_t id, ca::ServerAddress server) {
 }
 
 void Gateway::on_connected(Circuit& c, const ca::ChannelInfo& info) {
-  if (!table.connected(info.cid, info, ctx.clock().now())) return;
+  if (!table.connected(info.cid, info, ctx.clock().now())) {
+    // Dead or forgotten meanwhile (its circuit took longer than connect_timeout): not kept open.
+    ca::append_clear_channel(c.out, info);
+    c.send();
+    c.channels.erase(info.cid);
+    return;
+  }
   expiry_kick.cancel();
   subscribe_channel(c, info);
 }

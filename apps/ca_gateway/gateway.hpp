@@ -84,6 +84,7 @@ struct Circuit {
   tcp::socket sock;
   asio::steady_timer kick;  // wakes the writer
   std::vector<std::uint8_t> out;
+  bool tcp_up = false;          // TCP connected (then waiting for the server's VERSION)
   bool up = false;           // VERSION received
   bool ending = false;
   std::uint16_t server_minor = 0;

@@ -241,6 +241,7 @@ asio::awaitable<void> run_circuit(std::shared_ptr<Circuit> c) {
   }
   boost::system::error_code ignored;
   c->sock.set_option(tcp::no_delay(true), ignored);
+  c->tcp_up = true;
   c->opened = g.ctx.clock().now();
   ++g.n.circuits_opened;
   g.watcher.circuit_up(c->server);

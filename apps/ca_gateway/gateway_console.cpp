@@ -57,7 +57,7 @@ std::string render_summary(const Gateway& g) {
                      g.n.circuits_lost, g.n.circuit_failures);
   for (const auto& [server, c] : g.circuits) {
     out += fmt::format("  circuit {} {} channels {} pending {} bytes_in {} bytes_out {} echoes {} refused {}\n",
-                       c->peer, c->up ? "up" : "connecting", c->channels.size(), c->pending.size(), c->bytes_in,
+                       c->peer, c->up ? "up" : c->tcp_up ? "hello" : "tcp-connect", c->channels.size(), c->pending.size(), c->bytes_in,
                        c->bytes_out, c->echoes, c->refused_messages);
   }
   return out;

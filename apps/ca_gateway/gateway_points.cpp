@@ -15,10 +15,10 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway.hpp"
+#include "weft/apps/ca_gateway/point_value.hpp"
 #include "weft/core/reading.hpp"
 
 namespace weft::apps::ca_gateway {
-namespace {
 
 std::optional<weft::Value> bus_value(const ca::Value& v) {
   if (const auto* text = std::get_if<std::vector<std::string>>(&v.elements)) {
@@ -31,13 +31,27 @@ std::optional<weft::Value> bus_value(const ca::Value& v) {
     case ca::ValueType::float32:
     case ca::ValueType::float64: return weft::Value{numbers.front()};
     case ca::ValueType::string: return std::nullopt;
-    default: return weft::Value{static_cast<std::int64_t>(numbers.front())};
+    case ca::ValueType::int16:
+    case ca::ValueType::uint8:
+    case ca::ValueType::int32:
+    case ca::ValueType::enumerated: return weft::Value{static_cast<std::int64_t>(numbers.front())};
   }
+  return std::nullopt;
 }
 
-std::int64_t wall_of(const Gateway& g, const ca::TimeStamp& stamp) {
-  if (stamp.sec_past_epoch == 0 && stamp.nsec == 0) return g.ctx.clock().wall_ns();  // never processed upstream
+Quality bus_quality(const ca::Value& v) {
+  return v.alarm.severity == ca::Severity::invalid ? Quality::comm_error : Quality::good;
+}
+
+std::optional<std::int64_t> wall_ns_of(const ca::TimeStamp& stamp) {
+  if (stamp.sec_past_epoch == 0 && stamp.nsec == 0) return std::nullopt;
   return std::chrono::duration_cast<std::chrono::nanoseconds>(ca::from_epics(stamp).time_since_epoch()).count();
+}
+
+namespace {
+
+std::int64_t wall_of(const Gateway& g, const ca::TimeStamp& stamp) {
+  return wall_ns_of(stamp).value_or(g.ctx.clock().wall_ns());  // a zero stamp: never processed upstream
 }
 
 void publish(Gateway& g, const RecordEntry& r, const weft::Value& value, Quality quality, std::int64_t wall_ns) {
@@ -57,8 +71,7 @@ void publish_reading(Gateway& g, const RecordEntry& r, const UpstreamPv& pv) {
     }
     return;
   }
-  const Quality q = pv.last->alarm.severity == ca::Severity::invalid ? Quality::comm_error : Quality::good;
-  publish(g, r, *value, q, wall_of(g, pv.last->stamp));
+  publish(g, r, *value, bus_quality(*pv.last), wall_of(g, pv.last->stamp));
 }
 
 void publish_stale(Gateway& g, const RecordEntry& r, const UpstreamPv& pv) {

@@ -106,6 +106,10 @@ Settings read_settings(const ConfigSection& section, const ConfigSection& root) 
     t.reject_unknown_keys();
     s.records.push_back(std::move(r));
   }
+  if (s.records.size() > s.max_pvs) {
+    section.fail("max_pvs", std::to_string(s.records.size()) + " record entries do not fit max_pvs = " +
+                                std::to_string(s.max_pvs) + "; raise max_pvs");
+  }
   return s;
 }
 
