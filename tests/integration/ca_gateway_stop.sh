@@ -44,8 +44,11 @@ TOML
   wait_grep 10 "$TMP/fake.log" "^listening"
   start_bg gw "$WEFTD" --config "$TMP/gw.toml" --for 60s
   wait_grep 15 "$TMP/gw.log" "all 2 services ready"
-  timeout 15 bash -c "until $(declare -f ctl); ctl gateway 2>/dev/null | grep -qE -- '$want'; do sleep 0.1; done" ||
-    fail "$mode: the gateway never showed /$want/: $(ctl gateway)"
+  local deadline=$((SECONDS + 15))
+  until ctl gateway 2>/dev/null | grep -qE -- "$want"; do
+    ((SECONDS < deadline)) || fail "$mode: the gateway never showed /$want/: $(ctl gateway)"
+    sleep 0.1
+  done
   sleep 0.3  # well inside the wait now
   ctl gateway | sed "s/^/# $mode: /"
   local t0=$SECONDS
