@@ -153,3 +153,20 @@ if(TARGET weftd)
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_array_client.py /usr/bin/python3)
   set_tests_properties(integration.ca_array PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
 endif()
+
+# ca_gateway (issue 14, stage 1) against a real upstream weftd: record entries
+# published with the upstream's values and time stamps (both stores), served
+# by the gateway box's own ca (pyepics), the negative cache, the own-server
+# loop, kill -9 of the upstream (stale) and its restart (updates within 2 s
+# of its first beacon).
+if(TARGET weftd AND TARGET weftctl)
+  add_test(NAME integration.ca_gateway
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_gateway PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
+  # Stops landing with a search pending, inside a TCP connect, inside a circuit read.
+  add_test(NAME integration.ca_gateway_stop
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_stop.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_fake_upstream.py /usr/bin/python3)
+  set_tests_properties(integration.ca_gateway_stop PROPERTIES LABELS integration TIMEOUT 120)
+endif()

@@ -5,7 +5,7 @@ namespace weft::apps {
 
 std::vector<ServiceFactory> service_catalog(const RunMode& mode, store::Store* store) {
   return {gather_factory(mode), heartbeat_factory(), tap_factory(), console_factory(mode), record_factory(mode, store),
-          upload_factory(mode, store), ca_factory(store)};
+          upload_factory(mode, store), ca_factory(store), ca_gateway_factory()};
 }
 
 std::string known_service_names() {

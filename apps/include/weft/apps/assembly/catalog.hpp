@@ -84,5 +84,6 @@ ServiceFactory gather_factory(const RunMode& mode);
 ServiceFactory record_factory(const RunMode& mode, store::Store* store);
 ServiceFactory upload_factory(const RunMode& mode, store::Store* store);
 ServiceFactory ca_factory(store::Store* store = nullptr);
+ServiceFactory ca_gateway_factory();
 
 }  // namespace weft::apps
