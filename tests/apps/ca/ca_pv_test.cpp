@@ -151,7 +151,7 @@ TEST_CASE("ca pv an array PV encodes in every DBR family and type, padded to a f
           const bool floating = vt == ca::ValueType::float32 || vt == ca::ValueType::float64;
           const bool is_unsigned = vt == ca::ValueType::uint8 || vt == ca::ValueType::enumerated;
           // integers truncate 1.5; CHAR and ENUM are unsigned: -2 saturates to 0
-          std::vector<double> want{floating ? 1.5 : 1, is_unsigned ? 0 : -2, 3};
+          std::vector<double> want{floating ? 1.5 : 1.0, is_unsigned ? 0.0 : -2.0, 3};
           if (count == 5) want.insert(want.end(), {0, 0});  // zeros past the length
           CHECK(std::get<std::vector<double>>(back.elements) == want);
         }
