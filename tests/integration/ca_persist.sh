@@ -25,7 +25,7 @@ PYTHON=$4
 SHIM=$5
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
-"$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
+need_pyepics "$PYTHON"
 DATA=$TMP/data
 STATE=$DATA/ca-soft-points.toml
 GATE=$TMP/gate
