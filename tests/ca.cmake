@@ -152,6 +152,11 @@ if(TARGET weftd)
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_array.sh $<TARGET_FILE:weftd>
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_array_client.py /usr/bin/python3)
   set_tests_properties(integration.ca_array PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
+  # No read access and an absurd EVENT_ADD count: ECA_BADCOUNT at once, not a payload of that count.
+  add_test(NAME integration.ca_nordaccess_count
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_nordaccess_count.sh $<TARGET_FILE:weftd>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_nordaccess_count_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_nordaccess_count PROPERTIES LABELS integration TIMEOUT 60)
 endif()
 
 # ca_gateway (issue 14, stage 1) against a real upstream weftd: record entries
