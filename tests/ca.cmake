@@ -174,6 +174,11 @@ if(TARGET weftd AND TARGET weftctl)
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_stop.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_fake_upstream.py /usr/bin/python3)
   set_tests_properties(integration.ca_gateway_stop PROPERTIES LABELS integration TIMEOUT 120)
+  # An upstream that answers searches but refuses the circuit: no search/connect storm.
+  add_test(NAME integration.ca_gateway_refused
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_refused.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_fake_upstream.py /usr/bin/python3)
+  set_tests_properties(integration.ca_gateway_refused PROPERTIES LABELS integration TIMEOUT 60)
   # `gateway get` cut short by a restart of ca_gateway: weftd under valgrind, no read of the freed Gateway.
   add_test(NAME integration.ca_gateway_console_restart
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_console_restart.sh $<TARGET_FILE:weftd>
