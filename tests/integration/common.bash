@@ -439,6 +439,10 @@ $more
 TOML
 }
 
+# asan_build BINARY: true when BINARY is built with AddressSanitizer
+# (tools/dev test --sanitize), whose runtime changes what some checks see.
+asan_build() { ldd "$1" 2>/dev/null | grep -q 'libasan\.so'; }
+
 # preload_list BINARY LIB...: an LD_PRELOAD value that loads LIBs into
 # BINARY; a sanitized BINARY (tools/dev test --sanitize) gets its libasan
 # first, since ASan refuses to start when another library precedes it.
