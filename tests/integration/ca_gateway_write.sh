@@ -9,7 +9,8 @@
 #     not writable) fails for the client and the box's put log row names the
 #     upstream's ECA_NOWTACCESS, the PV and the server; text converted;
 #   - an upstream array soft point is an array PV on the box (native count,
-#     values, an array write through);
+#     values, an array write through); one above max_array_bytes is refused
+#     by the circuit's reader, counted, logged once naming the PV, not published;
 #   - `writable = "yes"` is a config error at its file:line;
 #   - the upstream killed: a put fails at once, the row says "not connected";
 #   - a write on the wire when the circuit is lost (upstream SIGSTOPped with
@@ -44,6 +45,7 @@ interfaces = ["127.0.0.1"]
 device = "ioc"
 repeater_port = $((UP + 1))
 beacon_period = "1s"
+max_array_bytes = 65536
 
 [[service.ca.access]]
 pv = "ioc:*"
@@ -83,6 +85,12 @@ type = "array"
 max_length = 8
 initial = [1.0, 2.5, 3.0]
 writable = true
+
+[[soft_point]]
+name = "sp.big"               # 3000 doubles now: 24,000 bytes, above the gateway's max_array_bytes (16384)
+type = "array"
+max_length = 4096
+initial = [$(seq -s ', ' 1 3000)]
 TOML
 
 gw_config() {  # gw_config WRITABLE_VALUE: the gateway box's config, writable of gw:up:set as given
@@ -137,6 +145,10 @@ writable = true
 name = "ioc:sp:curve"
 point = "up.curve"
 writable = true
+
+[[service.ca_gateway.record]]
+name = "ioc:sp:big"
+point = "up.big"
 TOML
 }
 
@@ -173,6 +185,15 @@ start_up
 start_bg gw "$WEFTD" --config "$TMP/gw.toml" --for 120s
 wait_grep 15 "$TMP/gw.log" "all 4 services ready"
 wait_good
+
+note "an upstream array above max_array_bytes: refused by the circuit's reader, counted, logged once with its PV"
+wait_grep 5 "$TMP/gw.log" "ca_gateway: 127.0.0.1:$UP: a message of 24[0-9]{3} payload bytes \(a (monitor update|read reply) of ioc:sp:big\) is above the limits"
+refused=$(ctl gateway | grep -o "refused [0-9]*" | tail -1 | cut -d' ' -f2)
+((refused >= 2)) || fail "the circuit counted $refused refused messages, not >= 2 (the TIME update, the CTRL update and read)"
+(($(count_fixed "$TMP/gw.log" "above the limits") == 1)) || fail "the refusal was logged more than once"
+grep -q "\[tap\] up.big" "$TMP/gw.log" && fail "the oversized array was published"
+ctl "gateway pvs active" | grep -q "^ioc:sp:big active" || fail "ioc:sp:big is not active: $(ctl "gateway pvs active")"
+echo "ok: ioc:sp:big (24,000 bytes) refused $refused times, logged once, not published; the circuit goes on"
 
 note "writes through the gateway; an upstream array as an array PV"
 client writes >"$TMP/client.out" 2>&1 || fail "pyepics writes: $(cat "$TMP/client.out")"
