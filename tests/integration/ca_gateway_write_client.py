@@ -85,6 +85,10 @@ if PHASE == "writes":
     # A text point: converted upstream to its native type.
     check(epics.caput("gw:up:note", "written", wait=True, timeout=10) == 1, "caput gw:up:note 'written'")
     check(get("ioc:sp:note") == "written", f"the upstream's text point took it ({get('ioc:sp:note')!r})")
+    # An enum: its state name through the box, the index upstream.
+    check(epics.caput("gw:up:mode", "manual", wait=True, timeout=10) == 1, "caput gw:up:mode 'manual'")
+    check(epics.caget("ioc:sp:mode", as_string=True, timeout=5, use_monitor=False) == "manual",
+          f"the upstream's enum is 'manual' ({epics.caget('ioc:sp:mode', as_string=True, use_monitor=False)!r})")
     # The array: served by the box as an array PV with the upstream's native count.
     chid = channel("gw:up:curve")
     check(ca.element_count(chid) == 8, f"gw:up:curve's native count is the upstream's 8 ({ca.element_count(chid)})")
