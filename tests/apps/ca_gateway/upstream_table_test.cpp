@@ -52,7 +52,7 @@ TEST_CASE("gateway table: a new name is searched, connects, and is active while 
   CHECK(t.counts().by_state[static_cast<std::size_t>(PvState::active)] == 1);
 }
 
-TEST_CASE("gateway table: not found within connect timeout is dead; repeats hit the negative cache", "[ca_gateway][table]") {
+TEST_CASE("gateway table: not found within connect timeout is dead, repeats hit the negative cache", "[ca_gateway][table]") {
   UpstreamTable t = table();
   REQUIRE(t.want("nosuch", t0) == WantResult::search);
   const std::uint32_t id = t.find("nosuch")->id;

@@ -140,7 +140,7 @@ TEST_CASE("gateway writes: a lost channel fails its writes, a lost circuit all, 
   CHECK(w.fail_all(why) == 0);
 }
 
-TEST_CASE("gateway writes: take removes the answered one; full at max", "[ca_gateway][writes]") {
+TEST_CASE("gateway writes: take removes the answered one, full at max", "[ca_gateway][writes]") {
   UpstreamWrites w(2);
   auto a = request(1), b = request(2);
   const std::uint32_t i1 = w.next_ioid();
