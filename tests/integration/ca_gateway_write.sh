@@ -19,6 +19,8 @@
 #     row says the circuit ended;
 #   - stop with a write on the wire: `stop ca_gateway` answers the client at
 #     once; weftd stopped with a write on the wire exits 0, the client answered.
+#   - an upstream that answers a WRITE_NOTIFY with an ERROR (tests/peers/ca_error_upstream.py):
+#     the client's put fails, the row carries the upstream's ECA_PUTFAIL and text;
 # Usage: bash ca_gateway_write.sh <weftd> <weftctl> <client.py> <python3>
 set -euo pipefail
 WEFTD=$1
@@ -35,6 +37,8 @@ for _ in 1 2 3 4 5; do
   GW=$(ca_port "$PYTHON")
 done
 [[ -n $UP && -n $GW ]] && ((GW < UP - 1 || GW > UP + 1)) || fail "no free ports"
+FAKE=$(ca_port "$PYTHON")
+[[ -n $FAKE ]] && ((FAKE != UP && FAKE != GW && FAKE != UP + 1 && FAKE != GW + 1)) || fail "no free port for the fake"
 
 cat >"$TMP/up.toml" <<TOML
 [weftd]
@@ -126,7 +130,7 @@ user = "*"
 grant = "write"
 
 [service.ca_gateway]
-upstream = ["127.0.0.1:$UP"]
+upstream = ["127.0.0.1:$UP", "127.0.0.1:$FAKE"]
 beacon_port = $((UP + 1))
 
 [[service.ca_gateway.record]]
@@ -162,18 +166,22 @@ writable = true
 [[service.ca_gateway.record]]
 name = "ioc:sp:big"
 point = "up.big"
+
+[[service.ca_gateway.record]]
+name = "fake:set"
+point = "up.fake"
+writable = true
 TOML
 }
 
 ctl() { timeout 20 "$WEFTCTL" --socket "$TMP/gw.sock" --timeout 10 --exec "$1"; }
 client() { timeout 60 "$PYTHON" "$CLIENT" "$UP" "$GW" "$@"; }
-in_flight() { ctl gateway | grep -o "writes_in_flight [0-9]*" | head -1 | cut -d' ' -f2; }
 # hold NAME: a put in the background whose upstream never answers (the upstream is stopped); waits
 # until the gateway has it on the wire.
 hold() {
   start_bg "$1" "$PYTHON" "$CLIENT" "$UP" "$GW" hold
   wait_fixed 15 "$TMP/$1.log" "put sent"
-  timeout 10 bash -c "until [[ \$(timeout 20 '$WEFTCTL' --socket '$TMP/gw.sock' --timeout 10 --exec gateway | grep -o 'writes_in_flight [0-9]*' | head -1) == 'writes_in_flight 1' ]]; do sleep 0.05; done" ||
+  timeout 10 bash -c "until timeout 20 '$WEFTCTL' --socket '$TMP/gw.sock' --timeout 10 --exec gateway | grep -q 'circuit 127.0.0.1:$UP up .* writes_in_flight 1 '; do sleep 0.05; done" ||
     fail "the gateway has no write in flight: $(ctl gateway)"
 }
 start_up() {
@@ -194,6 +202,9 @@ grep -qE "gw\.toml:$line.*writable" "$TMP/check.out" || fail "the error does not
 echo "ok: writable = \"yes\" refused at gw.toml:$line: $(grep -m1 writable "$TMP/check.out")"
 
 gw_config true
+start_bg fake "$PYTHON" "$(dirname "${BASH_SOURCE[0]}")/../peers/ca_error_upstream.py" "$FAKE" fake:set
+wait_grep 10 "$TMP/fake.log" "^listening"
+FAKE_TCP=$(grep -m1 "^listening" "$TMP/fake.log" | cut -d' ' -f5)
 start_up
 start_bg gw "$WEFTD" --config "$TMP/gw.toml" --for 120s
 wait_grep 15 "$TMP/gw.log" "all 4 services ready"
@@ -201,7 +212,7 @@ wait_good
 
 note "an upstream array above max_array_bytes: refused by the circuit's reader, counted, logged once with its PV"
 wait_grep 5 "$TMP/gw.log" "ca_gateway: 127.0.0.1:$UP: a message of 24[0-9]{3} payload bytes \(a (monitor update|read reply) of ioc:sp:big\) is above the limits"
-refused=$(ctl gateway | grep -o "refused [0-9]*" | tail -1 | cut -d' ' -f2)
+refused=$(ctl gateway | grep "circuit 127.0.0.1:$UP " | grep -o "refused [0-9]*" | cut -d' ' -f2)
 ((refused >= 2)) || fail "the circuit counted $refused refused messages, not >= 2 (the TIME update, the CTRL update and read)"
 (($(count_fixed "$TMP/gw.log" "above the limits") == 1)) || fail "the refusal was logged more than once"
 grep -q "\[tap\] up.big" "$TMP/gw.log" && fail "the oversized array was published"
@@ -219,6 +230,10 @@ grep -F "ca: put gw:up:locked" "$TMP/gw.log" | tail -1
 echo "ok: the refused write's put log row names ECA_NOWTACCESS, the PV and the upstream"
 wait_grep 5 "$TMP/gw.log" "ca: put gw:up:curve by .*: \[1, 2.5, 3\] -> \[4, 5, 6, 7, 8\]: ok"
 echo "ok: the array write's row"
+
+wait_grep 5 "$TMP/gw.log" "ca: put gw:up:fake .*-> 1.00: failed: ca_gateway: the upstream refused the write: ECA_PUTFAIL .* for WRITE_NOTIFY .*: record is disabled \(test peer\) \(PV fake:set, upstream 127.0.0.1:$FAKE_TCP\)"
+grep -q "refused a write" "$TMP/fake.log" || fail "the write never reached the fake upstream"
+echo "ok: an upstream's ERROR for the WRITE_NOTIFY: the row carries its ECA_PUTFAIL and text"
 
 note "the upstream killed: a write fails at once"
 from=$(lines "$TMP/gw.log")
@@ -286,4 +301,5 @@ echo "ok: weftd exited 0 with a write on the wire; the client's put: $(tail -1 "
 kill -CONT "${PID_OF[up]}"
 no_service_failure "$TMP/gw.log"
 stop up
+stop fake
 echo "PASS"

@@ -80,8 +80,13 @@ if PHASE == "writes":
     check(get("ioc:sp:set") == -3.25, "the upstream holds -3.25")
     # The upstream refuses (its soft point is not writable): the pyepics client sees a failed put.
     status, seconds = put_status("gw:up:locked", [9])
-    check(status == ECA_PUTFAIL, f"a put the upstream refuses comes back ECA_PUTFAIL ({status}, {seconds:.3f} s)")
+    check(status == ECA_PUTFAIL and seconds < 2.0,
+          f"a put the upstream refuses comes back ECA_PUTFAIL at once ({status}, {seconds:.3f} s; write_timeout 8 s)")
     check(get("ioc:sp:locked") == 5.0, "the upstream's ioc:sp:locked is still 5")
+    # An upstream that answers the WRITE_NOTIFY with an ERROR (the test peer).
+    status, seconds = put_status("gw:up:fake", [1])
+    check(status == ECA_PUTFAIL and seconds < 2.0,
+          f"a put the upstream answers with an ERROR fails at once ({status}, {seconds:.3f} s; write_timeout 8 s)")
     # A text point: converted upstream to its native type.
     check(epics.caput("gw:up:note", "written", wait=True, timeout=10) == 1, "caput gw:up:note 'written'")
     check(get("ioc:sp:note") == "written", f"the upstream's text point took it ({get('ioc:sp:note')!r})")
