@@ -188,7 +188,7 @@ std::int64_t self_cpu_ns() {
 // weftd's counters at one instant, for a window's deltas.
 struct WeftdSample {
   Clock::time_point at;
-  std::int64_t loop_ns = 0, loop_wait_ns = 0, process_ns = 0, self_ns = 0;
+  std::int64_t loop_ns = 0, loop_wait_ns = 0, process_ns = 0, self_ns = 0, host_steal_ns = -1;
 };
 
 WeftdSample sample(pid_t pid) {
@@ -199,6 +199,7 @@ WeftdSample sample(pid_t pid) {
   s.loop_wait_ns = loop.runqueue_ns;
   s.process_ns = process_cpu_ns(pid);
   s.self_ns = self_cpu_ns();
+  s.host_steal_ns = weft::bench::host_steal_ns();
   if (s.loop_ns < 0 || s.process_ns < 0) throw std::runtime_error("cannot read weftd's CPU from /proc/" + std::to_string(pid));
   return s;
 }
@@ -539,6 +540,14 @@ int run_ca(const CaArgs& a) {
   // clients, the devsims) kept the loop thread off the CPUs.
   fig.num("loop_runqueue_pct_idle", 100.0 * static_cast<double>(idle1.loop_wait_ns - idle0.loop_wait_ns) / idle_s / 1e9, 1);
   fig.num("loop_runqueue_pct", 100.0 * static_cast<double>(fan1.loop_wait_ns - fan0.loop_wait_ns) / fan_s / 1e9, 1);
+  // Steal, in % of one CPU (all CPUs summed; 10 ms ticks): lateness in a
+  // window with steal is the host's, not the loop's.
+  auto steal_pct = [](const WeftdSample& from, const WeftdSample& to, double s) {
+    if (from.host_steal_ns < 0 || to.host_steal_ns < 0) return static_cast<double>(NAN);
+    return 100.0 * static_cast<double>(to.host_steal_ns - from.host_steal_ns) / s / 1e9;
+  };
+  fig.num("host_steal_pct_idle", steal_pct(idle0, idle1, idle_s), 2);
+  fig.num("host_steal_pct", steal_pct(fan0, fan1, fan_s), 2);
   fig.num("loop_cpu_us_per_update", delivered > 0 ? loop_ns / delivered / 1e3 : NAN, 3);
   fig.num("loop_cpu_us_per_update_above_idle", delivered > 0 ? (loop_ns - idle_loop_per_s * fan_s) / delivered / 1e3 : NAN, 3);
   fig.num("ca_loop_us_per_update", delivered > 0 ? (ca1.loop_ns - ca0.loop_ns) / delivered / 1e3 : NAN, 3);

@@ -124,6 +124,17 @@ std::int64_t process_cpu_ns(pid_t pid) {
   return (utime + stime) * (1'000'000'000 / ::sysconf(_SC_CLK_TCK));
 }
 
+std::int64_t host_steal_ns() {
+  // "cpu  user nice system idle iowait irq softirq steal ...", clock ticks.
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  long long field[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+  if (!(in >> cpu) || cpu != "cpu") return -1;
+  for (long long& f : field)
+    if (!(in >> f)) return -1;
+  return field[7] * (1'000'000'000 / ::sysconf(_SC_CLK_TCK));
+}
+
 std::int64_t heap_in_use_bytes() noexcept {
   const struct mallinfo2 mi = ::mallinfo2();
   return static_cast<std::int64_t>(mi.uordblks + mi.hblkhd);

@@ -84,6 +84,10 @@ struct ThreadSched {
 };
 ThreadSched thread_sched(pid_t pid, pid_t tid);
 std::int64_t process_cpu_ns(pid_t pid);
+// Time the hypervisor ran something else while this host's CPUs wanted to
+// run (the "steal" column of /proc/stat's cpu line, all CPUs summed), ns; -1
+// if unreadable. On a VM it explains lateness no scheduling of ours can.
+std::int64_t host_steal_ns();
 
 // Bytes malloc has handed out and not had back (mallinfo2: arena + mmapped).
 std::int64_t heap_in_use_bytes() noexcept;
