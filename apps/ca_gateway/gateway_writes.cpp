@@ -9,7 +9,9 @@
 // the upstream now holds (published, so the asker's read-back sees it, as
 // a gather register's does). At once, without sending: a PV not connected
 // (its state named), a value that does not fit the channel, more than
-// kMaxWritesPerCircuit in flight. A request its asker abandoned before the
+// kMaxWritesPerCircuit in flight whose askers still wait (a full circuit
+// first forgets the writes the upstream never answered and nobody waits
+// for any more). A request its asker abandoned before the
 // circuit's writer took it is dropped (UpstreamWrites::flush). A lost
 // channel or circuit fails its writes (queued: not sent; on the wire: the
 // upstream may have applied it), and so does the gateway's stop (~Gateway).
@@ -75,6 +77,15 @@ void submit_write(Gateway& g, std::uint32_t id, std::shared_ptr<PendingWrite> re
   if (channel == nullptr) {
     return failed(g, request, write_error("not connected upstream (no channel open); the write was not sent", name,
                                           server_of(pv)));
+  }
+  if (c->writes.full()) {
+    // Slots held by writes nobody waits for (an upstream that never answers them) are freed first.
+    if (const std::size_t forgotten = c->writes.forget_abandoned(); forgotten > 0) {
+      g.n.writes_dropped += forgotten;
+      g.ctx.log().info("ca_gateway: {}: {} write(s) in flight forgotten: the upstream has not answered them and "
+                       "their askers gave up waiting",
+                       c->peer, forgotten);
+    }
   }
   if (c->writes.full()) {
     return failed(g, request,
