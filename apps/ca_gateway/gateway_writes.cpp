@@ -146,6 +146,16 @@ void finish_read_back(Circuit& c, std::uint32_t ioid) {
   done.request->succeed();
 }
 
+// The circuit's reader refused a message by its size: if it was a write's
+// read-back, the upstream confirmed the write, only its value cannot be
+// taken (above max_array_bytes, not published); the asker hears ok now,
+// not "no answer" at write_timeout.
+void on_refused_reply(Circuit& c, const ca::Header& h) {
+  if (static_cast<ca::Command>(h.command) != ca::Command::read_notify || !is_write_ioid(h.p2)) return;
+  const UpstreamWrites::Entry* e = c.writes.find(h.p2);
+  if (e != nullptr && e->reading_back) finish_read_back(c, h.p2);
+}
+
 bool on_write_error(Circuit& c, const ca::ErrorReport& report) {
   const auto command = static_cast<ca::Command>(report.request.command);
   if (command != ca::Command::write_notify && command != ca::Command::read_notify) return false;
