@@ -23,7 +23,8 @@
 #     the client's put fails, the row carries the upstream's ECA_PUTFAIL and text;
 #   - the same peer's fake:wave confirms a write and answers its read-back above
 #     max_array_bytes: the put completes ok at once (not at write_timeout), the
-#     refusal is logged naming fake:wave;
+#     refusal is logged naming fake:wave; its native count (60000, a wire
+#     value) is served capped at what the box's max_array_bytes carries (2048);
 # Usage: bash ca_gateway_write.sh <weftd> <weftctl> <client.py> <python3>
 set -euo pipefail
 WEFTD=$1

@@ -6,7 +6,8 @@ for the gateway's ERROR path. It serves one DOUBLE PV, NAME (value 4.5),
 answers only searches for it, VERSION, CREATE_CHAN (ACCESS_RIGHTS read/write
 and the reply), EVENT_ADD and READ_NOTIFY (DBR_TIME_DOUBLE 20, DBR_CTRL_DOUBLE
 34), and ignores the rest. With WAVE, a second PV: a DOUBLE array of native
-count 1000 (3 elements now) whose WRITE_NOTIFY is answered ECA_NORMAL and
+count 60000 (3 elements now; 480,000 bytes as DOUBLEs, above what the
+box may serve) whose WRITE_NOTIFY is answered ECA_NORMAL and
 whose READ_NOTIFY DBR_TIME (only a write's read-back asks for it) brings
 3000 elements, 24,016 payload bytes: above the gateway's max_array_bytes,
 so its reader refuses the read-back of a write the upstream confirmed.
@@ -32,7 +33,7 @@ tcp.bind(("127.0.0.1", 0))
 tcp.listen(8)
 tcp_port = tcp.getsockname()[1]
 SID, WAVE_SID, VALUE, EPICS_EPOCH = 7, 8, 4.5, 631152000
-WAVE_COUNT, WAVE_NOW, WAVE_READ_BACK = 1000, 3, 3000
+WAVE_COUNT, WAVE_NOW, WAVE_READ_BACK = 60000, 3, 3000
 print(f"listening UDP {udp_port} TCP {tcp_port}", flush=True)
 
 
