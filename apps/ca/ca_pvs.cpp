@@ -128,9 +128,13 @@ void on_reading(Server& s, const Reading& r) {
     if (const auto* array = std::get_if<NumberArray>(&r.value)) {
       slot->is_array = true;
       // A soft point's max_length; else its owner's word (PointInfo::max_length), else the first length.
+      // The owner's word is capped at the DOUBLEs a payload may carry, as a soft point's is by its
+      // config: ca_gateway's is the upstream's CREATE_CHAN count, a wire value, and a read of
+      // max_count elements sizes its reply (zeros, when above max_array_bytes).
+      const std::uint32_t most = std::max<std::uint32_t>(1, s.s.limits.max_array_bytes / 8);
       slot->max_count = slot->soft != nullptr && slot->soft->kind == "array" ? slot->soft->max_length
                         : info != nullptr && info->max_length > 0
-                            ? info->max_length
+                            ? std::min(info->max_length, most)
                             : static_cast<std::uint32_t>(std::max<std::size_t>(1, array->size()));
     }
     slot->value = pv_value(*slot, r, slot->soft ? slot->soft->type : ca_pv::native_type(r.value, info));

@@ -174,6 +174,7 @@ void flush_writes(Circuit& c);  // the queued writes into c.out (abandoned ones 
 void on_write_reply(Circuit& c, const ca::WriteNotifyReply& reply);
 bool on_write_error(Circuit& c, const ca::ErrorReport& report);  // true: it was about a write
 void finish_read_back(Circuit& c, std::uint32_t ioid);           // the read-back came: the write is done
+void on_refused_reply(Circuit& c, const ca::Header& h);           // a read-back above the limits: the write is done
 void fail_channel_writes(Circuit& c, std::uint32_t cid, const std::string& why);
 void fail_circuit_writes(Circuit& c, const std::string& why);
 // gateway_console.cpp

@@ -42,7 +42,12 @@ asio::awaitable<void> throw_if_stopped() {
 std::string about(const Circuit& c, const ca::Header& h) {
   const auto command = static_cast<ca::Command>(h.command);
   if (command != ca::Command::event_add && command != ca::Command::read_notify) return {};
-  const std::uint32_t id = h.p2 & ~(kCtrlSubscription | kWriteIoid);
+  std::uint32_t id = h.p2 & ~kCtrlSubscription;
+  if (command == ca::Command::read_notify && is_write_ioid(h.p2)) {  // a write's read-back: the IOID is not the PV's id
+    const UpstreamWrites::Entry* w = c.writes.find(h.p2);
+    if (w == nullptr) return {};
+    id = w->cid;
+  }
   const UpstreamPv* pv = c.gw.table.find(id);
   if (pv == nullptr) return {};
   return std::string(command == ca::Command::event_add ? " (a monitor update of " : " (a read reply of ") + pv->name +
@@ -187,6 +192,7 @@ asio::awaitable<void> read_loop(Circuit& c, std::string& why) {
                            "circuit goes on (further ones are counted, not logged: `gateway` refused)",
                            c.peer, refused->header.payload_size, about(c, refused->header), refused->error.message());
         }
+        on_refused_reply(c, refused->header);
         continue;
       }
       const auto decoded = ca::decode_response(std::get<ca::Frame>(next), g.s.limits);

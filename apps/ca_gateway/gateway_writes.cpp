@@ -9,7 +9,9 @@
 // the upstream now holds (published, so the asker's read-back sees it, as
 // a gather register's does). At once, without sending: a PV not connected
 // (its state named), a value that does not fit the channel, more than
-// kMaxWritesPerCircuit in flight. A request its asker abandoned before the
+// kMaxWritesPerCircuit in flight whose askers still wait (a full circuit
+// first forgets the writes the upstream never answered and nobody waits
+// for any more). A request its asker abandoned before the
 // circuit's writer took it is dropped (UpstreamWrites::flush). A lost
 // channel or circuit fails its writes (queued: not sent; on the wire: the
 // upstream may have applied it), and so does the gateway's stop (~Gateway).
@@ -77,6 +79,15 @@ void submit_write(Gateway& g, std::uint32_t id, std::shared_ptr<PendingWrite> re
                                           server_of(pv)));
   }
   if (c->writes.full()) {
+    // Slots held by writes nobody waits for (an upstream that never answers them) are freed first.
+    if (const std::size_t forgotten = c->writes.forget_abandoned(); forgotten > 0) {
+      g.n.writes_dropped += forgotten;
+      g.ctx.log().info("ca_gateway: {}: {} write(s) in flight forgotten: the upstream has not answered them and "
+                       "their askers gave up waiting",
+                       c->peer, forgotten);
+    }
+  }
+  if (c->writes.full()) {
     return failed(g, request,
                   write_error(std::to_string(c->writes.size()) + " writes are already in flight on this circuit; "
                                                                  "the write was not sent",
@@ -133,6 +144,16 @@ void finish_read_back(Circuit& c, std::uint32_t ioid) {
   UpstreamWrites::Entry done = c.writes.take(ioid);
   ++c.gw.n.writes_ok;
   done.request->succeed();
+}
+
+// The circuit's reader refused a message by its size: if it was a write's
+// read-back, the upstream confirmed the write, only its value cannot be
+// taken (above max_array_bytes, not published); the asker hears ok now,
+// not "no answer" at write_timeout.
+void on_refused_reply(Circuit& c, const ca::Header& h) {
+  if (static_cast<ca::Command>(h.command) != ca::Command::read_notify || !is_write_ioid(h.p2)) return;
+  const UpstreamWrites::Entry* e = c.writes.find(h.p2);
+  if (e != nullptr && e->reading_back) finish_read_back(c, h.p2);
 }
 
 bool on_write_error(Circuit& c, const ca::ErrorReport& report) {

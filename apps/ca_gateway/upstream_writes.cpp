@@ -68,6 +68,11 @@ UpstreamWrites::Entry* UpstreamWrites::find(std::uint32_t ioid) {
   return it == entries_.end() ? nullptr : &it->second;
 }
 
+const UpstreamWrites::Entry* UpstreamWrites::find(std::uint32_t ioid) const {
+  const auto it = entries_.find(ioid);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
 UpstreamWrites::Entry UpstreamWrites::take(std::uint32_t ioid) {
   const auto it = entries_.find(ioid);
   Entry e = std::move(it->second);
@@ -96,6 +101,10 @@ std::size_t UpstreamWrites::fail_all(const std::function<std::string(const Entry
   order_.clear();
   for (auto& [ioid, e] : failed) e.request->fail(why(e));
   return failed.size();
+}
+
+std::size_t UpstreamWrites::forget_abandoned() {
+  return std::erase_if(entries_, [](const auto& item) { return item.second.request->abandoned(); });
 }
 
 }  // namespace weft::apps::ca_gateway

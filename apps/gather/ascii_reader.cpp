@@ -83,8 +83,9 @@ boost::asio::awaitable<void> AsciiReader::serve(ByteStream& stream) {
         lose_stream(error);
         co_return;
       }
-      port_works();  // the device is there and talking
+      const std::uint64_t good_before = counters_.good_polls;
       on_bytes(std::string_view(chunk.data(), n), now);
+      if (counters_.good_polls != good_before) port_works();  // a good line: the device is there (noise is not)
     }
     check_stale(now);
   }

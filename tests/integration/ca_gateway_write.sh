@@ -21,6 +21,10 @@
 #     once; weftd stopped with a write on the wire exits 0, the client answered.
 #   - an upstream that answers a WRITE_NOTIFY with an ERROR (tests/peers/ca_error_upstream.py):
 #     the client's put fails, the row carries the upstream's ECA_PUTFAIL and text;
+#   - the same peer's fake:wave confirms a write and answers its read-back above
+#     max_array_bytes: the put completes ok at once (not at write_timeout), the
+#     refusal is logged naming fake:wave; its native count (60000, a wire
+#     value) is served capped at what the box's max_array_bytes carries (2048);
 # Usage: bash ca_gateway_write.sh <weftd> <weftctl> <client.py> <python3>
 set -euo pipefail
 WEFTD=$1
@@ -171,6 +175,11 @@ point = "up.big"
 name = "fake:set"
 point = "up.fake"
 writable = true
+
+[[service.ca_gateway.record]]
+name = "fake:wave"
+point = "up.wave"
+writable = true
 TOML
 }
 
@@ -202,7 +211,7 @@ grep -qE "gw\.toml:$line.*writable" "$TMP/check.out" || fail "the error does not
 echo "ok: writable = \"yes\" refused at gw.toml:$line: $(grep -m1 writable "$TMP/check.out")"
 
 gw_config true
-start_bg fake "$PYTHON" "$(dirname "${BASH_SOURCE[0]}")/../peers/ca_error_upstream.py" "$FAKE" fake:set
+start_bg fake "$PYTHON" "$(dirname "${BASH_SOURCE[0]}")/../peers/ca_error_upstream.py" "$FAKE" fake:set fake:wave
 wait_grep 10 "$TMP/fake.log" "^listening"
 FAKE_TCP=$(grep -m1 "^listening" "$TMP/fake.log" | cut -d' ' -f5)
 start_up
@@ -220,6 +229,7 @@ ctl "gateway pvs active" | grep -q "^ioc:sp:big active" || fail "ioc:sp:big is n
 echo "ok: ioc:sp:big (24,000 bytes) refused $refused times, logged once, not published; the circuit goes on"
 
 note "writes through the gateway; an upstream array as an array PV"
+wait_grep 15 "$TMP/gw.log" "\[tap\] up.wave = .* \(good\)"
 client writes >"$TMP/client.out" 2>&1 || fail "pyepics writes: $(cat "$TMP/client.out")"
 cat "$TMP/client.out"
 wait_grep 5 "$TMP/gw.log" "ca: put gw:up:set by .*: 1.00 -> 7.50: ok"
@@ -234,6 +244,10 @@ echo "ok: the array write's row"
 wait_grep 5 "$TMP/gw.log" "ca: put gw:up:fake .*-> 1.00: failed: ca_gateway: the upstream refused the write: ECA_PUTFAIL .* for WRITE_NOTIFY .*: record is disabled \(test peer\) \(PV fake:set, upstream 127.0.0.1:$FAKE_TCP\)"
 grep -q "refused a write" "$TMP/fake.log" || fail "the write never reached the fake upstream"
 echo "ok: an upstream's ERROR for the WRITE_NOTIFY: the row carries its ECA_PUTFAIL and text"
+wait_grep 5 "$TMP/gw.log" "ca: put gw:up:wave by .*: ok"
+grep -q "took a write" "$TMP/fake.log" || fail "the write never reached the fake upstream's fake:wave"
+wait_fixed 5 "$TMP/gw.log" "ca_gateway: 127.0.0.1:$FAKE_TCP: a message of 24016 payload bytes (a read reply of fake:wave) is above the limits"
+echo "ok: a confirmed write whose read-back is above max_array_bytes: ok at once, the refusal names fake:wave"
 
 note "the upstream killed: a write fails at once"
 from=$(lines "$TMP/gw.log")

@@ -87,6 +87,19 @@ if PHASE == "writes":
     status, seconds = put_status("gw:up:fake", [1])
     check(status == ECA_PUTFAIL and seconds < 2.0,
           f"a put the upstream answers with an ERROR fails at once ({status}, {seconds:.3f} s; write_timeout 8 s)")
+    # The peer confirms this write, then answers its read-back above max_array_bytes (the reader refuses it):
+    # the write was applied, so the put completes ok at once, not "no answer" at write_timeout.
+    # Its native count upstream is 60000 (a wire value): the box serves at most what a payload may carry,
+    # 2048 DOUBLEs with its max_array_bytes 16384, so a read of the native count is not 480 kB of zeros.
+    wave = channel("gw:up:wave")
+    check(ca.element_count(wave) == 2048, f"gw:up:wave's native count is capped at 2048 ({ca.element_count(wave)})")
+    full = ca.get(wave, count=ca.element_count(wave))
+    check(full is not None and len(full) == 2048 and full[:3].tolist() == [4.5, 4.5, 4.5],
+          f"a read of gw:up:wave's native count: 3 values and zeros ({None if full is None else len(full)})")
+    status, seconds = put_status("gw:up:wave", [1.5, 2.5])
+    check(status == ECA_NORMAL and seconds < 2.0,
+          f"a confirmed write whose read-back is refused completes ok at once ({status}, {seconds:.3f} s; "
+          "write_timeout 8 s)")
     # A text point: converted upstream to its native type.
     check(epics.caput("gw:up:note", "written", wait=True, timeout=10) == 1, "caput gw:up:note 'written'")
     check(get("ioc:sp:note") == "written", f"the upstream's text point took it ({get('ioc:sp:note')!r})")

@@ -1,13 +1,19 @@
-"""A minimal CA server that answers every WRITE_NOTIFY with an ERROR message
-(the request's header copied back, ECA_PUTFAIL, a text), as old servers and
-some portable servers do instead of a WRITE_NOTIFY reply with a status; no
-honest weftd does, so integration.ca_gateway_write uses this peer for the
-gateway's ERROR path. It serves one DOUBLE PV, NAME (value 4.5), answers only
-searches for it, VERSION, CREATE_CHAN (ACCESS_RIGHTS read/write and the
-reply), EVENT_ADD and READ_NOTIFY (DBR_TIME_DOUBLE 20, DBR_CTRL_DOUBLE 34),
-and ignores the rest. Prints "listening UDP <port> TCP <port>", then
-"refused a write" per WRITE_NOTIFY. Bounded by a 120 s alarm.
-Usage: python3 ca_error_upstream.py UDP_PORT NAME
+"""A minimal CA server that answers every WRITE_NOTIFY to NAME with an ERROR
+message (the request's header copied back, ECA_PUTFAIL, a text), as old
+servers and some portable servers do instead of a WRITE_NOTIFY reply with a
+status; no honest weftd does, so integration.ca_gateway_write uses this peer
+for the gateway's ERROR path. It serves one DOUBLE PV, NAME (value 4.5),
+answers only searches for it, VERSION, CREATE_CHAN (ACCESS_RIGHTS read/write
+and the reply), EVENT_ADD and READ_NOTIFY (DBR_TIME_DOUBLE 20, DBR_CTRL_DOUBLE
+34), and ignores the rest. With WAVE, a second PV: a DOUBLE array of native
+count 60000 (3 elements now; 480,000 bytes as DOUBLEs, above what the
+box may serve) whose WRITE_NOTIFY is answered ECA_NORMAL and
+whose READ_NOTIFY DBR_TIME (only a write's read-back asks for it) brings
+3000 elements, 24,016 payload bytes: above the gateway's max_array_bytes,
+so its reader refuses the read-back of a write the upstream confirmed.
+Prints "listening UDP <port> TCP <port>", then "refused a write" or
+"took a write" per WRITE_NOTIFY. Bounded by a 120 s alarm.
+Usage: python3 ca_error_upstream.py UDP_PORT NAME [WAVE]
 """
 import select
 import signal
@@ -18,6 +24,7 @@ import time
 
 signal.alarm(120)
 udp_port, name = int(sys.argv[1]), sys.argv[2]
+wave = sys.argv[3] if len(sys.argv) > 3 else None
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 udp.bind(("127.0.0.1", udp_port))
 tcp = socket.socket()
@@ -25,7 +32,8 @@ tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 tcp.bind(("127.0.0.1", 0))
 tcp.listen(8)
 tcp_port = tcp.getsockname()[1]
-SID, VALUE, EPICS_EPOCH = 7, 4.5, 631152000
+SID, WAVE_SID, VALUE, EPICS_EPOCH = 7, 8, 4.5, 631152000
+WAVE_COUNT, WAVE_NOW, WAVE_READ_BACK = 60000, 3, 3000
 print(f"listening UDP {udp_port} TCP {tcp_port}", flush=True)
 
 
@@ -34,14 +42,14 @@ def msg(cmd, typ=0, count=0, p1=0, p2=0, payload=b""):
     return struct.pack(">HHHHII", cmd, len(payload), typ, count, p1, p2) + payload
 
 
-def dbr(typ):
+def dbr(typ, n=1):
     now = time.time()
     stamp = struct.pack(">II", int(now) - EPICS_EPOCH, int(now % 1 * 1e9))
+    values = struct.pack(f">{n}d", *([VALUE] * n))
     if typ == 20:  # DBR_TIME_DOUBLE: status, severity, stamp, pad, value
-        return struct.pack(">hh", 0, 0) + stamp + b"\0" * 4 + struct.pack(">d", VALUE)
+        return struct.pack(">hh", 0, 0) + stamp + b"\0" * 4 + values
     # DBR_CTRL_DOUBLE: status, severity, precision, pad, units[8], 8 limits, value
-    return struct.pack(">hhhh", 0, 0, 2, 0) + b"mm".ljust(8, b"\0") + struct.pack(">8d", *([0.0] * 8)) + \
-        struct.pack(">d", VALUE)
+    return struct.pack(">hhhh", 0, 0, 2, 0) + b"mm".ljust(8, b"\0") + struct.pack(">8d", *([0.0] * 8)) + values
 
 
 def answer(conn, buf):
@@ -54,9 +62,16 @@ def answer(conn, buf):
         if cmd == 0:
             conn.sendall(msg(0, 0, 13))
         elif cmd == 18:  # CREATE_CHAN: p1 = cid
-            conn.sendall(msg(22, 0, 0, p1, 3) + msg(18, 6, 1, p1, SID))
+            is_wave = payload.split(b"\0")[0].decode(errors="replace") == wave
+            conn.sendall(msg(22, 0, 0, p1, 3) + msg(18, 6, WAVE_COUNT if is_wave else 1, p1, WAVE_SID if is_wave else SID))
+        elif cmd in (1, 15) and typ in (20, 34) and p1 == WAVE_SID:
+            n = WAVE_READ_BACK if cmd == 15 and typ == 20 else WAVE_NOW
+            conn.sendall(msg(cmd, typ, n, 1, p2, dbr(typ, n)))
         elif cmd in (1, 15) and typ in (20, 34):  # EVENT_ADD / READ_NOTIFY: p2 = subscription / ioid
             conn.sendall(msg(cmd, typ, 1, 1, p2, dbr(typ)))
+        elif cmd == 19 and p1 == WAVE_SID:  # WRITE_NOTIFY reply ECA_NORMAL (p1 = status)
+            conn.sendall(msg(19, typ, count, 1, p2))
+            print("took a write", flush=True)
         elif cmd == 19:  # WRITE_NOTIFY: an ERROR naming it (p1 of ERROR: the channel's cid is unknown here)
             conn.sendall(msg(11, 0, 0, 0xFFFFFFFF, 160, header + b"record is disabled (test peer)\0"))
             print("refused a write", flush=True)
@@ -73,7 +88,7 @@ while True:
             while at + 16 <= len(data):
                 cmd, size, typ, count, p1, p2 = struct.unpack_from(">HHHHII", data, at)
                 wanted = data[at + 16:at + 16 + size].split(b"\0")[0].decode(errors="replace")
-                if cmd == 6 and wanted == name:
+                if cmd == 6 and wanted in (name, wave):
                     out += struct.pack(">HHHHII", 6, 8, tcp_port, 0, 0xFFFFFFFF, p2) + struct.pack(">H6x", 13)
                 at += 16 + size
             if out:

@@ -30,6 +30,15 @@ std::shared_ptr<PendingWrite> abandoned_request(double v) {
   return r;
 }
 
+// An asker that waited, then gave up (its request is already on the wire).
+void abandon(const std::shared_ptr<PendingWrite>& r) {
+  boost::asio::io_context ioc;
+  boost::asio::co_spawn(ioc, [r]() -> boost::asio::awaitable<void> { (void)co_await r->wait(0ms); },
+                        boost::asio::detached);
+  ioc.run();
+  REQUIRE(r->abandoned());
+}
+
 UpstreamWrites::Entry entry(std::uint32_t cid, std::shared_ptr<PendingWrite> r, std::vector<std::uint8_t> bytes) {
   UpstreamWrites::Entry e;
   e.cid = cid;
@@ -155,6 +164,41 @@ TEST_CASE("gateway writes: take removes the answered one, full at max", "[ca_gat
   CHECK_FALSE(w.full());
   CHECK(write_error("ECA_NOWTACCESS (Write access denied)", "ioc:p", "127.0.0.1:5064") ==
         "ca_gateway: ECA_NOWTACCESS (Write access denied) (PV ioc:p, upstream 127.0.0.1:5064)");
+}
+
+// An upstream that never answers a WRITE_NOTIFY (a record whose processing
+// never completes) must not hold the circuit's slots for as long as the
+// circuit lives: once full, the writes nobody waits for any more are
+// forgotten, the ones an asker still waits for are kept.
+TEST_CASE("gateway writes: a full table forgets the writes on the wire whose askers gave up", "[ca_gateway][writes]") {
+  UpstreamWrites w(3);
+  auto waiting = request(1), gone1 = request(2), gone2 = request(3);
+  const std::uint32_t i1 = w.next_ioid();
+  w.queue(i1, entry(1, waiting, {1}));
+  const std::uint32_t i2 = w.next_ioid();
+  w.queue(i2, entry(1, gone1, {2}));
+  std::vector<std::uint8_t> out;
+  w.flush(out);  // both on the wire, never answered
+  w.find(i2)->reading_back = true;  // one even confirmed, its read-back never came
+  const std::uint32_t i3 = w.next_ioid();
+  w.queue(i3, entry(2, gone2, {3}));  // queued behind a writer that has not flushed yet
+  REQUIRE(w.full());
+  abandon(gone1);
+  abandon(gone2);
+  CHECK(w.forget_abandoned() == 2);
+  CHECK_FALSE(w.full());
+  CHECK(w.size() == 1);
+  CHECK(w.find(i2) == nullptr);
+  CHECK(w.find(i3) == nullptr);
+  REQUIRE(w.find(i1) != nullptr);  // its asker still waits: kept until the upstream answers
+  CHECK_FALSE(gone1->done());      // forgotten, not answered: nobody reads it
+  out.clear();
+  CHECK(w.flush(out) == 0);        // the forgotten queued one is not sent
+  CHECK(out.empty());
+  const std::uint32_t i4 = w.next_ioid();
+  CHECK(i4 != i2);  // a late reply to a forgotten IOID finds nothing
+  CHECK(i4 != i3);
+  CHECK(w.forget_abandoned() == 0);
 }
 
 }  // namespace weft::apps::ca_gateway

@@ -312,26 +312,31 @@ period = "1s"
 )";
 
 // Every open finds a device that hangs up at once (end of file on the
-// first read), except open number `talker`, which first sends a line.
+// first read), except open number `talker`, which first sends a line;
+// with `noise`, every other open first sends that (a glitch, no line).
 class FlakyPort final : public weft::apps::PortBinding {
 public:
-  FlakyPort(weft::TaskGroup& peers, std::vector<std::int64_t>& opens, std::size_t talker)
-      : peers_(peers), opens_(opens), talker_(talker) {}
+  FlakyPort(weft::TaskGroup& peers, std::vector<std::int64_t>& opens, std::size_t talker, std::string noise = {})
+      : peers_(peers), opens_(opens), talker_(talker), noise_(std::move(noise)) {}
   boost::asio::awaitable<weft::apps::OpenedPort> open(weft::Context& ctx) override {
     opens_.push_back(weft::test::ms_since_start(ctx.clock().now()));
     auto [mine, theirs] = weft::make_pipe(ctx.executor());
-    if (opens_.size() == talker_) peers_.spawn(talk_then_hang_up(std::move(theirs)));
+    if (opens_.size() == talker_) {
+      peers_.spawn(talk_then_hang_up(std::move(theirs), "T=21.5\n"));
+    } else if (!noise_.empty()) {
+      peers_.spawn(talk_then_hang_up(std::move(theirs), noise_));
+    }
     co_return weft::apps::OpenedPort{std::move(mine), std::nullopt};  // `theirs`, if still here, hangs up now
   }
 
 private:
-  static boost::asio::awaitable<void> talk_then_hang_up(std::unique_ptr<weft::PipeEnd> end) {
-    const std::string line = "T=21.5\n";
-    co_await boost::asio::async_write(*end, boost::asio::buffer(line), boost::asio::use_awaitable);
+  static boost::asio::awaitable<void> talk_then_hang_up(std::unique_ptr<weft::PipeEnd> end, std::string bytes) {
+    co_await boost::asio::async_write(*end, boost::asio::buffer(bytes), boost::asio::use_awaitable);
   }
   weft::TaskGroup& peers_;
   std::vector<std::int64_t>& opens_;
   std::size_t talker_;
+  std::string noise_;
 };
 
 }  // namespace ascii_backoff_test
@@ -368,6 +373,42 @@ TEST_CASE("ascii reader: a port that hangs up after every open backs off, a line
   REQUIRE(opens.size() == 7);
   const std::int64_t backoff_ms[] = {100, 200, 400, 400, 100, 200};
   for (std::size_t k = 0; k < gaps.size(); ++k) {
+    CHECK(gaps[k] >= backoff_ms[k]);
+    CHECK(gaps[k] <= backoff_ms[k] + 20);
+  }
+}
+
+// A glitch byte at every open (a dying USB adapter, line noise) is not a
+// good exchange: the back-off keeps growing, as for a port that says nothing.
+TEST_CASE("ascii reader: bytes that make no line do not reset the back-off", "[ascii][reader]") {
+  using namespace ascii_backoff_test;
+  const weft::Config config = weft::Config::parse(kFlaky, "flaky.toml");
+  const auto root = config.root();
+  const weft::apps::GatherConfig gather = weft::apps::read_gather_config(root, *root.table("service")->table("gather"));
+  std::vector<std::int64_t> opens;
+  weft::Runtime runtime(weft::test::virtual_options());
+  runtime.add(weft::coroutine_service("reader", {}, {}, [&](weft::Context& ctx) -> boost::asio::awaitable<void> {
+    weft::TaskGroup tasks(ctx.executor());
+    weft::apps::AsciiReader reader(ctx, gather.ports[0], gather.instruments[0],
+                                   std::make_unique<FlakyPort>(tasks, opens, 0, std::string("\xff")));
+    auto stop_later = [&]() -> boost::asio::awaitable<void> {
+      co_await ctx.sleep_until(ctx.clock().now() + 1500ms);
+      runtime.request_stop();
+    };
+    tasks.spawn(reader.run([&] { ctx.ready(); }));
+    tasks.spawn(stop_later());
+    co_await tasks.join();
+  }));
+  REQUIRE(runtime.run() == weft::kExitOk);
+
+  // Opens at 0, 100, 300, 700, 1100 (and 1500 at the stop), as with no bytes at all.
+  std::vector<std::int64_t> gaps;
+  for (std::size_t k = 1; k < opens.size(); ++k) gaps.push_back(opens[k] - opens[k - 1]);
+  INFO("gaps between opens (ms): " << Catch::Detail::stringify(gaps));
+  REQUIRE(opens.size() >= 5);
+  REQUIRE(opens.size() <= 6);
+  const std::int64_t backoff_ms[] = {100, 200, 400, 400};
+  for (std::size_t k = 0; k < 4; ++k) {
     CHECK(gaps[k] >= backoff_ms[k]);
     CHECK(gaps[k] <= backoff_ms[k] + 20);
   }

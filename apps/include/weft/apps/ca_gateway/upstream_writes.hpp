@@ -12,7 +12,10 @@
 // Guarantees: every entry taken out (take, fail_channel, fail_all) leaves
 // the table, so no request is answered twice and none is forgotten: a lost
 // channel or circuit fails its entries (queued or on the wire), and the
-// gateway's stop fails what is left. At most `max` entries per circuit.
+// gateway's stop fails what is left. At most `max` entries per circuit;
+// when full, the ones whose askers gave up are forgotten to make room
+// (forget_abandoned), so an upstream that never answers cannot refuse
+// every later write.
 #pragma once
 
 #include <cstddef>
@@ -70,11 +73,18 @@ public:
   // wire) and drops the abandoned ones, failing nobody. Returns how many it dropped.
   std::size_t flush(std::vector<std::uint8_t>& out);
   Entry* find(std::uint32_t ioid);
+  const Entry* find(std::uint32_t ioid) const;
   // Removes and returns the entry (nullptr-free: check find first).
   Entry take(std::uint32_t ioid);
   // Fails every entry of channel `cid` / every entry with why(entry); returns how many.
   std::size_t fail_channel(std::uint32_t cid, const std::function<std::string(const Entry&)>& why);
   std::size_t fail_all(const std::function<std::string(const Entry&)>& why);
+  // Forgets (answers nobody) every entry whose asker gave up, queued or on
+  // the wire: an upstream that never answers would otherwise hold its slot
+  // for as long as the circuit lives. Called when full. A late reply to a
+  // forgotten IOID finds nothing (IOIDs are not reused for 2^30 writes).
+  // Returns how many.
+  std::size_t forget_abandoned();
 
 private:
   std::size_t max_;
