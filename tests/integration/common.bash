@@ -44,6 +44,12 @@ fail() {
   local f
   for f in "$TMP"/*.log "$TMP"/*.out "$TMP"/*.err; do
     [[ -s $f ]] || continue
+    # weft's own warnings and worse first: a dump at the end of a log
+    # would push the line that says why out of the tail.
+    if grep -qE '^[0-9T:.-]+ (warn|error|critical) ' "$f"; then
+      echo "--- ${f##*/} (warnings and errors, first 30):" >&2
+      grep -E '^[0-9T:.-]+ (warn|error|critical) ' "$f" | head -n 30 >&2
+    fi
     echo "--- ${f##*/} (last 60 lines):" >&2
     tail -n 60 "$f" >&2
   done
