@@ -75,12 +75,20 @@ void close_checkpoint_case(Kind kind, bool sticky) {
 }
 
 // A store whose WAL checkpoints every 64 pages (the size cap's setting):
-// the batch of 10,000 readings after the setup passes that.
+// the batch of 10,000 readings after the setup passes that. The dry run
+// and every armed run must make the same I/O calls, so the batch must be
+// committed whole, at its 10,000th reading: batch_age is 2 s (the setup's
+// 300 readings wait that long for their commit), where the default 200 ms
+// let a slow run (ASan on a loaded machine) commit part of the batch early,
+// and the fault counted on the dry run never came. The residue: appending
+// 10,000 readings must take under 2 s (the ASan run that failed took over
+// 200 ms; the test now waits 2 s for each of its 12 setups).
 constexpr int kCheckpointBatch = 10'000;
 store::StoreOptions autocheckpoint_options(const FaultRig& rig) {
   store::StoreOptions o = rig.o;
   o.max_db_size = 512 * 1024;  // hard cap 640 KiB: wal_autocheckpoint = 64 pages; the readings stay below the cap
   o.batch_rows = kCheckpointBatch;
+  o.batch_age = std::chrono::seconds(2);
   o.queue_capacity = 2 * kCheckpointBatch;
   return o;
 }
