@@ -19,9 +19,11 @@
 #   - retention deleted nothing (no `pruned (retention)`, seqs 1..N all in
 #     the store) and every committed seq arrived, each in one message.
 # Skipped (77) without libfaketime (Debian package faketime). About 20 s.
-# Usage: bash clock_warp.sh <weftd> <weft-devsim>
+# Usage: bash clock_warp.sh <weftd> <weft-devsim> <timerfd_direct.so>
+# (the shim keeps libfaketime off Asio's monotonic timerfd:
+# integration/timerfd_direct.cpp)
 set -euo pipefail
-WEFTD=$1 DEVSIM=$2
+WEFTD=$1 DEVSIM=$2 TIMERFD_DIRECT=$3
 FAKETIME_LIB=
 for f in /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1; do
   [[ -e $f ]] && FAKETIME_LIB=$f && break
@@ -110,7 +112,7 @@ TOML
 
 warp "+0"
 start_bg weftd env FAKETIME_TIMESTAMP_FILE="$TMP/faketime" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
-  LD_PRELOAD="$(preload_list "$WEFTD" "$FAKETIME_LIB")" "$WEFTD" --config "$TMP/weftd.toml" --for 120s
+  LD_PRELOAD="$(preload_list "$WEFTD" "$TIMERFD_DIRECT" "$FAKETIME_LIB")" "$WEFTD" --config "$TMP/weftd.toml" --for 120s
 # The store makes its ballast as it opens and keeps housekeeping (retention)
 # every 10 s from then on: the ballast's appearance dates the first pass.
 timeout 10 bash -c "until [[ -e '$DB.ballast' ]]; do sleep 0.01; done" ||
