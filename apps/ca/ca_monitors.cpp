@@ -9,6 +9,8 @@
 // A channel without read access gets ECA_NORDACCESS with a zeroed payload
 // instead (its initial update, and the one update when the right goes:
 // refresh_rights; the PV's events skip it).
+#include <algorithm>
+
 #include "ca_server.hpp"
 
 namespace weft::apps::ca_server {
@@ -32,10 +34,17 @@ const SharedPayloads::Entry& payload_entry(SharedPayloads& shared, const Circuit
 
 void queue_update(Circuit& c, Channel& ch, std::uint32_t subscription_id, const Monitor& m, SharedPayloads* shared) {
   if (!can_read(ch)) {  // never from the shared payloads: they hold the value
+    // Shaped as a readable channel's would be (payload_for: a count above
+    // the channel's is ECA_BADCOUNT with one element), then zeroed: the
+    // client's count is never trusted to size the payload.
     ca::Value scratch;
-    const std::uint32_t count = resolve_count(m.count, channel_value(ch, scratch));
-    const std::vector<std::uint8_t> zeros(ca::dbr_payload_size(m.dbr_type, count).value_or(0), 0);
-    ca::encode_event_update(c.out, m.dbr_type, count, ca::Eca::nordaccess, subscription_id, zeros, c.extended_ok());
+    const ca::Value& value = channel_value(ch, scratch);
+    const std::uint32_t count = resolve_count(m.count, value);
+    auto [status, zeros] = payload_for(c.server, value, m.dbr_type, count, native_count(ch));
+    std::fill(zeros.begin(), zeros.end(), std::uint8_t{0});
+    if (status == ca::Eca::normal) status = ca::Eca::nordaccess;
+    ca::encode_event_update(c.out, m.dbr_type, status == ca::Eca::badcount ? 1 : count, status, subscription_id, zeros,
+                            c.extended_ok());
     c.notify();
     return;
   }

@@ -169,7 +169,11 @@ void Gateway::on_lost(std::uint32_t id, bool research) {
   if (was_connected) {
     if (const auto r = records.find(id); r != records.end()) publish_stale(*this, *r->second, *pv);
   }
-  if (research) search(id, pv->state == PvState::disconnected);
+  // Through the disconnect governor, whether it was connected or still
+  // connecting: a server that answers searches but refuses the circuit (or
+  // CREATE_CHAN) would otherwise be searched and connected to again at once,
+  // thousands of times a second until connect_timeout makes the name dead.
+  if (research) search(id, true);
 }
 
 void Gateway::on_circuit_end(Circuit& c, const std::string& why) {

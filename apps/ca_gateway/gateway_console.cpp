@@ -9,6 +9,7 @@
 // active, inactive, connecting, dead, disconnected, circuits, search_datagrams,
 // search_replies, beacon_anomalies, updates, dead_hits, own_replies_ignored).
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <fmt/format.h>
 
 #include "gateway.hpp"
@@ -125,6 +126,12 @@ std::vector<CommandRegistration> register_commands(Gateway& g) {
          if (r == WantResult::search || r == WantResult::waiting) {
            const MonoTime until = g.ctx.clock().now() + g.s.timeouts.connect + std::chrono::seconds(1);
            co_await (done->async_wait(kTuple) || expires_at(g.ctx.timers(), until));
+           // The service's run ended meanwhile (Commands::run cancels this
+           // call): the wait above still returns normally (as_tuple), and
+           // `g` is gone, so nothing of it may be touched from here on.
+           const auto state = co_await asio::this_coro::cancellation_state;
+           if (state.cancelled() != asio::cancellation_type::none)
+             throw boost::system::system_error(asio::error::operation_aborted, "gateway get: ca_gateway stopped");
          }
          const UpstreamPv* pv = g.table.find(name);
          if (pv == nullptr) co_return CommandReply{false, name + ": not in the table (forgotten)\n", {}};

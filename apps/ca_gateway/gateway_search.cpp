@@ -38,14 +38,17 @@ asio::awaitable<void> search_loop(Gateway& g, udp::socket& sock) {
   bool send_error_logged = false;
   for (;;) {
     const MonoTime now = g.ctx.clock().now();
-    for (const auto& d : g.schedule.take_due(now)) {
+    // Named, not temporaries of the range-for: the body co_awaits (GCC 12).
+    const auto due = g.schedule.take_due(now);
+    for (const auto& d : due) {
       entries.clear();
       for (const std::uint32_t id : d.ids) {
         const UpstreamPv* pv = g.table.find(id);
         if (pv != nullptr) entries.push_back({id, pv->name});
       }
       if (entries.empty()) continue;
-      for (const auto& datagram : ca::build_search_datagrams(entries, d.sequence, ca::default_search_datagram_bytes)) {
+      const auto datagrams = ca::build_search_datagrams(entries, d.sequence, ca::default_search_datagram_bytes);
+      for (const auto& datagram : datagrams) {
         for (const ca::ServerAddress& to : g.s.upstream) {
           const udp::endpoint at = endpoint_of(to);
           auto [ec, n] = co_await sock.async_send_to(asio::buffer(datagram.bytes), at, kTuple);

@@ -85,7 +85,8 @@ Settings read_settings(const ConfigSection& section, const ConfigSection& root) 
       if (!enabled || *enabled != "false") {
         const auto port = ca_table->value_as_toml("port");
         long p = ca::default_server_port;
-        if (port && !port->empty() && port->find_first_not_of("0123456789") == std::string::npos) p = std::stol(*port);
+        if (port && !port->empty() && port->size() <= 5 && port->find_first_not_of("0123456789") == std::string::npos)
+          p = std::stol(*port);  // anything else is [service.ca]'s own config error
         if (p > 0 && p <= 65535) s.own_port = static_cast<std::uint16_t>(p);
       }
     }

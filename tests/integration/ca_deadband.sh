@@ -11,7 +11,7 @@ CLIENT=$2
 PYTHON=$3
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
-"$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed: skipped"; exit 77; }
+need_pyepics "$PYTHON"
 PORT=$(ca_port "$PYTHON")
 [[ -n $PORT ]] || fail "no free port"
 # The box is named only in [weftd]: the PV names take it ([service.ca] device's default).

@@ -21,7 +21,7 @@ CLIENT=$3
 PYTHON=$4
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
-"$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
+need_pyepics "$PYTHON"
 command -v sqlite3 >/dev/null || { echo "sqlite3 CLI is not installed: skipped"; exit 77; }
 UP=$(ca_port "$PYTHON")
 GW=$(ca_port "$PYTHON")

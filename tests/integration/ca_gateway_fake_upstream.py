@@ -6,7 +6,8 @@ SEARCH on its UDP port with a reply naming its TCP port, and then, by mode:
            TCP connect hangs;
   silent   searches are not answered at all (the gateway keeps searching);
   mute     connections are accepted and never answered (no VERSION), so
-           the gateway's circuit sits in its read.
+           the gateway's circuit sits in its read;
+  refused  nothing listens on the TCP port named (its connect is refused).
 Prints "listening UDP <port> TCP <port>" when ready, then one line per
 search answered and per connection accepted. Runs until killed (bounded by
 a 120 s alarm).
@@ -26,6 +27,8 @@ tcp = socket.socket()
 tcp.bind(("127.0.0.1", 0))
 tcp.listen(0)
 tcp_port = tcp.getsockname()[1]
+if mode == "refused":
+    tcp.close()  # the port stays named in the replies; a connect to it is refused
 fillers = []
 if mode == "backlog":
     # Fill the accept queue: with backlog 0 the kernel queues one (or two) connections.

@@ -21,7 +21,7 @@ PYTHON=$4
 WEFTCTL=$5
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
-"$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed: skipped"; exit 77; }
+need_pyepics "$PYTHON"
 command -v sqlite3 >/dev/null || { echo "sqlite3 CLI is not installed: skipped"; exit 77; }
 PORT=$(ca_port "$PYTHON")
 [[ -n $PORT ]] || fail "no free port"

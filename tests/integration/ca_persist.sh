@@ -25,7 +25,7 @@ PYTHON=$4
 SHIM=$5
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
-"$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
+need_pyepics "$PYTHON"
 DATA=$TMP/data
 STATE=$DATA/ca-soft-points.toml
 GATE=$TMP/gate
@@ -90,7 +90,7 @@ TOML
 
 # run NAME: weftd with the fsync gate shim, waited for.
 run() {
-  start_bg "$1" env LD_PRELOAD="$SHIM" GATE_FSYNC_MATCH=ca-soft-points GATE_FSYNC_GATE="$GATE" \
+  start_bg "$1" env LD_PRELOAD="$(preload_list "$WEFTD" "$SHIM")" GATE_FSYNC_MATCH=ca-soft-points GATE_FSYNC_GATE="$GATE" \
     "$WEFTD" --config "$TMP/weftd.toml" --for 120s
   wait_grep 20 "$TMP/$1.log" "all 3 services ready"
 }

@@ -12,7 +12,7 @@ CLIENT=$3
 PYTHON=$4
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
-"$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
+need_pyepics "$PYTHON"
 ca_box_config "$PYTHON" 100ms itest
 
 # A stand-in for caRepeater on the repeater port catches the beacons.

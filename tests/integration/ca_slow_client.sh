@@ -11,7 +11,7 @@ CLIENT=$3
 PYTHON=$4
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
-"$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed (apt-get install python3-pyepics): skipped"; exit 77; }
+need_pyepics "$PYTHON"
 ca_box_config "$PYTHON" 1ms slow - <<TOML
 send_buffer = 4096
 socket_send_buffer = 8192

@@ -8,7 +8,7 @@ CLIENT=$2
 PYTHON=$3
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
-"$PYTHON" -c 'import epics' 2>/dev/null || { echo "pyepics is not installed: skipped"; exit 77; }
+need_pyepics "$PYTHON"
 PORT=$(ca_port "$PYTHON")
 [[ -n $PORT ]] || fail "no free port"
 cat >"$TMP/weftd.toml" <<TOML

@@ -385,6 +385,14 @@ port_lines() {
   grep -F "port $2 (" "$1" || true
 }
 
+# need_pyepics PYTHON: skip the test (exit 77, ctest's SKIP_RETURN_CODE)
+# unless PYTHON imports Debian's pyepics (python3-pyepics, with libca).
+need_pyepics() {
+  "$1" -c 'import epics' 2>/dev/null && return 0
+  echo "SKIPPED: pyepics is not installed (apt-get install python3-pyepics)"
+  exit 77
+}
+
 # ca_port PYTHON: a loopback port free for TCP and UDP whose next port is
 # free for UDP too (the CA server's port and its repeater's), printed.
 ca_port() {
@@ -430,6 +438,10 @@ repeater_port = $((PORT + 1))
 $more
 TOML
 }
+
+# asan_build BINARY: true when BINARY is built with AddressSanitizer
+# (tools/dev test --sanitize), whose runtime changes what some checks see.
+asan_build() { ldd "$1" 2>/dev/null | grep -q 'libasan\.so'; }
 
 # preload_list BINARY LIB...: an LD_PRELOAD value that loads LIBs into
 # BINARY; a sanitized BINARY (tools/dev test --sanitize) gets its libasan

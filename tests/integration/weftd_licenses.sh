@@ -23,6 +23,10 @@ declare -A REVIEWED=(
   [libstdc++6]="GPL-3+ with the GCC Runtime Library Exception (copyright not DEP-5)"
   [libgcc-s1]="GPL-3+ with the GCC Runtime Library Exception (copyright not DEP-5)"
   [libgcrypt20]="LGPL-2.1+ (the library; the tools are GPL; copyright not DEP-5)"
+  # Only in a sanitized test build (tools/dev test --sanitize), never shipped;
+  # their copyright file is GCC's, the same as libstdc++6's.
+  [libasan8]="GPL-3+ with the GCC Runtime Library Exception (sanitized test builds only; copyright not DEP-5)"
+  [libubsan1]="GPL-3+ with the GCC Runtime Library Exception (sanitized test builds only; copyright not DEP-5)"
 )
 
 # gpl_only LICENCE: true when every "or" alternative has a GPL term

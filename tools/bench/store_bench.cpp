@@ -9,7 +9,10 @@
 //               is included, it would come anyway);
 //   throughput  --throughput-rows appended as fast as the writer takes
 //               them (the queue kept under half its capacity, so nothing
-//               is dropped): sustained rows/s and bytes per reading.
+//               is dropped): sustained rows/s and bytes per reading;
+//   raw         the same rows in weft's schema by a plain loop of
+//               prepared inserts, one transaction per batch
+//               (store_raw.cpp), and weft's throughput as a fraction of it.
 // The database lives in a fresh directory under --dir (default: the
 // current directory; /tmp may be a tmpfs, which writes nothing to disk).
 // Each figure is one "store key=value ..." line.
@@ -28,6 +31,7 @@
 
 #include "benches.hpp"
 #include "measure.hpp"
+#include "store_raw.hpp"
 #include "weft/core/log.hpp"
 #include "weft/drivers/store/store.hpp"
 
@@ -173,6 +177,13 @@ int run_store(const StoreArgs& a) {
       Run run;
       const Result r = measure(a, sync, true, run);
       print("throughput", sync, a, r, run);
+      const RawResult raw = raw_throughput(a, sync);
+      const double raw_rate = static_cast<double>(raw.rows) / raw.seconds;
+      std::printf("store mode=raw synchronous=%s batch_rows=%d readings=%llu seconds=%.2f rows_per_s=%.0f "
+                  "weft_throughput_over_raw=%.2f\n",
+                  store::to_string(sync), a.batch_rows, static_cast<unsigned long long>(raw.rows), raw.seconds,
+                  raw_rate, static_cast<double>(r.readings) / r.seconds / raw_rate);
+      std::fflush(stdout);
     }
   }
   return 0;

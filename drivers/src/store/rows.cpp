@@ -66,8 +66,10 @@ std::int64_t RowWriter::point_id(const std::string& name) {
 }
 
 std::int64_t RowWriter::boot_row(const BootId& boot) {
+  for (const auto& [known, id] : boots_) {
+    if (known == boot) return id;
+  }
   const std::string uuid = boot.to_string();
-  if (auto it = boots_.find(uuid); it != boots_.end()) return it->second;
   std::int64_t id = 0;
   find_boot_.reset();
   if (find_boot_.bind_text(1, uuid).step()) {
@@ -75,10 +77,10 @@ std::int64_t RowWriter::boot_row(const BootId& boot) {
   } else {
     insert_boot_.bind_text(1, uuid).run();
     id = sqlite3_last_insert_rowid(db_.handle());
-    new_boots_.push_back(uuid);
+    new_boots_.push_back(boot);
   }
   find_boot_.reset();
-  boots_.emplace(uuid, id);
+  boots_.emplace_back(boot, id);
   return id;
 }
 
@@ -136,7 +138,7 @@ void RowWriter::committed() {
 
 void RowWriter::rolled_back() {
   for (const auto& name : new_points_) points_.erase(name);
-  for (const auto& uuid : new_boots_) boots_.erase(uuid);
+  for (const BootId& boot : new_boots_) std::erase_if(boots_, [&](const auto& known) { return known.first == boot; });
   committed();
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "sqlite_db.hpp"
@@ -42,8 +43,11 @@ private:
   sql::Statement insert_reading_, find_point_, insert_point_, find_boot_, insert_boot_, insert_clock_,
       last_lost_, extend_lost_, insert_lost_, delete_delivered_, insert_delivered_, insert_put_, trim_puts_;
   std::unordered_map<std::string, std::int64_t> points_;
-  std::unordered_map<std::string, std::int64_t> boots_;  // boot uuid text -> row id
-  std::vector<std::string> new_points_, new_boots_;      // interned in the open transaction
+  // Boots by their bytes (a process writes one, so this is one entry; no
+  // uuid text is formatted per row).
+  std::vector<std::pair<BootId, std::int64_t>> boots_;
+  std::vector<std::string> new_points_;  // interned in the open transaction
+  std::vector<BootId> new_boots_;
 };
 
 // Columns: seq, point name, kind, value, quality, mono_ns, boot uuid, wall_ns, corrected wall.
