@@ -170,6 +170,14 @@ if(TARGET weftd AND TARGET weftctl)
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_client.py /usr/bin/python3)
   set_tests_properties(integration.ca_gateway PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
   # Stops landing with a search pending, inside a TCP connect, inside a circuit read.
+  # ca_gateway stage 2: writes through the gateway (ok, refused upstream, the
+  # upstream gone, a circuit lost and a stop with a write on the wire) and an
+  # upstream array as an array PV, pyepics against a real upstream weftd.
+  add_test(NAME integration.ca_gateway_write
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_write.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_write_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_gateway_write PROPERTIES LABELS integration TIMEOUT 150 SKIP_RETURN_CODE 77)
+
   add_test(NAME integration.ca_gateway_stop
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_stop.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl>
                    ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_gateway_fake_upstream.py /usr/bin/python3)

@@ -2,7 +2,9 @@
 # tests/console: weftd's console and weftctl as processes: weftctl --exec
 # (every command, exit codes, stale and live sockets, --simulate), refusal
 # of another uid (setpriv, as nobody), 100 concurrent clients and a client
-# that stops reading, and weftctl on a real terminal (tmux: completion,
+# that stops reading, churn (1,000 connections dropped every way, half-open
+# and byte-a-second clients: fds and RSS back to the baseline, SIGTERM with
+# half-open ones held), and weftctl on a real terminal (tmux: completion,
 # history); `config history`, `weftctl reload` and packaging/weftd.service;
 # the live reload on a real weftd ([store] changes among them), the
 # config-file watch (watch_config) and per-service log_level.
@@ -11,7 +13,7 @@ if(TARGET weftctl)
   set(WEFT_CONSOLE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/console)
   set(WEFT_CONSOLE_TESTS)
   foreach(script console_exec console_refusal console_clients weftctl_pty console_reload console_history weftctl_reload
-                 reload_concurrent reload_stop_midway reload_watch reload_watch_stop reload_log_level)
+                 console_churn reload_concurrent reload_stop_midway reload_watch reload_watch_stop reload_log_level)
     add_test(NAME console.${script}
              COMMAND bash ${WEFT_CONSOLE_DIR}/${script}.sh $<TARGET_FILE:weftd> $<TARGET_FILE:weftctl> /usr/bin/python3)
     list(APPEND WEFT_CONSOLE_TESTS console.${script})

@@ -127,8 +127,10 @@ void on_reading(Server& s, const Reading& r) {
     slot->from_bool = std::holds_alternative<bool>(r.value);
     if (const auto* array = std::get_if<NumberArray>(&r.value)) {
       slot->is_array = true;
-      slot->max_count = slot->soft != nullptr && slot->soft->kind == "array"
-                            ? slot->soft->max_length
+      // A soft point's max_length; else its owner's word (PointInfo::max_length), else the first length.
+      slot->max_count = slot->soft != nullptr && slot->soft->kind == "array" ? slot->soft->max_length
+                        : info != nullptr && info->max_length > 0
+                            ? info->max_length
                             : static_cast<std::uint32_t>(std::max<std::size_t>(1, array->size()));
     }
     slot->value = pv_value(*slot, r, slot->soft ? slot->soft->type : ca_pv::native_type(r.value, info));

@@ -26,6 +26,7 @@
 // [[service.ca_gateway.record]]
 //   name = "ioc:temp"              # the upstream PV
 //   point = "ioc.temp"             # the bus point (default: the name with ':' as '.')
+//   writable = false               # true: bus writes to the point go upstream (WRITE_NOTIFY)
 //
 // Stops cleanly at any await: every task waits on a socket or a deadline.
 #include <ifaddrs.h>
@@ -91,6 +92,7 @@ asio::awaitable<void> run(Context& ctx, const Settings& settings) {
     g.want(r.name, true);
     g.records.emplace(g.table.find(r.name)->id, &r);
   }
+  register_writers(g);
   ctx.ready();
   tasks.spawn(search_loop(g, search));
   tasks.spawn(reply_loop(g, search));
@@ -107,6 +109,11 @@ Gateway::Gateway(Context& c, const Settings& settings)
                                  settings.max_pvs),
       schedule(schedule_config(settings), c.clock().now()), watcher(c.clock().now()), local_ips(host_addresses()),
       search_kick(c.executor()), expiry_kick(c.executor()) {}
+
+Gateway::~Gateway() {
+  write_registrations.clear();  // no request reaches a gateway on its way out
+  for (auto& [server, c] : circuits) fail_circuit_writes(*c, "ca_gateway stopped");
+}
 
 bool Gateway::is_own(ca::ServerAddress a) const {
   for (const auto& o : s.own) {
@@ -157,6 +164,10 @@ void Gateway::on_connected(Circuit& c, const ca::ChannelInfo& info) {
     return;
   }
   expiry_kick.cancel();
+  if (const auto r = records.find(info.cid); r != records.end()) {
+    native_counts[info.cid] = info.count;
+    describe_point(*this, *r->second, *table.find(info.cid));
+  }
   subscribe_channel(c, info);
 }
 
@@ -184,6 +195,7 @@ void Gateway::on_circuit_end(Circuit& c, const std::string& why) {
   for (const auto& [cid, p] : c.pending) ids.push_back(cid);
   ctx.log().warn("ca_gateway: circuit to {} ended ({}): {} name(s) disconnected, searched again", c.peer, why,
                  ids.size());
+  fail_circuit_writes(c, "the circuit ended (" + why + ")");
   c.channels.clear();
   c.pending.clear();
   if (const auto it = circuits.find(c.server); it != circuits.end() && it->second.get() == &c) circuits.erase(it);
@@ -219,6 +231,7 @@ void Gateway::apply(const Expired& e) {
     for (auto& [server, c] : circuits) {
       const auto ch = c->channels.find(id);
       if (ch == c->channels.end()) continue;
+      fail_channel_writes(*c, id, "the PV was forgotten");
       ca::append_clear_channel(c->out, ch->second);
       c->send();
       c->channels.erase(ch);

@@ -10,6 +10,8 @@
 //   gateway_circuit.cpp     one TCP circuit per upstream server: hello, CREATE_CHAN,
 //                           EVENT_ADD TIME and CTRL, READ_NOTIFY CTRL, ECHO liveness
 //   gateway_points.cpp      record entries: upstream readings published as bus points
+//   gateway_writes.cpp      writable record entries: bus write requests as WRITE_NOTIFY upstream
+//   upstream_writes.cpp     one circuit's writes by IOID (public upstream_writes.hpp, unit-tested)
 //   gateway_console.cpp     `gateway` commands, weft.ca_gateway.* counters
 //   upstream_table.cpp      the PV table's state machine (public upstream_table.hpp, unit-tested)
 #pragma once
@@ -31,8 +33,10 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "weft/apps/ca_gateway/upstream_table.hpp"
+#include "weft/apps/ca_gateway/upstream_writes.hpp"
 #include "weft/core/commands.hpp"
 #include "weft/core/context.hpp"
+#include "weft/core/point_writes.hpp"
 #include "weft/core/task_group.hpp"
 #include "weft/drivers/ca/beacon_watcher.hpp"
 #include "weft/drivers/ca/circuit_reader.hpp"
@@ -51,6 +55,7 @@ inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 struct RecordEntry {
   std::string name;   // the upstream PV
   std::string point;  // the bus point (default: the name, ':' as '.')
+  bool writable = false;  // bus writes to the point go upstream as WRITE_NOTIFY
 };
 
 struct Settings {
@@ -74,6 +79,8 @@ Settings read_settings(const ConfigSection& section, const ConfigSection& root);
 
 struct Gateway;
 
+inline constexpr std::size_t kMaxWritesPerCircuit = 1024;  // queued and on the wire; more fail at once
+
 // One upstream server's circuit. Owned by the Gateway's map; its session
 // coroutine holds a shared_ptr, so the map may drop it while it winds down.
 struct Circuit {
@@ -90,6 +97,7 @@ struct Circuit {
   std::uint16_t server_minor = 0;
   std::unordered_map<std::uint32_t, ca::PendingChannel> pending;  // by cid (= the PV's id)
   std::unordered_map<std::uint32_t, ca::ChannelInfo> channels;    // by cid
+  UpstreamWrites writes{kMaxWritesPerCircuit};                    // by IOID (gateway_writes.cpp)
   MonoTime opened{};
   std::uint64_t bytes_in = 0, bytes_out = 0, messages_in = 0, echoes = 0, refused_messages = 0;
   void send();  // wakes the writer for what was appended to `out`
@@ -99,10 +107,22 @@ struct Counters {
   std::uint64_t search_datagrams = 0, search_replies = 0, own_replies_ignored = 0, beacons = 0,
                 beacon_anomalies = 0, boosts = 0, updates = 0, published = 0, circuits_opened = 0,
                 circuits_lost = 0, circuit_failures = 0, bad_replies = 0;
+  std::uint64_t writes = 0, writes_ok = 0, writes_failed = 0, writes_dropped = 0;
+};
+
+// The PointWriter of one writable record entry.
+struct RecordWriter final : PointWriter {
+  RecordWriter(Gateway& g, std::uint32_t pv_id) : gw(g), id(pv_id) {}
+  void submit(std::shared_ptr<PendingWrite> request) override;
+  Gateway& gw;
+  std::uint32_t id;
 };
 
 struct Gateway {
   Gateway(Context& c, const Settings& settings);
+  ~Gateway();  // fails every write still in flight (a stop): its asker gets an answer at once
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
   Context& ctx;
   const Settings& s;
   UpstreamTable table;
@@ -110,11 +130,14 @@ struct Gateway {
   ca::BeaconWatcher watcher;
   std::map<ca::ServerAddress, std::shared_ptr<Circuit>> circuits;
   std::unordered_map<std::uint32_t, const RecordEntry*> records;  // by PV id
+  std::unordered_map<std::uint32_t, std::uint32_t> native_counts;  // a record's channel count (CREATE_CHAN), kept while disconnected
   std::set<std::uint32_t> local_ips;  // the host's IPv4 addresses (own-server check)
   asio::steady_timer search_kick;     // the schedule changed: search_loop looks again
   asio::steady_timer expiry_kick;     // the table's next deadline may be earlier
   TaskGroup* tasks = nullptr;         // the service's children (circuits are spawned here)
   Counters n;
+  std::vector<std::unique_ptr<RecordWriter>> writers;       // writable record entries
+  std::vector<PointWrites::Registration> write_registrations;  // declared after writers: removed first
 
   bool is_own(ca::ServerAddress a) const;
   // Asks for a name (records hold; the console does not): schedules the search.
@@ -144,6 +167,15 @@ void subscribe_channel(Circuit& c, const ca::ChannelInfo& info);  // TIME and CT
 void publish_reading(Gateway& g, const RecordEntry& r, const UpstreamPv& pv);
 void publish_stale(Gateway& g, const RecordEntry& r, const UpstreamPv& pv);
 void describe_point(Gateway& g, const RecordEntry& r, const UpstreamPv& pv);
+// gateway_writes.cpp
+void register_writers(Gateway& g);  // throws std::runtime_error if a writable point has another owner
+void submit_write(Gateway& g, std::uint32_t id, std::shared_ptr<PendingWrite> request);
+void flush_writes(Circuit& c);  // the queued writes into c.out (abandoned ones dropped)
+void on_write_reply(Circuit& c, const ca::WriteNotifyReply& reply);
+bool on_write_error(Circuit& c, const ca::ErrorReport& report);  // true: it was about a write
+void finish_read_back(Circuit& c, std::uint32_t ioid);           // the read-back came: the write is done
+void fail_channel_writes(Circuit& c, std::uint32_t cid, const std::string& why);
+void fail_circuit_writes(Circuit& c, const std::string& why);
 // gateway_console.cpp
 std::vector<CommandRegistration> register_commands(Gateway& g);
 asio::awaitable<void> publish_counters(Gateway& g);

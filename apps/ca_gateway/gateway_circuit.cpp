@@ -2,7 +2,8 @@
 // circuit_connect_timeout), the hello (VERSION, CLIENT_NAME, HOST_NAME) and
 // CREATE_CHAN for every name found there; per channel EVENT_ADD DBR_TIME
 // (value | alarm), EVENT_ADD DBR_CTRL (property: metadata, enum strings) and
-// one READ_NOTIFY DBR_CTRL. The stream is cut by a CircuitReader (a message
+// one READ_NOTIFY DBR_CTRL; writes (gateway_writes.cpp) as WRITE_NOTIFY,
+// their replies and read-backs routed back by IOID. The stream is cut by a CircuitReader (a message
 // above the limits is refused and skipped, the circuit goes on); replies are
 // checked by client_channel before anything is believed. Liveness: after
 // echo_idle without a message an ECHO goes out; no message within
@@ -37,6 +38,17 @@ asio::awaitable<void> throw_if_stopped() {
   }
 }
 
+// " (a monitor update of ioc:wave)": the PV a refused message was for, when its header says.
+std::string about(const Circuit& c, const ca::Header& h) {
+  const auto command = static_cast<ca::Command>(h.command);
+  if (command != ca::Command::event_add && command != ca::Command::read_notify) return {};
+  const std::uint32_t id = h.p2 & ~(kCtrlSubscription | kWriteIoid);
+  const UpstreamPv* pv = c.gw.table.find(id);
+  if (pv == nullptr) return {};
+  return std::string(command == ca::Command::event_add ? " (a monitor update of " : " (a read reply of ") + pv->name +
+         ")";
+}
+
 void on_create(Circuit& c, std::uint32_t cid, const ca::Response& r) {
   const auto it = c.pending.find(cid);
   if (it == c.pending.end()) {
@@ -64,7 +76,9 @@ void on_create(Circuit& c, std::uint32_t cid, const ca::Response& r) {
   c.gw.on_lost(cid, true);
 }
 
-void on_data(Circuit& c, std::uint32_t cid, bool ctrl, const auto& reply) {
+// `read_back`: a write's READ_NOTIFY DBR_TIME; a value and stamp the monitor
+// already brought are not published twice.
+void on_data(Circuit& c, std::uint32_t cid, bool ctrl, const auto& reply, bool read_back = false) {
   const auto ch = c.channels.find(cid);
   if (ch == c.channels.end()) return;  // cleared meanwhile
   const std::uint16_t type = ctrl ? ca::ctrl_type(ch->second.native_type) : ca::time_type(ch->second.native_type);
@@ -77,6 +91,14 @@ void on_data(Circuit& c, std::uint32_t cid, bool ctrl, const auto& reply) {
   }
   const ca::Reading& r = std::get<ca::Reading>(decoded);
   if (r.status != ca::Eca::normal) return;  // no value in it
+  if (read_back) {
+    const UpstreamPv* pv = c.gw.table.find(cid);
+    if (pv != nullptr && pv->last && pv->last->stamp.sec_past_epoch == r.value.stamp.sec_past_epoch &&
+        pv->last->stamp.nsec == r.value.stamp.nsec && pv->last->elements == r.value.elements &&
+        pv->last->alarm == r.value.alarm) {
+      return;
+    }
+  }
   if (ctrl) {
     c.gw.on_ctrl(cid, r.value.meta);
   } else {
@@ -98,11 +120,21 @@ void handle(Circuit& c, const ca::Response& r) {
   } else if (const auto* u = std::get_if<ca::EventUpdate>(&r)) {
     on_data(c, u->subscription_id & ~kCtrlSubscription, (u->subscription_id & kCtrlSubscription) != 0, *u);
   } else if (const auto* rd = std::get_if<ca::ReadNotifyReply>(&r)) {
-    on_data(c, rd->ioid, true, *rd);
+    if (!is_write_ioid(rd->ioid)) {
+      on_data(c, rd->ioid, true, *rd);
+    } else if (const auto* w = c.writes.find(rd->ioid); w != nullptr && w->reading_back) {
+      const std::uint32_t cid = w->cid;
+      on_data(c, cid, false, *rd, true);  // published before the asker hears "ok"
+      finish_read_back(c, rd->ioid);
+    }
+  } else if (const auto* wr = std::get_if<ca::WriteNotifyReply>(&r)) {
+    on_write_reply(c, *wr);
   } else if (const auto* d = std::get_if<ca::ServerDisconn>(&r)) {
+    fail_channel_writes(c, d->cid, "the upstream disconnected the channel (SERVER_DISCONN)");
     if (c.channels.erase(d->cid) > 0 || c.pending.erase(d->cid) > 0) c.gw.on_lost(d->cid, true);
   } else if (const auto* e = std::get_if<ca::ErrorMessage>(&r)) {
     const ca::ErrorReport report = ca::read_error(*e);
+    if (on_write_error(c, report)) return;  // the write's asker has it
     const UpstreamPv* pv = c.gw.table.find(report.cid);
     c.gw.ctx.log().warn("ca_gateway: {} reports {}{}", c.peer, report.message(), pv ? " (PV " + pv->name + ")" : "");
   }
@@ -151,9 +183,9 @@ asio::awaitable<void> read_loop(Circuit& c, std::string& why) {
       }
       if (const auto* refused = std::get_if<ca::Refused>(&next)) {
         if (c.refused_messages++ == 0) {
-          g.ctx.log().warn("ca_gateway: {}: a message of {} payload bytes is above the limits ({}); skipped, the "
-                           "circuit goes on (further ones are counted, not logged)",
-                           c.peer, refused->header.payload_size, refused->error.message());
+          g.ctx.log().warn("ca_gateway: {}: a message of {} payload bytes{} is above the limits ({}); skipped, the "
+                           "circuit goes on (further ones are counted, not logged: `gateway` refused)",
+                           c.peer, refused->header.payload_size, about(c, refused->header), refused->error.message());
         }
         continue;
       }
@@ -173,7 +205,9 @@ asio::awaitable<void> write_loop(Circuit& c, std::string& why) {
   Gateway& g = c.gw;
   std::vector<std::uint8_t> sending;
   for (;;) {
-    while (c.out.empty()) {
+    for (;;) {
+      flush_writes(c);  // writes go out in the order asked; an abandoned one never
+      if (!c.out.empty()) break;
       c.kick.expires_at(asio::steady_timer::time_point::max());
       co_await c.kick.async_wait(kTuple);
       co_await throw_if_stopped();

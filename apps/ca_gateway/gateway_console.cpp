@@ -7,7 +7,8 @@
 //                      a dead name is answered from the negative cache, sending no search
 // and, every second, the counters as points weft.ca_gateway.* (pvtotal, connected,
 // active, inactive, connecting, dead, disconnected, circuits, search_datagrams,
-// search_replies, beacon_anomalies, updates, dead_hits, own_replies_ignored).
+// search_replies, beacon_anomalies, updates, dead_hits, own_replies_ignored, writes,
+// writes_failed).
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <fmt/format.h>
@@ -54,12 +55,15 @@ std::string render_summary(const Gateway& g) {
                      g.schedule.size());
   out += fmt::format("beacons {} beacon_anomalies {} boosts {} updates {} published {}\n", g.n.beacons,
                      g.n.beacon_anomalies, g.n.boosts, g.n.updates, g.n.published);
+  out += fmt::format("writes {} writes_ok {} writes_failed {} writes_dropped {}\n", g.n.writes, g.n.writes_ok,
+                     g.n.writes_failed, g.n.writes_dropped);
   out += fmt::format("circuits {} opened {} lost {} failed {}\n", g.circuits.size(), g.n.circuits_opened,
                      g.n.circuits_lost, g.n.circuit_failures);
   for (const auto& [server, c] : g.circuits) {
-    out += fmt::format("  circuit {} {} channels {} pending {} bytes_in {} bytes_out {} echoes {} refused {}\n",
-                       c->peer, c->up ? "up" : c->tcp_up ? "hello" : "tcp-connect", c->channels.size(), c->pending.size(), c->bytes_in,
-                       c->bytes_out, c->echoes, c->refused_messages);
+    out += fmt::format(
+        "  circuit {} {} channels {} pending {} writes_in_flight {} bytes_in {} bytes_out {} echoes {} refused {}\n",
+        c->peer, c->up ? "up" : c->tcp_up ? "hello" : "tcp-connect", c->channels.size(), c->pending.size(),
+        c->writes.size(), c->bytes_in, c->bytes_out, c->echoes, c->refused_messages);
   }
   return out;
 }
@@ -163,6 +167,8 @@ asio::awaitable<void> publish_counters(Gateway& g) {
     g.ctx.publish("weft.ca_gateway.updates", static_cast<std::int64_t>(g.n.updates));
     g.ctx.publish("weft.ca_gateway.dead_hits", static_cast<std::int64_t>(c.dead_hits));
     g.ctx.publish("weft.ca_gateway.own_replies_ignored", static_cast<std::int64_t>(g.n.own_replies_ignored));
+    g.ctx.publish("weft.ca_gateway.writes", static_cast<std::int64_t>(g.n.writes));
+    g.ctx.publish("weft.ca_gateway.writes_failed", static_cast<std::int64_t>(g.n.writes_failed));
   }
 }
 

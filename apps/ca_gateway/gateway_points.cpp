@@ -3,11 +3,15 @@
 // reading's wall time (mono time: when it arrived), so record stores it,
 // upload sends it and the box's own ca service serves it. Values as the bus
 // allows: DOUBLE/FLOAT -> number, SHORT/LONG/CHAR/ENUM -> integer (an
-// ENUM's state names go into the point's description), STRING -> text;
-// arrays are not published (logged once per PV). Quality: an upstream
+// ENUM's state names go into the point's description), STRING -> text; a
+// numeric array channel (native count > 1) -> a NumberArray, so the box
+// serves it as an array PV again (its size was bounded by max_array_bytes
+// when it was read: a bigger one never gets here); ENUM and STRING arrays
+// are not published (logged once per PV). Quality: an upstream
 // alarm severity INVALID -> comm_error; the channel disconnected -> the
 // last value again as stale. CTRL metadata becomes the point's description
-// (unit, precision, display and control limits, state names); the alarm
+// (unit, precision, display and control limits, state names; an array's
+// native count as max_length, described as soon as it connects); the alarm
 // limits are not copied, so the box's ca does not re-derive an alarm the
 // upstream did not raise.
 #include <chrono>
@@ -20,12 +24,16 @@
 
 namespace weft::apps::ca_gateway {
 
-std::optional<weft::Value> bus_value(const ca::Value& v) {
+std::optional<weft::Value> bus_value(const ca::Value& v, std::uint32_t native_count) {
   if (const auto* text = std::get_if<std::vector<std::string>>(&v.elements)) {
-    if (text->size() != 1) return std::nullopt;
+    if (text->size() != 1 || native_count > 1) return std::nullopt;
     return weft::Value{text->front()};
   }
   const auto& numbers = std::get<std::vector<double>>(v.elements);
+  if (native_count > 1 || numbers.size() > 1) {
+    if (v.type == ca::ValueType::enumerated || v.type == ca::ValueType::string) return std::nullopt;
+    return weft::Value{NumberArray(numbers)};
+  }
   if (numbers.size() != 1) return std::nullopt;
   switch (v.type) {
     case ca::ValueType::float32:
@@ -59,15 +67,22 @@ void publish(Gateway& g, const RecordEntry& r, const weft::Value& value, Quality
   ++g.n.published;
 }
 
+std::uint32_t native_count(const Gateway& g, std::uint32_t id) {
+  const auto it = g.native_counts.find(id);
+  return it == g.native_counts.end() ? 1 : it->second;
+}
+
 }  // namespace
 
 void publish_reading(Gateway& g, const RecordEntry& r, const UpstreamPv& pv) {
   if (!pv.last) return;
-  const auto value = bus_value(*pv.last);
+  const std::uint32_t count = native_count(g, pv.id);
+  const auto value = bus_value(*pv.last, count);
   if (!value) {
     if (pv.updates == 1) {
-      g.ctx.log().warn("ca_gateway: {} has {} elements: arrays are not published as points (point {})", pv.name,
-                       pv.last->size(), r.point);
+      g.ctx.log().warn("ca_gateway: {} is a {} channel of {} element(s) ({} now): not published as point {} (only "
+                       "numeric arrays and single values are)",
+                       pv.name, ca::to_string(pv.last->type), count, pv.last->size(), r.point);
     }
     return;
   }
@@ -76,18 +91,25 @@ void publish_reading(Gateway& g, const RecordEntry& r, const UpstreamPv& pv) {
 
 void publish_stale(Gateway& g, const RecordEntry& r, const UpstreamPv& pv) {
   if (!pv.last) return;
-  const auto value = bus_value(*pv.last);
+  const auto value = bus_value(*pv.last, native_count(g, pv.id));
   if (value) publish(g, r, *value, Quality::stale, g.ctx.clock().wall_ns());
 }
 
 void describe_point(Gateway& g, const RecordEntry& r, const UpstreamPv& pv) {
-  if (!pv.meta) return;
-  const ca::Metadata& m = *pv.meta;
+  const std::uint32_t count = native_count(g, pv.id);
   PointInfo info;
-  info.unit = m.units;
-  if (m.precision) info.precision = *m.precision;
+  if (count > 1) info.max_length = count;  // the box serves the upstream's native count (NELM)
   info.description = "via ca_gateway from " + pv.name;
   if (info.description.size() > 39) info.description.resize(39);
+  info.monitor_deadband = -1;  // every upstream update is passed on (the upstream applied its own deadband)
+  info.archive_deadband = -1;
+  if (!pv.meta) {  // connected, its CTRL not read yet: the count, before the first reading
+    if (count > 1) g.ctx.bus().describe(r.point, std::move(info));
+    return;
+  }
+  const ca::Metadata& m = *pv.meta;
+  info.unit = m.units;
+  if (m.precision) info.precision = *m.precision;
   if (m.upper_disp > m.lower_disp) {
     info.display_low = m.lower_disp;
     info.display_high = m.upper_disp;
@@ -97,8 +119,6 @@ void describe_point(Gateway& g, const RecordEntry& r, const UpstreamPv& pv) {
     info.control_high = m.upper_ctrl;
   }
   info.states = m.enum_strings;
-  info.monitor_deadband = -1;  // every upstream update is passed on (the upstream applied its own deadband)
-  info.archive_deadband = -1;
   g.ctx.bus().describe(r.point, std::move(info));
 }
 

@@ -102,6 +102,7 @@ Settings read_settings(const ConfigSection& section, const ConfigSection& root) 
     }
     r.point = t.string("point", default_point(r.name));
     if (r.point.empty()) t.fail("point", "must not be empty");
+    r.writable = t.boolean("writable", false);
     if (!names.insert(r.name).second) t.fail("name", "'" + r.name + "' is listed twice");
     if (!points.insert(r.point).second) t.fail("point", "'" + r.point + "' is the point of two entries");
     t.reject_unknown_keys();

@@ -83,6 +83,7 @@ boost::asio::awaitable<void> AsciiReader::serve(ByteStream& stream) {
         lose_stream(error);
         co_return;
       }
+      port_works();  // the device is there and talking
       on_bytes(std::string_view(chunk.data(), n), now);
     }
     check_stale(now);

@@ -257,6 +257,9 @@ boost::asio::awaitable<std::optional<boost::system::error_code>> BusPoller::poll
   for (const auto& read : i.reads) {
     const auto result = co_await master.transact(
         modbus::read_request(read.function, i.cfg.unit, read.range.start, read.range.count), port_.master);
+    if (!std::holds_alternative<modbus::Error>(result) ||
+        std::get<modbus::Error>(result).code == modbus::errc::exception_response)
+      port_works();  // the device answered
     if (const auto* e = std::get_if<modbus::Error>(&result)) {
       // We are being stopped: a cancelled transaction is not a device error.
       if (e->code == std::errc::operation_canceled)

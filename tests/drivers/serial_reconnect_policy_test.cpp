@@ -23,7 +23,7 @@ PortError error(PortErrorKind kind) { return PortError{kind, 0, std::string("por
 
 }  // namespace
 
-TEST_CASE("serial reconnect policy: backoff doubles up to max and resets on success", "[serial]") {
+TEST_CASE("serial reconnect policy: backoff doubles up to max and resets once the port works", "[serial]") {
   ReconnectPolicy policy(ReconnectOptions{.min_delay = 100ms, .max_delay = 1s});
   CHECK(policy.state() == PortState::closed);
   CHECK(policy.next_delay() == Duration::zero());  // the first attempt is immediate
@@ -36,7 +36,14 @@ TEST_CASE("serial reconnect policy: backoff doubles up to max and resets on succ
   CHECK(delays == std::vector<Duration>{100ms, 200ms, 400ms, 800ms, 1s, 1s, 1s});
   CHECK(policy.consecutive_failures() == 7);
 
+  // An open alone does not reset it (a dying adapter opens, then fails every read)...
   (void)policy.on_open_ok();
+  CHECK(policy.consecutive_failures() == 7);
+  (void)policy.on_io_error(make_error_code(boost::system::errc::io_error));
+  CHECK(policy.next_delay() == 1s);
+  // ... a good exchange on the open port does.
+  (void)policy.on_open_ok();
+  policy.on_io_ok();
   CHECK(policy.consecutive_failures() == 0);
   CHECK(policy.next_delay() == Duration::zero());
   (void)policy.on_open_failed(error(PortErrorKind::in_use));

@@ -1,6 +1,7 @@
 // ReconnectPolicy: the state machine and backoff arithmetic, nothing else.
 //
 //   closed/absent/failed --open ok--> open --io error--> absent | failed
+//   (the back-off counts failures until on_io_ok(), not until an open)
 //   closed/absent/failed --open failed--> absent (not_found) | failed (other kinds)
 #include "weft/drivers/serial/reconnect_policy.hpp"
 
@@ -40,7 +41,6 @@ Duration ReconnectPolicy::next_delay() const noexcept {
 }
 
 std::optional<PortTransition> ReconnectPolicy::on_open_ok() {
-  failures_ = 0;
   return move_to(PortState::open, std::nullopt, {});
 }
 

@@ -1,6 +1,6 @@
 // Upstream CA readings as bus readings: types to the bus's Value kinds,
 // INVALID severity as comm_error, the EPICS time stamp as wall ns (exact),
-// arrays and zero stamps refused.
+// numeric arrays as NumberArray (ENUM and STRING arrays and zero stamps refused).
 #include "weft/apps/ca_gateway/point_value.hpp"
 
 #include <catch2/catch.hpp>
@@ -28,10 +28,28 @@ TEST_CASE("gateway points: CA types map to the bus's values", "[ca_gateway][poin
   CHECK(bus_value(value_of(VT::enumerated, std::vector<double>{1})) == std::optional<weft::Value>(std::int64_t{1}));
   CHECK(bus_value(value_of(VT::string, std::vector<std::string>{"hello"})) ==
         std::optional<weft::Value>(std::string("hello")));
-  // Arrays and empty values are not published.
-  CHECK_FALSE(bus_value(value_of(VT::float64, std::vector<double>{1, 2})).has_value());
+  // An empty scalar and a STRING array are not published.
   CHECK_FALSE(bus_value(value_of(VT::float64, std::vector<double>{})).has_value());
-  CHECK_FALSE(bus_value(value_of(VT::string, std::vector<std::string>{"a", "b"})).has_value());
+  CHECK_FALSE(bus_value(value_of(VT::string, std::vector<std::string>{"a", "b"}), 2).has_value());
+  CHECK_FALSE(bus_value(value_of(VT::string, std::vector<std::string>{"a"}), 2).has_value());
+}
+
+TEST_CASE("gateway points: numeric array channels become arrays, whatever their current length",
+          "[ca_gateway][points]") {
+  using VT = ca::ValueType;
+  const std::vector<double> three{1.5, -2, 3};
+  for (const VT t : {VT::float64, VT::float32, VT::int32, VT::int16, VT::uint8}) {
+    CAPTURE(ca::to_string(t));
+    CHECK(bus_value(value_of(t, three), 8) == std::optional<weft::Value>(NumberArray(three)));
+    // A 4.13 server sends the current length: 1 and 0 elements of an array channel stay arrays.
+    CHECK(bus_value(value_of(t, std::vector<double>{4}), 8) ==
+          std::optional<weft::Value>(NumberArray(std::vector<double>{4})));
+    CHECK(bus_value(value_of(t, std::vector<double>{}), 8) == std::optional<weft::Value>(NumberArray()));
+  }
+  // More elements than one on a channel said to be scalar: an array too, never the first element alone.
+  CHECK(bus_value(value_of(VT::float64, three)) == std::optional<weft::Value>(NumberArray(three)));
+  // ENUM arrays are not published (the bus has no array of states).
+  CHECK_FALSE(bus_value(value_of(VT::enumerated, three), 3).has_value());
 }
 
 TEST_CASE("gateway points: INVALID severity is comm_error, the rest good", "[ca_gateway][points]") {

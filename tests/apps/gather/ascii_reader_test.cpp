@@ -5,7 +5,9 @@
 // go stale once per silence (and fresh on the next good line), publish
 // comm-error once when the port goes, and log one line per state change.
 // NMEA: bad and missing checksums are counted as such, unknown sentences
-// ignored. A polled instrument sends its request every period.
+// ignored. A polled instrument sends its request every period. A port
+// that opens and hangs up at once backs off (reopen_min doubling to
+// reopen_max); one that delivered a line starts again from reopen_min.
 #include "weft/apps/gather/ascii_reader.hpp"
 
 #include <catch2/catch.hpp>
@@ -20,6 +22,7 @@
 #include "support/virtual_runtime.hpp"
 #include "weft/core/bus.hpp"
 #include "weft/core/runtime.hpp"
+#include "weft/core/task_group.hpp"
 #include "weft/drivers/pipe_stream.hpp"
 
 using namespace std::chrono_literals;
@@ -285,4 +288,87 @@ request = "READ?\r\n"
   CHECK(run.readings[3].quality == Quality::stale);
   CHECK(run.readings[3].ms == 10100);
   CHECK(std::get<double>(run.readings[3].value) == Approx(1.7));
+}
+
+// Named, not anonymous: the tests are built as unity chunks.
+namespace ascii_backoff_test {
+
+const char* const kFlaky = R"(
+[service.gather]
+[[serial]]
+name = "met"
+path = "/dev/test-met"
+reopen_min = "100ms"
+reopen_max = "400ms"
+[[instrument]]
+name = "weather"
+port = "met"
+protocol = "ascii"
+format = "kv"
+period = "1s"
+  [[instrument.point]]
+  name = "temperature"
+  key = "T"
+)";
+
+// Every open finds a device that hangs up at once (end of file on the
+// first read), except open number `talker`, which first sends a line.
+class FlakyPort final : public weft::apps::PortBinding {
+public:
+  FlakyPort(weft::TaskGroup& peers, std::vector<std::int64_t>& opens, std::size_t talker)
+      : peers_(peers), opens_(opens), talker_(talker) {}
+  boost::asio::awaitable<weft::apps::OpenedPort> open(weft::Context& ctx) override {
+    opens_.push_back(weft::test::ms_since_start(ctx.clock().now()));
+    auto [mine, theirs] = weft::make_pipe(ctx.executor());
+    if (opens_.size() == talker_) peers_.spawn(talk_then_hang_up(std::move(theirs)));
+    co_return weft::apps::OpenedPort{std::move(mine), std::nullopt};  // `theirs`, if still here, hangs up now
+  }
+
+private:
+  static boost::asio::awaitable<void> talk_then_hang_up(std::unique_ptr<weft::PipeEnd> end) {
+    const std::string line = "T=21.5\n";
+    co_await boost::asio::async_write(*end, boost::asio::buffer(line), boost::asio::use_awaitable);
+  }
+  weft::TaskGroup& peers_;
+  std::vector<std::int64_t>& opens_;
+  std::size_t talker_;
+};
+
+}  // namespace ascii_backoff_test
+
+TEST_CASE("ascii reader: a port that hangs up after every open backs off, a line resets the back-off",
+          "[ascii][reader]") {
+  using namespace ascii_backoff_test;
+  const weft::Config config = weft::Config::parse(kFlaky, "flaky.toml");
+  const auto root = config.root();
+  const weft::apps::GatherConfig gather = weft::apps::read_gather_config(root, *root.table("service")->table("gather"));
+  std::vector<std::int64_t> opens;
+  std::uint64_t good_lines = 0;
+  weft::Runtime runtime(weft::test::virtual_options());
+  runtime.add(weft::coroutine_service("reader", {}, {}, [&](weft::Context& ctx) -> boost::asio::awaitable<void> {
+    weft::TaskGroup tasks(ctx.executor());
+    weft::apps::AsciiReader reader(ctx, gather.ports[0], gather.instruments[0],
+                                   std::make_unique<FlakyPort>(tasks, opens, 5));
+    auto count_then_stop = [&]() -> boost::asio::awaitable<void> {
+      co_await ctx.sleep_until(ctx.clock().now() + 1500ms);
+      good_lines = reader.instrument_counters().good_polls;
+      runtime.request_stop();
+    };
+    tasks.spawn(reader.run([&] { ctx.ready(); }));
+    tasks.spawn(count_then_stop());
+    co_await tasks.join();
+  }));
+  REQUIRE(runtime.run() == weft::kExitOk);
+
+  // Opens at 0, 100, 300, 700, 1100 (the talker), then 1200 and 1400.
+  std::vector<std::int64_t> gaps;
+  for (std::size_t k = 1; k < opens.size(); ++k) gaps.push_back(opens[k] - opens[k - 1]);
+  INFO("gaps between opens (ms): " << Catch::Detail::stringify(gaps));
+  CHECK(good_lines == 1);
+  REQUIRE(opens.size() == 7);
+  const std::int64_t backoff_ms[] = {100, 200, 400, 400, 100, 200};
+  for (std::size_t k = 0; k < gaps.size(); ++k) {
+    CHECK(gaps[k] >= backoff_ms[k]);
+    CHECK(gaps[k] <= backoff_ms[k] + 20);
+  }
 }

@@ -6,6 +6,7 @@
 // updates by the deadbands. Plain data; every field may be unset.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ struct PointInfo {
   // negative: every reading, changed or not.
   double monitor_deadband = 0;
   double archive_deadband = 0;
+  // An array point's capacity (CA's native element count, EPICS NELM), when
+  // its owner knows it (ca_gateway: the upstream channel's count); 0: the
+  // length of its first reading.
+  std::uint32_t max_length = 0;
 
   friend bool operator==(const PointInfo&, const PointInfo&) = default;
 };

@@ -75,6 +75,9 @@ public:
   static constexpr std::size_t kRecordedFrames = 64;
 
 protected:
+  // A good exchange on the open port (an answer, a line): resets the
+  // reopen back-off, which an open alone does not.
+  void port_works() noexcept { reconnect_.on_io_ok(); }
   // Talks to the instruments over the open stream; returns once the stream
   // failed and report_io_error() was called. A cancellation propagates.
   virtual boost::asio::awaitable<void> serve(ByteStream& stream) = 0;
