@@ -65,6 +65,10 @@ initial = 1
 name = "sp.note"
 type = "text"
 initial = "hello"
+
+[[soft_point]]
+name = "sp.extra"
+initial = 7
 TOML
 
 cat >"$TMP/gw.toml" <<TOML
@@ -100,6 +104,21 @@ note "first caget through the box, unknown names, CREATE_CHAN without a search"
 timeout 60 "$PYTHON" "$CLIENT" first "$GW" >"$TMP/first.out" 2>&1 || fail "client: $(cat "$TMP/first.out")"
 grep -v "^CA.Client.Exception\|^ *Warning\|^ *Context\|^ *Source File\|^ *Current Time\|^\.\.\.\.\|^$" "$TMP/first.out"
 
+note "repeats of a dead name: NOT_FOUND from the negative cache, no upstream search"
+gw_counter() { ctl gateway | tr ' ' '\n' | grep -A1 -x "$1" | tail -1; }
+before=$(gw_counter search_datagrams)
+hits_before=$(gw_counter dead_hits)
+for i in 1 2 3 4 5; do
+  "$PYTHON" "$CLIENT" held "$GW" ioc:nosuch:b search 3 >"$TMP/rep.out" 2>&1
+  grep -q "^answer \[14\]" "$TMP/rep.out" || fail "repeat $i of dead ioc:nosuch:b: $(cat "$TMP/rep.out")"
+done
+sleep 0.5
+after=$(gw_counter search_datagrams)
+hits=$(gw_counter dead_hits)
+((after == before)) || fail "5 DO_REPLY searches of a dead name sent $((after - before)) upstream search datagrams"
+((hits == hits_before + 5)) || fail "dead_hits $hits_before -> $hits, not +5"
+echo "ok: 5 repeats: NOT_FOUND each, dead_hits +5, upstream search datagrams stayed at $after"
+
 note "two monitoring clients, one upstream channel"
 rm -f "$TMP/stop"
 start_bg mon1 "$PYTHON" "$CLIENT" monitor "$GW" "$TMP/mon1.txt" 90 "$TMP/stop"
@@ -113,10 +132,10 @@ ctl "gateway pvs active" >"$TMP/pvs.out"
 grep -q "^ioc:hb:uptime_s active" "$TMP/pvs.out" || fail "ioc:hb:uptime_s not active: $(cat "$TMP/pvs.out")"
 upctl "ca clients" >"$TMP/upclients.out"
 # The gateway is the upstream's only client (user weft): one channel per name it was asked for, whatever the
-# number of downstream clients: ioc:sp:flow, ioc:sp:mode, ioc:sp:note, ioc:hb:uptime_s, each with its
+# number of downstream clients: ioc:sp:extra, ioc:sp:flow, ioc:sp:mode, ioc:sp:note, ioc:hb:uptime_s, each with its
 # TIME and CTRL subscription (the dead names have none).
 grep -E "weft@" "$TMP/upclients.out" >"$TMP/weft.line" || fail "the gateway is not a client upstream: $(cat "$TMP/upclients.out")"
-grep -qE "\b4 channels, 8 subscriptions\b" "$TMP/weft.line" || fail "upstream channels of the gateway: $(cat "$TMP/upclients.out")"
+grep -qE "\b5 channels, 10 subscriptions\b" "$TMP/weft.line" || fail "upstream channels of the gateway: $(cat "$TMP/upclients.out")"
 echo "ok: upstream: $(cat "$TMP/weft.line")"
 
 note "upstream killed: the monitors see the disconnect"

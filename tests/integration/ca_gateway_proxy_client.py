@@ -59,6 +59,12 @@ def udp_search(name, do_reply, cid, wait):
 
 
 def first():
+    # One search datagram, never repeated, for an upstream name nobody asked for yet: held by the box
+    # and answered once the upstream channel is connected (not dropped, waiting for a retry).
+    got = udp_search("ioc:sp:extra", False, 100, 3.0)
+    check(len(got) == 1 and got[0][0] == SEARCH and got[0][2] == 100,
+          f"a single DONT_REPLY search for the new ioc:sp:extra is answered, in "
+          f"{got[0][3] * 1000 if got else -1:.1f} ms ({got})")
     import epics
     t0 = time.monotonic()
     pv = epics.PV("ioc:sp:flow", form="ctrl")
