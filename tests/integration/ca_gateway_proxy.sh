@@ -94,6 +94,16 @@ TOML
 ctl() { timeout 20 "$WEFTCTL" --socket "$TMP/gw.sock" --timeout 10 --exec "$1"; }
 upctl() { timeout 20 "$WEFTCTL" --socket "$TMP/up.sock" --timeout 10 --exec "$1"; }
 
+note "a bad proxy pattern is a config error at its file:line"
+sed 's/^proxy = .*/proxy = ["ioc:*", "ioc:[ab"]/' "$TMP/gw.toml" >"$TMP/bad.toml"
+line=$(grep -n '^proxy' "$TMP/bad.toml" | cut -d: -f1)
+status=0
+"$WEFTD" --check-config "$TMP/bad.toml" >"$TMP/bad.out" 2>&1 || status=$?
+((status == 2)) || fail "--check-config of a bad pattern exited $status: $(cat "$TMP/bad.out")"
+grep -q "bad.toml:$line" "$TMP/bad.out" && grep -q "ioc:\[ab' has a '\[' without its '\]'" "$TMP/bad.out" ||
+  fail "the error does not name bad.toml:$line and the pattern: $(cat "$TMP/bad.out")"
+echo "ok: $(grep -m1 "bad.toml:$line" "$TMP/bad.out")"
+
 start_bg up "$WEFTD" --config "$TMP/up.toml" --for 150s
 wait_grep 15 "$TMP/up.log" "all 3 services ready"
 start_bg gw "$WEFTD" --config "$TMP/gw.toml" --for 150s
