@@ -157,7 +157,11 @@ for m in mon1 mon2; do
     fail "$m saw no disconnect: $(tail -5 "$TMP/$m.txt")"
 done
 echo "ok: both monitors disconnected"
-sleep 1
+# A disconnected name has no connect deadline upstream: the box's own hold time (connect_timeout) ends the wait.
+"$PYTHON" "$CLIENT" held "$GW" ioc:sp:flow search 5 >"$TMP/held.out" 2>&1
+grep -qE "^answer \[14\] after (0\.9|1\.|2\.)" "$TMP/held.out" ||
+  fail "a DO_REPLY search for the disconnected ioc:sp:flow: $(cat "$TMP/held.out") (NOT_FOUND after ~1 s expected)"
+echo "ok: a DO_REPLY search for the disconnected ioc:sp:flow: NOT_FOUND when the box's hold ended ($(grep answer "$TMP/held.out"))"
 
 note "upstream restarted on the same port: the monitors resume"
 mv "$TMP/up.log" "$TMP/up-first.log"

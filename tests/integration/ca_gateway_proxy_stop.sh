@@ -135,6 +135,13 @@ note "B: stop ca with the monitor's name held and a search still to resolve"
 start_bg s3 "$PYTHON" "$CLIENT" held "$GW" ioc:absent:3 search 4
 wait_ctl 20 gateway "waiting 1$"
 ctl "stop ca" >/dev/null
+ctl gateway >"$TMP/gw_after_stop.out"
+ctl "gateway pvs connecting" >"$TMP/pvs_after_stop.out"
+grep -q "^ioc:absent:3 connecting" "$TMP/pvs_after_stop.out" ||
+  fail "ioc:absent:3 is no longer connecting: too late to see what the stop did ($(cat "$TMP/pvs_after_stop.out"))"
+grep -qE "waiting 0$" "$TMP/gw_after_stop.out" ||
+  fail "ca stopped, yet the gateway still waits to answer it: $(grep proxy "$TMP/gw_after_stop.out")"
+echo "ok: ca stopped: the gateway forgot the held search at once (ioc:absent:3 still connecting upstream)"
 wait_ctl 20 "gateway pvs inactive" "^ioc:hb:uptime_s inactive"
 echo "ok: ca stopped: the gateway released ioc:hb:uptime_s (inactive)"
 wait_ctl 30 "gateway pvs dead" "^ioc:absent:3 dead"
