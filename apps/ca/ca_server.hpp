@@ -25,8 +25,10 @@
 //   ca_console.cpp    `ca ...` commands, the dump section, weft.ca.* counters
 //   ca_pv.cpp         pure functions (public ca_pv.hpp, unit-tested): names, types,
 //                     metadata and limit alarms, deadband events, record fields
-// Seams for the gateway (issue 14): ca_udp.cpp knows only SearchSide (which
-// names are served, the TCP port), not the PV table; ca_circuit.cpp knows
+// Seams for the gateway (issue 14): names the service does not serve are
+// asked of a NameProvider (weft/apps/ca/name_provider.hpp; ca_provided.cpp),
+// which knows nothing of this service's types; ca_udp.cpp knows only
+// SearchSide (which names are served, the TCP port), not the PV table; ca_circuit.cpp knows
 // the stream, not what a request means (handle()); only ca_pvs.cpp and
 // ca_writes.cpp know the bus.
 #pragma once
@@ -75,11 +77,12 @@ using asio::ip::tcp;
 using asio::ip::udp;
 inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-// What the UDP side of a CA server needs (ca_udp.cpp): which names it
-// creates channels for and where its circuits listen. The server's PV table
-// fills `serves`; the gateway's would ask its upstream cache.
 // A SEARCH for a name not served: what SearchSide::provide did with it.
 enum class Provide : std::uint8_t { no, now, held };
+
+// What the UDP side of a CA server needs (ca_udp.cpp): which names it
+// creates channels for and where its circuits listen. The server's PV table
+// fills `serves`; `provide` asks a name provider (ca_provided.cpp).
 struct SearchSide {
   ca::Limits limits;
   std::uint16_t tcp_port = 0;                     // advertised in search replies and beacons
