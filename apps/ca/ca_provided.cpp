@@ -9,6 +9,8 @@
 //   search reply / the channel when found; when not found (dead, hold time
 //   over, the provider stopped) NOT_FOUND only to a DO_REPLY search,
 //   CREATE_CH_FAIL to a create, nothing to other searches (pitfall 13).
+// - A repeat of a held search (same client address and search ID: libca
+//   repeats until answered) is not held again, so it is answered once.
 // - A circuit that closes drops its held requests (drop_held, from its
 //   destructor): nothing is answered on a circuit that is gone.
 // - A provided PV lives in the table while a channel holds it (the provider
@@ -102,12 +104,23 @@ Provide provide_search(Server& s, const ca::Search& q, udp::socket& sock, const 
   const std::string name = q.name;
   switch (p->lookup(name)) {
     case Lookup::connected: return Provide::now;
-    case Lookup::pending:
+    case Lookup::pending: {
+      // libca repeats a search until it is answered: a repeat of one held already is not held twice
+      // (it would be answered twice).
+      const bool repeat = s.provided.held.holds(name, [&](const HeldRequest& r) {
+        const auto* h = std::get_if<HeldSearch>(&r);
+        return h != nullptr && h->from == from && h->search_id == q.search_id;
+      });
+      if (repeat) {
+        ++s.provided.repeats;
+        return Provide::held;
+      }
       if (!hold(s, *p, name, HeldSearch{&sock, from, q.search_id, sequence, q.client_minor, q.do_reply})) {
         return Provide::no;
       }
       ++s.provided.searches_held;
       return Provide::held;
+    }
     case Lookup::dead:
     case Lookup::not_mine: break;
   }

@@ -270,7 +270,7 @@ struct Provided final : NameConsumer {
   PendingNames<HeldRequest> held{kMaxHeld};
   asio::steady_timer wake;  // provided_loop: the earliest hold may be sooner
   std::uint64_t searches_held = 0, creates_held = 0, answered = 0, failed = 0, expired = 0, refused_full = 0,
-                lost_upstream = 0, provider_stops = 0;
+                lost_upstream = 0, provider_stops = 0, repeats = 0;
   void resolved(const std::string& name, bool connected) override;
   void update(const std::string& name, const ProvidedValue& value) override;
   void lost_name(const std::string& name, bool provider_there);

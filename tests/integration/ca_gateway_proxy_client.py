@@ -100,6 +100,24 @@ def first():
     got = udp_search("ioc:nosuch:b", True, 104, 2.0)
     check(len(got) == 1 and got[0][0] == NOT_FOUND and got[0][3] < 0.5,
           f"again: NOT_FOUND from the negative cache in {got[0][3] * 1000 if got else -1:.0f} ms")
+    # The same DO_REPLY search twice (as libca repeats it) while the name is looked for: answered once.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    dgram = ca_raw.msg(0, 0, 13, 0, 0) + ca_raw.msg(SEARCH, DO_REPLY, 13, 106, 106, ca_raw.name_payload("ioc:nosuch:d"))
+    sock.sendto(dgram, ("127.0.0.1", int(GW)))
+    time.sleep(0.05)
+    sock.sendto(dgram, ("127.0.0.1", int(GW)))
+    answers = []
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            data, _ = sock.recvfrom(4096)
+        except socket.timeout:
+            break
+        answers += [m[0] for m in ca_raw.parse(data)[0] if m[0] != 0]
+    sock.close()
+    check(answers == [NOT_FOUND], f"a search repeated while held is answered once ({answers})")
     got = udp_search("other:thing", True, 105, 2.0)
     check(len(got) == 1 and got[0][0] == NOT_FOUND and got[0][3] < 0.5,
           f"DO_REPLY for other:thing (no pattern matches): NOT_FOUND at once ({got})")

@@ -116,6 +116,9 @@ TEST_CASE("pending names: taken together, expired one by one, bounded", "[ca][na
   CHECK(held.waiting("ioc:a"));
   CHECK(held.next_deadline() == t0 + 1500ms);
 
+  CHECK(held.holds("ioc:a", [](int r) { return r == 2; }));  // a repeat of a held request is found
+  CHECK_FALSE(held.holds("ioc:a", [](int r) { return r == 1; }));  // expired: gone
+  CHECK_FALSE(held.holds("ioc:zz", [](int) { return true; }));
   CHECK(held.take("ioc:a") == std::vector<int>{2});
   CHECK_FALSE(held.waiting("ioc:a"));
   CHECK(held.take("ioc:a").empty());  // answered once

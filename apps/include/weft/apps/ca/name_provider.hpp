@@ -204,6 +204,16 @@ public:
     return next;
   }
   bool waiting(const std::string& name) const { return by_name_.contains(name); }
+  // True when a request waiting for `name` satisfies `pred` (a repeat of one held already).
+  template <typename Pred>
+  bool holds(const std::string& name, Pred pred) const {
+    const auto it = by_name_.find(name);
+    if (it == by_name_.end()) return false;
+    for (const auto& e : it->second) {
+      if (pred(e.request)) return true;
+    }
+    return false;
+  }
   std::size_t size() const noexcept { return size_; }
 
 private:
