@@ -74,6 +74,11 @@
 // `ca pv NAME`, `ca trace CLIENT` (the last 64 messages of a circuit, also in
 // dumps); counters as weft.ca.* points each second.
 //
+// Names it does not serve are asked of a name provider when one is
+// registered on the bus (weft/apps/ca/name_provider.hpp; the ca_gateway's
+// `proxy`): searches and creates are held until it answers, the names are
+// served under the name asked for, read-only (ca_provided.cpp).
+//
 // The files of the service are listed in ca_server.hpp (its private header).
 #include <memory>
 #include <stdexcept>
@@ -144,7 +149,13 @@ asio::awaitable<void> run(Context& ctx, const Settings& settings) {
     ctx.publish(sp.name, saved != restored.end() ? saved->second : sp.initial);
   }
 
+  // Names not served here are asked of a name provider (the gateway's
+  // proxy), through the bus's rendezvous. Declared after the sockets held
+  // searches are answered on and before the tasks: gone after the circuits,
+  // before the sockets (the provider is told consumer_gone()).
+  const NameProviders::Registration consumer = NameProviders::of(ctx.bus()).add_consumer(s.provided);
   TaskGroup tasks(ctx.executor());
+  tasks.spawn(provided_loop(s));
   if (!settings.state_path.empty()) tasks.spawn(persist_loop(s));
   tasks.spawn(feed(s));
   tasks.spawn(send_loop(s));

@@ -21,6 +21,15 @@ std::string render_circuits(const Server& s) {
                                 s.s.port, s.search.tcp_port, s.pvs.size(), s.open.size(), s.search.searches, s.search.hits,
                                 s.circuits_refused, s.malformed, s.squashed_total());
   out += fmt::format("  writer: {} sends, {} left to a full socket's own drain\n", s.sends, s.slow_sends);
+  const Provided& p = s.provided;
+  std::size_t provided_pvs = 0;
+  for (const auto& [name, pv] : s.pvs) provided_pvs += pv->provided ? 1 : 0;
+  out += fmt::format("  name provider {}: {} provided PVs, {} requests held ({} searches, {} creates held so far), "
+                     "{} repeats not held again, {} answered, {} not found, {} expired, {} refused (full), {} lost upstream, "
+                     "{} provider stops\n",
+                     NameProviders::of(s.ctx.bus()).provider() != nullptr ? "registered" : "none", provided_pvs,
+                     p.held.size(), p.searches_held, p.creates_held, p.repeats, p.answered, p.failed, p.expired, p.refused_full,
+                     p.lost_upstream, p.provider_stops);
   for (const Circuit* c : s.open) {
     out += fmt::format("  {} {} minor {}: {} channels, {} subscriptions, {} squashed, {} due, {} bytes in, {} out, "
                        "{} queued{}\n",

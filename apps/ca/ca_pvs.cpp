@@ -68,9 +68,12 @@ void refresh_descriptions(Server& s) {
 }  // namespace
 
 Server::Server(Context& c, const Settings& settings)
-    : ctx(c), s(settings), persist(c.executor()), send_wake(c.executor()) {
+    : ctx(c), s(settings), persist(c.executor()), provided(*this), send_wake(c.executor()) {
   search.limits = settings.limits;
   search.serves = [this](std::string_view name) { return find_target(*this, name).pv != nullptr; };
+  search.provide = [this](const ca::Search& q, udp::socket& sock, const udp::endpoint& from, std::uint32_t sequence) {
+    return provide_search(*this, q, sock, from, sequence);
+  };
 }
 
 Target find_target(Server& s, std::string_view requested) {
@@ -115,6 +118,7 @@ void on_reading(Server& s, const Reading& r) {
   if (s.ctx.bus().writes().changes() != s.writes_seen) refresh_rights(s);
   const std::string name = ca_pv::pv_name(s.s.device, r.point);
   auto& slot = s.pvs[name];
+  if (slot && slot->provided) return;  // a name provider's PV under the same name: it keeps it while held
   if (!slot) {
     slot = std::make_unique<Pv>();
     slot->name = name;
@@ -153,6 +157,16 @@ void on_reading(Server& s, const Reading& r) {
   ca::Value next = pv_value(pv, r, pv.value.type);
   const std::uint16_t events = ca_pv::events_for(pv.posted, pv.value, next, pv.info ? pv.info->monitor_deadband : 0,
                                                  pv.info ? pv.info->archive_deadband : 0);
+  pv.value = std::move(next);
+  post_events(pv, events);
+}
+
+void on_provided(Server& s, Pv& pv, const ProvidedValue& v) {
+  (void)s;
+  ca::Value next = v.value;
+  next.type = pv.value.type;  // as CREATE_CHAN said (a provider keeps the native type; defensive)
+  std::uint16_t events = ca_pv::events_for(pv.posted, pv.value, next, 0, 0);
+  if (next.meta != pv.value.meta) events |= ca::dbe_property;
   pv.value = std::move(next);
   post_events(pv, events);
 }

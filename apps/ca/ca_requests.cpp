@@ -21,6 +21,31 @@ void send_error(Circuit& c, const ca::Frame& f, std::uint32_t cid, ca::Eca statu
   c.notify();
 }
 
+void open_channel(Circuit& c, std::uint32_t cid, const Target& target) {
+  Server& s = c.server;
+  Pv* pv = target.pv;
+  std::uint32_t sid = c.next_sid;
+  while (c.channels.contains(sid)) ++sid;  // IDs wrap; skip those in use
+  c.next_sid = sid + 1;
+  auto ch = std::make_unique<Channel>();
+  ch->circuit = &c;
+  ch->pv = pv;
+  ch->cid = cid;
+  ch->sid = sid;
+  ch->field = target.field;
+  pv->channels.push_back(ch.get());
+  c.channels.emplace(sid, std::move(ch));
+  Channel& created = *c.channels.at(sid);
+  created.rights = rights_for(s, *pv, target.field, c);
+  ca::Value scratch;
+  const ca::Value& value = channel_value(created, scratch);
+  ca::encode(c.out, ca::AccessRights{cid, created.rights});
+  ca::encode(c.out, ca::CreateChanReply{cid, sid, static_cast<std::uint16_t>(value.type),
+                                        std::max<std::uint32_t>(native_count(created),
+                                                                static_cast<std::uint32_t>(value.size()))});
+  c.notify();
+}
+
 // Handles one decoded request; false closes the circuit.
 bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
   Server& s = c.server;
@@ -64,42 +89,27 @@ bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request) {
       ca::encode(c.out, ca::SearchReply{s.search.tcp_port, ca::search_reply_use_sender, search->search_id, 0});
       // RSRV sends no payload over TCP; the encoder's 8 bytes carry minor 0, which libca ignores there.
       c.notify();
+    } else {
+      (void)provide_on_circuit(c, search->name, search->search_id, true);  // answered now, later, or never
     }
     return true;
   }
   if (const auto* create = std::get_if<ca::CreateChan>(&request)) {
     if (create->client_minor != 0) c.minor = std::min(c.minor == 0 ? create->client_minor : c.minor, ca::minor_version);
     const Target target = find_target(s, create->name);
-    Pv* pv = target.pv;
-    if (pv == nullptr || c.channels.size() >= s.s.max_channels) {
-      if (pv != nullptr && !std::exchange(c.channel_limit_logged, true)) {
+    if (c.channels.size() >= s.s.max_channels) {
+      if (!std::exchange(c.channel_limit_logged, true)) {
         s.ctx.log().warn("ca: circuit {} ({}): {} channels open ([service.ca] max_channels); refusing {} with "
                          "CREATE_CH_FAIL; further refusals on this circuit are not logged",
                          c.peer, who(c), s.s.max_channels, create->name);
       }
-      ca::encode(c.out, ca::CreateChFail{create->cid});
-      c.notify();
+    } else if (target.pv != nullptr) {
+      open_channel(c, create->cid, target);
       return true;
+    } else if (provide_on_circuit(c, create->name, create->cid, false)) {
+      return true;  // opened from a name provider, or held until it answers
     }
-    std::uint32_t sid = c.next_sid;
-    while (c.channels.contains(sid)) ++sid;  // IDs wrap; skip those in use
-    c.next_sid = sid + 1;
-    auto ch = std::make_unique<Channel>();
-    ch->circuit = &c;
-    ch->pv = pv;
-    ch->cid = create->cid;
-    ch->sid = sid;
-    ch->field = target.field;
-    pv->channels.push_back(ch.get());
-    c.channels.emplace(sid, std::move(ch));
-    Channel& created = *c.channels.at(sid);
-    created.rights = rights_for(s, *pv, target.field, c);
-    ca::Value scratch;
-    const ca::Value& value = channel_value(created, scratch);
-    ca::encode(c.out, ca::AccessRights{create->cid, created.rights});
-    ca::encode(c.out, ca::CreateChanReply{create->cid, sid, static_cast<std::uint16_t>(value.type),
-                                          std::max<std::uint32_t>(native_count(created),
-                                                                  static_cast<std::uint32_t>(value.size()))});
+    ca::encode(c.out, ca::CreateChFail{create->cid});
     c.notify();
     return true;
   }

@@ -19,11 +19,16 @@
 //   soft_state.cpp    the state file's text codec (public soft_state.hpp, unit-tested)
 //   ca_circuit.cpp    a circuit's byte stream: framing, ordering, output, limits, trace
 //   ca_udp.cpp        SEARCH answers and beacons
+//   ca_provided.cpp   names the service does not serve, asked of a registered NameProvider
+//                     (the gateway): held searches and creates, provided PVs and their updates
+//   name_provider.cpp the provider/consumer rendezvous (public name_provider.hpp)
 //   ca_console.cpp    `ca ...` commands, the dump section, weft.ca.* counters
 //   ca_pv.cpp         pure functions (public ca_pv.hpp, unit-tested): names, types,
 //                     metadata and limit alarms, deadband events, record fields
-// Seams for the gateway (issue 14): ca_udp.cpp knows only SearchSide (which
-// names are served, the TCP port), not the PV table; ca_circuit.cpp knows
+// Seams for the gateway (issue 14): names the service does not serve are
+// asked of a NameProvider (weft/apps/ca/name_provider.hpp; ca_provided.cpp),
+// which knows nothing of this service's types; ca_udp.cpp knows only
+// SearchSide (which names are served, the TCP port), not the PV table; ca_circuit.cpp knows
 // the stream, not what a request means (handle()); only ca_pvs.cpp and
 // ca_writes.cpp know the bus.
 #pragma once
@@ -44,6 +49,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -54,6 +60,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "weft/apps/ca/ca_pv.hpp"
+#include "weft/apps/ca/name_provider.hpp"
 #include "weft/apps/ca/soft_state.hpp"
 #include "weft/core/commands.hpp"
 #include "weft/core/context.hpp"
@@ -70,13 +77,19 @@ using asio::ip::tcp;
 using asio::ip::udp;
 inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
+// A SEARCH for a name not served: what SearchSide::provide did with it.
+enum class Provide : std::uint8_t { no, now, held };
+
 // What the UDP side of a CA server needs (ca_udp.cpp): which names it
 // creates channels for and where its circuits listen. The server's PV table
-// fills `serves`; the gateway's would ask its upstream cache.
+// fills `serves`; `provide` asks a name provider (ca_provided.cpp).
 struct SearchSide {
   ca::Limits limits;
   std::uint16_t tcp_port = 0;                     // advertised in search replies and beacons
   std::function<bool(std::string_view)> serves;   // true: a CREATE_CHAN for this name succeeds
+  // A name `serves` said no to, asked of a name provider: now (answer it
+  // now), held (answered later, ca_provided.cpp), no (not served).
+  std::function<Provide(const ca::Search&, udp::socket&, const udp::endpoint&, std::uint32_t sequence)> provide;
   std::uint64_t searches = 0, hits = 0;
 };
 
@@ -164,6 +177,7 @@ struct Pv {
   std::int64_t mono_ns = 0, wall_ns = 0;  // the last reading taken (a second copy of it changes nothing)
   ca::Value value;
   std::vector<Channel*> channels;  // every open channel to this PV, on any circuit
+  bool provided = false;  // a name provider's (the gateway's upstream name): no bus point; gone with its last channel
 };
 
 // A write to the hardware, checked and converted, waiting for its owner's
@@ -232,6 +246,38 @@ struct Channel {
   std::map<std::uint32_t, Monitor> monitors;  // by subscription ID
 };
 
+// A request waiting for a name provider's answer (ca_provided.cpp).
+struct HeldSearch {  // a UDP SEARCH: answered from the socket it came in on
+  udp::socket* sock = nullptr;
+  udp::endpoint from;
+  std::uint32_t search_id = 0, sequence = 0;
+  std::uint16_t client_minor = 0;
+  bool do_reply = false;
+};
+struct HeldCreate {  // a CREATE_CHAN (or a SEARCH over TCP) on a circuit
+  Circuit* circuit = nullptr;
+  std::uint32_t cid = 0;  // the CREATE_CHAN's cid, or the TCP SEARCH's search ID
+  bool search = false;    // a SEARCH over TCP: a reply when found, nothing otherwise
+};
+using HeldRequest = std::variant<HeldSearch, HeldCreate>;
+
+// The ca service as a NameProvider's consumer: the requests it holds, the
+// names it serves for the provider. Registered by run() for its lifetime.
+struct Provided final : NameConsumer {
+  explicit Provided(Server& server);
+  Server& s;
+  static constexpr std::size_t kMaxHeld = 4096;  // more are not held: the client searches again
+  PendingNames<HeldRequest> held{kMaxHeld};
+  asio::steady_timer wake;  // provided_loop: the earliest hold may be sooner
+  std::uint64_t searches_held = 0, creates_held = 0, answered = 0, failed = 0, expired = 0, refused_full = 0,
+                lost_upstream = 0, provider_stops = 0, repeats = 0;
+  void resolved(const std::string& name, bool connected) override;
+  void update(const std::string& name, const ProvidedValue& value) override;
+  void lost_name(const std::string& name, bool provider_there);
+  void lost(const std::string& name) override { lost_name(name, true); }
+  void provider_gone() override;
+};
+
 struct Server {
   Server(Context& c, const Settings& settings);  // ca_pvs.cpp: search.serves is the PV table
   Server(const Server&) = delete;
@@ -251,6 +297,7 @@ struct Server {
   std::uint64_t puts = 0, puts_unstored = 0;  // put-log entries; of which not in the store (no [store], not open)
   std::deque<store::PutRecord> put_ring;      // the last kPutRing, for `ca puts`
   Persist persist;                            // persist = true soft points' state file
+  Provided provided;                          // names asked of a name provider (the gateway)
   // Circuits with output to send, in the order it was queued: one writer
   // (send_loop) sends for every circuit whose socket takes it at once, and
   // yields the loop after kSendSlice, so a burst fanned out to 100 circuits
@@ -262,6 +309,11 @@ struct Server {
 
   std::uint64_t squashed_total() const;
 };
+
+// A circuit closed: the requests it held are dropped (ca_provided.cpp).
+void drop_held(Server& s, const Circuit& c);
+// A provided PV's last channel closed: gone from the table, released at the provider.
+void drop_provided(Server& s, Pv& pv);
 
 struct Circuit {
   Server& server;
@@ -308,6 +360,7 @@ struct Circuit {
   Circuit(const Circuit&) = delete;
   Circuit& operator=(const Circuit&) = delete;
   ~Circuit() {
+    drop_held(server, *this);
     for (auto& [sid, ch] : channels) forget(*ch);
     if (queued) {
       auto& q = server.to_send;
@@ -331,6 +384,7 @@ struct Circuit {
   void forget(Channel& ch) {
     auto& list = ch.pv->channels;
     list.erase(std::remove(list.begin(), list.end(), &ch), list.end());
+    if (list.empty() && ch.pv->provided) drop_provided(server, *ch.pv);
   }
 
   Channel* channel(std::uint32_t sid) {
@@ -386,6 +440,8 @@ std::pair<ca::Eca, std::vector<std::uint8_t>> payload_for(const Server& s, const
                                                           std::uint32_t count, std::uint32_t max_count);
 // A reading of a point: its PV created or updated, monitors told.
 void on_reading(Server& s, const Reading& r);
+// A provided PV's new value or metadata from its provider: monitors told.
+void on_provided(Server& s, Pv& pv, const ProvidedValue& v);
 // Every reading on the bus into on_reading, until cancelled.
 asio::awaitable<void> feed(Server& s);
 
@@ -449,7 +505,22 @@ asio::awaitable<void> finish_persist_writes(Circuit& c);
 void hold_reply(Circuit& c, std::size_t out_before);
 asio::awaitable<void> persist_loop(Server& s);
 
+// ---- ca_provided.cpp
+// SearchSide::provide: a UDP SEARCH for a name not served.
+Provide provide_search(Server& s, const ca::Search& q, udp::socket& sock, const udp::endpoint& from,
+                       std::uint32_t sequence);
+// A provided name's PV: from the table, or made from the provider's value
+// (and held there); null when the provider has none.
+Pv* provided_pv(Server& s, const std::string& name);
+// A CREATE_CHAN (or TCP SEARCH: `search`) for a name the table lacks:
+// true when answered now or held (answered later), false when not served.
+bool provide_on_circuit(Circuit& c, const std::string& name, std::uint32_t cid, bool search);
+// Held requests past their hold time dropped (NOT_FOUND to DO_REPLY, CREATE_CH_FAIL), until cancelled.
+asio::awaitable<void> provided_loop(Server& s);
+
 // ---- ca_requests.cpp
+// A channel to `target` opened on `c` for `cid`: ACCESS_RIGHTS, the CREATE_CHAN reply.
+void open_channel(Circuit& c, std::uint32_t cid, const Target& target);
 // ERROR for the request in `f` (its header copied verbatim, pitfall 17).
 void send_error(Circuit& c, const ca::Frame& f, std::uint32_t cid, ca::Eca status, const std::string& text);
 bool handle(Circuit& c, const ca::Frame& f, const ca::Request& request);

@@ -1,5 +1,7 @@
-// The UDP side: SEARCH answered for the names SearchSide::serves (NOT_FOUND
-// only when the client asked DO_REPLY, pitfall 13), each reply datagram
+// The UDP side: SEARCH answered for the names SearchSide::serves, or that
+// SearchSide::provide finds or holds (a name provider's; a held one is
+// answered later by ca_provided.cpp) (NOT_FOUND only when the client asked
+// DO_REPLY, pitfall 13), each reply datagram
 // starting with VERSION and the TCP port in the type field (pitfall 2),
 // clients below minor 4 and everything but SEARCH ignored (pitfall 20); a
 // malformed datagram is dropped from where it stops parsing. Beacons go to
@@ -43,7 +45,12 @@ asio::awaitable<void> search_loop(SearchSide& side, udp::socket& sock) {
       if (search == nullptr) continue;  // only SEARCH is acted on (pitfall 20)
       if (search->client_minor < ca::min_served_minor) continue;
       ++side.searches;
-      const bool found = side.serves(search->name);
+      bool found = side.serves(search->name);
+      if (!found && side.provide) {
+        const Provide p = side.provide(*search, sock, from, sequence);
+        if (p == Provide::held) continue;  // answered when the provider has it (ca_provided.cpp)
+        found = p == Provide::now;
+      }
       if (!found && !search->do_reply) continue;
       if (reply.empty()) ca::encode(reply, ca::Version{ca::version_sequence_valid, ca::minor_version, sequence});
       if (found) {

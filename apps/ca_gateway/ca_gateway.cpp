@@ -27,6 +27,8 @@
 //   name = "ioc:temp"              # the upstream PV
 //   point = "ioc.temp"             # the bus point (default: the name with ':' as '.')
 //   writable = false               # true: bus writes to the point go upstream (WRITE_NOTIFY)
+// [service.ca_gateway] proxy = ["ioc:*"]   # globs of upstream names the box's ca serves downstream
+//                                          # under the same name (gateway_proxy.cpp); empty: none
 //
 // Stops cleanly at any await: every task waits on a socket or a deadline.
 #include <ifaddrs.h>
@@ -82,10 +84,16 @@ asio::awaitable<void> run(Context& ctx, const Settings& settings) {
   udp::socket search = bind_udp(ctx, 0, "search");
   udp::socket beacons = bind_udp(ctx, settings.beacon_port, "beacon");
   const std::vector<CommandRegistration> commands = register_commands(g);
+  // `proxy`: the box's ca asks the gateway for names it does not serve.
+  // Declared after g and before the tasks: unregistered (the ca answers
+  // what it held and drops the proxied channels) before g goes.
+  ca_server::NameProviders::Registration provider;
+  if (!settings.proxy.empty()) provider = ca_server::NameProviders::of(ctx.bus()).add_provider(g.proxy);
   std::string to;
   for (const auto& a : settings.upstream) to += (to.empty() ? "" : ", ") + ca::to_string(a);
-  ctx.log().info("ca_gateway: searching {} on {}, beacons on UDP {}, {} record entr{}", "upstream PVs", to,
-                 settings.beacon_port, settings.records.size(), settings.records.size() == 1 ? "y" : "ies");
+  ctx.log().info("ca_gateway: searching {} on {}, beacons on UDP {}, {} record entr{}, {} proxy pattern(s)",
+                 "upstream PVs", to, settings.beacon_port, settings.records.size(),
+                 settings.records.size() == 1 ? "y" : "ies", settings.proxy.size());
   TaskGroup tasks(ctx.executor());
   g.tasks = &tasks;
   for (const RecordEntry& r : settings.records) {
@@ -180,6 +188,7 @@ void Gateway::on_lost(std::uint32_t id, bool research) {
   if (was_connected) {
     if (const auto r = records.find(id); r != records.end()) publish_stale(*this, *r->second, *pv);
   }
+  if (was_connected) proxy_on_lost(*this, *pv);
   // Through the disconnect governor, whether it was connected or still
   // connecting: a server that answers searches but refuses the circuit (or
   // CREATE_CHAN) would otherwise be searched and connected to again at once,
@@ -208,12 +217,14 @@ void Gateway::on_time(std::uint32_t id, ca::Value value) {
   if (pv == nullptr) return;
   ++n.updates;
   if (const auto r = records.find(id); r != records.end()) publish_reading(*this, *r->second, *pv);
+  proxy_on_time(*this, *pv);
 }
 
 void Gateway::on_ctrl(std::uint32_t id, ca::Metadata meta) {
   const UpstreamPv* pv = table.metadata(id, std::move(meta));
   if (pv == nullptr) return;
   if (const auto r = records.find(id); r != records.end()) describe_point(*this, *r->second, *pv);
+  proxy_on_ctrl(*this, *pv);
 }
 
 void Gateway::apply(const Expired& e) {
@@ -221,12 +232,15 @@ void Gateway::apply(const Expired& e) {
     schedule.remove(id);
     const UpstreamPv* pv = table.find(id);
     if (pv == nullptr) continue;  // a waiter's want() cannot remove it; defensive
+    proxy_on_gone(*this, id, pv->name);
     ctx.log().info("ca_gateway: {} not found within {} ms: dead (no search for it for {} s)", pv->name,
                    std::chrono::duration_cast<std::chrono::milliseconds>(s.timeouts.connect).count(),
                    std::chrono::duration_cast<std::chrono::seconds>(s.timeouts.dead).count());
   }
   for (const std::uint32_t id : e.research) search(id, false);
-  for (const std::uint32_t id : e.forgotten_ids) {
+  for (std::size_t i = 0; i < e.forgotten_ids.size(); ++i) {
+    const std::uint32_t id = e.forgotten_ids[i];
+    if (i < e.forgotten.size()) proxy_on_gone(*this, id, e.forgotten[i]);
     schedule.remove(id);
     for (auto& [server, c] : circuits) {
       const auto ch = c->channels.find(id);

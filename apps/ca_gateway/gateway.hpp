@@ -12,6 +12,7 @@
 //   gateway_points.cpp      record entries: upstream readings published as bus points
 //   gateway_writes.cpp      writable record entries: bus write requests as WRITE_NOTIFY upstream
 //   upstream_writes.cpp     one circuit's writes by IOID (public upstream_writes.hpp, unit-tested)
+//   gateway_proxy.cpp       `proxy` names served downstream: the NameProvider the box's ca asks
 //   gateway_console.cpp     `gateway` commands, weft.ca_gateway.* counters
 //   upstream_table.cpp      the PV table's state machine (public upstream_table.hpp, unit-tested)
 #pragma once
@@ -23,6 +24,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -32,6 +34,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "weft/apps/ca/name_provider.hpp"
 #include "weft/apps/ca_gateway/upstream_table.hpp"
 #include "weft/apps/ca_gateway/upstream_writes.hpp"
 #include "weft/core/commands.hpp"
@@ -74,7 +77,10 @@ struct Settings {
   std::string user = "weft";  // CLIENT_NAME on upstream circuits
   std::string host;           // HOST_NAME (default: [weftd] device)
   std::vector<RecordEntry> records;
+  std::vector<std::string> proxy;  // fnmatch globs of upstream names served downstream under the same name
 };
+// A `proxy` pattern's fault ("" when it is a usable glob of a PV name).
+std::string proxy_pattern_fault(const std::string& pattern, std::size_t max_name_length);
 Settings read_settings(const ConfigSection& section, const ConfigSection& root);
 
 struct Gateway;
@@ -108,6 +114,21 @@ struct Counters {
                 beacon_anomalies = 0, boosts = 0, updates = 0, published = 0, circuits_opened = 0,
                 circuits_lost = 0, circuit_failures = 0, bad_replies = 0;
   std::uint64_t writes = 0, writes_ok = 0, writes_failed = 0, writes_dropped = 0;
+  std::uint64_t proxy_lookups = 0, proxy_found = 0, proxy_not_found = 0, proxy_lost = 0;
+};
+
+// The box's ca asks it for names it does not serve (gateway_proxy.cpp):
+// a name matching a `proxy` pattern is looked for upstream through the
+// table; its downstream channels hold it there.
+struct ProxyProvider final : ca_server::NameProvider {
+  explicit ProxyProvider(Gateway& gateway) : g(gateway) {}
+  Gateway& g;
+  ca_server::Lookup lookup(const std::string& name) override;
+  Duration hold_time() const override;
+  std::optional<ca_server::ProvidedValue> value(const std::string& name) override;
+  void hold(const std::string& name) override;
+  void release(const std::string& name) override;
+  void consumer_gone() override;
 };
 
 // The PointWriter of one writable record entry.
@@ -138,6 +159,9 @@ struct Gateway {
   Counters n;
   std::vector<std::unique_ptr<RecordWriter>> writers;       // writable record entries
   std::vector<PointWrites::Registration> write_registrations;  // declared after writers: removed first
+  ProxyProvider proxy{*this};
+  std::unordered_set<std::uint32_t> proxy_waiting;  // ids the box's ca asked for, not yet answered
+  std::unordered_set<std::uint32_t> downstream;     // ids the box's ca holds (channels open downstream)
 
   bool is_own(ca::ServerAddress a) const;
   // Asks for a name (records hold; the console does not): schedules the search.
@@ -177,6 +201,12 @@ void finish_read_back(Circuit& c, std::uint32_t ioid);           // the read-bac
 void on_refused_reply(Circuit& c, const ca::Header& h);           // a read-back above the limits: the write is done
 void fail_channel_writes(Circuit& c, std::uint32_t cid, const std::string& why);
 void fail_circuit_writes(Circuit& c, const std::string& why);
+// gateway_proxy.cpp: the table's events, for the names the box's ca asked for or holds
+bool proxies(const Gateway& g, const std::string& name);  // matches a `proxy` pattern
+void proxy_on_time(Gateway& g, const UpstreamPv& pv);    // the first value answers the waiting
+void proxy_on_ctrl(Gateway& g, const UpstreamPv& pv);
+void proxy_on_lost(Gateway& g, const UpstreamPv& pv);    // was connected: downstream channels dropped
+void proxy_on_gone(Gateway& g, std::uint32_t id, const std::string& name);  // dead or forgotten
 // gateway_console.cpp
 std::vector<CommandRegistration> register_commands(Gateway& g);
 asio::awaitable<void> publish_counters(Gateway& g);

@@ -57,6 +57,9 @@ std::string render_summary(const Gateway& g) {
                      g.n.beacon_anomalies, g.n.boosts, g.n.updates, g.n.published);
   out += fmt::format("writes {} writes_ok {} writes_failed {} writes_dropped {}\n", g.n.writes, g.n.writes_ok,
                      g.n.writes_failed, g.n.writes_dropped);
+  out += fmt::format("proxy patterns {} lookups {} found {} not_found {} lost {} held_downstream {} waiting {}\n",
+                     g.s.proxy.size(), g.n.proxy_lookups, g.n.proxy_found, g.n.proxy_not_found, g.n.proxy_lost,
+                     g.downstream.size(), g.proxy_waiting.size());
   out += fmt::format("circuits {} opened {} lost {} failed {}\n", g.circuits.size(), g.n.circuits_opened,
                      g.n.circuits_lost, g.n.circuit_failures);
   for (const auto& [server, c] : g.circuits) {

@@ -108,6 +108,13 @@ Settings read_settings(const ConfigSection& section, const ConfigSection& root) 
     t.reject_unknown_keys();
     s.records.push_back(std::move(r));
   }
+  for (const std::string& pattern : section.string_array("proxy")) {
+    const std::string fault = proxy_pattern_fault(pattern, s.limits.max_name_length);
+    if (!fault.empty()) {
+      section.fail("proxy", "'" + pattern + "' " + fault + " (proxy lists globs of upstream PV names, e.g. \"ioc:*\")");
+    }
+    s.proxy.push_back(pattern);
+  }
   if (s.records.size() > s.max_pvs) {
     section.fail("max_pvs", std::to_string(s.records.size()) + " record entries do not fit max_pvs = " +
                                 std::to_string(s.max_pvs) + "; raise max_pvs");
