@@ -14,12 +14,7 @@ WEFTD=$1
 WEFTCTL=$2
 PYTHON=$3
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
-if asan_build "$WEFTD"; then
-  checker=()
-else
-  command -v valgrind >/dev/null || { echo "SKIP: no valgrind"; exit 77; }
-  checker=(valgrind --error-exitcode=9 --log-file="$TMP/valgrind.txt")
-fi
+memcheck_prefix "$WEFTD"  # valgrind, or an ASan weftd bare
 
 ctl() { timeout 60 "$WEFTCTL" --socket "$TMP/gw.sock" --timeout 50 --exec "$1"; }
 
@@ -39,7 +34,7 @@ upstream = ["127.0.0.1:$port"]
 beacon_port = $((port + 1))
 connect_timeout = "60s"
 TOML
-start_bg gw "${checker[@]}" "$WEFTD" --config "$TMP/gw.toml" --for 120s
+start_bg gw "${MEMCHECK[@]}" "$WEFTD" --config "$TMP/gw.toml" --for 120s
 wait_grep 90 "$TMP/gw.log" "all 2 services ready"
 start_bg get timeout 60 "$WEFTCTL" --socket "$TMP/gw.sock" --timeout 50 --exec "gateway get nobody:here"
 # The call waits once the name is in the table (connecting).
@@ -55,5 +50,5 @@ grep -q "was removed (its service stopped)" "$TMP/get.log" || fail "gateway get 
 ctl gateway >/dev/null  # the restarted run serves its commands
 kill -TERM "${PID_OF[gw]}"
 wait_exit gw 60
-((EXIT_STATUS == 0)) || fail "weftd ${checker[*]:+under valgrind }exited $EXIT_STATUS (9: valgrind found errors; 134: ASan): $(grep -A12 -E 'Invalid|ERROR: AddressSanitizer' "$TMP/valgrind.txt" "$TMP/gw.log" 2>/dev/null | head -40)"
+((EXIT_STATUS == 0)) || fail "weftd ${MEMCHECK[*]:+under valgrind }exited $EXIT_STATUS (9: valgrind found errors; 134: ASan): $(grep -A12 -E 'Invalid|ERROR: AddressSanitizer' "$TMP/valgrind.txt" "$TMP/gw.log" 2>/dev/null | head -40)"
 echo "PASS"

@@ -22,7 +22,7 @@ CLIENT=$3
 PYTHON=$4
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 need_pyepics "$PYTHON"
-command -v valgrind >/dev/null || { echo "SKIP: no valgrind"; exit 77; }
+memcheck_prefix "$WEFTD"  # valgrind, or an ASan weftd bare
 
 UP=$(ca_port "$PYTHON")
 GW=$(ca_port "$PYTHON")
@@ -94,7 +94,7 @@ now() { "$PYTHON" -c 'import time; print(f"{time.time():.3f}")'; }
 
 start_bg up "$WEFTD" --config "$TMP/up.toml" --for 200s
 wait_grep 15 "$TMP/up.log" "all 2 services ready"
-start_bg gw valgrind --error-exitcode=9 --log-file="$TMP/valgrind.txt" "$WEFTD" --config "$TMP/gw.toml" --for 200s
+start_bg gw "${MEMCHECK[@]}" "$WEFTD" --config "$TMP/gw.toml" --for 200s
 wait_grep 90 "$TMP/gw.log" "all 3 services ready"
 
 rm -f "$TMP/stop"
@@ -167,6 +167,6 @@ running gw || fail "the box died: $(tail -20 "$TMP/gw.log")"
 kill -TERM "${PID_OF[gw]}"
 wait_exit gw 90
 ((EXIT_STATUS == 0)) ||
-  fail "the box under valgrind exited $EXIT_STATUS (9: valgrind found errors): $(grep -B2 -A20 'Invalid\|uninit' "$TMP/valgrind.txt" | head -60)"
+  fail "the box ${MEMCHECK[*]:+under valgrind }exited $EXIT_STATUS (9: valgrind found errors; 134: ASan): $(grep -B2 -A20 'Invalid\|uninit\|ERROR: AddressSanitizer' "$TMP/valgrind.txt" "$TMP/gw.log" 2>/dev/null | head -60)"
 no_service_failure "$TMP/gw.log"
 echo "PASS"

@@ -449,6 +449,19 @@ TOML
 # (tools/dev test --sanitize), whose runtime changes what some checks see.
 asan_build() { ldd "$1" 2>/dev/null | grep -q 'libasan\.so'; }
 
+# memcheck_prefix BINARY: sets MEMCHECK to what a test runs BINARY under to
+# catch a read of freed memory: valgrind (exit 9 on any error, its report in
+# $TMP/valgrind.txt), or nothing for an ASan BINARY (ASan reports it itself,
+# exit 134; valgrind cannot run it). Skips the test (77) without valgrind.
+memcheck_prefix() {
+  if asan_build "$1"; then
+    MEMCHECK=()
+    return
+  fi
+  command -v valgrind >/dev/null || { echo "SKIP: no valgrind"; exit 77; }
+  MEMCHECK=(valgrind --error-exitcode=9 --log-file="$TMP/valgrind.txt")
+}
+
 # preload_list BINARY LIB...: an LD_PRELOAD value that loads LIBs into
 # BINARY; a sanitized BINARY (tools/dev test --sanitize) gets its libasan
 # first, since ASan refuses to start when another library precedes it.
