@@ -49,7 +49,8 @@ std::string render_summary(const Gateway& g) {
   const TableCounts c = g.table.counts();
   std::string out = fmt::format("pvs {}:", c.total);
   for (std::size_t i = 0; i < kPvStates; ++i) out += fmt::format(" {} {}", to_string(static_cast<PvState>(i)), c.by_state[i]);
-  out += fmt::format("\ndead_hits {} refused_full {} forgotten {}\n", c.dead_hits, c.refused_full, c.forgotten);
+  out += fmt::format("\ndead_hits {} refused_full {} forgotten {} evicted_dead {}\n", c.dead_hits, c.refused_full,
+                     c.forgotten, c.evicted_dead);
   out += fmt::format("search_datagrams {} search_replies {} own_replies_ignored {} bad_replies {} scheduled {}\n",
                      g.n.search_datagrams, g.n.search_replies, g.n.own_replies_ignored, g.n.bad_replies,
                      g.schedule.size());

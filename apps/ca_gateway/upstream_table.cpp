@@ -70,6 +70,39 @@ void UpstreamTable::enter(UpstreamPv& pv, PvState state, MonoTime now) {
       break;
   }
   if (timeout) deadlines_.push(Deadline{now + *timeout, pv.id, pv.deadline_ticket});
+  if (state == PvState::dead) {
+    while (!died_.empty() && !current(died_.front())) died_.pop_front();
+    died_.push_back(Deadline{now, pv.id, pv.deadline_ticket});
+  }
+}
+
+bool UpstreamTable::current(const Deadline& d) const {
+  const UpstreamPv* pv = find(d.id);
+  return pv != nullptr && pv->deadline_ticket == d.ticket;
+}
+
+bool UpstreamTable::evict_dead() {
+  for (auto it = died_.begin(); it != died_.end();) {
+    if (!current(*it)) {
+      it = died_.erase(it);
+      continue;
+    }
+    UpstreamPv* pv = get(it->id);
+    if (pv->interest > 0) {  // a record's: kept (searched again when its dead time ends)
+      ++it;
+      continue;
+    }
+    died_.erase(it);
+    // A dead name has no waiters (called when it died; later ones at once),
+    // no channel and no search: nothing to tell the caller.
+    --by_state_[static_cast<std::size_t>(PvState::dead)];
+    ++forgotten_;
+    ++evicted_dead_;
+    by_id_.erase(pv->id);
+    by_name_.erase(by_name_.find(pv->name));  // destroys *pv
+    return true;
+  }
+  return false;
 }
 
 void UpstreamTable::call_waiters(UpstreamPv& pv) {
@@ -101,7 +134,7 @@ WantResult UpstreamTable::want(std::string_view name, MonoTime now, bool hold, W
         return WantResult::dead;
     }
   }
-  if (by_name_.size() >= max_pvs_) {
+  if (by_name_.size() >= max_pvs_ && !evict_dead()) {
     ++refused_full_;
     return WantResult::full;
   }
@@ -268,6 +301,7 @@ TableCounts UpstreamTable::counts() const {
   c.dead_hits = dead_hits_;
   c.refused_full = refused_full_;
   c.forgotten = forgotten_;
+  c.evicted_dead = evicted_dead_;
   return c;
 }
 

@@ -213,6 +213,37 @@ TEST_CASE("gateway table: max_pvs refuses new names, not known ones", "[ca_gatew
   CHECK(t.size() == 3);
 }
 
+TEST_CASE("gateway table: at max_pvs a new name takes the place of the first dead one nobody holds",
+          "[ca_gateway][table]") {
+  // A flood of searches for names nobody has (a client's typos, a scan)
+  // must not keep every real name out for the dead time (120 s).
+  UpstreamTable t(Timeouts{}, 4, 3);
+  CHECK(t.want("rec", t0, true) == WantResult::search);  // held (a record entry): never evicted
+  CHECK(t.want("x1", t0) == WantResult::search);
+  CHECK(t.want("x2", t0 + 100ms) == WantResult::search);
+  CHECK(t.want("y", t0 + 200ms) == WantResult::full);  // all still connecting: nothing to give way
+  const auto died = t.expire(t0 + 1100ms).died;
+  CHECK(died.size() == 3);
+  CHECK(t.want("x1", t0 + 1200ms) == WantResult::dead);  // a known dead name: still the negative cache
+  CHECK(t.want("real", t0 + 1200ms) == WantResult::search);  // x1, the first to die, gave way
+  CHECK(t.find("x1") == nullptr);
+  CHECK(t.find("rec") != nullptr);
+  CHECK(t.want("real2", t0 + 1200ms) == WantResult::search);  // then x2
+  CHECK(t.find("x2") == nullptr);
+  CHECK(t.want("real3", t0 + 1200ms) == WantResult::full);  // only the held dead one is left: refused
+  CHECK(t.find("rec")->state == PvState::dead);
+  const TableCounts c = t.counts();
+  CHECK(c.evicted_dead == 2);
+  CHECK(c.forgotten == 2);
+  CHECK(c.refused_full == 2);
+  CHECK(c.by_state[static_cast<std::size_t>(PvState::dead)] == 1);
+  CHECK(c.total == 3);
+  // The evicted names' dead deadlines are stale now; the held one is searched again.
+  const Expired later = t.expire(t0 + 1100ms + 120s);
+  CHECK(later.forgotten.empty());
+  CHECK(later.research.size() == 1);
+}
+
 TEST_CASE("gateway table: reserved for 10^5 names, lookups stay in place", "[ca_gateway][table]") {
   UpstreamTable t(Timeouts{}, 100'000, 200'000);
   const std::size_t buckets = t.bucket_count();

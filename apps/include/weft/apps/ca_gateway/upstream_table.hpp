@@ -24,14 +24,19 @@
 //
 // Size: a name costs one entry in two hash maps and one in the deadline
 // heap; the maps are reserved for `expected` names at construction and
-// grow geometrically beyond it; want() refuses a new name beyond `max_pvs`
-// (so a flood of requests for names nobody has cannot exhaust memory).
+// grow geometrically beyond it; at `max_pvs` names, want() makes room for a
+// new name by forgetting the dead name nobody holds that died first (a
+// negative-cache entry: it only costs a search when asked for again), and
+// refuses it when there is none (so a flood of requests for names nobody
+// has cannot exhaust memory, nor keep the table full of dead names for
+// `dead` and every real name out).
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -100,6 +105,7 @@ struct TableCounts {
   std::size_t total = 0;
   std::uint64_t dead_hits = 0;      // want() answered from the negative cache
   std::uint64_t refused_full = 0;   // want() refused: max_pvs
+  std::uint64_t evicted_dead = 0;   // dead names forgotten early to make room for a new one (also in forgotten)
   std::uint64_t forgotten = 0;
 };
 
@@ -163,16 +169,22 @@ private:
   void enter(UpstreamPv& pv, PvState state, MonoTime now);
   void call_waiters(UpstreamPv& pv);
   void forget(UpstreamPv& pv, Expired& out);
+  bool current(const Deadline& d) const;  // its name is still in the state it was queued for
+  bool evict_dead();  // forgets the first-died dead name nobody holds; false: none
 
   Timeouts timeouts_;
   std::size_t max_pvs_;
   std::unordered_map<std::string, std::unique_ptr<UpstreamPv>, Hash, std::equal_to<>> by_name_;
   std::unordered_map<std::uint32_t, UpstreamPv*> by_id_;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  // Names in the order they died (stale once the name left dead: its ticket
+  // changed); trimmed at its front as names die, so it holds about the
+  // deaths of one `dead` period.
+  std::deque<Deadline> died_;
   std::array<std::size_t, kPvStates> by_state_{};
   std::uint32_t next_id_ = 1;
   std::uint64_t next_ticket_ = 1;
-  std::uint64_t dead_hits_ = 0, refused_full_ = 0, forgotten_ = 0;
+  std::uint64_t dead_hits_ = 0, refused_full_ = 0, forgotten_ = 0, evicted_dead_ = 0;
 };
 
 }  // namespace weft::apps::ca_gateway
