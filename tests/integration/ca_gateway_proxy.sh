@@ -13,7 +13,9 @@
 #   - two monitoring clients: one upstream channel for the name;
 #   - upstream killed (-9): the monitors see the disconnect; restarted on the
 #     same port: both monitors through the box resume (time printed);
-#   - the last client gone: the name goes inactive in the gateway's table.
+#   - the last client gone: the name goes inactive in the gateway's table;
+#   - a flood of searches for names nobody has fills the table (max_pvs):
+#     a real name asked for next is still found (a dead name gives way).
 # Usage: bash ca_gateway_proxy.sh <weftd> <weftctl> <client.py> <python3>
 set -euo pipefail
 WEFTD=$1
@@ -89,6 +91,7 @@ upstream = ["127.0.0.1:$UP"]
 beacon_port = $((UP + 1))
 proxy = ["ioc:*"]
 inactive_timeout = "1h"
+max_pvs = 40
 TOML
 
 ctl() { timeout 20 "$WEFTCTL" --socket "$TMP/gw.sock" --timeout 10 --exec "$1"; }
@@ -188,6 +191,19 @@ until ctl "gateway pvs inactive" | grep -q "^ioc:hb:uptime_s inactive"; do
 done
 echo "ok: ioc:hb:uptime_s inactive once its last downstream channel closed"
 ctl gateway
+
+note "a flood of searches for names nobody has: the table at max_pvs, a real name still found"
+"$PYTHON" "$CLIENT" flood "$GW" 60 >"$TMP/flood.out" 2>&1 || fail "flood: $(cat "$TMP/flood.out")"
+deadline=$((SECONDS + 15))
+until ctl gateway | grep -qE "^pvs 40: connecting 0 "; do  # full, the flood's names dead
+  ((SECONDS < deadline)) || fail "the flood did not fill the table: $(ctl gateway | head -2)"
+  sleep 0.2
+done
+"$PYTHON" "$CLIENT" held "$GW" ioc:weft:ca:searches search 5 >"$TMP/real.out" 2>&1
+grep -q "^answer \[6\]" "$TMP/real.out" ||
+  fail "ioc:weft:ca:searches after the flood: $(cat "$TMP/real.out") (a search reply expected); $(ctl gateway | head -2)"
+(($(gw_counter evicted_dead) >= 1)) || fail "no dead name gave way: $(ctl gateway | head -2)"
+echo "ok: after 60 names nobody has, ioc:weft:ca:searches found ($(grep answer "$TMP/real.out")), evicted_dead $(gw_counter evicted_dead)"
 
 running gw || fail "the gateway weftd died"
 stop gw

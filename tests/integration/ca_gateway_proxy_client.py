@@ -15,6 +15,8 @@ gateway box only (EPICS_CA_ADDR_LIST = the box, no auto list): upstream names
                   a raw request for NAME held by the box: KIND "search" (UDP
                   DO_REPLY) or "create" (CREATE_CHAN on a circuit); prints
                   "held" once sent, then "answer ..." with what came and when
+  flood GW N      DONT_REPLY searches for N distinct names nobody has
+                  ("ioc:flood:0".."ioc:flood:N-1"), 20 to a datagram
 """
 import os
 import socket
@@ -173,11 +175,25 @@ def held(name, kind, wait):
         print(f"answer {[m[0] for m in got]} after {time.monotonic() - t0:.2f} s", flush=True)
 
 
+def flood(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    for k in range(0, n, 20):
+        dgram = ca_raw.msg(0, 0, 13, 0, 0)
+        for j in range(k, min(n, k + 20)):
+            dgram += ca_raw.msg(SEARCH, DONT_REPLY, 13, 500 + j, 500 + j, ca_raw.name_payload(f"ioc:flood:{j}"))
+        s.sendto(dgram, ("127.0.0.1", int(GW)))
+    s.close()
+    print(f"flooded {n}", flush=True)
+
+
 if MODE == "first":
     first()
 elif MODE == "monitor":
     monitor(sys.argv[3], float(sys.argv[4]), sys.argv[5])
 elif MODE == "held":
     held(sys.argv[3], sys.argv[4], float(sys.argv[5]) if len(sys.argv) > 5 else 10.0)
+elif MODE == "flood":
+    flood(int(sys.argv[3]))
 else:
     sys.exit(f"unknown mode {MODE}")
