@@ -88,7 +88,7 @@ enum class WantResult : std::uint8_t {
   waiting,    // already connecting or disconnected: the waiter joined
   connected,  // active or inactive: the waiter was called at once
   dead,       // the negative cache: the waiter was called at once, no search
-  full,       // refused: max_pvs names are in the table
+  full,       // refused: max_pvs names are in the table, none of them a dead one nobody holds
 };
 std::string_view to_string(WantResult r) noexcept;
 
