@@ -447,7 +447,10 @@ TOML
 
 # asan_build BINARY: true when BINARY is built with AddressSanitizer
 # (tools/dev test --sanitize), whose runtime changes what some checks see.
-asan_build() { ldd "$1" 2>/dev/null | grep -q 'libasan\.so'; }
+# (grep reads all of ldd's output: with pipefail, grep -q quitting early
+# could fail the pipeline by ldd's SIGPIPE, which made an ASan weftd look
+# unsanitized now and then.)
+asan_build() { ldd "$1" 2>/dev/null | grep 'libasan\.so' >/dev/null; }
 
 # memcheck_prefix BINARY: sets MEMCHECK to what a test runs BINARY under to
 # catch a read of freed memory: valgrind (exit 9 on any error, its report in
@@ -468,7 +471,7 @@ memcheck_prefix() {
 preload_list() {
   local bin=$1 asan
   shift
-  asan=$(ldd "$bin" 2>/dev/null | awk '/libasan\.so/ {print $3; exit}')
+  asan=$(ldd "$bin" 2>/dev/null | awk '/libasan\.so/ && !found {print $3; found = 1}')  # no early exit: see asan_build
   local IFS=:
   echo "${asan:+$asan:}$*"
 }
