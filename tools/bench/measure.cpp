@@ -151,7 +151,15 @@ void ResultLine::print() const {
   std::fflush(stdout);
 }
 
-ChildResult run_self(const std::vector<std::string>& args) {
+ChildResult run_self(const std::vector<std::string>& args, const std::vector<std::string>& wrapper) {
+  // Resolved before the fork: under a wrapper, /proc/self/exe would be the wrapper.
+  std::string self = "/proc/self/exe";
+  if (!wrapper.empty()) {
+    char path[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0) throw std::runtime_error(std::string("readlink /proc/self/exe: ") + std::strerror(errno));
+    self.assign(path, static_cast<std::size_t>(n));
+  }
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   std::fflush(stdout);
@@ -163,12 +171,14 @@ ChildResult run_self(const std::vector<std::string>& args) {
     ::close(fds[0]);
     ::close(fds[1]);
     std::vector<char*> argv;
-    static char self[] = "weft-bench";
-    argv.push_back(self);
+    static char name[] = "weft-bench";
+    for (const auto& w : wrapper) argv.push_back(const_cast<char*>(w.c_str()));
+    argv.push_back(wrapper.empty() ? name : self.data());
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    ::execv("/proc/self/exe", argv.data());
-    std::fprintf(stderr, "weft-bench: exec /proc/self/exe: %s\n", std::strerror(errno));
+    if (wrapper.empty()) ::execv(self.c_str(), argv.data());
+    else ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "weft-bench: exec %s: %s\n", argv[0], std::strerror(errno));
     ::_exit(127);
   }
   ::close(fds[1]);

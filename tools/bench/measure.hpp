@@ -107,8 +107,10 @@ private:
 using ChildResult = std::map<std::string, std::string>;
 // Runs this executable (/proc/self/exe) with `args` in a fresh process,
 // stdout captured, stderr shared. Returns the keys of its "result" line;
-// throws std::runtime_error if it fails or prints none.
-ChildResult run_self(const std::vector<std::string>& args);
+// throws std::runtime_error if it fails or prints none. With a `wrapper`
+// (a command and its options, e.g. valgrind's), the child is that command
+// run on this executable's path and `args`.
+ChildResult run_self(const std::vector<std::string>& args, const std::vector<std::string>& wrapper = {});
 // A numeric key of a child result; throws naming the key if it is missing.
 double number(const ChildResult& r, const std::string& key);
 
