@@ -28,12 +28,13 @@ void Context::set_status_note(std::string note) { record_.status_note = std::mov
 boost::asio::awaitable<void> Context::sleep(Duration d, std::source_location loc) {
   const MonoTime now = core_.clock->now();
   AwaitSiteScope site(record_.stats, "sleep", loc, now);
-  co_await detail::async_wait_until(core_.timers, now + d, default_slack(d), boost::asio::use_awaitable);
+  co_await detail::async_wait_until(core_.timers, now + d, default_slack(d), now, boost::asio::use_awaitable);
 }
 
 boost::asio::awaitable<void> Context::sleep_until(MonoTime t, Duration slack, std::source_location loc) {
-  AwaitSiteScope site(record_.stats, "sleep", loc, core_.clock->now());
-  co_await detail::async_wait_until(core_.timers, t, slack, boost::asio::use_awaitable);
+  const MonoTime now = core_.clock->now();
+  AwaitSiteScope site(record_.stats, "sleep", loc, now);
+  co_await detail::async_wait_until(core_.timers, t, slack, now, boost::asio::use_awaitable);
 }
 
 Ticker Context::ticker(Duration period, TickerOptions options) {

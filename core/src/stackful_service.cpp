@@ -28,13 +28,14 @@ ServiceSpec stackful_service(std::string name, std::vector<std::string> needs, R
 void sleep(Context& ctx, Duration d, boost::asio::yield_context yield, std::source_location loc) {
   const MonoTime now = ctx.clock().now();
   AwaitSiteScope site(ctx.stats(), "sleep", loc, now);
-  detail::async_wait_until(ctx.timers(), now + d, default_slack(d), yield);
+  detail::async_wait_until(ctx.timers(), now + d, default_slack(d), now, yield);
 }
 
 Tick next_tick(Ticker& ticker, Context& ctx, boost::asio::yield_context yield, std::source_location loc) {
   {
-    AwaitSiteScope site(ctx.stats(), "ticker", loc, ctx.clock().now());
-    detail::async_wait_until(ticker.timers(), ticker.next_deadline(), ticker.slack(), yield);
+    const MonoTime now = ctx.clock().now();
+    AwaitSiteScope site(ctx.stats(), "ticker", loc, now);
+    detail::async_wait_until(ticker.timers(), ticker.next_deadline(), ticker.slack(), now, yield);
   }
   return ticker.advance(ctx.clock().now());
 }

@@ -29,11 +29,12 @@ Ticker::Ticker(TimerQueue& timers, ServiceStats* stats, Duration period, TickerO
 
 boost::asio::awaitable<Tick> Ticker::next(std::source_location loc) {
   {
+    const MonoTime now = timers_.clock().now();
     std::optional<AwaitSiteScope> site;
-    if (stats_ != nullptr) site.emplace(*stats_, "ticker", loc, timers_.clock().now());
+    if (stats_ != nullptr) site.emplace(*stats_, "ticker", loc, now);
     const bool cancelled_before = (co_await boost::asio::this_coro::cancellation_state).cancelled() !=
                                   boost::asio::cancellation_type::none;
-    co_await detail::async_wait_until(timers_, next_, slack_, boost::asio::use_awaitable);
+    co_await detail::async_wait_until(timers_, next_, slack_, now, boost::asio::use_awaitable);
     // The wait's completion may already be queued when a cancellation comes (the other
     // side of `||` woke in the same expiry and won): the caller has given up on this
     // tick, so leave the schedule as it was rather than consume a tick nobody sees.

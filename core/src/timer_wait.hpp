@@ -3,6 +3,8 @@
 // services). Cancel-safe: a cancelled wait leaves nothing queued.
 #pragma once
 
+#include <utility>
+
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -11,21 +13,29 @@
 
 namespace weft::detail {
 
+// `now` is the caller's reading of the queue's clock (callers that read it
+// anyway for their await site pass it, saving a clock read per wait); a wait
+// already due then completes at once (posted, yielding the loop once).
 template <typename Token>
-auto async_wait_until(TimerQueue& queue, MonoTime deadline, Duration slack, Token&& token) {
+auto async_wait_until(TimerQueue& queue, MonoTime deadline, Duration slack, MonoTime now, Token&& token) {
   return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
-      [&queue](auto handler, MonoTime when, Duration window) {
+      [&queue](auto handler, MonoTime when, Duration window, MonoTime read_at) {
         using Handler = decltype(handler);
         using Executor = boost::asio::io_context::executor_type;
         using Op = ParkedOp<TimerNode, TimerQueue, Handler, Executor>;
         TimerNode& node = Op::park(queue, std::move(handler), queue.io_context().get_executor());
-        if (when <= queue.clock().now()) {
-          Op::complete(node, {});  // already due: complete (posted), yielding the loop once
+        if (when <= read_at) {
+          Op::complete(node, {});
           return;
         }
         queue.schedule(node, when, window);
       },
-      token, deadline, slack);
+      token, deadline, slack, now);
+}
+
+template <typename Token>
+auto async_wait_until(TimerQueue& queue, MonoTime deadline, Duration slack, Token&& token) {
+  return async_wait_until(queue, deadline, slack, queue.clock().now(), std::forward<Token>(token));
 }
 
 }  // namespace weft::detail

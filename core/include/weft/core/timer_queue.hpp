@@ -76,6 +76,12 @@ public:
   void release_kernel_timer() noexcept;
 
   std::size_t size() const noexcept;
+
+  // One slot of a heap: the node and its key there (deadline or window end).
+  struct HeapEntry {
+    MonoTime key;
+    TimerNode* node;
+  };
   const TimerQueueStats& stats() const noexcept { return stats_; }
   const Clock& clock() const noexcept { return clock_; }
   boost::asio::io_context& io_context() const noexcept { return ioc_; }
@@ -86,8 +92,8 @@ private:
 
   const Clock& clock_;
   boost::asio::io_context& ioc_;
-  std::vector<TimerNode*> by_deadline_;  // binary min-heap on deadline
-  std::vector<TimerNode*> by_latest_;    // binary min-heap on latest
+  std::vector<HeapEntry> by_deadline_;  // binary min-heap on deadline
+  std::vector<HeapEntry> by_latest_;    // binary min-heap on latest
   std::unique_ptr<KernelTimer> kernel_;  // null on a virtual clock
   bool expiring_ = false;                // inside expire(): arming waits for its end
   TimerQueueStats stats_;
