@@ -1,7 +1,9 @@
 // Counting user-space instructions of a benchmark child under callgrind
 // (valgrind), for machines without hardware counters (this VM has none, so
 // `perf stat -e instructions:u` reports "not supported"). Instruction counts
-// do not depend on the machine's load, unlike CPU time.
+// say what the code did, not how fast the machine ran it; but a timer
+// workload's count still moves with load, as a late process serves more
+// waiters per wake (callers print that figure beside it).
 #pragma once
 
 #include <string>
@@ -12,12 +14,14 @@
 namespace weft::bench {
 
 struct CallgrindCount {
-  double instructions = 0;  // every instruction the child ran in user space (all threads)
-  ChildResult result;       // the child's "result" line
+  double window_instructions = 0;  // user-space instructions (all threads) inside the child's window
+  ChildResult result;              // the child's "result" line
 };
 
-// Runs this executable with `child_args` under `valgrind --tool=callgrind`.
-// Throws std::runtime_error (saying what to install) without valgrind.
+// Runs this executable with `child_args` under `valgrind --tool=callgrind`;
+// the child dumps its stats at the end of its measurement window (the
+// "window" client request of workload.hpp). Throws std::runtime_error
+// without valgrind (saying what to install) or without that dump.
 CallgrindCount run_self_under_callgrind(const std::vector<std::string>& child_args);
 
 }  // namespace weft::bench

@@ -11,6 +11,19 @@
 #include "measure.hpp"
 #include "weft/core/clock.hpp"
 
+// Under callgrind (`services --instructions`) the window's own instructions
+// are counted: its stats are zeroed as it opens and dumped as it closes, so
+// start-up, warm-up and teardown are left out. Outside valgrind the client
+// requests are a few no-op instructions.
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define WEFT_BENCH_CALLGRIND_WINDOW 1
+#else
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_DUMP_STATS_AT(name)
+#define WEFT_BENCH_CALLGRIND_WINDOW 0
+#endif
+
 namespace weft::bench {
 
 enum class Mode { timing, rss };
@@ -63,9 +76,11 @@ struct Window {
     begin_wakeups = p.wakeups;
     begin_missed = p.missed;
     begin_cpu = sample_cpu();
+    CALLGRIND_ZERO_STATS;
   }
   // Closes the window and fills `line` with what happened inside it.
   void close(const Probe& p, ResultLine& line) const {
+    CALLGRIND_DUMP_STATS_AT("window");
     const CpuSample end = sample_cpu();
     line.add("window_ns", end.mono_ns - begin_cpu.mono_ns)
         .add("cpu_ns", end.process_ns - begin_cpu.process_ns)
