@@ -35,12 +35,11 @@ struct TimerNode {
 
   MonoTime deadline{};  // never woken before this
   MonoTime latest{};    // deadline + slack: woken by this (kernel permitting)
-  std::size_t by_deadline_pos = kNotQueued;
-  std::size_t by_latest_pos = kNotQueued;
+  std::size_t heap_pos = kNotQueued;
   void (*on_due)(TimerNode&) = nullptr;      // called once, after removal from the queue
   void (*on_abandon)(TimerNode&) = nullptr;  // at runtime teardown: release, do not run (may be null)
 
-  bool queued() const noexcept { return by_deadline_pos != kNotQueued; }
+  bool queued() const noexcept { return heap_pos != kNotQueued; }
 };
 
 struct TimerQueueStats {
@@ -77,7 +76,7 @@ public:
 
   std::size_t size() const noexcept;
 
-  // One slot of a heap: the node and its key there (deadline or window end).
+  // One slot of the heap: the node and its deadline.
   struct HeapEntry {
     MonoTime key;
     TimerNode* node;
@@ -88,12 +87,11 @@ public:
 
 private:
   struct KernelTimer;
-  void arm_kernel_timer();
+  void arm_kernel_timer(MonoTime when);
 
   const Clock& clock_;
   boost::asio::io_context& ioc_;
-  std::vector<HeapEntry> by_deadline_;  // binary min-heap on deadline
-  std::vector<HeapEntry> by_latest_;    // binary min-heap on latest
+  std::vector<HeapEntry> heap_;  // binary min-heap on deadline
   std::unique_ptr<KernelTimer> kernel_;  // null on a virtual clock
   bool expiring_ = false;                // inside expire(): arming waits for its end
   TimerQueueStats stats_;
