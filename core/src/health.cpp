@@ -202,22 +202,35 @@ void Health::on_tick() {
   core_.timers.schedule(tick_, tick_.deadline + std::chrono::seconds(1), std::chrono::milliseconds(10));
 }
 
+// READY=1 and RELOADING=1 wake the monitor thread, which sends them now,
+// not at its next poll (up to 25 ms later: the most of a cold start's time
+// to READY=1 before this). The wake is a mutex and a futex wake: it never
+// waits for the monitor (the monitor holds that mutex only to check it).
 void Health::on_all_ready() {
-  std::lock_guard lock(mailbox_->mutex);
-  mailbox_->push("READY=1");
+  {
+    std::lock_guard lock(mailbox_->mutex);
+    mailbox_->push("READY=1");
+  }
+  if (monitor_) monitor_->wake();
 }
 
 void Health::on_reloading() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   const std::uint64_t usec = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000u + static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
-  std::lock_guard lock(mailbox_->mutex);
-  mailbox_->push("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
+  {
+    std::lock_guard lock(mailbox_->mutex);
+    mailbox_->push("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
+  }
+  if (monitor_) monitor_->wake();
 }
 
 void Health::on_reloaded() {
-  std::lock_guard lock(mailbox_->mutex);
-  mailbox_->push("READY=1");
+  {
+    std::lock_guard lock(mailbox_->mutex);
+    mailbox_->push("READY=1");
+  }
+  if (monitor_) monitor_->wake();
 }
 
 void Health::on_stopping() {

@@ -103,6 +103,43 @@ TEST_CASE("a loop that stays stuck past the hang threshold is a hang", "[stall]"
   CHECK(rec.hangs[0].stalled_for > 80ms);
 }
 
+// wake() is how a queued systemd message (READY=1) goes out now rather
+// than at the next poll: with an hour between polls, each wake is a poll.
+TEST_CASE("wake() runs a poll now, not at the next period", "[stall]") {
+  weft::LoopBeacon beacon;
+  beacon.turn(nullptr, steady_ns());
+  std::mutex mutex;
+  int polls = 0;
+  weft::StallMonitor::Hooks hooks;
+  hooks.on_poll = [&](bool) {
+    std::lock_guard l(mutex);
+    ++polls;
+  };
+  weft::StallMonitor monitor(beacon, {1h, 2h, 1h, {}}, std::move(hooks));
+  monitor.start();
+  auto polls_reach = [&](int n) {
+    for (int i = 0; i < 2500; ++i) {  // 5 s at most
+      {
+        std::lock_guard l(mutex);
+        if (polls >= n) return true;
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+    return false;
+  };
+  {
+    std::lock_guard l(mutex);
+    REQUIRE(polls == 0);  // the first timed poll is an hour away
+  }
+  monitor.wake();
+  REQUIRE(polls_reach(1));
+  monitor.wake();
+  REQUIRE(polls_reach(2));
+  monitor.stop();
+  std::lock_guard l(mutex);
+  CHECK(polls == 2);
+}
+
 TEST_CASE("an idle loop is not a stall: the probe keeps it turning", "[stall]") {
   weft::RuntimeOptions options;
   options.handle_signals = false;

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,6 +30,27 @@ std::string format_double(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
+}
+
+std::uint16_t free_ca_port() {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(u, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      ::close(u);
+      continue;
+    }
+    const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool tcp_free = ::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(t);
+    ::close(u);
+    if (tcp_free && ntohs(a.sin_port) < 65535) return ntohs(a.sin_port);
+  }
+  throw std::runtime_error("no free port for the ca service on 127.0.0.1");
 }
 
 void Figures::text(const std::string& key, const std::string& value) const {

@@ -124,6 +124,11 @@ std::string port_path(const GatherShape& shape, int k);    // <port_dir>/ttyBENC
 
 std::string format_double(double v, int decimals);
 
+// A port free for both UDP and TCP on 127.0.0.1 (the ca service binds both),
+// with the next one free for UDP (the repeater port beacons go to: nothing
+// listens there, which is what a bench wants). `ca` and `start` use it.
+std::uint16_t free_ca_port();
+
 // `--realtime` of the benches that run a weftd: its [realtime] table (the
 // loop SCHED_FIFO 50 alone on CPU 1, every other thread on CPU 0) and the
 // flag's help text.

@@ -122,4 +122,17 @@ struct CaArgs {
 };
 int run_ca(const CaArgs& a);
 
+// `start` (start_bench.cpp): fork + exec to READY=1 on a NOTIFY_SOCKET,
+// for the floor (a program that sends it at once), a one-heartbeat weftd
+// and the demo box; first boot (empty data dir) and second start.
+struct StartArgs {
+  int runs = 20;
+  std::optional<std::string> weftd;
+  std::optional<std::string> devsim;
+  std::optional<std::string> floor;        // weft-bench-ready (default: beside weft-bench)
+  std::optional<std::string> demo_config;  // default: the source tree's examples/demo.toml
+  std::string dir;                         // where the temp dir goes (default $TMPDIR or /tmp)
+};
+int run_start(const StartArgs& a);
+
 }  // namespace weft::bench

@@ -87,30 +87,6 @@ double seconds_between(Clock::time_point a, Clock::time_point b) { return std::c
 
 void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
 
-// A port free for both UDP and TCP on 127.0.0.1 (the ca service binds both),
-// with the next one free for UDP (the repeater port beacons go to: nothing
-// listens there, which is what the bench wants).
-std::uint16_t free_ca_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(u, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      ::close(u);
-      continue;
-    }
-    const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const bool tcp_free = ::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(t);
-    ::close(u);
-    if (tcp_free && ntohs(a.sin_port) < 65535) return ntohs(a.sin_port);
-  }
-  throw std::runtime_error("no free port for the ca service on 127.0.0.1");
-}
-
 std::string pv_name(int k) {
   return kDevice + ":i" + std::to_string(k / kPointsPerInstrument) + ":v" + std::to_string(k % kPointsPerInstrument);
 }

@@ -351,6 +351,19 @@ int main(int argc, char** argv) {
   ca_cmd->add_flag("--realtime", caa.realtime, kRealtimeHelp);
   add_log_level(*ca_cmd, caa.log_level);
 
+  StartArgs sta;
+  CLI::App* start_cmd = app.add_subcommand(
+      "start", "cold start: fork + exec to READY=1 on a NOTIFY_SOCKET (median/p90/max of --runs) for a program that "
+               "sends it at once (the floor), a one-heartbeat weftd and the demo box (examples/demo.toml, weft-devsim "
+               "on a pty); first boot (empty data dir) and second start (existing store)");
+  start_cmd->add_option("--runs", sta.runs, "starts of each program (each a first boot, then a second start)")
+      ->check(CLI::PositiveNumber);
+  start_cmd->add_option("--dir", sta.dir, "directory for the data dirs (the box's disk: fsyncs cost what it costs)");
+  start_cmd->add_option("--weftd", sta.weftd, "weftd executable (default: in the build tree beside weft-bench)");
+  start_cmd->add_option("--devsim", sta.devsim, "weft-devsim executable (default: beside weft-bench)");
+  start_cmd->add_option("--floor", sta.floor, "the READY=1-at-once program (default: weft-bench-ready beside weft-bench)");
+  start_cmd->add_option("--demo-config", sta.demo_config, "the demo config (default: examples/demo.toml of the source tree)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*child) return services_child(a);
@@ -365,6 +378,7 @@ int main(int argc, char** argv) {
     if (*upload_cmd) return run_upload(ua);
     if (*reload_cmd) return run_reload(ra);
     if (*ca_cmd) return run_ca(caa);
+    if (*start_cmd) return run_start(sta);
     return services(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "weft-bench: %s\n", e.what());

@@ -21,7 +21,8 @@ namespace weft::bench {
 
 using Clock = std::chrono::steady_clock;
 
-WeftdProcess::WeftdProcess(const std::string& weftd, const std::string& config, const std::string& log) {
+WeftdProcess::WeftdProcess(const std::string& weftd, const std::string& config, const std::string& log,
+                           const std::string& notify_socket) {
   std::fflush(stdout);
   std::fflush(stderr);
   pid_ = ::fork();
@@ -32,7 +33,8 @@ WeftdProcess::WeftdProcess(const std::string& weftd, const std::string& config, 
       ::dup2(fd, STDOUT_FILENO);
       ::dup2(fd, STDERR_FILENO);
     }
-    ::unsetenv("NOTIFY_SOCKET");  // never tell a real systemd about this box
+    if (notify_socket.empty()) ::unsetenv("NOTIFY_SOCKET");  // never tell a real systemd about this box
+    else ::setenv("NOTIFY_SOCKET", notify_socket.c_str(), 1);
     std::vector<std::string> args{weftd, "--config", config};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

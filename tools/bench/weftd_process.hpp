@@ -1,7 +1,7 @@
 // A real weftd run by a benchmark: the built binary as a child process on a
 // generated config, its log in a file, stopped with SIGTERM (SIGKILL after
 // 20 s) by stop() or the destructor; and waiting, bounded, until its console
-// says every service is ready. Used by `reload` and `ca`.
+// says every service is ready. Used by `reload`, `ca` and `start`.
 #pragma once
 
 #include <cstddef>
@@ -13,10 +13,13 @@ namespace weft::bench {
 class ConsoleClient;
 
 // weftd as a child process, its stdout and stderr into `log`. stop() sends
-// SIGTERM and waits (SIGKILL after 20 s); the destructor stops it too.
+// SIGTERM and waits (SIGKILL after 20 s); the destructor stops it too. It
+// never sees our NOTIFY_SOCKET (a real systemd must not hear of it) but
+// `notify_socket` when one is given (`start` listens there for READY=1).
 class WeftdProcess {
 public:
-  WeftdProcess(const std::string& weftd, const std::string& config, const std::string& log);
+  WeftdProcess(const std::string& weftd, const std::string& config, const std::string& log,
+               const std::string& notify_socket = {});
   ~WeftdProcess() { stop(); }
   WeftdProcess(const WeftdProcess&) = delete;
   WeftdProcess& operator=(const WeftdProcess&) = delete;
