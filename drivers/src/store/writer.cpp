@@ -588,6 +588,15 @@ void Writer::do_open(const OpenDone& done) {
     db_.reset();
     claim_.release();
     giving_up_.reset();
+    if (e.is_full()) {  // not the file's fault: "if this is not a weft store, move it aside" misled here
+      const auto free = ballast_.free_bytes();
+      const std::string dir = ballast_.path().substr(0, ballast_.path().rfind('/') + 1);
+      done(std::make_exception_ptr(StoreFullError(
+          std::string(e.what()) + "; the file system holding it is full (" +
+          (free ? std::to_string(*free / 1024) + " KiB free" : std::string("free space unknown")) + " in " + dir +
+          "): free space there; the file itself is not at fault")));
+      return;
+    }
     done(std::make_exception_ptr(StoreError(
         std::string(e.what()) +
         (e.is_busy() ? "; another process held the database lock for longer than busy_deadline: find it with `fuser " +
