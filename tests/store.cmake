@@ -53,6 +53,17 @@ if(WEFT_SQLITE3_CLI AND WEFT_PYTHON3 AND TARGET weftctl)
   endif()
 endif()
 
+# A real full disk (issue 16): weftd's data dir and store on a loop-mounted
+# 4 MiB ext4 image filled by 1 ms heartbeat readings: bounded, pruned
+# readings in the ledger, a restart on the full card ready (no crash loop),
+# recording again once room is freed. Needs root and loop devices (77: skipped).
+if(WEFT_SQLITE3_CLI AND TARGET weftctl)
+  add_test(NAME integration.store_disk_full_weftd
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/store_disk_full_weftd.sh $<TARGET_FILE:weftd>
+                   $<TARGET_FILE:weftctl>)
+  set_tests_properties(integration.store_disk_full_weftd PROPERTIES LABELS integration TIMEOUT 150 SKIP_RETURN_CODE 77)
+endif()
+
 # An upload restart resends only what was in flight and a restart of upload
 # and record touches nothing in the store's backlog (issue 12): weftd, the
 # console, a paused mosquitto broker, the sqlite3 CLI.

@@ -37,7 +37,12 @@
 // cannot be written leaves the run degraded: ready, readings still queued
 // in the store's memory (the oldest dropped past its capacity, recorded as
 // lost once a file is writable), the store reopened every reopen_period,
-// and the state in `store` and in the status line (STATUS=).
+// and the state in `store` and in the status line (STATUS=). A file system
+// too full for even the first open of this process (weftd restarted on a
+// full card) leaves the run ready without its store: readings wait in the
+// bus queue (the oldest dropped past `capacity`, recorded as lost once the
+// store opens), the open is retried every reopen_period, and the console's
+// store commands appear once it has opened.
 //
 // [service.record]
 //   pattern = "*"            # fnmatch glob over point names
@@ -55,6 +60,9 @@
 //   record_intake.cpp   the bus subscription that outlives record's runs
 //   store_commands.cpp  `sql`, `store`, `gaps` (on the store's reader thread)
 // The [store] table itself is read in apps/assembly/store_config.cpp.
+#include <optional>
+#include <string>
+
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assembly/catalog.hpp"
@@ -212,14 +220,53 @@ boost::asio::awaitable<void> run(Context& ctx, const Settings& s, store::Store& 
   // (a read-only file system) degrades this run instead of failing it
   // again and again: the box keeps gathering and uploading what it has.
   bool degraded = false;
+  std::optional<std::string> full;  // the first open of this process met a full file system
   try {
     co_await ctx.blocking([&store] { store.open_blocking(); });
+  } catch (const store::StoreFullError& e) {
+    if (store.accepting()) {
+      degraded = true;
+      ctx.log().error("{}; recording continues in memory (queue of {}, then the oldest are dropped and recorded as "
+                      "lost), the store is retried every {:.1f} s",
+                      e.what(), store.options().queue_capacity, std::chrono::duration<double>(s.reopen_period).count());
+    } else {
+      full = e.what();
+    }
   } catch (const store::StoreError& e) {
     if (!store.accepting()) throw;
     degraded = true;
     ctx.log().error("{}; recording continues in memory (queue of {}, then the oldest are dropped and recorded as "
                     "lost), the store is retried every {:.1f} s",
                     e.what(), store.options().queue_capacity, std::chrono::duration<double>(s.reopen_period).count());
+  }
+  // A full card at start (weftd restarted on it): failing this run would
+  // restart it at once, again and again, until weftd escalated (6 failures
+  // in 2.4 s, exit 3: a crash loop of the whole box under systemd). Ready
+  // without the store instead, the readings wait in the bus queue
+  // (recorded first once it opens; the oldest past its capacity dropped
+  // and recorded as lost), and the open is retried every reopen_period.
+  bool readied = false;
+  if (full) {
+    ctx.log().error("{}; record runs without its store: readings wait in the bus queue (capacity {}; past it the "
+                    "oldest are dropped and recorded as lost when the store opens), the open is retried every {:.1f} s",
+                    *full, s.capacity, std::chrono::duration<double>(s.reopen_period).count());
+    ctx.set_status_note("store cannot be opened (file system full): " + full->substr(0, kNoteChars));
+    ctx.ready();
+    readied = true;
+    std::string last = *full;
+    for (;;) {
+      co_await ctx.sleep(s.reopen_period);
+      std::string still;
+      try {
+        co_await ctx.blocking([&store] { store.open_blocking(); });
+      } catch (const store::StoreFullError& e) {
+        still = e.what();
+      }
+      if (still.empty()) break;
+      if (still != last) ctx.log().warn("the store still cannot be opened: {}", still);
+      last = std::move(still);
+    }
+    ctx.log().info("the store is open; recording goes on ({} readings waiting in the bus queue)", in.depth());
   }
   ctx.set_status_note(status_note(store));
   // The offset in effect now, so this boot's readings can be corrected even
@@ -231,7 +278,7 @@ boost::asio::awaitable<void> run(Context& ctx, const Settings& s, store::Store& 
                  s.pattern, store.options().path, s.capacity, in.depth(), store.options().queue_capacity,
                  store.options().batch_rows, std::chrono::duration<double, std::milli>(store.options().batch_age).count());
   const auto commands = add_store_commands(ctx, store, in);  // gone when this run ends
-  ctx.ready();
+  if (!readied) ctx.ready();
   TaskGroup group(ctx.executor());
   group.spawn(intake(ctx, store, in));
   group.spawn(report(ctx, s, store, in));

@@ -303,3 +303,73 @@ TEST_CASE("store: on a card other files fill, the store prunes only what the fai
   REQUIRE(newest.size() == 10);
   CHECK(newest.front().seq == last - 9);
 }
+
+// A card smaller than the default ballast wants (3 MiB: a 4 MiB SD card
+// partition, an overlay's data part), filled by the store itself with
+// readings as small as weftd's (a double each). Before, no ballast could
+// be made (4 MiB plus half again), the WAL grew to its default checkpoint
+// size (1,000 pages, 4 MiB) before its first checkpoint, so the card filled
+// with nothing but WAL (the database file 4 KiB, the WAL 2.1 MiB in the
+// weftd run of tests/integration/store_disk_full_weftd.sh) and the fold
+// that would make room needed as much room again: nothing committed,
+// nothing was pruned, and past error_deadline the store gave up on the
+// file (record restarted every 10 s, weftd escalated). Expected now: the
+// ballast is fitted to the card (at most a quarter of it), the WAL is
+// folded before it holds an eighth of the card, and the store prunes its
+// oldest readings (recorded as lost "pruned (disk full)") and goes on.
+TEST_CASE("store: on a card smaller than the ballast wants, the store fills it and goes on committing",
+          "[store][disk_full]") {
+  TempDir dir;
+  Tmpfs fs(dir.path / "card", "size=3m,mode=0700");
+  if (!fs.mounted) {
+    WARN("SKIPPED: cannot mount a 3 MiB tmpfs at " << fs.dir << " (" << fs.why
+                                                    << "); this test needs root (CAP_SYS_ADMIN)");
+    return;
+  }
+  auto o = options_for((fs.dir / "readings.db").string());
+  o.batch_rows = 500;
+  o.queue_capacity = 100'000;
+  o.error_deadline = std::chrono::seconds(3);  // before: the give-up came after this
+  REQUIRE(o.ballast_bytes == 4u << 20);        // the default, bigger than the card
+  boost::asio::io_context ioc;
+  store::Store s(o);
+  run_sync(ioc, s.open());
+  const std::string ballast = o.path + ".ballast";
+  constexpr std::uint64_t card = 3u << 20;
+  REQUIRE(std::filesystem::exists(ballast));  // before: none ("6144 KiB needed")
+  CHECK(std::filesystem::file_size(ballast) <= card / 4);
+
+  std::uint64_t last = 0;
+  std::uint64_t wal_most = 0;
+  int rounds_after_loss = 0;
+  int round = 0;
+  for (; round < 400 && rounds_after_loss < 30; ++round) {
+    for (int i = 0; i < 1000; ++i) last = s.append(sample("box.uptime_s", 1.5 + i));
+    // Before: StoreError (the store gave up on the file) once the card was full.
+    REQUIRE(run_sync(ioc, s.flushed(), std::chrono::seconds(60)) == last);
+    std::error_code ec;
+    wal_most = std::max<std::uint64_t>(wal_most, std::filesystem::file_size(o.path + "-wal", ec));
+    if (s.counters().pruned_undelivered > 0) ++rounds_after_loss;
+  }
+  const auto c = s.counters();
+  WARN("a 3 MiB card: " << last << " readings in " << round << " rounds, " << c.disk_full << " SQLITE_FULL met, pruned "
+                        << c.pruned_undelivered << " undelivered; WAL at most " << wal_most << " bytes, file "
+                        << c.db_size_bytes << " bytes");
+  REQUIRE(rounds_after_loss == 30);  // 30,000 readings committed after the first loss
+  CHECK(c.disk_full > 0);
+  CHECK(s.health().state == store::StoreHealth::State::open);
+  CHECK(c.committed_seq == last);
+  CHECK(wal_most <= card / 4);  // folded long before it could fill the card
+  const auto gaps = run_sync(ioc, s.gaps());
+  std::uint64_t lost = 0;
+  for (const auto& g : gaps) {
+    CHECK(g.why == "pruned (disk full)");
+    lost += g.last_seq - g.first_seq + 1;
+  }
+  CHECK(lost == c.pruned_undelivered);
+  REQUIRE_FALSE(gaps.empty());
+  CHECK(gaps.front().first_seq == 1);
+  const auto newest = run_sync(ioc, s.newest_undelivered(10));
+  REQUIRE(newest.size() == 10);
+  CHECK(newest.front().seq == last - 9);
+}

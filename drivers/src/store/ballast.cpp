@@ -14,7 +14,7 @@
 
 namespace weft::store {
 
-Ballast::Ballast(const std::string& db_path, std::uint64_t bytes) : path_(db_path + ".ballast"), bytes_(bytes) {
+Ballast::Ballast(const std::string& db_path, std::uint64_t bytes) : path_(db_path + ".ballast"), configured_(bytes), bytes_(bytes) {
   const std::filesystem::path p(db_path);
   dir_ = p.has_parent_path() ? p.parent_path().string() : std::string(".");
 }
@@ -31,6 +31,18 @@ std::optional<std::uint64_t> Ballast::free_bytes() const {
   // only f_bavail would make the store prune those too before it sees room.
   const auto blocks = ::geteuid() == 0 ? fs.f_bfree : fs.f_bavail;
   return static_cast<std::uint64_t>(blocks) * fs.f_frsize;
+}
+
+std::optional<std::uint64_t> Ballast::file_system_bytes() const {
+  struct statvfs fs{};
+  if (::statvfs(dir_.c_str(), &fs) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;
+}
+
+bool Ballast::fit_to_file_system() {
+  bytes_ = configured_;
+  if (const auto total = file_system_bytes(); total && *total / 4 < bytes_) bytes_ = *total / 4;
+  return bytes_ < configured_;
 }
 
 bool Ballast::ensure(std::uint64_t slack) {

@@ -598,6 +598,15 @@ void Writer::do_open(const OpenDone& done) {
     db_.reset();
     claim_.release();
     giving_up_.reset();
+    if (e.is_full()) {  // not the file's fault: "if this is not a weft store, move it aside" misled here
+      const auto free = ballast_.free_bytes();
+      const std::string dir = ballast_.path().substr(0, ballast_.path().rfind('/') + 1);
+      done(std::make_exception_ptr(StoreFullError(
+          std::string(e.what()) + "; the file system holding it is full (" +
+          (free ? std::to_string(*free / 1024) + " KiB free" : std::string("free space unknown")) + " in " + dir +
+          "): free space there; the file itself is not at fault")));
+      return;
+    }
     done(std::make_exception_ptr(StoreError(
         std::string(e.what()) +
         (e.is_busy() ? "; another process held the database lock for longer than busy_deadline: find it with `fuser " +
@@ -659,12 +668,20 @@ void Writer::open_file() {
   db.exec("PRAGMA journal_size_limit = 4194304");  // truncate the WAL to 4 MiB after checkpoints
   std::uint64_t hard = options_.hard_max_db_size;
   if (hard == 0 && options_.max_db_size != 0) hard = options_.max_db_size + options_.max_db_size / 4;
+  const auto page = static_cast<std::uint64_t>(db.query_int("PRAGMA page_size"));
+  wal_pages_ = 1000;  // SQLite's default: 4 MiB of WAL before a checkpoint
   if (hard != 0) {
-    const auto page = static_cast<std::uint64_t>(db.query_int("PRAGMA page_size"));
     db.exec("PRAGMA max_page_count = " + std::to_string(std::max<std::uint64_t>(hard / page, 16)));
     // Checkpoint more often on a small cap, so the WAL stays small too.
-    db.exec("PRAGMA wal_autocheckpoint = " + std::to_string(std::clamp<std::uint64_t>(hard / page / 4, 64, 1000)));
+    wal_pages_ = std::clamp<std::uint64_t>(hard / page / 4, 64, 1000);
   }
+  // And on a small file system: a WAL folded only at 4 MiB filled a 4 MiB
+  // card with nothing but WAL (the database file 4 KiB), and the fold
+  // that would have made room needed as much room again, so nothing was
+  // ever pruned or committed. At most an eighth of the file system.
+  if (const auto fs = ballast_.file_system_bytes())
+    wal_pages_ = std::min(wal_pages_, std::max<std::uint64_t>(*fs / page / 8, 64));
+  if (wal_pages_ != 1000) db.exec("PRAGMA wal_autocheckpoint = " + std::to_string(wal_pages_));
   migrate(db);
   if (db.query_int("PRAGMA auto_vacuum") != 2 && log_)
     log_->warn("{}: auto_vacuum is not INCREMENTAL (an old file?): the file will not shrink after pruning; "
@@ -1105,7 +1122,8 @@ void Writer::free_disk() {
   // Keep the WAL small from now on (this connection): it is reused, not
   // shrunk, after a checkpoint, so its high-water mark is room taken for good.
   try {
-    db_->exec("PRAGMA wal_autocheckpoint = 100");
+    if (wal_pages_ > 100) db_->exec("PRAGMA wal_autocheckpoint = 100");
+    wal_pages_ = std::min<std::uint64_t>(wal_pages_, 100);
   } catch (const sql::SqliteError&) {
   }
   const std::uint64_t reserve =
@@ -1189,6 +1207,16 @@ void Writer::free_disk() {
 }
 
 void Writer::restore_ballast() {
+  if (ballast_.configured_bytes() == 0) return;
+  // A quarter of the file system at most: on a card smaller than the
+  // configured size and half again, none could ever be made (a 4 MiB card
+  // and the 4 MiB default), and a full card then left no room to prune.
+  if (ballast_.fit_to_file_system() && !ballast_fit_note_ && log_) {
+    log_->info("{}: the ballast is {} KiB, a quarter of its {} KiB file system ([store] ballast_bytes is {} KiB)",
+               options_.path, ballast_.bytes() / 1024, ballast_.file_system_bytes().value_or(0) / 1024,
+               ballast_.configured_bytes() / 1024);
+    ballast_fit_note_ = true;
+  }
   if (ballast_.bytes() == 0) return;
   if (ballast_.ensure(ballast_.bytes() / 2)) {
     ballast_note_ = false;

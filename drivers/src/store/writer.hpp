@@ -236,6 +236,8 @@ private:
   PathClaim claim_;
   Ballast ballast_;
   bool ballast_note_ = false;              // "no room for the ballast" logged, not yet cleared
+  bool ballast_fit_note_ = false;          // "ballast cut to a quarter of the file system" logged
+  std::uint64_t wal_pages_ = 1000;         // this connection's wal_autocheckpoint (open_file, free_disk)
   std::size_t fit_rows_ = 0;               // readings in the write in hand (commit), for free_disk()
   std::uint64_t reserved_below_ = 1;       // the seq mark on disk: seqs below it may be committed
   // Notes about repeated conditions, at most one a minute (kNotePeriod).

@@ -44,6 +44,14 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// open() failed because the file system holding the database is full
+// (SQLITE_FULL: not even the -shm/-wal files or the open's first write
+// fit). Nothing is wrong with the file: open again once space is freed.
+class StoreFullError : public StoreError {
+public:
+  using StoreError::StoreError;
+};
+
 struct StoreOptions {
   enum class Synchronous { normal, full };
 
