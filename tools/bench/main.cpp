@@ -314,6 +314,17 @@ int main(int argc, char** argv) {
   ca_cmd->add_flag("--realtime", caa.realtime, kRealtimeHelp);
   add_log_level(*ca_cmd, caa.log_level);
 
+  FootprintArgs fa;
+  CLI::App* footprint_cmd = app.add_subcommand(
+      "footprint", "stripped size of weftd; the demo box's VmRSS, RssAnon, RssFile, private dirty and threads after "
+                   "--seconds (weftd on examples/demo.toml against weft-devsim on a pty), beside a C program's");
+  footprint_cmd->add_option("--seconds", fa.seconds, "how long the box runs after every service is ready, s")
+      ->check(CLI::PositiveNumber);
+  footprint_cmd->add_option("--demo-config", fa.demo_config, "the demo config (its /tmp/weft-demo paths are moved)");
+  footprint_cmd->add_flag("--size-only", fa.size_only, "only the stripped size, no box run");
+  footprint_cmd->add_option("--weftd", fa.weftd, "weftd executable (default: in the build tree beside weft-bench)");
+  footprint_cmd->add_option("--devsim", fa.devsim, "weft-devsim executable (default: beside weft-bench)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*child) return services_child(a);
@@ -328,6 +339,7 @@ int main(int argc, char** argv) {
     if (*upload_cmd) return run_upload(ua);
     if (*reload_cmd) return run_reload(ra);
     if (*ca_cmd) return run_ca(caa);
+    if (*footprint_cmd) return run_footprint(fa);
     return services(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "weft-bench: %s\n", e.what());
