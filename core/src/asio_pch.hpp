@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <spdlog/spdlog.h>
+#include "../include/weft/core/fmt_extern.hpp"  // after spdlog's fmt, before any log call (weft_pch has no include dirs of weft::core)
 #include <chrono>
 #include <functional>
 #include <memory>

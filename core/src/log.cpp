@@ -1,4 +1,4 @@
-// Shared asynchronous sinks: one writer thread, queue of 8192 lines,
+// Shared asynchronous sinks: one writer thread, queue of kQueueLines lines,
 // overrun-oldest. Output goes to stderr (journald picks it up under systemd).
 // When stderr is the journal (JOURNAL_STREAM: journal_stream.hpp) each line
 // starts with its syslog priority "<N>" and has no time stamp of its own
@@ -30,6 +30,16 @@ namespace {
 
 constexpr auto kFlushBound = std::chrono::seconds(5);
 
+// Lines queued for the log thread. spdlog allocates and constructs every
+// slot up front (an async_msg of 408 bytes each, its 250-byte inline buffer
+// included), so this is resident memory from the first line: 8192 slots
+// were 3.3 MiB of a demo box's 17 MiB (README: footprint); 1024 are 408 KiB.
+// The trade: a burst of more than 1024 lines faster than the log thread
+// writes them (one write(2) each) loses its oldest lines, counted and
+// reported like any overrun; the console's `log tail` ring (kRingLines)
+// is separate and unchanged.
+constexpr std::size_t kQueueLines = 1024;
+
 // %* in the journal pattern: "<N>", the level's syslog priority.
 class SyslogPriorityFlag final : public spdlog::custom_flag_formatter {
 public:
@@ -42,7 +52,7 @@ public:
 
 struct Shared {
   std::shared_ptr<spdlog::details::thread_pool> pool =
-      std::make_shared<spdlog::details::thread_pool>(8192, 1, [] { enter_helper_thread("weft-log"); });
+      std::make_shared<spdlog::details::thread_pool>(kQueueLines, 1, [] { enter_helper_thread("weft-log"); });
   std::shared_ptr<detail::StderrSink> stderr_sink = std::make_shared<detail::StderrSink>(*pool);
   spdlog::sink_ptr sink = stderr_sink;
   std::shared_ptr<detail::LogRing> ring = std::make_shared<detail::LogRing>(kRingLines);

@@ -70,7 +70,7 @@ TEST_CASE("a stderr nobody reads costs log lines, counted, and never an unbounde
   auto log = weft::logging::make_logger("blocked-stderr-test");
   weft::logging::flush();  // earlier lines out of the way: the log thread is idle
   const std::uint64_t lost_before = weft::logging::dropped_log_lines();
-  constexpr int kLines = 10000;  // more than the queue holds (8192)
+  constexpr int kLines = 10000;  // more than the queue holds (1024, log.cpp)
   {
     BlockedStderr blocked;
     for (int i = 0; i < kLines; ++i) log->warn("line {} to a stderr that nobody reads", i);

@@ -134,5 +134,16 @@ struct StartArgs {
   std::string dir;                         // where the temp dir goes (default $TMPDIR or /tmp)
 };
 int run_start(const StartArgs& a);
+// `footprint` (footprint_bench.cpp): the stripped size of weftd, and the
+// demo box's memory (examples/demo.toml against weft-devsim on a pty, as
+// `tools/dev demo` runs it) after --seconds.
+struct FootprintArgs {
+  double seconds = 60;
+  std::string demo_config = WEFT_DEMO_CONFIG;  // examples/demo.toml of the source tree
+  bool size_only = false;
+  std::optional<std::string> weftd;
+  std::optional<std::string> devsim;
+};
+int run_footprint(const FootprintArgs& a);
 
 }  // namespace weft::bench

@@ -364,6 +364,17 @@ int main(int argc, char** argv) {
   start_cmd->add_option("--floor", sta.floor, "the READY=1-at-once program (default: weft-bench-ready beside weft-bench)");
   start_cmd->add_option("--demo-config", sta.demo_config, "the demo config (default: examples/demo.toml of the source tree)");
 
+  FootprintArgs fa;
+  CLI::App* footprint_cmd = app.add_subcommand(
+      "footprint", "stripped size of weftd; the demo box's VmRSS, RssAnon, RssFile, private dirty and threads after "
+                   "--seconds (weftd on examples/demo.toml against weft-devsim on a pty), beside a C program's");
+  footprint_cmd->add_option("--seconds", fa.seconds, "how long the box runs after every service is ready, s")
+      ->check(CLI::PositiveNumber);
+  footprint_cmd->add_option("--demo-config", fa.demo_config, "the demo config (its /tmp/weft-demo paths are moved)");
+  footprint_cmd->add_flag("--size-only", fa.size_only, "only the stripped size, no box run");
+  footprint_cmd->add_option("--weftd", fa.weftd, "weftd executable (default: in the build tree beside weft-bench)");
+  footprint_cmd->add_option("--devsim", fa.devsim, "weft-devsim executable (default: beside weft-bench)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*child) return services_child(a);
@@ -379,6 +390,7 @@ int main(int argc, char** argv) {
     if (*reload_cmd) return run_reload(ra);
     if (*ca_cmd) return run_ca(caa);
     if (*start_cmd) return run_start(sta);
+    if (*footprint_cmd) return run_footprint(fa);
     return services(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "weft-bench: %s\n", e.what());

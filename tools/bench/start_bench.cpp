@@ -252,7 +252,7 @@ int run_start(const StartArgs& a) {
   NotifySocket sock(dir->file("notify.sock"));
 
   // The demo: examples/demo.toml with its paths and ports moved.
-  const std::string demo_file = a.demo_config.value_or(WEFT_BENCH_DEMO_CONFIG);
+  const std::string demo_file = a.demo_config.value_or(WEFT_DEMO_CONFIG);
   const std::uint16_t ca_port = free_ca_port();
   std::string demo = read_file(demo_file);
   demo = replace_all(demo, "/tmp/weft-demo/ttyUSB0", dir->file("ttyUSB0"), demo_file);

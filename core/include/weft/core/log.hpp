@@ -17,6 +17,8 @@
 
 #include <spdlog/common.h>
 
+#include "weft/core/fmt_extern.hpp"
+
 namespace spdlog {
 class logger;
 }
