@@ -20,25 +20,12 @@
 #include <limits>
 
 #include "store_support.hpp"
+#include "tmpfs_mount.hpp"
 
 using namespace weft;
 using namespace weft::test;
 
 namespace {
-
-struct Tmpfs {
-  std::filesystem::path dir;
-  bool mounted = false;
-  std::string why;
-  Tmpfs(const std::filesystem::path& at, const char* options) : dir(at) {
-    std::filesystem::create_directories(dir);
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options) == 0) mounted = true;
-    else why = std::strerror(errno);
-  }
-  ~Tmpfs() {
-    if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
-  }
-};
 
 // Another program filling the card: appends 4 KiB blocks to `path` until
 // the file system says ENOSPC. Returns the bytes it added.

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "../../drivers/store_support.hpp"
+#include "../../drivers/tmpfs_mount.hpp"
 #include "weft/apps/assembly/assemble.hpp"
 #include "weft/apps/record/record_intake.hpp"
 #include "weft/core/runtime.hpp"
@@ -29,20 +30,6 @@ using namespace weft;
 using namespace weft::test;
 
 namespace {
-
-struct SmallTmpfs {
-  std::filesystem::path dir;
-  bool mounted = false;
-  std::string why;
-  explicit SmallTmpfs(const std::filesystem::path& at) : dir(at) {
-    std::filesystem::create_directories(dir);
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0700") == 0) mounted = true;
-    else why = std::strerror(errno);
-  }
-  ~SmallTmpfs() {
-    if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
-  }
-};
 
 // Every block of the file system taken by `path` (written until ENOSPC).
 void fill_to_the_last_block(const std::filesystem::path& path) {
@@ -62,7 +49,7 @@ void fill_to_the_last_block(const std::filesystem::path& path) {
 TEST_CASE("record: weftd started on a card full to the last block is ready, retries, and records once room is freed",
           "[store][record][disk_full]") {
   TempDir dir;
-  SmallTmpfs fs(dir.path / "card");
+  Tmpfs fs(dir.path / "card", "size=1m,mode=0700");
   if (!fs.mounted) {
     WARN("SKIPPED: cannot mount a 1 MiB tmpfs at " << fs.dir << " (" << fs.why
                                                     << "); this test needs root (CAP_SYS_ADMIN)");
