@@ -656,13 +656,15 @@ void Writer::open_file() {
       throw StoreError(options_.path + ": cannot switch the database to WAL mode (journal_mode is '" + mode +
                        "'); put it on a local file system that supports shared memory (not NFS)");
   }
-  if (fresh) {
-    if (!sync_main_file(db))
-      throw StoreError(options_.path + ": cannot fsync the new database file; check the disk (dmesg) and [store] path");
-    if (const int err = sync_parent_dir(options_.path); err != 0)
-      throw StoreError(options_.path + ": cannot fsync its directory after creating it: " + std::strerror(err) +
-                       "; check the disk (dmesg) and [store] path");
-  }
+  // On every open, not only a fresh one: a process that died between the
+  // unsynced switch and this sync left a non-empty file that may still not
+  // be on the disk, and this open cannot tell it from a synced one. On a
+  // file already on the disk the two syncs find nothing to write.
+  if (!sync_main_file(db))
+    throw StoreError(options_.path + ": cannot fsync the database file; check the disk (dmesg) and [store] path");
+  if (const int err = sync_parent_dir(options_.path); err != 0)
+    throw StoreError(options_.path + ": cannot fsync its directory: " + std::strerror(err) +
+                     "; check the disk (dmesg) and [store] path");
   db.exec(options_.synchronous == StoreOptions::Synchronous::full ? "PRAGMA synchronous = FULL"
                                                                   : "PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA journal_size_limit = 4194304");  // truncate the WAL to 4 MiB after checkpoints
