@@ -8,9 +8,13 @@
 // same heap rather than kept in a second one, which every wake would have
 // to update too: no node whose deadline is at or after the best window end
 // seen so far can end its window earlier, and the heap property prunes
-// whole subtrees by that test. So the search visits about the nodes due in
-// the next window, the ones the coming expiry wakes, and runs once per
-// expiry: amortised, a constant per wake. The kernel timer is re-armed only
+// whole subtrees by that test. So the search visits the nodes whose deadline
+// falls before the earliest window end, once per expiry: where expiries come
+// at window ends, about the nodes the expiry wakes. Where a short-slack timer
+// expires often beside many long-slack waiters it visits more: 10,000
+// waiters with 1 s slack beside a 1 ms zero-slack ticker cost 5.1 us per
+// expiry (1.2 us with a second heap on window end), 100,000 cost 5.9 us
+// (15.7 us with two heaps). The kernel timer is re-armed only
 // when the earliest window end moves earlier than what is armed: re-arming
 // costs a syscall.
 #include "weft/core/timer_queue.hpp"
