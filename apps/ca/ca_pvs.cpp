@@ -156,8 +156,7 @@ void on_reading(Server& s, const Reading& r) {
   // from before the write). Every reading is stamped at publish from the one
   // monotonic clock and the feed keeps publish order, so a reading stamped
   // before the one the PV holds is one it has already passed.
-  if (r.mono_ns < pv.mono_ns) return;
-  if (r.mono_ns == pv.mono_ns && r.wall_ns == pv.wall_ns) return;
+  if (r.mono_ns < pv.mono_ns || (r.mono_ns == pv.mono_ns && r.wall_ns == pv.wall_ns)) return;
   pv.mono_ns = r.mono_ns;
   pv.wall_ns = r.wall_ns;
   ca::Value next = pv_value(pv, r, pv.value.type);
