@@ -9,7 +9,7 @@ find_program(WEFT_MOSQUITTO_SUB mosquitto_sub)
 find_program(WEFT_SQLITE3 sqlite3)
 if(WEFT_MOSQUITTO AND WEFT_MOSQUITTO_SUB AND WEFT_SQLITE3)
   set(WEFT_UPLOAD_SCRIPTS)
-  foreach(script upload_roundtrip upload_outage upload_bad_credentials upload_kill9 upload_remote_config upload_remote_stop upload_remote_reach upload_remote_ids upload_remote_wake)
+  foreach(script upload_roundtrip upload_outage upload_bad_credentials upload_kill9 upload_remote_config upload_remote_stop upload_remote_reach upload_remote_ids upload_remote_wake mqtt_on_demand)
     add_test(NAME integration.${script} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${script}.sh
                                                 $<TARGET_FILE:weftd>)
     list(APPEND WEFT_UPLOAD_SCRIPTS integration.${script})

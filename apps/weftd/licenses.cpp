@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "build_manifest.hpp"
+#include "weft/drivers/mqtt/library.hpp"
 
 namespace weftd {
 namespace {
@@ -169,7 +170,11 @@ std::string dep5_main_license(const std::string& copyright_path) {
   return "NOASSERTION";
 }
 
-std::vector<Loaded> closure() {
+// libmosquitto (and OpenSSL through it) is loaded only at the first MQTT
+// connect: it is loaded here first so the list names everything weftd can load.
+std::vector<Loaded> closure(std::ostream& err) {
+  std::string mqtt_error;
+  if (!weft::mqtt::preload_mqtt_library(mqtt_error)) err << "weftd: not listed: " << mqtt_error << '\n';
   std::vector<Loaded> objects = loaded_objects();
   find_packages(objects);
   find_versions(objects);
@@ -284,7 +289,7 @@ std::string created_time() {
 }  // namespace
 
 int print_licenses(std::ostream& out, std::ostream& err) {
-  const std::vector<Loaded> objects = closure();
+  const std::vector<Loaded> objects = closure(err);
   if (objects.empty()) {
     err << "weftd --licenses: dl_iterate_phdr listed no object\n";
     return 1;
@@ -309,7 +314,7 @@ int print_licenses(std::ostream& out, std::ostream& err) {
 }
 
 int print_sbom(std::ostream& out, std::ostream& err) {
-  const std::vector<Loaded> objects = closure();
+  const std::vector<Loaded> objects = closure(err);
   if (objects.empty()) {
     err << "weftd --sbom: dl_iterate_phdr listed no object\n";
     return 1;

@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <unordered_map>
 
@@ -29,6 +28,7 @@
 #include <boost/system/system_error.hpp>
 #include <mosquitto.h>
 
+#include "mosquitto_library.hpp"
 #include "weft/core/timer_queue.hpp"
 #include "weft/core/timers.hpp"
 
@@ -41,11 +41,6 @@ namespace {
 // How often loop_misc runs (keepalive PINGREQ, ping timeout): well under
 // any keepalive a user can configure (>= 5 s).
 constexpr Duration kMiscPeriod = std::chrono::seconds(1);
-
-void init_library_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { mosquitto_lib_init(); });
-}
 
 short ready_now(int fd, bool want_write) {
   pollfd p{fd, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
@@ -75,6 +70,7 @@ struct Client::Impl {
 
   TimerQueue& timers;
   ClientOptions options;
+  const MosquittoLibrary* lib = nullptr;   // set by the first connect(); non-null whenever mosq is
   mosquitto* mosq = nullptr;               // one per connection attempt
   asio::posix::stream_descriptor socket;   // watches mosquitto's fd; released, never closed, here
   int watched_fd = -1;
@@ -170,7 +166,7 @@ struct Client::Impl {
   }
 
   void sync_socket() {
-    const int fd = mosq != nullptr ? mosquitto_socket(mosq) : -1;
+    const int fd = mosq != nullptr ? lib->socket(mosq) : -1;
     if (fd == watched_fd) return;
     release_socket();
     if (fd < 0) return;
@@ -184,7 +180,7 @@ struct Client::Impl {
     if (mosq != nullptr) {
       Phase was = phase;
       phase = Phase::idle;  // a callback from inside destroy must not queue anything
-      mosquitto_destroy(mosq);
+      lib->destroy(mosq);
       mosq = nullptr;
       (void)was;
     }
@@ -198,7 +194,7 @@ struct Client::Impl {
       lost(MOSQ_ERR_NO_CONN, 0);
       co_return;
     }
-    const bool want_write = mosquitto_want_write(mosq);
+    const bool want_write = lib->want_write(mosq);
     short ready = ready_now(watched_fd, want_write);
     const bool ready_without_wait = ready != 0;
     if (ready == 0) {
@@ -219,12 +215,12 @@ struct Client::Impl {
     // it (loop_write does nothing until the handshake is done), and a
     // recv() that finds nothing is harmless (EAGAIN).
     int rc = MOSQ_ERR_SUCCESS;
-    if (ready != 0) rc = mosquitto_loop_read(mosq, 1);
-    if (rc == MOSQ_ERR_SUCCESS && (ready & POLLOUT) != 0 && mosquitto_socket(mosq) >= 0)
-      rc = mosquitto_loop_write(mosq, 1);
+    if (ready != 0) rc = lib->loop_read(mosq, 1);
+    if (rc == MOSQ_ERR_SUCCESS && (ready & POLLOUT) != 0 && lib->socket(mosq) >= 0)
+      rc = lib->loop_write(mosq, 1);
     const MonoTime now = timers.clock().now();
-    if (rc == MOSQ_ERR_SUCCESS && now >= next_misc && mosquitto_socket(mosq) >= 0) {
-      rc = mosquitto_loop_misc(mosq);
+    if (rc == MOSQ_ERR_SUCCESS && now >= next_misc && lib->socket(mosq) >= 0) {
+      rc = lib->loop_misc(mosq);
       next_misc = now + kMiscPeriod;
     }
     const int err = errno;
@@ -246,23 +242,22 @@ struct Client::Impl {
 
   // Creates the libmosquitto session for one attempt; false: `error` says why.
   bool create_session(Error& error) {
-    init_library_once();
-    mosq = mosquitto_new(options.client_id.empty() ? nullptr : options.client_id.c_str(), true, this);
+    mosq = lib->create(options.client_id.empty() ? nullptr : options.client_id.c_str(), true, this);
     if (mosq == nullptr) {
       error = Error{make_error_code(errc::bad_option), MOSQ_ERR_ERRNO,
                     "cannot create an MQTT client with client_id '" + options.client_id +
                         "': " + std::strerror(errno) + "; use 1-23 letters and digits"};
       return false;
     }
-    mosquitto_connect_callback_set(mosq, &Impl::on_connect);
-    mosquitto_disconnect_callback_set(mosq, &Impl::on_disconnect);
-    mosquitto_publish_callback_set(mosq, &Impl::on_publish);
-    mosquitto_subscribe_callback_set(mosq, &Impl::on_subscribe);
-    mosquitto_message_callback_set(mosq, &Impl::on_message);
-    mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-    mosquitto_max_inflight_messages_set(mosq, options.max_in_flight);
+    lib->connect_callback_set(mosq, &Impl::on_connect);
+    lib->disconnect_callback_set(mosq, &Impl::on_disconnect);
+    lib->publish_callback_set(mosq, &Impl::on_publish);
+    lib->subscribe_callback_set(mosq, &Impl::on_subscribe);
+    lib->message_callback_set(mosq, &Impl::on_message);
+    lib->int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    lib->max_inflight_messages_set(mosq, options.max_in_flight);
     if (!options.username.empty()) {
-      const int rc = mosquitto_username_pw_set(mosq, options.username.c_str(),
+      const int rc = lib->username_pw_set(mosq, options.username.c_str(),
                                                options.password.empty() ? nullptr : options.password.c_str());
       if (rc != MOSQ_ERR_SUCCESS) {
         error = Error{make_error_code(errc::bad_option), rc,
@@ -278,7 +273,7 @@ struct Client::Impl {
     if (options.url.tls) {
       const char* ca = options.ca_file.empty() ? nullptr : options.ca_file.c_str();
       const char* ca_path = ca == nullptr ? "/etc/ssl/certs" : nullptr;
-      rc = mosquitto_tls_set(mosq, ca, ca_path, options.cert_file.empty() ? nullptr : options.cert_file.c_str(),
+      rc = lib->tls_set(mosq, ca, ca_path, options.cert_file.empty() ? nullptr : options.cert_file.c_str(),
                              options.key_file.empty() ? nullptr : options.key_file.c_str(), nullptr);
       if (rc != MOSQ_ERR_SUCCESS) {
         saved_errno = errno;
@@ -287,7 +282,7 @@ struct Client::Impl {
       }
     }
     errno = 0;
-    rc = mosquitto_connect_async(mosq, options.url.host.c_str(), options.url.port,
+    rc = lib->connect_async(mosq, options.url.host.c_str(), options.url.port,
                                  seconds_at_least_one(options.keepalive));
     saved_errno = errno;
   }
@@ -311,6 +306,13 @@ asio::awaitable<Error> Client::connect(const BlockingRunner& blocking) {
   Impl& m = *impl_;
   disconnect();
   Error error;
+  if (m.lib == nullptr) {
+    std::string load_error;
+    m.lib = mosquitto_library_if_loaded();
+    if (m.lib == nullptr) co_await blocking([&] { m.lib = mosquitto_library(load_error); });
+    if (m.lib == nullptr)
+      co_return Error{make_error_code(errc::no_library), 0, "cannot connect to " + m.where() + ": " + load_error};
+  }
   if (!m.create_session(error)) {
     m.close();
     co_return error;
@@ -376,7 +378,7 @@ std::variant<int, Error> Client::publish(const std::string& topic, std::string_v
     return Error{make_error_code(errc::not_connected), MOSQ_ERR_NO_CONN, "not connected to " + m.where()};
   int mid = 0;
   errno = 0;
-  const int rc = mosquitto_publish(m.mosq, &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1,
+  const int rc = m.lib->publish(m.mosq, &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1,
                                    false);
   const int saved_errno = errno;
   m.sync_socket();
@@ -397,7 +399,7 @@ std::variant<int, Error> Client::subscribe(const std::string& filter) {
     return Error{make_error_code(errc::not_connected), MOSQ_ERR_NO_CONN, "not connected to " + m.where()};
   int mid = 0;
   errno = 0;
-  const int rc = mosquitto_subscribe(m.mosq, &mid, filter.c_str(), 1);
+  const int rc = m.lib->subscribe(m.mosq, &mid, filter.c_str(), 1);
   const int saved_errno = errno;
   m.sync_socket();
   if (rc == MOSQ_ERR_SUCCESS) {

@@ -6,6 +6,8 @@
 
 #include <mosquitto.h>
 
+#include "mosquitto_library.hpp"
+
 namespace weft::mqtt {
 namespace {
 
@@ -23,6 +25,7 @@ public:
       case errc::not_connected: return "not connected to the broker";
       case errc::publish_failed: return "publish failed";
       case errc::subscribe_refused: return "subscription refused";
+      case errc::no_library: return "libmosquitto cannot be loaded";
     }
     return "unknown mqtt error";
   }
@@ -37,15 +40,21 @@ const std::error_category& category() noexcept {
 
 std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
 
+// Both texts come from the library once a connect has loaded it (every
+// libmosquitto code stems from a call into it); before that, the number.
 std::string describe_mosquitto_error(int rc, int saved_errno) {
   if (rc == MOSQ_ERR_ERRNO && saved_errno != 0) return std::strerror(saved_errno);
-  std::string text = mosquitto_strerror(rc);
+  const MosquittoLibrary* lib = mosquitto_library_if_loaded();
+  if (lib == nullptr) return "libmosquitto error " + std::to_string(rc);
+  std::string text = lib->strerror(rc);
   if (!text.empty() && text.back() == '.') text.pop_back();
   return text;
 }
 
 std::string describe_connack(int code) {
-  std::string text = mosquitto_connack_string(code);
+  const MosquittoLibrary* lib = mosquitto_library_if_loaded();
+  if (lib == nullptr) return "CONNACK code " + std::to_string(code);
+  std::string text = lib->connack_string(code);
   const std::string prefix = "Connection Refused: ";
   if (text.starts_with(prefix)) text.erase(0, prefix.size());
   if (!text.empty() && text.back() == '.') text.pop_back();

@@ -19,6 +19,7 @@ enum class errc {
   not_connected,    // publish without a connection
   publish_failed,   // libmosquitto refused the publish (oversize, out of memory)
   subscribe_refused,  // the broker's SUBACK refused a subscription (0x80: its ACL, most often)
+  no_library,       // libmosquitto (loaded at the first connect) is missing or too old
 };
 
 const std::error_category& category() noexcept;  // name() is "mqtt"
