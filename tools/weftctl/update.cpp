@@ -32,6 +32,12 @@
 //     version is what is installed, or half of it)
 //   rolling-back: the rollback is run again (each of its steps can run twice)
 //   committing: the commit is done again (it only writes what the marker says)
+// At boot, weft-update-resume.service (packaging/) runs `weftctl update
+// --resume --if-pending --lock-wait 300` after weftd.service, so a marker a
+// power cut left is resolved with no operator; --if-pending makes every
+// other boot a no-op that writes nothing, --lock-wait makes it wait for an
+// updater an operator already started (which resolves the marker itself)
+// instead of racing it.
 // A kill -9 or power cut at any instant therefore leaves: the old package
 // installed (before installing's install finished, or after a rollback),
 // or the new one (after it) -- dpkg's own journal finishes or undoes a
@@ -56,6 +62,7 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "client.hpp"
 #include "run_command.hpp"
@@ -98,17 +105,28 @@ public:
   ~UpdateLock() {
     if (fd_ >= 0) ::close(fd_);
   }
-  // "" taken; else why not.
-  std::string take(const std::string& dir) {
+  // "" taken; else why not. A held lock is retried every 200 ms for up
+  // to wait_s (the boot unit waits for an updater an operator started).
+  std::string take(const std::string& dir, double wait_s) {
     const std::string path = dir + "/" + std::string(weft::update::kLockFile);
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) return "cannot open " + path + ": " + std::strerror(errno);
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                                  std::chrono::duration<double>(wait_s));
+    bool said = false;
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       char buf[32] = {};
       [[maybe_unused]] const ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
-      return "another weftctl update holds " + path + " (pid " + (buf[0] ? std::string(buf) : "?") +
-             ", or an install step it started that still runs); wait for it to end";
+      const std::string holder = "pid " + (buf[0] ? std::string(buf) : std::string("?")) +
+                                 ", or an install step it started that still runs";
+      if (std::chrono::steady_clock::now() >= deadline)
+        return "another weftctl update holds " + path + " (" + holder + ")" +
+               (wait_s > 0 ? "; waited " + fmt_s(wait_s) + " (--lock-wait) for it" : "") + "; wait for it to end";
+      if (!said) say("another weftctl update holds " + path + " (" + holder + "); waiting up to " + fmt_s(wait_s) + " for it");
+      said = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
+    if (said) say("the other updater ended; " + path + " taken");
     const std::string pid = std::to_string(::getpid());
     if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
       // the lock holds anyway; only the message of another updater lacks our pid
@@ -143,13 +161,19 @@ public:
     }
     dir_ = weft::update::update_dir(data_dir);
     log_ = dir_ + "/steps.log";
+    // The boot unit runs this on every boot: without a marker it touches
+    // nothing (no update dir, no lock) and needs no weftd.
+    if (req_.if_pending && !fs::exists(dir_ + "/" + std::string(weft::update::kPendingFile))) {
+      say("no update is pending in " + dir_ + " (--if-pending: nothing to do)");
+      return kExitOk;
+    }
     std::error_code ec;
     fs::create_directories(dir_ + "/" + std::string(weft::update::kPackagesDir), ec);
     if (ec) {
       complain("cannot create " + dir_ + "/packages: " + ec.message() + " (run weftctl update as root); nothing was changed");
       return kExitFailed;
     }
-    if (std::string e = lock_.take(dir_); !e.empty()) {
+    if (std::string e = lock_.take(dir_, req_.lock_wait_s); !e.empty()) {
       complain(e + "; nothing was changed");
       return kExitFailed;
     }

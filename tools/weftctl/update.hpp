@@ -19,6 +19,8 @@ struct UpdateRequest {
   std::string package;                 // the new .deb ("" with --resume)
   bool force = false;                  // install even if not newer
   bool resume = false;                 // only resolve a pending update
+  bool if_pending = false;             // with resume: a no-op unless a marker exists (the boot unit)
+  double lock_wait_s = 0;              // wait this long for another updater's lock (0: refuse at once)
   double settle_s = -1;                // -1: the running weftd's [weftd] update_settle (default 60 s)
   double start_timeout_s = 150;        // restart step's end to every service ready (weftd.service TimeoutStartSec)
   double install_timeout_s = 600;
