@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The boot-time resolution of an interrupted update: the command
+# packaging/weft-update-resume.service runs (its ExecStart, read from the
+# unit, with the built weftctl and the test's data dir), against a real
+# weftd, without systemd or root (packages and restart as in
+# weftctl_update.sh):
+#   a. a box with nothing pending: a no-op, exit 0, no update dir written;
+#   b. a power cut (updater and weftd killed -9) in the settle window of
+#      0.1.0-1 -> 0.1.0-2; at "boot" weftd starts on 0.1.0-2 and the boot
+#      command rolls back to 0.1.0-1 (the resume rule: never found healthy);
+#   c. a power cut mid-install of 0.1.0-3 (its weftd exits at start): the
+#      new files are in place, weftd cannot start at "boot", and the boot
+#      command (no weftd answers) rolls back to 0.1.0-1;
+#   d. the boot command beside a running update: with --lock-wait 0 it is
+#      refused naming the holder, with the unit's wait it waits, finds
+#      nothing pending and the update commits undisturbed.
+# Usage: weftctl_update_boot.sh WEFTD WEFTCTL PYTHON UNIT
+set -euo pipefail
+WEFTD=$1 WEFTCTL=$2 PYTHON=$3 UNIT=$4
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../integration/common.bash
+source "$HERE/../integration/common.bash"
+
+command -v dpkg-deb >/dev/null || { echo "SKIP: no dpkg-deb"; exit 77; }
+ROOT=$TMP/root STATE=$TMP/box DATA=$TMP/data SOCK=$TMP/weftd.sock
+mkdir -p "$ROOT" "$STATE" "$DATA"
+cat >"$TMP/weftd.toml" <<TOML
+[weftd]
+data_dir = "$DATA"
+stop_grace = "2s"
+stall_threshold = "2s"
+hang_threshold = "20s"
+update_settle = "2s"
+
+[service.console]
+socket = "$SOCK"
+
+[service.heartbeat]
+period = "100ms"
+prefix = "box"
+TOML
+strip --strip-debug -o "$TMP/weftd" "$WEFTD"
+for v in 1 2; do bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-$v.deb" "0.1.0-$v" "$TMP/weftd" "$WEFTCTL"; done
+bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-3.deb" 0.1.0-3 "$TMP/weftd" "$WEFTCTL" bad
+
+RESTART="bash $HERE/restart_weftd.sh $ROOT $TMP/weftd.toml $STATE $WEFTCTL $SOCK"
+INSTALL="bash $HERE/prefix_install.sh $ROOT"
+UPDATE=("$WEFTCTL" --socket "$SOCK" update --install-cmd "$INSTALL" --restart-cmd "$RESTART"
+        --version-cmd "cat $ROOT/version" --start-timeout 30)
+# The unit's command: ExecStart with the built weftctl; the socket through
+# $WEFT_SOCKET (the unit names none: the default), the data dir added (the
+# unit's default, /var/lib/weft, is not this box's when weftd is down).
+exec_start=$(sed -n 's/^ExecStart=//p' "$UNIT")
+[[ $exec_start == /usr/bin/weftctl\ update\ --resume\ --if-pending* ]] || fail "unexpected ExecStart in $UNIT: $exec_start"
+read -r -a BOOT <<<"${exec_start#/usr/bin/weftctl }"
+BOOT=(env WEFT_SOCKET="$SOCK" "$WEFTCTL" "${BOOT[@]}" --data-dir "$DATA")
+ctl() { "$WEFTCTL" --socket "$SOCK" --timeout 10 "$@"; }
+installed() { cat "$ROOT/version"; }
+last_update() { ctl --json -e version | "$PYTHON" -c 'import json,sys; u=json.load(sys.stdin)["last_update"]; print(u["result"] + "|" + u["from"] + "|" + u["to"] + "|" + u["why"])'; }
+# boot NAME [ARGS...]: the boot command, output in $TMP/NAME.out, status in $RC
+boot() {
+  local name=$1
+  shift
+  RC=0
+  "${BOOT[@]}" "$@" >"$TMP/$name.out" 2>&1 || RC=$?
+  sed 's/^/    /' "$TMP/$name.out"
+}
+# power_cut: the updater, whatever it runs (its own process groups) and weftd die at once
+power_cut() {
+  local updater=$1 child
+  for child in $(pgrep -P "$updater" || true); do kill -KILL -- "-$child" 2>/dev/null || true; done
+  kill -KILL "$updater" 2>/dev/null || true
+  kill -KILL "$(cat "$STATE/weftd.pid")" 2>/dev/null || true
+  wait "$updater" 2>/dev/null || true
+  timeout 10 tail --pid="$(cat "$STATE/weftd.pid")" -f /dev/null || fail "weftd outlived the power cut"
+}
+wait_step() {
+  timeout 60 bash -c 'until grep -qx "step=$2" "$1" 2>/dev/null; do sleep 0.05; done' _ "$DATA/update/pending" "$1" ||
+    fail "the updater never reached step $1"
+}
+
+note "install 0.1.0-1 and start it"
+bash "$HERE/prefix_install.sh" "$ROOT" "$TMP/weft_0.1.0-1.deb" >/dev/null
+$RESTART >"$TMP/first-start.out" || fail "weftd 0.1.0-1 did not start: $(cat "$TMP/first-start.out")"
+
+note "a. the boot command with nothing pending: a no-op"
+boot noop
+((RC == 0)) || fail "--if-pending with nothing pending exited $RC"
+grep -q "no update is pending" "$TMP/noop.out" || fail "no 'nothing pending' line"
+[[ ! -e $DATA/update ]] || fail "--if-pending with nothing pending wrote $DATA/update"
+
+note "b. power cut in the settle window of 0.1.0-1 -> 0.1.0-2, then boot"
+"${UPDATE[@]}" --settle 60 --rollback-package "$TMP/weft_0.1.0-1.deb" "$TMP/weft_0.1.0-2.deb" >"$TMP/b.out" 2>&1 &
+updater=$!
+wait_step settling
+power_cut "$updater"
+[[ $(installed) == 0.1.0-2 ]] || fail "after the power cut installed: $(installed)"
+$RESTART >/dev/null || fail "weftd 0.1.0-2 did not start at boot"
+boot b-boot
+((RC == 4)) || fail "the boot command exited $RC, not 4 (rolled back)"
+[[ $(installed) == 0.1.0-1 && ! -e $DATA/update/pending ]] || fail "after the boot command: installed $(installed), marker $(ls "$DATA/update")"
+IFS='|' read -r result from to why <<<"$(last_update)"
+[[ $result == "rolled back" && $to == 0.1.0-2 && $why == *"interrupted at step settling"* ]] || fail "last update: $(last_update)"
+
+note "c. power cut mid-install of 0.1.0-3 (its weftd exits at start), then boot: no weftd answers"
+touch "$ROOT/slow-install"
+"${UPDATE[@]}" "$TMP/weft_0.1.0-3.deb" >"$TMP/c.out" 2>&1 &
+updater=$!
+wait_step installing
+timeout 20 bash -c 'until grep -q "exits at start" "$1/usr/bin/weftd" 2>/dev/null; do sleep 0.05; done' _ "$ROOT" ||
+  fail "the install never put the new weftd in place"
+power_cut "$updater"
+rm "$ROOT/slow-install"
+if $RESTART >"$TMP/c-start.out"; then fail "the half-installed 0.1.0-3 weftd started"; fi
+boot c-boot
+((RC == 4)) || fail "the boot command without weftd exited $RC, not 4 (rolled back)"
+[[ $(installed) == 0.1.0-1 && ! -e $DATA/update/pending ]] || fail "after the boot command: installed $(installed)"
+IFS='|' read -r result from to why <<<"$(last_update)"
+[[ $result == "rolled back" && $to == 0.1.0-3 && $why == *"interrupted at step installing"* ]] || fail "last update: $(last_update)"
+
+note "d. the boot command beside a running update never races it"
+"${UPDATE[@]}" --settle 4 "$TMP/weft_0.1.0-2.deb" >"$TMP/d.out" 2>&1 &
+updater=$!
+wait_step settling
+RC=0
+env WEFT_SOCKET="$SOCK" "$WEFTCTL" update --resume --if-pending --lock-wait 0 --data-dir "$DATA" >"$TMP/d-refused.out" 2>&1 || RC=$?
+((RC == 1)) && grep -q "another weftctl update holds .*pid $updater" "$TMP/d-refused.out" ||
+  fail "--lock-wait 0 beside the updater: exit $RC: $(cat "$TMP/d-refused.out")"
+boot d-wait
+((RC == 0)) || fail "the boot command beside the updater exited $RC"
+grep -q "waiting up to" "$TMP/d-wait.out" && grep -q "no update is pending" "$TMP/d-wait.out" ||
+  fail "the boot command did not wait and then find nothing pending"
+RC=0
+wait "$updater" || RC=$?
+sed 's/^/    /' "$TMP/d.out"
+((RC == 0)) || fail "the update beside the boot command exited $RC"
+[[ $(installed) == 0.1.0-2 && $(last_update) == "committed|0.1.0-1|0.1.0-2|" ]] || fail "last update: $(last_update)"
+echo "PASS"
