@@ -13,7 +13,9 @@
 #      command (no weftd answers) rolls back to 0.1.0-1;
 #   d. the boot command beside a running update: with --lock-wait 0 it is
 #      refused naming the holder, with the unit's wait it waits, finds
-#      nothing pending and the update commits undisturbed.
+#      nothing pending and the update commits undisturbed;
+#   e. a fresh update with no weftd answering: exit 3, nothing changed, the
+#      message says what to do (and names a pending marker when one exists).
 # Usage: weftctl_update_boot.sh WEFTD WEFTCTL PYTHON UNIT
 set -euo pipefail
 WEFTD=$1 WEFTCTL=$2 PYTHON=$3 UNIT=$4
@@ -135,4 +137,24 @@ wait "$updater" || RC=$?
 sed 's/^/    /' "$TMP/d.out"
 ((RC == 0)) || fail "the update beside the boot command exited $RC"
 [[ $(installed) == 0.1.0-2 && $(last_update) == "committed|0.1.0-1|0.1.0-2|" ]] || fail "last update: $(last_update)"
+note "e. a fresh update with no weftd answering: refused, saying what to do"
+kill -TERM "$(cat "$STATE/weftd.pid")"
+timeout 20 tail --pid="$(cat "$STATE/weftd.pid")" -f /dev/null || fail "weftd did not stop"
+RC=0
+"${UPDATE[@]}" --data-dir "$DATA" "$TMP/weft_0.1.0-3.deb" >"$TMP/e.out" 2>&1 || RC=$?
+sed 's/^/    /' "$TMP/e.out"
+((RC == 3)) || fail "an update with no weftd exited $RC, not 3"
+for hint in "weftd does not answer on $SOCK" "nothing was changed" "systemctl start weftd" "journalctl -u weftd" \
+  "pass --socket" "dpkg -i PACKAGE.deb"; do
+  grep -qF "$hint" "$TMP/e.out" || fail "the no-weftd message lacks '$hint'"
+done
+! grep -q "pending" "$TMP/e.out" || fail "the no-weftd message names a pending update where none is"
+[[ $(installed) == 0.1.0-2 && ! -e $DATA/update/pending ]] || fail "a refused update changed the box"
+printf '%s\n' step=settling >"$DATA/update/pending.hint-test"
+mv "$DATA/update/pending.hint-test" "$DATA/update/pending"
+RC=0
+"${UPDATE[@]}" --data-dir "$DATA" "$TMP/weft_0.1.0-3.deb" >"$TMP/e2.out" 2>&1 || RC=$?
+((RC == 3)) && grep -qF "An interrupted update is pending in $DATA/update: \`weftctl update --resume\`" "$TMP/e2.out" ||
+  fail "with a marker and no weftd: exit $RC: $(cat "$TMP/e2.out")"
+rm "$DATA/update/pending"
 echo "PASS"

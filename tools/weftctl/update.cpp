@@ -147,9 +147,18 @@ public:
     RunningWeftd running;
     const std::string asked = ask_version(req_.socket, running);
     if (!asked.empty() && !req_.resume) {
+      // What to do depends on why: an interrupted update, a stopped or
+      // failing weftd, or a console elsewhere.
+      const std::string dir = weft::update::update_dir(req_.data_dir.empty() ? "/var/lib/weft" : req_.data_dir);
+      const bool pending = fs::exists(dir + "/" + std::string(weft::update::kPendingFile));
       complain("weftd does not answer on " + req_.socket + " (" + asked +
-               "); an update is checked and health-gated against the running weftd: start it (systemctl start "
-               "weftd), or pass --socket; nothing was changed");
+               "); an update is checked and health-gated against the running weftd, so nothing was changed. " +
+               (pending ? "An interrupted update is pending in " + dir +
+                              ": `weftctl update --resume` resolves it (no weftd needed), then update again. "
+                        : std::string()) +
+               "Start weftd (`systemctl start weftd`; `systemctl status weftd` and `journalctl -u weftd` say why "
+               "it is down), or pass --socket if [service.console] socket is elsewhere; if the installed weftd "
+               "cannot start at all, `dpkg -i PACKAGE.deb` installs without the gate");
       return kExitNoConsole;
     }
     std::string data_dir = !req_.data_dir.empty() ? req_.data_dir : asked.empty() ? running.data_dir : "/var/lib/weft";
