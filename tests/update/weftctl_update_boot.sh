@@ -15,7 +15,10 @@
 #      refused naming the holder, with the unit's wait it waits, finds
 #      nothing pending and the update commits undisturbed;
 #   e. a fresh update with no weftd answering: exit 3, nothing changed, the
-#      message says what to do (and names a pending marker when one exists).
+#      message says what to do (and names a pending marker when one exists);
+#   f. the marker's path cannot be looked at (a symlink loop here, ELOOP; a
+#      non-root operator meets EACCES on /var/lib/weft): the fresh update
+#      and the boot command each say so and change nothing (no abort).
 # Usage: weftctl_update_boot.sh WEFTD WEFTCTL PYTHON UNIT
 set -euo pipefail
 WEFTD=$1 WEFTCTL=$2 PYTHON=$3 UNIT=$4
@@ -157,4 +160,19 @@ RC=0
 ((RC == 3)) && grep -qF "An interrupted update is pending in $DATA/update: \`weftctl update --resume\`" "$TMP/e2.out" ||
   fail "with a marker and no weftd: exit $RC: $(cat "$TMP/e2.out")"
 rm "$DATA/update/pending"
+
+note "f. the marker's path cannot be looked at: said, nothing changed, no abort"
+mv "$DATA/update" "$DATA/update.real"
+ln -s update "$DATA/update"
+RC=0
+"${UPDATE[@]}" --data-dir "$DATA" "$TMP/weft_0.1.0-3.deb" >"$TMP/f.out" 2>&1 || RC=$?
+sed 's/^/    /' "$TMP/f.out"
+((RC == 3)) && grep -qF "cannot tell whether an interrupted update is pending: cannot look at $DATA/update/pending" "$TMP/f.out" ||
+  fail "a fresh update, no weftd, the marker's path unreadable: exit $RC"
+boot f-boot
+((RC == 1)) && grep -qF "cannot tell whether an update is pending: cannot look at $DATA/update/pending" "$TMP/f-boot.out" &&
+  grep -qF "nothing was changed" "$TMP/f-boot.out" || fail "the boot command, the marker's path unreadable: exit $RC"
+rm "$DATA/update"
+mv "$DATA/update.real" "$DATA/update"
+[[ $(installed) == 0.1.0-2 ]] || fail "an unreadable marker path changed the box"
 echo "PASS"

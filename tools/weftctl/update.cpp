@@ -98,6 +98,21 @@ void complain(const std::string& line) {
   std::fflush(stderr);
 }
 
+enum class Marker { absent, present, unknown };
+// Whether <update dir>/pending is there, without throwing: a stat error
+// other than "not there" (EACCES for a non-root user on /var/lib/weft,
+// ELOOP, EIO) is unknown, with why in `error`.
+Marker marker_at(const std::string& dir, std::string& error) {
+  const std::string path = dir + "/" + std::string(weft::update::kPendingFile);
+  std::error_code ec;
+  const bool there = fs::exists(path, ec);
+  if (ec) {
+    error = "cannot look at " + path + ": " + ec.message();
+    return Marker::unknown;
+  }
+  return there ? Marker::present : Marker::absent;
+}
+
 // Holds <update dir>/lock (flock, exclusive) while the updater runs; the
 // file holds its pid, for the message another updater prints.
 class UpdateLock {
@@ -150,12 +165,15 @@ public:
       // What to do depends on why: an interrupted update, a stopped or
       // failing weftd, or a console elsewhere.
       const std::string dir = weft::update::update_dir(req_.data_dir.empty() ? "/var/lib/weft" : req_.data_dir);
-      const bool pending = fs::exists(dir + "/" + std::string(weft::update::kPendingFile));
+      std::string unknown;
+      const Marker marker = marker_at(dir, unknown);
       complain("weftd does not answer on " + req_.socket + " (" + asked +
                "); an update is checked and health-gated against the running weftd, so nothing was changed. " +
-               (pending ? "An interrupted update is pending in " + dir +
-                              ": `weftctl update --resume` resolves it (no weftd needed), then update again. "
-                        : std::string()) +
+               (marker == Marker::present ? "An interrupted update is pending in " + dir +
+                                                ": `weftctl update --resume` resolves it (no weftd needed), then update again. "
+                : marker == Marker::unknown ? "weftctl cannot tell whether an interrupted update is pending: " + unknown +
+                                                  " (run weftctl update as root). "
+                                            : std::string()) +
                "Start weftd (`systemctl start weftd`; `systemctl status weftd` and `journalctl -u weftd` say why "
                "it is down), or pass --socket if [service.console] socket is elsewhere; if the installed weftd "
                "cannot start at all, `dpkg -i PACKAGE.deb` installs without the gate");
@@ -172,9 +190,17 @@ public:
     log_ = dir_ + "/steps.log";
     // The boot unit runs this on every boot: without a marker it touches
     // nothing (no update dir, no lock) and needs no weftd.
-    if (req_.if_pending && !fs::exists(dir_ + "/" + std::string(weft::update::kPendingFile))) {
-      say("no update is pending in " + dir_ + " (--if-pending: nothing to do)");
-      return kExitOk;
+    if (req_.if_pending) {
+      std::string unknown;
+      const Marker marker = marker_at(dir_, unknown);
+      if (marker == Marker::unknown) {
+        complain("cannot tell whether an update is pending: " + unknown + " (run weftctl update as root); nothing was changed");
+        return kExitFailed;
+      }
+      if (marker == Marker::absent) {
+        say("no update is pending in " + dir_ + " (--if-pending: nothing to do)");
+        return kExitOk;
+      }
     }
     std::error_code ec;
     fs::create_directories(dir_ + "/" + std::string(weft::update::kPackagesDir), ec);
