@@ -18,13 +18,20 @@
 #      message says what to do (and names a pending marker when one exists);
 #   f. the marker's path cannot be looked at (a symlink loop here, ELOOP; a
 #      non-root operator meets EACCES on /var/lib/weft): the fresh update
-#      and the boot command each say so and change nothing (no abort).
+#      and the boot command each say so and change nothing (no abort);
+#   g. the update's default restart command (no --restart-cmd) through a
+#      `systemctl` with systemd's start rate limit (start_limited_systemctl.sh):
+#      a power cut mid-install of 0.1.0-3, then at boot Restart=on-failure
+#      starts its weftd 5 times (each exits), using up weftd.service's
+#      StartLimitBurst; the boot command's rollback still restarts weftd.
 # Usage: weftctl_update_boot.sh WEFTD WEFTCTL PYTHON UNIT
 set -euo pipefail
 WEFTD=$1 WEFTCTL=$2 PYTHON=$3 UNIT=$4
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../integration/common.bash
 source "$HERE/../integration/common.bash"
+# the weftd restart_weftd.sh started (its own session) goes too, however the test ends
+trap 'kill -TERM "$(cat "$STATE/weftd.pid" 2>/dev/null)" 2>/dev/null || true; cleanup' EXIT
 
 command -v dpkg-deb >/dev/null || { echo "SKIP: no dpkg-deb"; exit 77; }
 ROOT=$TMP/root STATE=$TMP/box DATA=$TMP/data SOCK=$TMP/weftd.sock
@@ -175,4 +182,33 @@ boot f-boot
 rm "$DATA/update"
 mv "$DATA/update.real" "$DATA/update"
 [[ $(installed) == 0.1.0-2 ]] || fail "an unreadable marker path changed the box"
+
+note "g. a power cut mid-install, weftd's start limit used up at boot, then the boot command: weftd restarts on 0.1.0-2"
+mkdir -p "$TMP/bin"
+printf '#!/bin/sh\nexec bash %q %q %q 3600 "$@"\n' "$HERE/start_limited_systemctl.sh" "$STATE" "$RESTART" >"$TMP/bin/systemctl"
+chmod +x "$TMP/bin/systemctl"
+SYSTEMD_PATH=$TMP/bin:$PATH
+$RESTART >/dev/null || fail "weftd 0.1.0-2 did not start"
+touch "$ROOT/slow-install"
+PATH=$SYSTEMD_PATH "$WEFTCTL" --socket "$SOCK" update --install-cmd "$INSTALL" --version-cmd "cat $ROOT/version" \
+  --start-timeout 30 "$TMP/weft_0.1.0-3.deb" >"$TMP/g.out" 2>&1 &
+updater=$!
+wait_step installing
+timeout 20 bash -c 'until grep -q "exits at start" "$1/usr/bin/weftd" 2>/dev/null; do sleep 0.05; done' _ "$ROOT" ||
+  fail "the install never put the new weftd in place"
+power_cut "$updater"
+rm "$ROOT/slow-install"
+for _ in 1 2 3 4 5; do
+  if PATH=$SYSTEMD_PATH systemctl restart weftd >>"$TMP/g-crashloop.out" 2>&1; then fail "the half-installed 0.1.0-3 weftd started"; fi
+done
+RC=0
+PATH=$SYSTEMD_PATH systemctl restart weftd >"$TMP/g-limit.out" 2>&1 || RC=$?
+((RC == 1)) && grep -q "attempted too often" "$TMP/g-limit.out" || fail "a 6th start was not refused by the start limit"
+PATH=$SYSTEMD_PATH boot g-boot
+((RC == 4)) || fail "the boot command after the start limit exited $RC, not 4 (rolled back)"
+[[ $(installed) == 0.1.0-2 && ! -e $DATA/update/pending ]] || fail "after the boot command: installed $(installed)"
+IFS='|' read -r result from to why <<<"$(last_update)"
+[[ $result == "rolled back" && $to == 0.1.0-3 && $why == *"interrupted at step installing"* ]] || fail "last update: $(last_update)"
+kill -TERM "$(cat "$STATE/weftd.pid")"
+timeout 20 tail --pid="$(cat "$STATE/weftd.pid")" -f /dev/null || fail "weftd did not stop"
 echo "PASS"

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   update_cmd->add_option("--install-cmd", update.install_cmd, "shell command that installs a package; the path is "
                                                               "appended (default: dpkg -i)");
   update_cmd->add_option("--restart-cmd", update.restart_cmd, "shell command that restarts weftd (default: systemctl "
-                                                              "restart weftd)");
+                                                              "reset-failed weftd; systemctl restart weftd)");
   update_cmd->add_option("--version-cmd", update.version_cmd,
                          "shell command that prints the installed weft version (default: dpkg-query -W -f='${Version}' weft)");
   update_cmd->add_option("--data-dir", update.data_dir,

@@ -26,7 +26,12 @@ struct UpdateRequest {
   double install_timeout_s = 600;
   std::string socket;
   std::string install_cmd = "dpkg -i";  // gets the package path appended
-  std::string restart_cmd = "systemctl restart weftd";
+  // reset-failed first: weftd.service keeps systemd's start rate limit (5
+  // starts in 10 s), which a crash-looping new version plus the install's
+  // and the update's own restarts use up; past it `systemctl restart` is
+  // refused and a rollback would leave the box down. reset-failed flushes
+  // the count in any unit state.
+  std::string restart_cmd = "systemctl reset-failed weftd; systemctl restart weftd";
   std::string version_cmd = "dpkg-query -W -f='${Version}' weft";  // prints the installed version
   std::string data_dir;                // "": the running weftd's [weftd] data_dir, else /var/lib/weft
   std::string rollback_package;        // the installed version's .deb, for a first update
