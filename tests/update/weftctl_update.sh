@@ -29,6 +29,8 @@ WEFTD=$1 WEFTCTL=$2 PYTHON=$3 HEALTH_BOX=$4
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../integration/common.bash
 source "$HERE/../integration/common.bash"
+# the weftd restart_weftd.sh started (its own session) goes too, however the test ends
+trap 'kill -TERM "$(cat "$STATE/weftd.pid" 2>/dev/null)" 2>/dev/null || true; cleanup' EXIT
 
 command -v dpkg-deb >/dev/null || { echo "SKIP: no dpkg-deb"; exit 77; }
 ROOT=$TMP/root STATE=$TMP/box DATA=$TMP/data SOCK=$TMP/weftd.sock
