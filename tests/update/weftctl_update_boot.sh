@@ -23,7 +23,10 @@
 #      `systemctl` with systemd's start rate limit (start_limited_systemctl.sh):
 #      a power cut mid-install of 0.1.0-3, then at boot Restart=on-failure
 #      starts its weftd 5 times (each exits), using up weftd.service's
-#      StartLimitBurst; the boot command's rollback still restarts weftd.
+#      StartLimitBurst; the boot command's rollback still restarts weftd;
+#   h. a marker at committing beside a damaged state file (weftd down):
+#      the boot command commits, keeps the damaged file aside and says so
+#      (the history it held is not silently dropped).
 # Usage: weftctl_update_boot.sh WEFTD WEFTCTL PYTHON UNIT
 set -euo pipefail
 WEFTD=$1 WEFTCTL=$2 PYTHON=$3 UNIT=$4
@@ -211,4 +214,31 @@ IFS='|' read -r result from to why <<<"$(last_update)"
 [[ $result == "rolled back" && $to == 0.1.0-3 && $why == *"interrupted at step installing"* ]] || fail "last update: $(last_update)"
 kill -TERM "$(cat "$STATE/weftd.pid")"
 timeout 20 tail --pid="$(cat "$STATE/weftd.pid")" -f /dev/null || fail "weftd did not stop"
+
+note "h. a marker at committing beside a damaged state file: committed, the damaged file kept aside"
+printf 'update=not a record\n' >>"$DATA/update/state"
+cp "$DATA/update/state" "$TMP/damaged-state"
+cat >"$DATA/update/pending" <<MARKER
+format=1
+step=committing
+from_version=0.1.0-1
+from_package=$DATA/update/packages/weft_0.1.0-1_amd64.deb
+to_version=0.1.0-2
+to_package=$DATA/update/packages/weft_0.1.0-2_amd64.deb
+updater_pid=999999
+started_unix_ms=1700000000000
+install_cmd=$INSTALL
+restart_cmd=$RESTART
+version_cmd=cat $ROOT/version
+socket=$SOCK
+settle_s=2
+start_timeout_s=30
+MARKER
+boot h-boot
+((RC == 0)) || fail "the boot command, a marker at committing and a damaged state: exit $RC, not 0"
+aside=$(find "$DATA/update" -name 'state.damaged.*' | head -n 1)
+[[ -n $aside ]] && cmp -s "$aside" "$TMP/damaged-state" || fail "the damaged state file was not kept aside: $(ls "$DATA/update")"
+grep -qF "the update state file is damaged ($DATA/update/state: " "$TMP/h-boot.out" && grep -qF "kept as $aside" "$TMP/h-boot.out" ||
+  fail "the boot command did not say the state file was damaged and where it is kept"
+grep -q '^previous_version=0.1.0-1$' "$DATA/update/state" || fail "the commit was not recorded: $(cat "$DATA/update/state")"
 echo "PASS"

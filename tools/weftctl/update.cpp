@@ -414,9 +414,21 @@ private:
     return finish(p, "rolled back", why);
   }
 
-  // The outcome into the state file, the packages pruned, the marker removed.
+  // The outcome into the state file (a damaged one kept aside, said), the
+  // packages pruned, the marker removed.
   int finish(const Pending& p, const std::string& result, const std::string& why) {
     auto read = weft::update::read_state(dir_);
+    if (!read.error.empty()) {
+      // The outcome must still be recorded (and the marker go); what the
+      // damaged file held is kept for a person, not overwritten.
+      const std::string path = dir_ + "/" + std::string(weft::update::kStateFile);
+      const std::string aside = path + ".damaged." + std::to_string(wall_ms());
+      std::error_code ec;
+      fs::rename(path, aside, ec);
+      complain("the update state file is damaged (" + read.error + "); " +
+               (ec ? "it could not be kept aside (" + ec.message() + ") and is replaced"
+                   : "kept as " + aside + "; the record starts again with this outcome"));
+    }
     State state = read.value.value_or(State{});
     std::string now_installed;
     if (std::string e = installed_version(now_installed); !e.empty()) now_installed = "";
