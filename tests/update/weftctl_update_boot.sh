@@ -26,7 +26,11 @@
 #      StartLimitBurst; the boot command's rollback still restarts weftd;
 #   h. a marker at committing beside a damaged state file (weftd down):
 #      the boot command commits, keeps the damaged file aside and says so
-#      (the history it held is not silently dropped).
+#      (the history it held is not silently dropped);
+#   i. a power cut in the boot command's own rollback (0.1.0-2 being
+#      reinstalled after a cut in the settle window of 0.1.0-4): the
+#      marker stays at rolling-back and the next boot's command rolls
+#      back again.
 # Usage: weftctl_update_boot.sh WEFTD WEFTCTL PYTHON UNIT
 set -euo pipefail
 WEFTD=$1 WEFTCTL=$2 PYTHON=$3 UNIT=$4
@@ -55,7 +59,7 @@ period = "100ms"
 prefix = "box"
 TOML
 strip --strip-debug -o "$TMP/weftd" "$WEFTD"
-for v in 1 2; do bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-$v.deb" "0.1.0-$v" "$TMP/weftd" "$WEFTCTL"; done
+for v in 1 2 4; do bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-$v.deb" "0.1.0-$v" "$TMP/weftd" "$WEFTCTL"; done
 bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-3.deb" 0.1.0-3 "$TMP/weftd" "$WEFTCTL" bad
 
 RESTART="bash $HERE/restart_weftd.sh $ROOT $TMP/weftd.toml $STATE $WEFTCTL $SOCK"
@@ -241,4 +245,32 @@ aside=$(find "$DATA/update" -name 'state.damaged.*' | head -n 1)
 grep -qF "the update state file is damaged ($DATA/update/state: " "$TMP/h-boot.out" && grep -qF "kept as $aside" "$TMP/h-boot.out" ||
   fail "the boot command did not say the state file was damaged and where it is kept"
 grep -q '^previous_version=0.1.0-1$' "$DATA/update/state" || fail "the commit was not recorded: $(cat "$DATA/update/state")"
+
+note "i. a power cut in the boot command's own rollback, then the next boot"
+$RESTART >/dev/null || fail "weftd 0.1.0-2 did not start"
+"${UPDATE[@]}" --settle 60 "$TMP/weft_0.1.0-4.deb" >"$TMP/i.out" 2>&1 &
+updater=$!
+wait_step settling
+power_cut "$updater"
+$RESTART >/dev/null || fail "weftd 0.1.0-4 did not start at boot"
+touch "$ROOT/slow-install"
+"${BOOT[@]}" >"$TMP/i-boot1.out" 2>&1 &
+booter=$!
+wait_step rolling-back
+timeout 20 bash -c 'until compgen -G "$1/.install.*" >/dev/null; do sleep 0.05; done' _ "$ROOT" ||
+  fail "the boot command's rollback never started its install"
+power_cut "$booter"
+rm "$ROOT/slow-install"
+sed 's/^/    /' "$TMP/i-boot1.out"
+[[ $(installed) == 0.1.0-4 ]] && grep -qx step=rolling-back "$DATA/update/pending" ||
+  fail "after the cut mid-rollback: installed $(installed), marker $(grep step= "$DATA/update/pending")"
+$RESTART >/dev/null || fail "weftd (half reinstalled) did not start at the next boot"
+boot i-boot2
+((RC == 4)) || fail "the next boot's command exited $RC, not 4 (rolled back)"
+[[ $(installed) == 0.1.0-2 && ! -e $DATA/update/pending ]] || fail "after the next boot's command: installed $(installed)"
+IFS='|' read -r result from to why <<<"$(last_update)"
+[[ $result == "rolled back" && $to == 0.1.0-4 && $why == *"interrupted at step settling"*"the rollback was interrupted at step rolling-back"* ]] ||
+  fail "last update: $(last_update)"
+kill -TERM "$(cat "$STATE/weftd.pid")"
+timeout 20 tail --pid="$(cat "$STATE/weftd.pid")" -f /dev/null || fail "weftd did not stop"
 echo "PASS"
