@@ -30,7 +30,9 @@
 #   i. a power cut in the boot command's own rollback (0.1.0-2 being
 #      reinstalled after a cut in the settle window of 0.1.0-4): the
 #      marker stays at rolling-back and the next boot's command rolls
-#      back again.
+#      back again;
+#   j. --lock-wait longer than steady_clock can hold (1e10 s): waits (it
+#      overflowed into a deadline in the past and refused at once).
 # Usage: weftctl_update_boot.sh WEFTD WEFTCTL PYTHON UNIT
 set -euo pipefail
 WEFTD=$1 WEFTCTL=$2 PYTHON=$3 UNIT=$4
@@ -273,4 +275,15 @@ IFS='|' read -r result from to why <<<"$(last_update)"
   fail "last update: $(last_update)"
 kill -TERM "$(cat "$STATE/weftd.pid")"
 timeout 20 tail --pid="$(cat "$STATE/weftd.pid")" -f /dev/null || fail "weftd did not stop"
+
+note "j. --lock-wait 1e10 beside a held lock: waits"
+mkdir -p "$TMP/j/update"
+printf 'format=1\nstep=settling\n' >"$TMP/j/update/pending"
+start_bg holder bash -c 'exec 9>"$1" && flock 9 && exec sleep 60' _ "$TMP/j/update/lock"
+timeout 10 bash -c 'until ! flock -n "$1" true; do sleep 0.05; done' _ "$TMP/j/update/lock" || fail "flock never took the lock"
+RC=0
+timeout 2 env WEFT_SOCKET="$SOCK" "$WEFTCTL" update --resume --if-pending --lock-wait 1e10 --data-dir "$TMP/j" \
+  >"$TMP/j.out" 2>&1 || RC=$?
+((RC == 124)) && grep -q "waiting up to" "$TMP/j.out" || fail "--lock-wait 1e10 beside a held lock: exit $RC, not still waiting"
+stop holder
 echo "PASS"

@@ -126,8 +126,13 @@ public:
     const std::string path = dir + "/" + std::string(weft::update::kLockFile);
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) return "cannot open " + path + ": " + std::strerror(errno);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                                  std::chrono::duration<double>(wait_s));
+    // A wait longer than steady_clock's range (a --lock-wait 1e10 or inf
+    // meant as "forever"; nan too) is forever, not an overflow into the past.
+    using Clock = std::chrono::steady_clock;
+    const auto now = Clock::now();
+    const double room_s = std::chrono::duration<double>(Clock::time_point::max() - now).count() / 2;
+    const auto deadline = !(wait_s < room_s) ? Clock::time_point::max()
+                                           : now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait_s));
     bool said = false;
     while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       char buf[32] = {};
