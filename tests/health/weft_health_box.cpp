@@ -3,6 +3,8 @@
 // this test binary, so no crash button ships in weftd:
 //   --test sleeper        sleeps for an hour (a known await site for dumps)
 //   --test busy=DUR       once, after 200 ms, holds the loop for DUR
+//   --test busy=DUR@AFTER once, after AFTER, holds the loop for DUR (a stall
+//                         well after start: the update test's settle window)
 //   --test hang=AFTER     after AFTER, sends STATUS=test: hanging now, then spins forever
 //   --test hangfree=AFTER keeps a dump section over state that is valid only
 //                         between its slices; after AFTER it frees that state
@@ -53,9 +55,9 @@ awaitable<void> sleeper(Context& ctx) {
   for (;;) co_await ctx.sleep(std::chrono::hours(1));
 }
 
-awaitable<void> busy(Context& ctx, Duration d) {
+awaitable<void> busy(Context& ctx, Duration d, Duration after) {
   ctx.ready();
-  co_await ctx.sleep(std::chrono::milliseconds(200));
+  co_await ctx.sleep(after);
   ctx.log().info("holding the loop for {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
   spin_for(d);
   for (;;) co_await ctx.sleep(std::chrono::hours(1));
@@ -112,12 +114,18 @@ awaitable<void> thrower(Context& ctx, Duration after) {
 weft::ServiceSpec test_service(const std::string& arg) {
   const auto eq = arg.find('=');
   const std::string name = arg.substr(0, eq);
-  const Duration d = eq == std::string::npos ? Duration::zero() : parse_duration(arg.substr(eq + 1));
+  const Duration d = eq == std::string::npos || name == "busy" ? Duration::zero() : parse_duration(arg.substr(eq + 1));
   auto make = [&](auto body) {
     return weft::coroutine_service(name, {}, {}, [body, d](Context& ctx) { return body(ctx, d); });
   };
   if (name == "sleeper") return weft::coroutine_service(name, {}, {}, sleeper);
-  if (name == "busy") return make(busy);
+  if (name == "busy") {
+    const std::string value = eq == std::string::npos ? std::string() : arg.substr(eq + 1);
+    const auto at = value.find('@');
+    const Duration hold = parse_duration(value.substr(0, at));
+    const Duration after = at == std::string::npos ? std::chrono::milliseconds(200) : parse_duration(value.substr(at + 1));
+    return weft::coroutine_service(name, {}, {}, [hold, after](Context& ctx) { return busy(ctx, hold, after); });
+  }
   if (name == "hang") return make(hang);
   if (name == "hangfree") return make(hang_after_free);
   if (name == "crash") return make(crash);
@@ -132,7 +140,7 @@ int main(int argc, char** argv) {
   std::string config, run_for;
   std::vector<std::string> tests;
   app.add_option("-c,--config", config, "config file")->required()->check(CLI::ExistingFile);
-  app.add_option("--test", tests, "a test-only service: sleeper, busy=DUR, hang=AFTER, hangfree=AFTER, crash=AFTER, throw=AFTER");
+  app.add_option("--test", tests, "a test-only service: sleeper, busy=DUR[@AFTER], hang=AFTER, hangfree=AFTER, crash=AFTER, throw=AFTER");
   app.add_option("--for", run_for, "stop after this long");
   CLI11_PARSE(app, argc, argv);
   try {

@@ -11,6 +11,9 @@
 #      the failure and why recorded, its package deleted; -> 0.1.0-5
 #      (its weftd writes store schema 2): refused; -> 0.1.0-6 (its weftd
 #      is killed 5 s after start, in the settle window): rolled back;
+#      -> 0.1.0-7 (its weftd, the health box's run path, holds the loop
+#      3 s from 4 s after start, in the settle window): rolled back, the
+#      recorded why naming the stall and the culprit service;
 #   3. -> 0.1.0-4, the updater killed -9 in its settle window: the box
 #      runs 0.1.0-4 and says the update is pending (console `version`);
 #      `weftctl update --resume` rolls back to 0.1.0-2;
@@ -20,12 +23,14 @@
 # Throughout: weftd's STATUS= (a fake NOTIFY_SOCKET) carries the update
 # note, and the store written by every version keeps growing (no
 # downgrade, no loss). Prints how long each update and rollback took.
-# Usage: weftctl_update.sh WEFTD WEFTCTL PYTHON
+# Usage: weftctl_update.sh WEFTD WEFTCTL PYTHON HEALTH_BOX
 set -euo pipefail
-WEFTD=$1 WEFTCTL=$2 PYTHON=$3
+WEFTD=$1 WEFTCTL=$2 PYTHON=$3 HEALTH_BOX=$4
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../integration/common.bash
 source "$HERE/../integration/common.bash"
+# the weftd restart_weftd.sh started (its own session) goes too, however the test ends
+trap 'kill -TERM "$(cat "$STATE/weftd.pid" 2>/dev/null)" 2>/dev/null || true; cleanup' EXIT
 
 command -v dpkg-deb >/dev/null || { echo "SKIP: no dpkg-deb"; exit 77; }
 ROOT=$TMP/root STATE=$TMP/box DATA=$TMP/data SOCK=$TMP/weftd.sock
@@ -59,6 +64,8 @@ for v in 1 2 4; do bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-$v.deb" "0.1.0-$v" 
 bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-3.deb" 0.1.0-3 "$TMP/weftd" "$WEFTCTL" bad
 bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-5.deb" 0.1.0-5 "$TMP/weftd" "$WEFTCTL" schema2
 bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-6.deb" 0.1.0-6 "$TMP/weftd" "$WEFTCTL" dies
+strip --strip-debug -o "$TMP/weft-health-box" "$HEALTH_BOX"
+bash "$HERE/make_deb.sh" "$TMP/weft_0.1.0-7.deb" 0.1.0-7 "$TMP/weftd" "$WEFTCTL" stalls "$TMP/weft-health-box"
 
 start_bg notify "$PYTHON" "$HERE/../health/notify_listener.py" "$STATE/notify.sock" "$TMP/notify.out" 120
 wait_grep 5 "$TMP/notify.out" LISTENING
@@ -144,6 +151,14 @@ run_update dies --settle 20 "$TMP/weft_0.1.0-6.deb"
 DIES_S=$TOOK
 IFS='|' read -r result from to why <<<"$(last_update)"
 [[ $result == "rolled back" && $to == 0.1.0-6 && $why == *"went away during the settle window"* ]] ||
+  fail "last update: $(last_update)"
+[[ $(installed) == 0.1.0-2 ]] || fail "after the rollback installed: $(installed)"
+
+note "   -> 0.1.0-7, whose weftd holds its loop 3 s from 4 s after its start (in the settle window): rolled back"
+run_update stalls --settle 20 "$TMP/weft_0.1.0-7.deb"
+((RC == 4)) || fail "the update whose weftd stalls exited $RC, not 4 (rolled back)"
+IFS='|' read -r result from to why <<<"$(last_update)"
+[[ $result == "rolled back" && $to == 0.1.0-7 && $why == *"during the settle window: the loop stalled (service 'busy'"* ]] ||
   fail "last update: $(last_update)"
 [[ $(installed) == 0.1.0-2 ]] || fail "after the rollback installed: $(installed)"
 

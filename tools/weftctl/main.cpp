@@ -57,6 +57,13 @@ int main(int argc, char** argv) {
   update_cmd->add_flag("--force", update.force, "install even if its version is not newer than the installed one");
   update_cmd->add_flag("--resume", update.resume,
                        "only resolve an update a killed updater left pending (every run does that first)");
+  update_cmd->add_flag("--if-pending", update.if_pending,
+                       "with --resume: do nothing (exit 0, nothing written, no weftd needed) unless an update "
+                       "marker exists; what weft-update-resume.service runs at boot");
+  update_cmd->add_option("--lock-wait", update.lock_wait_s,
+                         "seconds to wait for another weftctl update (its lock) to end, instead of refusing at once "
+                         "(default 0)")
+      ->check(CLI::NonNegativeNumber);
   update_cmd->add_option("--settle", update.settle_s,
                          "seconds of the settle window (default: the running weftd's [weftd] update_settle, 60 s)")
       ->check(CLI::NonNegativeNumber);
@@ -66,7 +73,7 @@ int main(int argc, char** argv) {
   update_cmd->add_option("--install-cmd", update.install_cmd, "shell command that installs a package; the path is "
                                                               "appended (default: dpkg -i)");
   update_cmd->add_option("--restart-cmd", update.restart_cmd, "shell command that restarts weftd (default: systemctl "
-                                                              "restart weftd)");
+                                                              "reset-failed weftd; systemctl restart weftd)");
   update_cmd->add_option("--version-cmd", update.version_cmd,
                          "shell command that prints the installed weft version (default: dpkg-query -W -f='${Version}' weft)");
   update_cmd->add_option("--data-dir", update.data_dir,
@@ -80,6 +87,8 @@ int main(int argc, char** argv) {
     if (update_cmd->parsed() && !exec.empty()) throw CLI::ValidationError("update", "--exec and update exclude each other");
     if (update_cmd->parsed() && update.package.empty() != update.resume)
       throw CLI::ValidationError("update", "give PACKAGE.deb, or --resume alone");
+    if (update_cmd->parsed() && update.if_pending && !update.resume)
+      throw CLI::ValidationError("update", "--if-pending goes with --resume");
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? weftctl::kExitOk : weftctl::kExitUsage;

@@ -32,6 +32,12 @@
 //     version is what is installed, or half of it)
 //   rolling-back: the rollback is run again (each of its steps can run twice)
 //   committing: the commit is done again (it only writes what the marker says)
+// At boot, weft-update-resume.service (packaging/) runs `weftctl update
+// --resume --if-pending --lock-wait 300` after weftd.service, so a marker a
+// power cut left is resolved with no operator; --if-pending makes every
+// other boot a no-op that writes nothing, --lock-wait makes it wait for an
+// updater an operator already started (which resolves the marker itself)
+// instead of racing it.
 // A kill -9 or power cut at any instant therefore leaves: the old package
 // installed (before installing's install finished, or after a rollback),
 // or the new one (after it) -- dpkg's own journal finishes or undoes a
@@ -56,6 +62,7 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "client.hpp"
 #include "run_command.hpp"
@@ -91,6 +98,21 @@ void complain(const std::string& line) {
   std::fflush(stderr);
 }
 
+enum class Marker { absent, present, unknown };
+// Whether <update dir>/pending is there, without throwing: a stat error
+// other than "not there" (EACCES for a non-root user on /var/lib/weft,
+// ELOOP, EIO) is unknown, with why in `error`.
+Marker marker_at(const std::string& dir, std::string& error) {
+  const std::string path = dir + "/" + std::string(weft::update::kPendingFile);
+  std::error_code ec;
+  const bool there = fs::exists(path, ec);
+  if (ec) {
+    error = "cannot look at " + path + ": " + ec.message();
+    return Marker::unknown;
+  }
+  return there ? Marker::present : Marker::absent;
+}
+
 // Holds <update dir>/lock (flock, exclusive) while the updater runs; the
 // file holds its pid, for the message another updater prints.
 class UpdateLock {
@@ -98,17 +120,33 @@ public:
   ~UpdateLock() {
     if (fd_ >= 0) ::close(fd_);
   }
-  // "" taken; else why not.
-  std::string take(const std::string& dir) {
+  // "" taken; else why not. A held lock is retried every 200 ms for up
+  // to wait_s (the boot unit waits for an updater an operator started).
+  std::string take(const std::string& dir, double wait_s) {
     const std::string path = dir + "/" + std::string(weft::update::kLockFile);
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) return "cannot open " + path + ": " + std::strerror(errno);
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    // A wait longer than steady_clock's range (a --lock-wait 1e10 or inf
+    // meant as "forever"; nan too) is forever, not an overflow into the past.
+    using Clock = std::chrono::steady_clock;
+    const auto now = Clock::now();
+    const double room_s = std::chrono::duration<double>(Clock::time_point::max() - now).count() / 2;
+    const auto deadline = !(wait_s < room_s) ? Clock::time_point::max()
+                                           : now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait_s));
+    bool said = false;
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       char buf[32] = {};
       [[maybe_unused]] const ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
-      return "another weftctl update holds " + path + " (pid " + (buf[0] ? std::string(buf) : "?") +
-             ", or an install step it started that still runs); wait for it to end";
+      const std::string holder = "pid " + (buf[0] ? std::string(buf) : std::string("?")) +
+                                 ", or an install step it started that still runs";
+      if (std::chrono::steady_clock::now() >= deadline)
+        return "another weftctl update holds " + path + " (" + holder + ")" +
+               (wait_s > 0 ? "; waited " + fmt_s(wait_s) + " (--lock-wait) for it" : "") + "; wait for it to end";
+      if (!said) say("another weftctl update holds " + path + " (" + holder + "); waiting up to " + fmt_s(wait_s) + " for it");
+      said = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
+    if (said) say("the other updater ended; " + path + " taken");
     const std::string pid = std::to_string(::getpid());
     if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
       // the lock holds anyway; only the message of another updater lacks our pid
@@ -129,9 +167,21 @@ public:
     RunningWeftd running;
     const std::string asked = ask_version(req_.socket, running);
     if (!asked.empty() && !req_.resume) {
+      // What to do depends on why: an interrupted update, a stopped or
+      // failing weftd, or a console elsewhere.
+      const std::string dir = weft::update::update_dir(req_.data_dir.empty() ? "/var/lib/weft" : req_.data_dir);
+      std::string unknown;
+      const Marker marker = marker_at(dir, unknown);
       complain("weftd does not answer on " + req_.socket + " (" + asked +
-               "); an update is checked and health-gated against the running weftd: start it (systemctl start "
-               "weftd), or pass --socket; nothing was changed");
+               "); an update is checked and health-gated against the running weftd, so nothing was changed. " +
+               (marker == Marker::present ? "An interrupted update is pending in " + dir +
+                                                ": `weftctl update --resume` resolves it (no weftd needed), then update again. "
+                : marker == Marker::unknown ? "weftctl cannot tell whether an interrupted update is pending: " + unknown +
+                                                  " (run weftctl update as root). "
+                                            : std::string()) +
+               "Start weftd (`systemctl start weftd`; `systemctl status weftd` and `journalctl -u weftd` say why "
+               "it is down), or pass --socket if [service.console] socket is elsewhere; if the installed weftd "
+               "cannot start at all, `dpkg -i PACKAGE.deb` installs without the gate");
       return kExitNoConsole;
     }
     std::string data_dir = !req_.data_dir.empty() ? req_.data_dir : asked.empty() ? running.data_dir : "/var/lib/weft";
@@ -143,13 +193,27 @@ public:
     }
     dir_ = weft::update::update_dir(data_dir);
     log_ = dir_ + "/steps.log";
+    // The boot unit runs this on every boot: without a marker it touches
+    // nothing (no update dir, no lock) and needs no weftd.
+    if (req_.if_pending) {
+      std::string unknown;
+      const Marker marker = marker_at(dir_, unknown);
+      if (marker == Marker::unknown) {
+        complain("cannot tell whether an update is pending: " + unknown + " (run weftctl update as root); nothing was changed");
+        return kExitFailed;
+      }
+      if (marker == Marker::absent) {
+        say("no update is pending in " + dir_ + " (--if-pending: nothing to do)");
+        return kExitOk;
+      }
+    }
     std::error_code ec;
     fs::create_directories(dir_ + "/" + std::string(weft::update::kPackagesDir), ec);
     if (ec) {
       complain("cannot create " + dir_ + "/packages: " + ec.message() + " (run weftctl update as root); nothing was changed");
       return kExitFailed;
     }
-    if (std::string e = lock_.take(dir_); !e.empty()) {
+    if (std::string e = lock_.take(dir_, req_.lock_wait_s); !e.empty()) {
       complain(e + "; nothing was changed");
       return kExitFailed;
     }
@@ -355,9 +419,21 @@ private:
     return finish(p, "rolled back", why);
   }
 
-  // The outcome into the state file, the packages pruned, the marker removed.
+  // The outcome into the state file (a damaged one kept aside, said), the
+  // packages pruned, the marker removed.
   int finish(const Pending& p, const std::string& result, const std::string& why) {
     auto read = weft::update::read_state(dir_);
+    if (!read.error.empty()) {
+      // The outcome must still be recorded (and the marker go); what the
+      // damaged file held is kept for a person, not overwritten.
+      const std::string path = dir_ + "/" + std::string(weft::update::kStateFile);
+      const std::string aside = path + ".damaged." + std::to_string(wall_ms());
+      std::error_code ec;
+      fs::rename(path, aside, ec);
+      complain("the update state file is damaged (" + read.error + "); " +
+               (ec ? "it could not be kept aside (" + ec.message() + ") and is replaced"
+                   : "kept as " + aside + "; the record starts again with this outcome"));
+    }
     State state = read.value.value_or(State{});
     std::string now_installed;
     if (std::string e = installed_version(now_installed); !e.empty()) now_installed = "";
