@@ -40,6 +40,7 @@
 
 #include "runtime_core.hpp"
 #include "weft/core/log.hpp"
+#include "weft/core/memory_account.hpp"
 #include "weft/core/service_executor.hpp"
 
 namespace weft::detail {
@@ -330,6 +331,11 @@ void Supervisor::launch(ServiceRecord& r) {
   set_ready(r, false);
   r.start_timed_out = false;
   r.stats.slice_budget_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(r.spec.slice_budget).count();
+  if (r.stats.memory == nullptr) r.stats.memory = memory_account_for(r.spec.name);
+  if (r.stats.memory != nullptr) r.stats.memory->limit = static_cast<std::int64_t>(r.spec.memory_limit);
+  else if (r.spec.memory_limit > 0)
+    r.logger->warn("memory_limit not enforced: {} service names already have a memory account this process",
+                   kMaxMemoryAccounts);
   const std::uint64_t generation = ++r.generation;
   r.cancel = std::make_unique<boost::asio::cancellation_signal>();
   r.ctx = std::make_unique<Context>(core_, r, generation);  // per run: an abandoned run keeps its own
@@ -363,6 +369,7 @@ void Supervisor::on_ready(ServiceRecord& r, std::uint64_t generation) {
 
 void Supervisor::on_exit(ServiceRecord& r, std::uint64_t generation, std::exception_ptr error) {
   if (generation != r.generation) return;
+  report_memory_refusal(r);  // before "failed: std::bad_alloc", which it explains
   core_.timers.cancel(r.timer);
   set_ready(r, false);
   switch (r.state) {
