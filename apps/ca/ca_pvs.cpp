@@ -149,9 +149,14 @@ void on_reading(Server& s, const Reading& r) {
   }
   Pv& pv = *slot;
   // A write takes its reading at once (so the circuit's next read sees it)
-  // and the feed brings the same reading again: with mdel < 0 it would be
-  // posted twice.
-  if (r.mono_ns == pv.mono_ns && r.wall_ns == pv.wall_ns) return;
+  // and the feed brings the same reading again, later, behind every reading
+  // published before it: the same one would be posted twice (mdel < 0), an
+  // older one would turn the PV back (a read and the monitors would see a
+  // burst of writes replayed, or a device's read-back replaced by a poll
+  // from before the write). Every reading is stamped at publish from the one
+  // monotonic clock and the feed keeps publish order, so a reading stamped
+  // before the one the PV holds is one it has already passed.
+  if (r.mono_ns < pv.mono_ns || (r.mono_ns == pv.mono_ns && r.wall_ns == pv.wall_ns)) return;
   pv.mono_ns = r.mono_ns;
   pv.wall_ns = r.wall_ns;
   ca::Value next = pv_value(pv, r, pv.value.type);

@@ -11,7 +11,6 @@
 #include "weft/drivers/store/store.hpp"
 
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>

@@ -2,7 +2,8 @@
 """Persisted soft points through libca (ca_persist.sh). Modes:
   write              caput (WRITE_NOTIFY, libca's put callback status) to every persisted point and one that is not
   expect JSON        caget of each PV in JSON {pv-suffix: value} equals the value
-  burst N SENT       N-1 plain WRITEs then one WRITE_NOTIFY to sp:target, SENT touched once all are flushed
+  burst N SENT       N-1 plain WRITEs then one WRITE_NOTIFY to sp:target, SENT touched once all are flushed;
+                     a read then sees N, and a monitor of sp:target never goes backwards
   stopwrite [VALUE]  one WRITE_NOTIFY to sp:target = VALUE (99) ("put sent"), then its outcome
   putfail VALUE      a WRITE_NOTIFY of VALUE to sp:target gets ECA_PUTFAIL and changes nothing
 Usage: PORT DEVICE MODE [ARGS]"""
@@ -70,6 +71,12 @@ elif MODE == "expect":
 elif MODE == "burst":
     n, sent = int(sys.argv[4]), sys.argv[5]
     chid = channel("sp:target")
+    seen = []  # every monitor update of sp:target: the burst's values must never go backwards
+    sub = ca.create_subscription(chid, use_time=True, mask=dbr.DBE_VALUE, callback=lambda value, **_: seen.append(value))
+    t0 = time.monotonic()
+    while not seen and time.monotonic() - t0 < 10:
+        ca.poll(0.01)
+    check(len(seen) == 1, f"the monitor's first update ({seen})")
     for k in range(1, n):
         ftype, data = buffer(chid, float(k))
         ret = ca.libca.ca_array_put(ftype, 1, chid, data)
@@ -84,7 +91,16 @@ elif MODE == "burst":
     while "status" not in done and time.monotonic() - t0 < 60:
         ca.poll(0.002)
     check(done.get("status") == ECA_NORMAL, f"the burst's last write: ECA_NORMAL ({done.get('status')})")
-    check(g("sp:target") == float(n), f"sp:target reads {n}")
+    got = g("sp:target")
+    check(got == float(n), f"sp:target reads {n} ({got!r})")
+    t0 = time.monotonic()
+    while seen[-1] != float(n) and time.monotonic() - t0 < 10:
+        ca.poll(0.01)
+    ca.poll(0.3)  # anything the server still sends after the last value
+    burst = seen[1:]  # after the value from before the burst
+    back = [(a, b) for a, b in zip(burst, burst[1:]) if b < a]
+    check(not back, f"{len(burst)} monitor updates in the burst, none going backwards (first backward steps: {back[:3]})")
+    check(seen[-1] == float(n), f"the monitor ends at {n} ({seen[-1]})")
 elif MODE == "stopwrite":
     chid = channel("sp:target")
     ftype, data = buffer(chid, float(sys.argv[4]) if len(sys.argv) > 4 else 99.0)

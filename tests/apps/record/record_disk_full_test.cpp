@@ -12,7 +12,6 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
