@@ -17,15 +17,32 @@
 //     allocated by A and freed by B lowers B and leaves A "leaking" forever;
 //     the limit would punish the wrong service.
 // How a free tells the two apart without a second operator-new path: the
-// word just before a glibc malloc pointer is the chunk's size field, whose
-// top 16 bits are always zero (sizes are below 2^48); ours has 0x5746
-// there, and then the account word must point exactly at an entry of the
-// account table (a range and stride check). Both must hold. Under ASan,
-// TSan or another libc the word before a block is not glibc's, so there
-// every block gets a header (the account word null when unowned) and the
-// check is never made on foreign memory. An LD_PRELOADed allocator other
-// than glibc's is not supported in a normal build (the tag could then meet
-// its bookkeeping; the table check makes a false match need both words).
+// word just before a glibc malloc pointer is the chunk's size field (always
+// mapped: it is part of the chunk, also for the first chunk of an mmap'd
+// one), whose top 16 bits are zero on a 64-bit glibc (sizes are below
+// 2^48); ours has 0x5746 there, and then the account word must point
+// exactly at an entry of the account table (a range and stride check).
+// Both must hold. Where the word before a block may not be glibc's, every
+// block gets a header (the account word null when unowned) and the check is
+// never made on foreign memory: under ASan or TSan, on another libc or a
+// 32-bit one (a 4-byte size field), and when LD_PRELOAD is set at the first
+// allocation (jemalloc or tcmalloc, where that word may be the previous
+// block's data). Under valgrind (LD_PRELOAD names its vgpreload libraries)
+// accounting is off: its malloc puts a redzone before each block, which
+// memcheck reports every read of, and it replaces libstdc++'s own operator
+// delete, which then frees headered blocks at the wrong address; so no
+// block gets a header and no service an account (the supervisor logs that
+// a memory_limit is not enforced). That choice is made once, before main,
+// and holds for the process. A block from malloc freed by operator delete
+// (undefined, but it worked before) still works in the glibc mode, not in
+// the every-block one.
+//
+// Refusal: an allocation that would take a service past its limit throws
+// std::bad_alloc and allocates nothing, except while an exception is
+// already unwinding (std::uncaught_exceptions() > 0): a destructor that
+// allocates during the unwinding of the refusal (or of anything else) is
+// let through and charged, since a throw there would std::terminate the
+// whole box. Code that allocates in other noexcept functions still does.
 //
 // Cost: one thread-local read per allocation (as before), plus for a
 // tracked service a relaxed load, a compare and a relaxed fetch_add; per
@@ -39,8 +56,11 @@
 #include "critical_hooks.hpp"
 #include "weft/core/critical_section.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <new>
 #include <string>
 #include <vector>
@@ -48,7 +68,7 @@
 #include "weft/core/memory_account.hpp"
 #include "weft/core/service_stats.hpp"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || !defined(__GLIBC__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || !defined(__GLIBC__) || UINTPTR_MAX != 0xFFFFFFFFFFFFFFFFu
 #define WEFT_EVERY_BLOCK_HEADERED 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
@@ -67,7 +87,30 @@ thread_local std::uint64_t t_slice_serial = 0;
 thread_local std::uint64_t t_next_slice_serial = 0;
 thread_local std::uint64_t t_allocations = 0;
 
-constexpr bool kEveryBlockHeadered = WEFT_EVERY_BLOCK_HEADERED != 0;
+constexpr bool kAlwaysEveryBlockHeadered = WEFT_EVERY_BLOCK_HEADERED != 0;
+
+// How blocks are told apart, decided at the first allocation (static
+// initialisation: one thread), read relaxed afterwards.
+enum Mode : unsigned char {
+  kUndecided,
+  kTagged,  // glibc's size field tells plain blocks from headered ones
+  kEvery,   // every block has a header
+  kOff,     // under valgrind: no header, no account (see the file comment)
+};
+std::atomic<unsigned char> g_mode{kUndecided};
+
+unsigned char decide_mode() noexcept {
+  const char* preload = std::getenv("LD_PRELOAD");  // does not allocate
+  unsigned char mode = kAlwaysEveryBlockHeadered ? kEvery : kTagged;
+  if (preload != nullptr && *preload != '\0') mode = std::strstr(preload, "vgpreload") != nullptr ? kOff : kEvery;
+  g_mode.store(mode, std::memory_order_relaxed);
+  return mode;
+}
+
+inline unsigned char mode() noexcept {
+  const unsigned char m = g_mode.load(std::memory_order_relaxed);
+  return m != kUndecided ? m : decide_mode();
+}
 constexpr std::uint64_t kTag = 0x5746;  // "WF"
 constexpr int kTagShift = 48;
 constexpr std::uint64_t kSizeMask = (std::uint64_t{1} << kTagShift) - 1;
@@ -101,9 +144,10 @@ inline void count(std::size_t size, const void* site) noexcept {
 inline MemoryAccount* admit(std::size_t size) {
   ServiceStats* s = t_target;
   MemoryAccount* a = s != nullptr ? s->memory : nullptr;
-  if (a == nullptr) return nullptr;
+  if (a == nullptr) return nullptr;  // (the supervisor attaches none in the kOff mode)
   const std::int64_t held = a->held.load(std::memory_order_relaxed);
   if (size > kSizeMask || (a->limit > 0 && held + static_cast<std::int64_t>(size) > a->limit)) [[unlikely]] {
+    if (size <= kSizeMask && std::uncaught_exceptions() > 0) return a;  // unwinding: see the file comment
     ++a->refusals;
     a->refused_bytes = static_cast<std::int64_t>(size);
     a->refused_held = held;
@@ -141,7 +185,7 @@ void* obtain(Get get) {
 void* allocate(std::size_t size, const void* site) {
   MemoryAccount* a = admit(size);
   count(size, site);
-  if (!kEveryBlockHeadered && a == nullptr) return obtain([n = size == 0 ? 1 : size] { return std::malloc(n); });
+  if (a == nullptr && mode() != kEvery) return obtain([n = size == 0 ? 1 : size] { return std::malloc(n); });
   void* base = obtain([n = size + kHeader] { return std::malloc(n); });
   return finish(base, kHeader, a, size);
 }
@@ -152,7 +196,7 @@ void* allocate_aligned(std::size_t size, std::align_val_t align, const void* sit
   MemoryAccount* a = admit(size);
   count(size, site);
   const auto al = static_cast<std::size_t>(align);
-  const bool headered = kEveryBlockHeadered || a != nullptr;
+  const bool headered = a != nullptr || mode() == kEvery;
   const std::size_t offset = headered ? aligned_offset(al) : 0;
   const std::size_t total = size + offset;
   const std::size_t rounded = (total + al - 1) / al * al;
@@ -163,7 +207,9 @@ void* allocate_aligned(std::size_t size, std::align_val_t align, const void* sit
 // A block's header, or null for a plain one (see the file comment).
 inline Header* header_of(void* p) noexcept {
   Header* h = static_cast<Header*>(p) - 1;
-  if constexpr (kEveryBlockHeadered) return h;
+  const unsigned char m = mode();
+  if (m == kEvery) return h;
+  if (m == kOff) return nullptr;  // valgrind's malloc: the word before the block is its redzone
   if ((h->tagged_size >> kTagShift) != kTag) return nullptr;
   return is_account(h->account) ? h : nullptr;
 }
@@ -188,7 +234,17 @@ std::vector<std::string>& account_names() {
 }
 }  // namespace
 
+bool memory_accounting_enabled() noexcept { return mode() != kOff; }
+
 MemoryAccount* memory_account_for(std::string_view name) {
+  // The table is the runtime's, not the service launching this one (a
+  // dependent may be launched from another service's ready()).
+  ServiceStats* const target = t_target;
+  t_target = nullptr;
+  struct Restore {
+    ServiceStats* target;
+    ~Restore() { t_target = target; }
+  } restore{target};
   std::vector<std::string>& names = account_names();
   for (std::size_t i = 0; i < names.size(); ++i)
     if (names[i] == name) return &g_accounts[i];

@@ -67,6 +67,8 @@ namespace detail {
 // the supervisor says so in the log).
 inline constexpr std::size_t kMaxMemoryAccounts = 8192;
 MemoryAccount* memory_account_for(std::string_view name);
+// False under valgrind (alloc_accounting.cpp): no service is then tracked.
+bool memory_accounting_enabled() noexcept;
 }  // namespace detail
 
 }  // namespace weft
