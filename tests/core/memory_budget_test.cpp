@@ -191,7 +191,7 @@ TEST_CASE("memory: sized, aligned, nothrow and array forms keep held bytes exact
   CHECK(end == start);
 }
 
-TEST_CASE("memory: past its limit a service gets std::bad_alloc, fails, is restarted; the rest keeps running",
+TEST_CASE("memory: past its limit a service gets std::bad_alloc, fails and is restarted, the rest keeps running",
           "[memory_budget]") {
   logging::flush();
   const std::uint64_t before = logging::last_line_seq();
@@ -295,7 +295,7 @@ TEST_CASE("memory: a destructor allocating while the refusal unwinds is let thro
   CHECK(test::snapshot_of(runtime, "unwinder").restarts == 1);
 }
 
-TEST_CASE("memory: at its limit the supervisor's handling of the failure is not refused; "
+TEST_CASE("memory: at its limit the supervisor's handling of the failure is not refused, "
           "a free elsewhere lets the restart through",
           "[memory_budget]") {
   logging::flush();
