@@ -461,7 +461,7 @@ TEST_CASE("memory: a service leaking steadily is flagged on the virtual clock an
     ctx.ready();
     for (;;) {
       co_await ctx.sleep(1min);
-      leaked.emplace_back(new char[2048]);  // kept forever: the floor rises 20 KiB per window
+      leaked.emplace_back(new char[2048]);  // kept forever: one every 80 s, the floor rises 15 KiB per window
       std::vector<char> scratch(100'000);    // busy too: a swing far larger than the leak, held 20 s
       scratch[0] = 1;
       co_await ctx.sleep(20s);
