@@ -19,5 +19,11 @@ foreach(script health_notify_hang health_hang_snapshot health_crash health_dump 
                    $<TARGET_FILE:weftd> /usr/bin/python3)
   list(APPEND WEFT_HEALTH_TESTS integration.${script})
 endforeach()
+# Memory budgets: memhog over its memory_limit beside heartbeat, record and
+# the console (weftctl mem), then a stop landing at the refusal.
+add_test(NAME integration.health_memory_limit
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/health/health_memory_limit.sh $<TARGET_FILE:weft-health-box>
+                 $<TARGET_FILE:weftctl> /usr/bin/sqlite3)
+list(APPEND WEFT_HEALTH_TESTS integration.health_memory_limit)
 set_tests_properties(${WEFT_HEALTH_TESTS} PROPERTIES LABELS "integration;health" TIMEOUT 90)
 set_tests_properties(integration.health_disk_full PROPERTIES SKIP_RETURN_CODE 77)

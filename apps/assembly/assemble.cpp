@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "weft/apps/assembly/catalog.hpp"
+#include "weft/apps/assembly/config_size.hpp"
 #include "weft/apps/assembly/realtime_config.hpp"
 #include "weft/apps/assembly/store_config.hpp"
 #include "weft/core/log.hpp"
@@ -31,6 +32,18 @@ namespace weft::apps {
 namespace {
 
 constexpr const char* kLevels = "trace, debug, info, warn, error, critical, off";
+
+// [service.NAME] memory_limit: a size (read_size: bytes or KiB, MiB, ...);
+// absent: no limit. Zero is refused rather than read as "none".
+std::uint64_t read_memory_limit(const ConfigSection& service) {
+  if (!service.has("memory_limit")) return 0;
+  const std::uint64_t limit = read_size(service, "memory_limit", 0);
+  if (limit == 0)
+    service.fail("memory_limit", "must be above 0 (a size such as \"512KiB\"); leave it out for no limit");
+  if (limit >= (std::uint64_t{1} << 47))
+    service.fail("memory_limit", "is larger than the address space; give a size such as \"64MiB\"");
+  return limit;
+}
 
 RestartPolicy read_restart_policy(const ConfigSection& service) {
   RestartPolicy p;
@@ -161,6 +174,7 @@ Assembly assemble(const Config& config, const RunMode& mode, store::Store* share
       ServiceSpec spec = factory->make(*section, root, policy);
       spec.slice_budget = section->duration("slice_budget", Duration::zero(), std::chrono::microseconds(1),
                                             std::chrono::seconds(10));
+      spec.memory_limit = read_memory_limit(*section);
       section->reject_unknown_keys();
       if (!enabled) continue;
       if (factory->prerequisites) factory->prerequisites(*section, root);

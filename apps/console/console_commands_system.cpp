@@ -1,5 +1,5 @@
 // Console commands about the process: clock (monotonic, wall, warp events),
-// mem (RSS, per-service allocations), config (the effective config,
+// mem (RSS, per-service allocations, held bytes, limits and leak flags), config (the effective config,
 // secrets masked) and console (this server's clients and counters).
 #include <unistd.h>
 
@@ -13,6 +13,7 @@
 #include "weft/core/clock_watch.hpp"
 #include "weft/core/context.hpp"
 #include "weft/core/log.hpp"
+#include "weft/core/memory_account.hpp"
 #include "weft/core/reading.hpp"
 #include "weft/core/runtime_control.hpp"
 
@@ -80,19 +81,38 @@ awaitable<CommandReply> mem(ConsoleEnv& env, const Command& self, const CommandA
   std::string text = "rss: " + std::to_string(m.rss_kib) + " KiB (peak " + std::to_string(m.peak_kib) + " KiB)\n";
   text += "points kept (latest values): " + std::to_string(rc.bus().latest_size()) + "\n";
   text += "log lines lost to a full log queue: " + std::to_string(logging::dropped_log_lines()) + "\n\n";
-  Table t({"SERVICE", "ALLOCATIONS", "BYTES"});
+  Table t({"SERVICE", "ALLOCATIONS", "BYTES", "HELD", "HIGH", "LIMIT", "LEAK"});
   std::vector<std::string> services;
   for (const auto& s : rc.snapshot()) {
-    t.add({s.name, std::to_string(s.stats.allocations), std::to_string(s.stats.allocated_bytes)});
-    services.push_back(JsonObject()
-                           .str("name", s.name)
-                           .integer("allocations", static_cast<std::int64_t>(s.stats.allocations))
-                           .integer("allocated_bytes", static_cast<std::int64_t>(s.stats.allocated_bytes))
-                           .done());
+    const MemoryAccount* a = s.stats.memory;
+    const std::int64_t held = a != nullptr ? a->held.load(std::memory_order_relaxed) : 0;
+    const std::int64_t high = a != nullptr ? a->high : 0;
+    const std::int64_t limit = a != nullptr ? a->limit : 0;
+    const bool leak = a != nullptr && a->leak.suspected();
+    t.add({s.name, std::to_string(s.stats.allocations), std::to_string(s.stats.allocated_bytes),
+           a != nullptr ? std::to_string(held) : "-", a != nullptr ? std::to_string(high) : "-",
+           limit > 0 ? std::to_string(limit) : "-", leak ? "suspected" : "-"});
+    JsonObject j;
+    j.str("name", s.name)
+        .integer("allocations", static_cast<std::int64_t>(s.stats.allocations))
+        .integer("allocated_bytes", static_cast<std::int64_t>(s.stats.allocated_bytes))
+        .boolean("tracked", a != nullptr)
+        .integer("held_bytes", held)
+        .integer("high_bytes", high)
+        .integer("limit_bytes", limit)
+        .integer("refusals", a != nullptr ? static_cast<std::int64_t>(a->refusals) : 0)
+        .boolean("leak_suspected", leak)
+        .integer("leak_rise_bytes", a != nullptr ? a->leak.rise() : 0);
+    services.push_back(j.done());
   }
   JsonObject o;
   o.integer("rss_kib", m.rss_kib).integer("peak_kib", m.peak_kib).raw("services", json_array(services));
-  co_return CommandReply{true, text + t.render() + "(allocations: operator new calls while the service ran, bytes requested)\n",
+  co_return CommandReply{true,
+                         text + t.render() +
+                             "(allocations: operator new calls while the service ran, bytes requested; held: bytes of "
+                             "its blocks not freed yet, whoever frees them; high: the most it held; limit: "
+                             "[service.NAME] memory_limit, '-' none; leak: its least held figure rose in each of the "
+                             "last 6 windows of 10 min)\n",
                          o.done()};
 }
 

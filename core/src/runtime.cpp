@@ -58,6 +58,7 @@ void on_clock_check(TimerNode& node) {
   }
   core.loop_faults.sample();
   report_slice_budgets(core);
+  report_memory(core);
   schedule_clock_check(core);
 }
 

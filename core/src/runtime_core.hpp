@@ -204,6 +204,11 @@ struct RuntimeCore {
 // its slice_budget, one line when a whole check period passed without one
 // (slice_budget.cpp).
 void report_slice_budgets(RuntimeCore& core);
+// Memory budgets (memory_budget.cpp): logs a refusal at the memory_limit
+// once (on the service's exit, or at the next clock check), and samples
+// every account for the leak rule at each clock check.
+void report_memory_refusal(ServiceRecord& r);
+void report_memory(RuntimeCore& core);
 
 // The console's `rt` (realtime_command.cpp).
 CommandRegistration register_realtime_command(RuntimeCore& core);

@@ -40,6 +40,7 @@
 
 #include "runtime_core.hpp"
 #include "weft/core/log.hpp"
+#include "weft/core/memory_account.hpp"
 #include "weft/core/service_executor.hpp"
 
 namespace weft::detail {
@@ -325,11 +326,25 @@ void Supervisor::arm(ServiceRecord& r, MonoTime deadline) {
 }
 
 void Supervisor::launch(ServiceRecord& r) {
+  const bool first_launch = !r.ever_launched;
   if (!r.ever_launched) launch_order_.push_back(&r);
   r.ever_launched = true;
   set_ready(r, false);
   r.start_timed_out = false;
   r.stats.slice_budget_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(r.spec.slice_budget).count();
+  if (!memory_accounting_enabled()) {
+    if (r.spec.memory_limit > 0 && first_launch)
+      r.logger->warn("memory_limit of {} bytes not enforced: under valgrind, which replaces malloc and "
+                     "operator delete, no block can carry its owner (alloc_accounting.cpp); run without valgrind "
+                     "to enforce it",
+                     r.spec.memory_limit);
+  } else {
+    if (r.stats.memory == nullptr) r.stats.memory = memory_account_for(r.spec.name);
+    if (r.stats.memory != nullptr) r.stats.memory->limit = static_cast<std::int64_t>(r.spec.memory_limit);
+    else if (r.spec.memory_limit > 0)
+      r.logger->warn("memory_limit not enforced: {} service names already have a memory account this process",
+                     kMaxMemoryAccounts);
+  }
   const std::uint64_t generation = ++r.generation;
   r.cancel = std::make_unique<boost::asio::cancellation_signal>();
   r.ctx = std::make_unique<Context>(core_, r, generation);  // per run: an abandoned run keeps its own
@@ -363,6 +378,11 @@ void Supervisor::on_ready(ServiceRecord& r, std::uint64_t generation) {
 
 void Supervisor::on_exit(ServiceRecord& r, std::uint64_t generation, std::exception_ptr error) {
   if (generation != r.generation) return;
+  // Called inside the service's last slice; the bookkeeping below is the
+  // runtime's, so its allocations are charged to no service and never
+  // refused by a memory_limit the service may still be at.
+  SliceScope runtime_work(nullptr);
+  report_memory_refusal(r);  // before "failed: std::bad_alloc", which it explains
   core_.timers.cancel(r.timer);
   set_ready(r, false);
   switch (r.state) {

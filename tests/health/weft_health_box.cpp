@@ -12,11 +12,22 @@
 //                         from another thread: it would crash)
 //   --test crash=AFTER    after AFTER, dereferences a null pointer (SIGSEGV)
 //   --test throw=AFTER    after AFTER, throws out of a loop handler (std::terminate)
+//   --test memhog=AFTER   memory_limit 256 KiB; its first run, after AFTER,
+//                         allocates 4 KiB blocks until std::bad_alloc, which it
+//                         does not catch (the run fails, the supervisor restarts
+//                         it); later runs idle. Each run logs "run N".
+//   --test memhog_stop=AFTER  the same, but at the refusal it sends itself
+//                         SIGTERM before rethrowing: the stop lands in the
+//                         slice of the failing allocation
 // Exit status as weftd's.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -111,6 +122,30 @@ awaitable<void> thrower(Context& ctx, Duration after) {
   for (;;) co_await ctx.sleep(std::chrono::hours(1));
 }
 
+constexpr std::uint64_t kMemhogLimit = 256 * 1024;
+int g_memhog_runs = 0;
+
+awaitable<void> memhog(Context& ctx, Duration after, bool stop_at_refusal) {
+  const int run = ++g_memhog_runs;
+  ctx.log().info("run {}", run);
+  ctx.ready();
+  if (run == 1) {
+    co_await ctx.sleep(after);
+    std::vector<std::unique_ptr<char[]>> kept;
+    kept.reserve(1024);
+    try {
+      for (;;) {
+        kept.emplace_back(new char[4096]);
+        std::memset(kept.back().get(), 1, 4096);  // really used
+      }
+    } catch (const std::bad_alloc&) {
+      if (stop_at_refusal) ::kill(::getpid(), SIGTERM);
+      throw;
+    }
+  }
+  for (;;) co_await ctx.sleep(std::chrono::hours(1));
+}
+
 weft::ServiceSpec test_service(const std::string& arg) {
   const auto eq = arg.find('=');
   const std::string name = arg.substr(0, eq);
@@ -130,7 +165,15 @@ weft::ServiceSpec test_service(const std::string& arg) {
   if (name == "hangfree") return make(hang_after_free);
   if (name == "crash") return make(crash);
   if (name == "throw") return make(thrower);
-  throw std::invalid_argument("--test " + arg + ": unknown test service (sleeper, busy, hang, hangfree, crash, throw)");
+  if (name == "memhog" || name == "memhog_stop") {
+    const bool stop = name == "memhog_stop";
+    weft::ServiceSpec spec =
+        weft::coroutine_service("memhog", {}, {}, [d, stop](Context& ctx) { return memhog(ctx, d, stop); });
+    spec.memory_limit = kMemhogLimit;
+    return spec;
+  }
+  throw std::invalid_argument("--test " + arg +
+                              ": unknown test service (sleeper, busy, hang, hangfree, crash, throw, memhog, memhog_stop)");
 }
 
 }  // namespace
@@ -140,7 +183,7 @@ int main(int argc, char** argv) {
   std::string config, run_for;
   std::vector<std::string> tests;
   app.add_option("-c,--config", config, "config file")->required()->check(CLI::ExistingFile);
-  app.add_option("--test", tests, "a test-only service: sleeper, busy=DUR[@AFTER], hang=AFTER, hangfree=AFTER, crash=AFTER, throw=AFTER");
+  app.add_option("--test", tests, "a test-only service: sleeper, busy=DUR[@AFTER], hang=AFTER, hangfree=AFTER, crash=AFTER, throw=AFTER, memhog=AFTER, memhog_stop=AFTER");
   app.add_option("--for", run_for, "stop after this long");
   CLI11_PARSE(app, argc, argv);
   try {

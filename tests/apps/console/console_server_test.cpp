@@ -210,6 +210,44 @@ TEST_CASE("console: --json replies are JSON values", "[console]") {
   CHECK(r.payload.starts_with("{\"ok\":false,\"text\":\"unknown command"));
 }
 
+TEST_CASE("console: mem shows each service's held bytes, high-water mark, limit and leak flag", "[console]") {
+  ConsoleBox box("memory_limit = \"4MiB\"\n");  // the console's own limit
+  box.start();
+  auto c = box.client();
+  REQUIRE(eventually_contains(*c, "points", "t.uptime_s"));
+  auto r = c->request("mem");
+  INFO(r.payload);
+  CHECK(r.payload.find("SERVICE") != std::string::npos);
+  CHECK(r.payload.find("HELD") != std::string::npos);
+  CHECK(r.payload.find("HIGH") != std::string::npos);
+  CHECK(r.payload.find("LIMIT") != std::string::npos);
+  CHECK(r.payload.find("LEAK") != std::string::npos);
+  // The console's row: its limit in bytes; heartbeat's: no limit.
+  const auto row_of = [&](const std::string& name) {
+    const auto at = r.payload.find("\n" + name + " ");
+    return at == std::string::npos ? std::string() : r.payload.substr(at + 1, r.payload.find('\n', at + 1) - at - 1);
+  };
+  CHECK_THAT(row_of("console"), Catch::Contains(" 4194304 "));
+  CHECK_FALSE(row_of("heartbeat").empty());
+  CHECK_THAT(row_of("heartbeat"), !Catch::Contains("4194304"));
+
+  r = c->request("--json mem");
+  INFO(r.payload);
+  const auto console_at = r.payload.find("{\"name\":\"console\"");
+  REQUIRE(console_at != std::string::npos);
+  const std::string console = r.payload.substr(console_at, r.payload.find('}', console_at) - console_at + 1);
+  CHECK_THAT(console, Catch::Contains("\"tracked\":true") && Catch::Contains("\"limit_bytes\":4194304") &&
+                          Catch::Contains("\"leak_suspected\":false") && Catch::Contains("\"refusals\":0"));
+  // It holds something (its sockets' buffers, its sessions) and never more than its high-water mark.
+  const auto number = [&](const std::string& key) {
+    const auto at = console.find("\"" + key + "\":");
+    return at == std::string::npos ? -1 : std::stoll(console.substr(at + key.size() + 3));
+  };
+  CHECK(number("held_bytes") > 0);
+  CHECK(number("held_bytes") <= number("high_bytes"));
+  CHECK(number("high_bytes") < 4 * 1024 * 1024);
+}
+
 TEST_CASE("console: log tail streams live lines until the client sends a line, which is not run", "[console]") {
   ConsoleBox box;
   box.start();

@@ -47,6 +47,11 @@ struct ServiceSpec {
   // service's handlers on the loop) longer than this is counted and its
   // episode logged once (ServiceStats, runtime.cpp). Zero: no budget.
   Duration slice_budget{};
+  // [service.NAME] memory_limit: the most heap it may hold (bytes it
+  // allocated and nobody freed yet, memory_account.hpp); an allocation
+  // past it throws std::bad_alloc in the service. Zero: no limit (its held
+  // bytes are still tracked).
+  std::uint64_t memory_limit = 0;
   // Settings it takes while it runs (a live reload, apps/reload): called on
   // the loop with the new config's [service.NAME] table and root, validated
   // already, when a reload changed only keys the service declared live

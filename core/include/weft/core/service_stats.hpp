@@ -14,6 +14,7 @@
 namespace weft {
 
 class CriticalSection;
+struct MemoryAccount;
 
 // Where a service waits: set by the runtime's own waits (sleep, ticker,
 // bus receive, blocking work), from the caller's std::source_location.
@@ -32,6 +33,9 @@ struct ServiceStats {
   std::int64_t longest_slice_ns = 0; // longest single uninterrupted slice
   std::uint64_t allocations = 0;     // operator new calls while it ran
   std::uint64_t allocated_bytes = 0; // bytes requested by those calls
+  // Its held bytes and memory_limit (memory_account.hpp; set at launch,
+  // never freed: a snapshot may keep the pointer). Null: not tracked.
+  MemoryAccount* memory = nullptr;
   AwaitSite site;                    // innermost current wait, empty while running
   AwaitSite last_site;               // the wait it last resumed from (stall reports name it)
 
