@@ -40,6 +40,14 @@ if(TARGET weftd)
   set_tests_properties(integration.ca_soft_points PROPERTIES LABELS integration TIMEOUT 90 SKIP_RETURN_CODE 77)
 endif()
 
+# Three WRITEs to a soft point in one turn of the virtual clock (equal stamps): the PV takes each.
+if(TARGET weftd)
+  add_test(NAME integration.ca_same_instant
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_same_instant.sh $<TARGET_FILE:weftd>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/ca_same_instant_client.py /usr/bin/python3)
+  set_tests_properties(integration.ca_same_instant PROPERTIES LABELS integration TIMEOUT 60)
+endif()
+
 # A client that floods READ_NOTIFY and never reads the replies: weftd's memory stays bounded.
 if(TARGET weftd)
   add_test(NAME integration.ca_request_flood

@@ -143,8 +143,7 @@ void on_reading(Server& s, const Reading& r) {
     }
     slot->value = pv_value(*slot, r, slot->soft ? slot->soft->type : ca_pv::native_type(r.value, info));
     slot->posted = {slot->value.elements, slot->value.elements};
-    slot->mono_ns = r.mono_ns;
-    slot->wall_ns = r.wall_ns;
+    slot->seq = r.seq;
     return;
   }
   Pv& pv = *slot;
@@ -153,12 +152,16 @@ void on_reading(Server& s, const Reading& r) {
   // published before it: the same one would be posted twice (mdel < 0), an
   // older one would turn the PV back (a read and the monitors would see a
   // burst of writes replayed, or a device's read-back replaced by a poll
-  // from before the write). Every reading is stamped at publish from the one
-  // monotonic clock and the feed keeps publish order, so a reading stamped
-  // before the one the PV holds is one it has already passed.
-  if (r.mono_ns < pv.mono_ns || (r.mono_ns == pv.mono_ns && r.wall_ns == pv.wall_ns)) return;
-  pv.mono_ns = r.mono_ns;
-  pv.wall_ns = r.wall_ns;
+  // from before the write). The feed keeps publish order, and the bus
+  // numbers every reading in that order (Reading::seq), so one numbered at
+  // or below the PV's is one it has already passed. The number, not the
+  // time stamps: two publishes in one instant (the virtual clock stands
+  // still while the loop works; two WRITEs in one segment are one turn) have
+  // equal stamps, and the second, a different value, was taken for a copy of
+  // the first and lost: the PV kept the first value while the bus held the
+  // second. A reading the bus never numbered (seq 0) is taken as it is.
+  if (r.seq != 0 && r.seq <= pv.seq) return;
+  if (r.seq != 0) pv.seq = r.seq;
   ca::Value next = pv_value(pv, r, pv.value.type);
   const std::uint16_t events = ca_pv::events_for(pv.posted, pv.value, next, pv.info ? pv.info->monitor_deadband : 0,
                                                  pv.info ? pv.info->archive_deadband : 0);

@@ -174,7 +174,7 @@ struct Pv {
   bool is_array = false;            // its first reading was an array (a DOUBLE array; no limit alarm, no clamp)
   std::uint32_t max_count = 1;      // the element count CREATE_CHAN gives (an array soft point's max_length)
   ca_pv::LastPosted posted;         // what the deadbands compare with
-  std::int64_t mono_ns = 0, wall_ns = 0;  // the last reading taken (a copy of it or an older one changes nothing)
+  std::uint64_t seq = 0;  // the bus's number (Reading::seq) of the last reading taken: a copy of it or an older one changes nothing
   ca::Value value;
   std::vector<Channel*> channels;  // every open channel to this PV, on any circuit
   bool provided = false;  // a name provider's (the gateway's upstream name): no bus point; gone with its last channel

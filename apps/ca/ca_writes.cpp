@@ -106,14 +106,16 @@ std::string value_text(const Pv& pv) { return value_text(pv, pv.value.elements);
 void publish_soft(Server& s, Pv& pv, weft::Value value) {
   s.ctx.publish(pv.point, value);
   // Taken now, so the circuit's next read sees it; the feed's copy of the
-  // same reading then changes nothing (on_reading knows it by its stamps).
+  // same reading then changes nothing (on_reading knows it by its number).
   if (const Reading* published = s.ctx.bus().latest(pv.point)) {
     on_reading(s, *published);
-  } else {  // beyond the bus's latest-readings bound: the feed's copy sets it
+  } else {  // beyond the bus's latest-readings bound: the same reading, rebuilt
     Reading r;
     r.point = pv.point;
     r.value = std::move(value);
+    r.mono_ns = to_ns(s.ctx.clock().now());
     r.wall_ns = s.ctx.clock().wall_ns();
+    r.seq = s.ctx.bus().published();  // the publish just made
     on_reading(s, r);
   }
 }

@@ -112,11 +112,16 @@ Bus::~Bus() {
 }
 
 void Bus::publish(const Reading& reading) {
-  ++published_;
+  const std::uint64_t seq = ++published_;
   // Copy-assigning over the previous reading reuses its string: no allocation per publish.
-  if (auto it = latest_.find(reading.point); it != latest_.end()) it->second = reading;
-  else if (latest_.size() < kLatestPoints) latest_.emplace(reading.point, reading);
-  else ++latest_untracked_;
+  if (auto it = latest_.find(reading.point); it != latest_.end()) {
+    it->second = reading;
+    it->second.seq = seq;
+  } else if (latest_.size() < kLatestPoints) {
+    latest_.emplace(reading.point, reading).first->second.seq = seq;
+  } else {
+    ++latest_untracked_;
+  }
   for (detail::SubscriberQueue* q : queues_) {
     if (q->pattern != "*" && ::fnmatch(q->pattern.c_str(), reading.point.c_str(), 0) != 0) continue;
     if (q->items.size() >= q->capacity) {
@@ -124,6 +129,7 @@ void Bus::publish(const Reading& reading) {
       ++q->dropped;
     }
     q->items.push_back(reading);
+    q->items.back().seq = seq;
     if (BusWaiter* w = std::exchange(q->waiter, nullptr)) w->on_due(*w);
   }
 }

@@ -78,6 +78,31 @@ TEST_CASE("bus drops the oldest readings of a slow subscriber", "[bus]") {
   CHECK(s.subscribers == 2);
 }
 
+// ca tells a reading it has taken from a later one by this number: two
+// publishes in one instant of the virtual clock carry equal stamps.
+TEST_CASE("bus numbers every reading in publish order, in latest() and in every queue", "[bus]") {
+  weft::VirtualClock clock;
+  Bus bus(clock);
+  auto all = bus.subscribe("*", 16);
+  auto temps = bus.subscribe("*.temp", 16);
+  CHECK(bus.published() == 0);
+  Reading first = reading("oven.temp", 1);
+  first.seq = 77;  // whatever the publisher put there: the bus numbers it
+  bus.publish(first);
+  bus.publish(reading("oven.door", 2));
+  bus.publish(reading("oven.temp", 3));  // the same point, the same instant (the clock did not move)
+  CHECK(bus.published() == 3);
+  std::vector<std::uint64_t> seen;
+  while (auto r = all.try_receive()) seen.push_back(r->seq);
+  CHECK(seen == std::vector<std::uint64_t>{1, 2, 3});
+  seen.clear();
+  while (auto r = temps.try_receive()) seen.push_back(r->seq);
+  CHECK(seen == std::vector<std::uint64_t>{1, 3});
+  REQUIRE(bus.latest("oven.temp") != nullptr);
+  CHECK(bus.latest("oven.temp")->seq == 3);
+  CHECK(bus.latest("oven.door")->seq == 2);
+}
+
 TEST_CASE("bus routes by glob pattern", "[bus]") {
   weft::VirtualClock clock;
   Bus bus(clock);

@@ -109,6 +109,20 @@ period = "2s"
   states = ["off", "on"]
   writable = true  # coil1
 
+# h108 on its own instrument, polled fast, for the monitor-order burst
+# (phase 1c): polls and write read-backs interleave on the bus.
+[[instrument]]
+name = "fast"
+port = "plc_bus"
+unit = 17
+period = "100ms"
+
+  [[instrument.point]]
+  name = "h108"
+  table = "holding"
+  address = 108
+  writable = true
+
 [[instrument]]
 name = "bad"
 port = "plc_bus"
@@ -215,6 +229,11 @@ sed -i 's/unit = "degC"/unit = "degF"/; s/writable = true  # coil1/writable = fa
 wait_exit property 40
 cat "$TMP/property.log"
 ((EXIT_STATUS == 0)) || fail "the DBE_PROPERTY client failed"
+note "phase 1c: a burst of writes to h108 while it is polled every 100 ms: its monitor never steps back"
+timeout 60 "$PYTHON" "$CLIENT" "$PORT" mb order >"$TMP/order.out" 2>&1 || fail "order client failed: $(cat "$TMP/order.out")"
+cat "$TMP/order.out"
+grep -qx "wrote holding 108 = 60" "$TMP/server.log" || fail "the burst's last write (60) never reached the server"
+running weftd || fail "weftd died"
 stop weftd
 
 note "phase 2: SIGTERM while a WRITE_NOTIFY waits for a mute device"

@@ -8,6 +8,10 @@ Usage: PORT DEVICE PHASE
   writes: the checks of the main phase (prints "RTT <ms>" lines)
   stop:   one put to the mute unit, prints "put sent", then waits for the
           answer or the disconnect and prints "outcome ..."
+  order:  a burst of writes to h108 (polled every 100 ms): 59 plain WRITEs
+          and a WRITE_NOTIFY, pipelined; its monitor must never step back
+          (a poll or read-back from before a write taken after the write's
+          read-back) and must end at the last value
 """
 import os
 import socket
@@ -193,3 +197,40 @@ elif PHASE == "stop":
         ca.poll(0.01)
     print(f"outcome status={done.get('status')} connected={ca.isConnected(chid)} after "
           f"{time.monotonic() - t0:.2f} s", flush=True)
+elif PHASE == "order":
+    n = 60
+    chid = ca.create_channel(f"{DEV}:fast:h108", connect=True, auto_cb=False)
+    check(ca.connect_channel(chid, timeout=10), "fast:h108 connects")
+    seen = []  # every monitor update of h108
+    sub = ca.create_subscription(chid, mask=dbr.DBE_VALUE, callback=lambda value, **_: seen.append(value))
+    t0 = time.monotonic()
+    while not seen and time.monotonic() - t0 < 10:
+        ca.poll(0.01)
+    check(seen == [1008], f"the monitor's first update is the server's 1008 ({seen})")
+    ftype = ca.field_type(chid)
+    data = (1 * dbr.Map[ftype])()
+    for k in range(1, n):
+        data[0] = k
+        if ca.libca.ca_array_put(ftype, 1, chid, data) != ECA_NORMAL:
+            check(False, f"WRITE {k} queued")
+    data[0] = n
+    done.clear()
+    check(ca.libca.ca_array_put_callback(ftype, 1, chid, data, PUT_CB, None) == ECA_NORMAL, "WRITE_NOTIFY queued")
+    ca.flush_io()
+    t0 = time.monotonic()
+    while "status" not in done and time.monotonic() - t0 < 40:
+        ca.poll(0.002)
+    print(f"the burst took {time.monotonic() - t0:.2f} s", flush=True)
+    check(done.get("status") == ECA_NORMAL, f"the burst's last write: ECA_NORMAL ({done.get('status')})")
+    check(g("fast:h108") == n, f"a read after the WRITE_NOTIFY sees the device's read-back {n} ({g('fast:h108')})")
+    t0 = time.monotonic()
+    while seen[-1] != n and time.monotonic() - t0 < 10:
+        ca.poll(0.01)
+    ca.poll(0.5)  # polls of h108 go on: anything the server still sends
+    burst = seen[1:]
+    back = [(a, b) for a, b in zip(burst, burst[1:]) if b < a]
+    print(f"{len(burst)} monitor updates in the burst: {burst}", flush=True)
+    check(1008 not in burst, f"no update goes back to the value from before the burst (1008)")
+    check(not back, f"no update goes backwards (first backward steps: {back[:3]})")
+    check(seen[-1] == n, f"the monitor ends at the last value written, {n} ({seen[-1]})")
+    print("all checks passed", flush=True)

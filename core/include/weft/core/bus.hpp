@@ -96,8 +96,11 @@ public:
   Bus(const Bus&) = delete;
   Bus& operator=(const Bus&) = delete;
 
-  // Never blocks, never throws for a full subscriber.
+  // Never blocks, never throws for a full subscriber. Numbers the reading
+  // (Reading::seq = published()) in the copies it keeps and delivers.
   void publish(const Reading& reading);
+  // Readings published so far: the seq of the last one (0: none yet).
+  std::uint64_t published() const noexcept { return published_; }
   // capacity >= 1; `stats` (the subscribing service's) gets the await site.
   Subscription subscribe(std::string pattern, std::size_t capacity, ServiceStats* stats = nullptr);
 

@@ -2,6 +2,9 @@
 // Timestamps: monotonic ns (orders readings, immune to clock setting), the
 // boot id (monotonic time restarts at each boot) and wall ns (a label that
 // may be wrong on a box without RTC; corrected later from clock events).
+// The bus also numbers each reading it carries (seq): its place in the one
+// publish order every subscriber sees, unique even where two readings share
+// an instant (the virtual clock stands still while the loop is busy).
 #pragma once
 
 #include <array>
@@ -68,6 +71,11 @@ struct Reading {
   std::int64_t mono_ns = 0;
   BootId boot;
   std::int64_t wall_ns = 0;
+  // Set by Bus::publish (whatever the publisher put here): the bus's count of
+  // publishes, this one included (1, 2, ...), so a later reading always has a
+  // greater one. 0: never published (a reading built by hand, or read back
+  // from the store, which does not keep it).
+  std::uint64_t seq = 0;
 };
 
 }  // namespace weft
