@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <string>
@@ -346,6 +347,44 @@ TEST_CASE("memory: at its limit the supervisor's handling of the failure is not 
   CHECK(count_lines(before, "hog2", "failed: std::bad_alloc; restarting") == 1);
   CHECK(count_lines(before, "hog2", "went over its memory_limit of 32768 bytes") == 1);
   CHECK(held(test::snapshot_of(runtime, "hog2").stats.memory) < 1024);
+}
+
+TEST_CASE("memory: a service at its limit calls ready(): the supervisor's bookkeeping is not refused, "
+          "its dependent starts, all services are ready",
+          "[memory_budget]") {
+  logging::flush();
+  const std::uint64_t before = logging::last_line_seq();
+  Runtime runtime(test::virtual_options());
+  constexpr std::int64_t kLimit = 32 * 1024;
+  std::int64_t held_at_ready = -1;
+  bool ready_refused = false, dependent_ran = false;
+  ServiceSpec tight = coroutine_service("tight", {}, {}, [&](Context& ctx) -> awaitable<void> {
+    MemoryAccount* account = own_account(runtime, "tight");  // the snapshot allocates: before the ballast
+    std::unique_ptr<char[]> ballast(new char[static_cast<std::size_t>(kLimit - held(account))]);
+    held_at_ready = held(account);  // to the byte: any allocation of its own now is refused
+    try {
+      ctx.ready();  // the supervisor's "ready" work (state, dependents, READY=1) runs in this call
+    } catch (const std::bad_alloc&) {
+      ready_refused = true;
+    }
+    ballast.reset();
+    for (;;) co_await ctx.sleep(1h);
+  });
+  tight.memory_limit = kLimit;
+  runtime.add(std::move(tight));
+  runtime.add(coroutine_service("after_tight", {"tight"}, {}, [&](Context& ctx) -> awaitable<void> {
+    dependent_ran = true;
+    ctx.ready();
+    for (;;) co_await ctx.sleep(1h);
+  }));
+  runtime.stop_after(1s);
+  REQUIRE(runtime.run() == kExitOk);
+  logging::flush();
+  CHECK(held_at_ready == kLimit);
+  CHECK_FALSE(ready_refused);
+  CHECK(dependent_ran);
+  CHECK(test::snapshot_of(runtime, "tight").restarts == 0);
+  CHECK(count_lines(before, "", "all 2 services ready") == 1);
 }
 
 TEST_CASE("memory: a stop landing in the slice of the refusal stops the service once, the refusal logged once",
