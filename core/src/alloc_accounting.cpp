@@ -185,7 +185,17 @@ void* obtain(Get get) {
   }
 }
 
+// A request that cannot be met once the header and the alignment's padding
+// are added (the sum would wrap round to a small block, which the caller
+// would then overrun): refused at once, as malloc would refuse it.
+constexpr std::size_t kMaxSize = static_cast<std::size_t>(-1);
+inline void refuse_if_unrepresentable(std::size_t size, std::size_t padding) {
+  if (padding > kMaxSize - size) [[unlikely]]
+    throw std::bad_alloc();
+}
+
 void* allocate(std::size_t size, const void* site) {
+  refuse_if_unrepresentable(size, kHeader);
   MemoryAccount* a = admit(size);
   count(size, site);
   if (a == nullptr && mode() != kEvery) return obtain([n = size == 0 ? 1 : size] { return std::malloc(n); });
@@ -196,9 +206,11 @@ void* allocate(std::size_t size, const void* site) {
 std::size_t aligned_offset(std::size_t align) noexcept { return align > kHeader ? align : kHeader; }
 
 void* allocate_aligned(std::size_t size, std::align_val_t align, const void* site) {
+  const auto al = static_cast<std::size_t>(align);
+  refuse_if_unrepresentable(size, aligned_offset(al));             // the header
+  refuse_if_unrepresentable(size + aligned_offset(al), al - 1);  // the rounding up
   MemoryAccount* a = admit(size);
   count(size, site);
-  const auto al = static_cast<std::size_t>(align);
   const bool headered = a != nullptr || mode() == kEvery;
   const std::size_t offset = headered ? aligned_offset(al) : 0;
   const std::size_t total = size + offset;

@@ -387,6 +387,27 @@ TEST_CASE("memory: a service at its limit calls ready(): the supervisor's bookke
   CHECK(count_lines(before, "", "all 2 services ready") == 1);
 }
 
+TEST_CASE("memory: an impossible size is refused in every form, never wrapped round to a small block",
+          "[memory_budget]") {
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  void* volatile sink = nullptr;  // the calls are not elided; a block wrongly given is left alone
+  auto keep = [&](void* p) {
+    sink = p;
+    return p;
+  };
+  for (std::size_t n : {kMax, kMax - 8, kMax - 15, kMax - 63, kMax - 4095}) {
+    INFO("size SIZE_MAX - " << kMax - n);
+    CHECK_THROWS_AS(keep(::operator new(n)), std::bad_alloc);
+    CHECK_THROWS_AS(keep(::operator new[](n)), std::bad_alloc);
+    CHECK(keep(::operator new(n, std::nothrow)) == nullptr);
+    for (std::size_t al : {std::size_t{8}, std::size_t{64}, std::size_t{4096}}) {
+      INFO("aligned to " << al);
+      CHECK_THROWS_AS(keep(::operator new(n, std::align_val_t(al))), std::bad_alloc);
+      CHECK(keep(::operator new[](n, std::align_val_t(al), std::nothrow)) == nullptr);
+    }
+  }
+}
+
 TEST_CASE("memory: a stop landing in the slice of the refusal stops the service once, the refusal logged once",
           "[memory_budget]") {
   logging::flush();
