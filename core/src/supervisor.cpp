@@ -326,6 +326,11 @@ void Supervisor::arm(ServiceRecord& r, MonoTime deadline) {
 }
 
 void Supervisor::launch(ServiceRecord& r) {
+  // The runtime's work, whoever's slice it is called in (a service starting
+  // another through RuntimeControl, as the console does): not charged to
+  // that service, never refused half way by its memory_limit (the record
+  // was left "waiting", which no start_service() takes again).
+  SliceScope runtime_work(nullptr);
   const bool first_launch = !r.ever_launched;
   if (!r.ever_launched) launch_order_.push_back(&r);
   r.ever_launched = true;

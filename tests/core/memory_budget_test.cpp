@@ -26,6 +26,7 @@
 #include "weft/core/context.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/memory_account.hpp"
+#include "weft/core/runtime_control.hpp"
 #include "weft/core/service.hpp"
 
 using namespace std::chrono_literals;
@@ -385,6 +386,52 @@ TEST_CASE("memory: a service at its limit calls ready(): the supervisor's bookke
   CHECK(dependent_ran);
   CHECK(test::snapshot_of(runtime, "tight").restarts == 0);
   CHECK(count_lines(before, "", "all 2 services ready") == 1);
+}
+
+TEST_CASE("memory: a service at its limit starting another (RuntimeControl): the launch is the runtime's, "
+          "not refused half way",
+          "[memory_budget]") {
+  Runtime runtime(test::virtual_options());
+  constexpr std::int64_t kLimit = 32 * 1024;
+  int target_runs = 0;
+  bool stopped = false, started = false, refused = false, started_on_retry = false;
+  std::int64_t held_at_start = -1;
+  std::string target_state;
+  runtime.add(coroutine_service("target", {}, {}, [&](Context& ctx) -> awaitable<void> {
+    ++target_runs;
+    ctx.ready();
+    for (;;) co_await ctx.sleep(1h);
+  }));
+  ServiceSpec ctl = coroutine_service("ctl", {}, {}, [&](Context& ctx) -> awaitable<void> {
+    ctx.ready();
+    co_await ctx.sleep(5ms);
+    stopped = ctx.runtime_control().stop_service("target");
+    co_await ctx.sleep(50ms);  // target stopped meanwhile
+    MemoryAccount* account = own_account(runtime, "ctl");
+    std::unique_ptr<char[]> ballast(new char[static_cast<std::size_t>(kLimit - held(account))]);
+    held_at_start = held(account);
+    try {
+      started = ctx.runtime_control().start_service("target");  // as the console's `start target` does
+    } catch (const std::bad_alloc&) {
+      refused = true;
+    }
+    ballast.reset();
+    if (refused) started_on_retry = ctx.runtime_control().start_service("target");
+    co_await ctx.sleep(10ms);
+    target_state = test::snapshot_of(runtime, "target").state;
+    for (;;) co_await ctx.sleep(1h);
+  });
+  ctl.memory_limit = kLimit;
+  runtime.add(std::move(ctl));
+  runtime.stop_after(1s);
+  REQUIRE(runtime.run() == kExitOk);
+  REQUIRE(stopped);
+  CHECK(held_at_start == kLimit);
+  CHECK_FALSE(refused);
+  CHECK(started);
+  CHECK_FALSE(started_on_retry);  // (not tried unless refused; a refused start left it "waiting", unstartable)
+  CHECK(target_runs == 2);
+  CHECK(target_state == "running");
 }
 
 TEST_CASE("memory: an impossible size is refused in every form, never wrapped round to a small block",
