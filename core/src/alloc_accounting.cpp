@@ -30,7 +30,7 @@
 // never made on foreign memory: under ASan or TSan, on another libc or a
 // 32-bit one (a 4-byte size field), and when LD_PRELOAD is set at the first
 // allocation (jemalloc or tcmalloc, where that word may be the previous
-// block's data). Under valgrind (LD_PRELOAD names its vgpreload libraries)
+// block's data) or malloc is not glibc's all the same (malloc_is_glibcs). Under valgrind (LD_PRELOAD names its vgpreload libraries)
 // accounting is off: its malloc puts a redzone before each block, which
 // memcheck reports every read of, and it replaces libstdc++'s own operator
 // delete, which then frees headered blocks at the wrong address; so no
@@ -64,6 +64,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <malloc.h>
 #include <new>
 #include <string>
 #include <vector>
@@ -102,10 +103,34 @@ enum Mode : unsigned char {
 };
 std::atomic<unsigned char> g_mode{kUndecided};
 
+// Whether malloc is glibc's although LD_PRELOAD names no library: another
+// allocator can also come linked into the binary, from /etc/ld.so.preload,
+// or from an LD_PRELOAD that ld.so honoured and then removed from the
+// environment (a binary with file capabilities, say CAP_SYS_NICE for the
+// realtime profile). Then the word before a block is not glibc's size field
+// but the previous block's data, which may look like a header. A block from
+// glibc's malloc shows in glibc's own figures (mallinfo2, heap or mmap'd);
+// one from another allocator does not. Once, at the first allocation.
+bool malloc_is_glibcs() noexcept {
+#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 33)
+  constexpr std::size_t kProbe = 256 * 1024;  // above the tcache and fastbin sizes: never from a cache
+  const struct mallinfo2 before = ::mallinfo2();
+  void* p = std::malloc(kProbe);
+  if (p == nullptr) return true;  // cannot tell: trust the libc
+  const struct mallinfo2 after = ::mallinfo2();
+  std::free(p);
+  return after.uordblks + after.hblkhd >= before.uordblks + before.hblkhd + kProbe;
+#endif
+#endif
+  return true;
+}
+
 unsigned char decide_mode() noexcept {
   const char* preload = std::getenv("LD_PRELOAD");  // does not allocate
   unsigned char mode = kAlwaysEveryBlockHeadered ? kEvery : kTagged;
   if (preload != nullptr && *preload != '\0') mode = std::strstr(preload, "vgpreload") != nullptr ? kOff : kEvery;
+  else if (mode == kTagged && !malloc_is_glibcs()) mode = kEvery;
   g_mode.store(mode, std::memory_order_relaxed);
   return mode;
 }
@@ -185,7 +210,17 @@ void* obtain(Get get) {
   }
 }
 
+// A request that cannot be met once the header and the alignment's padding
+// are added (the sum would wrap round to a small block, which the caller
+// would then overrun): refused at once, as malloc would refuse it.
+constexpr std::size_t kMaxSize = static_cast<std::size_t>(-1);
+inline void refuse_if_unrepresentable(std::size_t size, std::size_t padding) {
+  if (padding > kMaxSize - size) [[unlikely]]
+    throw std::bad_alloc();
+}
+
 void* allocate(std::size_t size, const void* site) {
+  refuse_if_unrepresentable(size, kHeader);
   MemoryAccount* a = admit(size);
   count(size, site);
   if (a == nullptr && mode() != kEvery) return obtain([n = size == 0 ? 1 : size] { return std::malloc(n); });
@@ -196,9 +231,11 @@ void* allocate(std::size_t size, const void* site) {
 std::size_t aligned_offset(std::size_t align) noexcept { return align > kHeader ? align : kHeader; }
 
 void* allocate_aligned(std::size_t size, std::align_val_t align, const void* site) {
+  const auto al = static_cast<std::size_t>(align);
+  refuse_if_unrepresentable(size, aligned_offset(al));             // the header
+  refuse_if_unrepresentable(size + aligned_offset(al), al - 1);  // the rounding up
   MemoryAccount* a = admit(size);
   count(size, site);
-  const auto al = static_cast<std::size_t>(align);
   const bool headered = a != nullptr || mode() == kEvery;
   const std::size_t offset = headered ? aligned_offset(al) : 0;
   const std::size_t total = size + offset;

@@ -326,6 +326,11 @@ void Supervisor::arm(ServiceRecord& r, MonoTime deadline) {
 }
 
 void Supervisor::launch(ServiceRecord& r) {
+  // The runtime's work, whoever's slice it is called in (a service starting
+  // another through RuntimeControl, as the console does): not charged to
+  // that service, never refused half way by its memory_limit (the record
+  // was left "waiting", which no start_service() takes again).
+  SliceScope runtime_work(nullptr);
   const bool first_launch = !r.ever_launched;
   if (!r.ever_launched) launch_order_.push_back(&r);
   r.ever_launched = true;
@@ -364,6 +369,12 @@ void Supervisor::launch(ServiceRecord& r) {
 
 void Supervisor::on_ready(ServiceRecord& r, std::uint64_t generation) {
   if (generation != r.generation || r.state != ServiceState::starting) return;  // twice, stale, or stopping  // twice, or after a stop began: nothing to do
+  // Called inside the service's slice (ctx.ready()); what follows is the
+  // runtime's (its dependents' launch, READY=1), so charged to no service
+  // and never refused by a memory_limit the service is at: a refusal part
+  // way would leave it marked ready with its dependents unstarted or
+  // READY=1 never sent (all_ready_logged_ already set), for good.
+  SliceScope runtime_work(nullptr);
   core_.timers.cancel(r.timer);
   set_ready(r, true);
   set_state(r, ServiceState::running);

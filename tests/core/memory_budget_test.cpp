@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <string>
@@ -25,6 +26,7 @@
 #include "weft/core/context.hpp"
 #include "weft/core/log.hpp"
 #include "weft/core/memory_account.hpp"
+#include "weft/core/runtime_control.hpp"
 #include "weft/core/service.hpp"
 
 using namespace std::chrono_literals;
@@ -346,6 +348,111 @@ TEST_CASE("memory: at its limit the supervisor's handling of the failure is not 
   CHECK(count_lines(before, "hog2", "failed: std::bad_alloc; restarting") == 1);
   CHECK(count_lines(before, "hog2", "went over its memory_limit of 32768 bytes") == 1);
   CHECK(held(test::snapshot_of(runtime, "hog2").stats.memory) < 1024);
+}
+
+TEST_CASE("memory: a service at its limit calls ready(): the supervisor's bookkeeping is not refused, "
+          "its dependent starts, all services are ready",
+          "[memory_budget]") {
+  logging::flush();
+  const std::uint64_t before = logging::last_line_seq();
+  Runtime runtime(test::virtual_options());
+  constexpr std::int64_t kLimit = 32 * 1024;
+  std::int64_t held_at_ready = -1;
+  bool ready_refused = false, dependent_ran = false;
+  ServiceSpec tight = coroutine_service("tight", {}, {}, [&](Context& ctx) -> awaitable<void> {
+    MemoryAccount* account = own_account(runtime, "tight");  // the snapshot allocates: before the ballast
+    std::unique_ptr<char[]> ballast(new char[static_cast<std::size_t>(kLimit - held(account))]);
+    held_at_ready = held(account);  // to the byte: any allocation of its own now is refused
+    try {
+      ctx.ready();  // the supervisor's "ready" work (state, dependents, READY=1) runs in this call
+    } catch (const std::bad_alloc&) {
+      ready_refused = true;
+    }
+    ballast.reset();
+    for (;;) co_await ctx.sleep(1h);
+  });
+  tight.memory_limit = kLimit;
+  runtime.add(std::move(tight));
+  runtime.add(coroutine_service("after_tight", {"tight"}, {}, [&](Context& ctx) -> awaitable<void> {
+    dependent_ran = true;
+    ctx.ready();
+    for (;;) co_await ctx.sleep(1h);
+  }));
+  runtime.stop_after(1s);
+  REQUIRE(runtime.run() == kExitOk);
+  logging::flush();
+  CHECK(held_at_ready == kLimit);
+  CHECK_FALSE(ready_refused);
+  CHECK(dependent_ran);
+  CHECK(test::snapshot_of(runtime, "tight").restarts == 0);
+  CHECK(count_lines(before, "", "all 2 services ready") == 1);
+}
+
+TEST_CASE("memory: a service at its limit starting another (RuntimeControl): the launch is the runtime's, "
+          "not refused half way",
+          "[memory_budget]") {
+  Runtime runtime(test::virtual_options());
+  constexpr std::int64_t kLimit = 32 * 1024;
+  int target_runs = 0;
+  bool stopped = false, started = false, refused = false, started_on_retry = false;
+  std::int64_t held_at_start = -1;
+  std::string target_state;
+  runtime.add(coroutine_service("target", {}, {}, [&](Context& ctx) -> awaitable<void> {
+    ++target_runs;
+    ctx.ready();
+    for (;;) co_await ctx.sleep(1h);
+  }));
+  ServiceSpec ctl = coroutine_service("ctl", {}, {}, [&](Context& ctx) -> awaitable<void> {
+    ctx.ready();
+    co_await ctx.sleep(5ms);
+    stopped = ctx.runtime_control().stop_service("target");
+    co_await ctx.sleep(50ms);  // target stopped meanwhile
+    MemoryAccount* account = own_account(runtime, "ctl");
+    std::unique_ptr<char[]> ballast(new char[static_cast<std::size_t>(kLimit - held(account))]);
+    held_at_start = held(account);
+    try {
+      started = ctx.runtime_control().start_service("target");  // as the console's `start target` does
+    } catch (const std::bad_alloc&) {
+      refused = true;
+    }
+    ballast.reset();
+    if (refused) started_on_retry = ctx.runtime_control().start_service("target");
+    co_await ctx.sleep(10ms);
+    target_state = test::snapshot_of(runtime, "target").state;
+    for (;;) co_await ctx.sleep(1h);
+  });
+  ctl.memory_limit = kLimit;
+  runtime.add(std::move(ctl));
+  runtime.stop_after(1s);
+  REQUIRE(runtime.run() == kExitOk);
+  REQUIRE(stopped);
+  CHECK(held_at_start == kLimit);
+  CHECK_FALSE(refused);
+  CHECK(started);
+  CHECK_FALSE(started_on_retry);  // (not tried unless refused; a refused start left it "waiting", unstartable)
+  CHECK(target_runs == 2);
+  CHECK(target_state == "running");
+}
+
+TEST_CASE("memory: an impossible size is refused in every form, never wrapped round to a small block",
+          "[memory_budget]") {
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  void* volatile sink = nullptr;  // the calls are not elided; a block wrongly given is left alone
+  auto keep = [&](void* p) {
+    sink = p;
+    return p;
+  };
+  for (std::size_t n : {kMax, kMax - 8, kMax - 15, kMax - 63, kMax - 4095}) {
+    INFO("size SIZE_MAX - " << kMax - n);
+    CHECK_THROWS_AS(keep(::operator new(n)), std::bad_alloc);
+    CHECK_THROWS_AS(keep(::operator new[](n)), std::bad_alloc);
+    CHECK(keep(::operator new(n, std::nothrow)) == nullptr);
+    for (std::size_t al : {std::size_t{8}, std::size_t{64}, std::size_t{4096}}) {
+      INFO("aligned to " << al);
+      CHECK_THROWS_AS(keep(::operator new(n, std::align_val_t(al))), std::bad_alloc);
+      CHECK(keep(::operator new[](n, std::align_val_t(al), std::nothrow)) == nullptr);
+    }
+  }
 }
 
 TEST_CASE("memory: a stop landing in the slice of the refusal stops the service once, the refusal logged once",
