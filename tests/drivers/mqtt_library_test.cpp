@@ -64,7 +64,7 @@ std::string real_library_path() {
 
 }  // namespace
 
-TEST_CASE("mqtt library: a load that failed is tried again, and succeeds once the library is there", "[mqtt]") {
+TEST_CASE("mqtt library: a load that failed is tried again and succeeds once the library is there", "[mqtt]") {
   std::string dir_template = (std::filesystem::temp_directory_path() / "weft-mqtt-lib-XXXXXX").string();
   REQUIRE(::mkdtemp(dir_template.data()) != nullptr);
   const std::filesystem::path dir = dir_template;
