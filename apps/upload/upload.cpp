@@ -187,7 +187,8 @@ private:
   static const char* state_name(const mqtt::Error& e) {
     if (e.code == mqtt::errc::refused) return "refused";
     if (e.code == mqtt::errc::connection_lost) return "disconnected";
-    if (e.code == mqtt::errc::bad_option) return "misconfigured";
+    // No usable libmosquitto is the box's setup, as a bad option is the config's: no broker would help.
+    if (e.code == mqtt::errc::bad_option || e.code == mqtt::errc::no_library) return "misconfigured";
     return "unreachable";
   }
 
@@ -207,7 +208,7 @@ private:
     if (e.code == mqtt::errc::refused)
       ctx_.log().error("{}; retrying with backoff up to {:.1f} s; check username, password and client_id",
                        e.message, std::chrono::duration<double>(s_.max_backoff).count());
-    else if (e.code == mqtt::errc::bad_option)
+    else if (e.code == mqtt::errc::bad_option || e.code == mqtt::errc::no_library)
       ctx_.log().error("{}; retrying with backoff", e.message);
     else
       ctx_.log().warn("{}; readings are kept in the store and sent when the broker is back", e.message);

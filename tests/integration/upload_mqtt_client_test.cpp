@@ -1,10 +1,13 @@
 // The MQTT client (weft/drivers/mqtt/client.hpp) against a real mosquitto
 // broker on a free loopback port: QoS 1 publishes acknowledged and received
 // in order by mosquitto_sub, a refused login with the broker's reason, a
-// broker that is not there, a broker that dies under a connection, and a
-// cancelled next_event() that loses nothing. Each case runs the client in a
-// weft Runtime on the real clock, bounded by stop_after.
+// broker that is not there, a broker that dies under a connection, a
+// cancelled next_event() that loses nothing, and a stop landing while the
+// first connect loads libmosquitto (no connect attempt after it). Each case
+// runs the client in a weft Runtime on the real clock, bounded by stop_after.
 #include "weft/drivers/mqtt/client.hpp"
+
+#include "../../drivers/src/mqtt/mosquitto_library.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -14,6 +17,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -23,6 +27,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "integration/peer_process.hpp"
@@ -215,6 +220,50 @@ TEST_CASE("mqtt client: no broker on the port is 'unreachable' with the errno te
         CHECK(std::get<mqtt::Error>(r).code == mqtt::errc::not_connected);
       },
       20s, options_for(port));
+}
+
+TEST_CASE("mqtt client: a stop landing while the first connect loads libmosquitto starts no connect",
+          "[mqtt][integration]") {
+  // This process has not connected: the first connect loads the library.
+  REQUIRE(weft::mqtt::mosquitto_library_if_loaded() == nullptr);
+  const int port = free_port();
+  int blocking_calls = 0;
+  bool aborted = false;
+  weft::RuntimeOptions ro;
+  ro.handle_signals = false;
+  weft::Runtime runtime(ro);
+  runtime.add(weft::coroutine_service("client", {}, {}, [&](weft::Context& ctx) -> awaitable<void> {
+    ctx.ready();
+    mqtt::Client client(ctx.executor(), ctx.timers(), options_for(port));
+    // The stop is requested while the load runs (the worst moment: the
+    // wait cannot be cut short, so the connect resumes after the stop).
+    const mqtt::BlockingRunner runner = [&](std::function<void()> work) {
+      if (++blocking_calls == 1) {
+        // On the pool, before the load: the loop requests the stop, then the load runs.
+        work = [&runtime, &ctx, work = std::move(work)] {
+          std::atomic<bool> stopped{false};
+          boost::asio::post(ctx.executor(), [&] {
+            runtime.request_stop();
+            stopped.store(true);
+          });
+          for (int i = 0; i < 10000 && !stopped.load(); ++i) std::this_thread::sleep_for(1ms);
+          work();
+        };
+      }
+      return ctx.blocking(std::move(work));
+    };
+    try {
+      (void)co_await client.connect(runner);
+    } catch (const boost::system::system_error& e) {
+      aborted = e.code() == boost::asio::error::operation_aborted;
+      throw;
+    }
+  }));
+  runtime.stop_after(20s);
+  runtime.run();
+  CHECK(weft::mqtt::mosquitto_library_if_loaded() != nullptr);  // the load itself finished
+  CHECK(aborted);
+  CHECK(blocking_calls == 1);  // no DNS lookup / TCP connect started after the stop
 }
 
 namespace {

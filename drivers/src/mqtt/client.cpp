@@ -312,6 +312,11 @@ asio::awaitable<Error> Client::connect(const BlockingRunner& blocking) {
     if (m.lib == nullptr) co_await blocking([&] { m.lib = mosquitto_library(load_error); });
     if (m.lib == nullptr)
       co_return Error{make_error_code(errc::no_library), 0, "cannot connect to " + m.where() + ": " + load_error};
+    // The load is not cancellable: a stop that landed while it ran must not
+    // start the next blocking step (a DNS lookup that may take seconds).
+    const auto state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none)
+      throw boost::system::system_error(asio::error::operation_aborted, "mqtt connect");
   }
   if (!m.create_session(error)) {
     m.close();

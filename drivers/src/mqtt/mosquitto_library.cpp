@@ -5,9 +5,6 @@
 
 #include "weft/drivers/mqtt/library.hpp"
 
-#include <atomic>
-#include <mutex>
-
 #include <dlfcn.h>
 
 namespace weft::mqtt {
@@ -15,7 +12,8 @@ namespace {
 
 std::string install_hint() {
   return "; the MQTT client (upload, remote config over MQTT) needs it: install Debian's libmosquitto1 "
-         "(apt-get install libmosquitto1), or remove the MQTT settings from the config";
+         "(apt-get install libmosquitto1; the next connect attempt loads it), or remove the MQTT settings from "
+         "the config";
 }
 
 std::string dl_error_text() {
@@ -51,43 +49,33 @@ std::variant<MosquittoLibrary, std::string> load_mosquitto_library(const char* s
   return lib;  // the handle is never closed: the table points into it for the process's life
 }
 
+const MosquittoLibrary* MosquittoLoader::get(std::string& error) {
+  if (const MosquittoLibrary* lib = if_loaded()) return lib;
+  const std::lock_guard lock(mutex_);
+  if (const MosquittoLibrary* lib = if_loaded()) return lib;  // loaded while this one waited
+  auto result = load_mosquitto_library(soname_.c_str());
+  if (auto* text = std::get_if<std::string>(&result)) {
+    error = std::move(*text);
+    return nullptr;
+  }
+  lib_ = std::get<MosquittoLibrary>(result);
+  lib_.lib_init();
+  ready_.store(true, std::memory_order_release);
+  return &lib_;
+}
+
 namespace {
 
-struct Loaded {
-  std::once_flag once;
-  MosquittoLibrary lib;
-  std::string error;
-  std::atomic<bool> ready{false};
-};
-
-Loaded& loaded() {
-  static Loaded instance;
+MosquittoLoader& process_loader() {
+  static MosquittoLoader instance(kMosquittoSoname);
   return instance;
 }
 
 }  // namespace
 
-const MosquittoLibrary* mosquitto_library(std::string& error) {
-  Loaded& l = loaded();
-  std::call_once(l.once, [&l] {
-    auto result = load_mosquitto_library(kMosquittoSoname);
-    if (auto* text = std::get_if<std::string>(&result)) {
-      l.error = std::move(*text);
-      return;
-    }
-    l.lib = std::get<MosquittoLibrary>(result);
-    l.lib.lib_init();
-    l.ready.store(true, std::memory_order_release);
-  });
-  if (l.ready.load(std::memory_order_acquire)) return &l.lib;
-  error = l.error;
-  return nullptr;
-}
+const MosquittoLibrary* mosquitto_library(std::string& error) { return process_loader().get(error); }
 
-const MosquittoLibrary* mosquitto_library_if_loaded() noexcept {
-  Loaded& l = loaded();
-  return l.ready.load(std::memory_order_acquire) ? &l.lib : nullptr;
-}
+const MosquittoLibrary* mosquitto_library_if_loaded() noexcept { return process_loader().if_loaded(); }
 
 bool preload_mqtt_library(std::string& error) { return mosquitto_library(error) != nullptr; }
 

@@ -4,9 +4,12 @@
 // RSS and their relocations at every start). The functions weft calls are
 // resolved once, all or nothing, so a call through the table cannot land in
 // a half-loaded library. Thread-safe (the first load runs on the blocking
-// pool: dlopen reads files); the table lives for the process.
+// pool: dlopen reads files); the table lives for the process. A failed
+// load is tried again at the next connect.
 #pragma once
 
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <variant>
 
@@ -55,9 +58,32 @@ inline constexpr int kMosquittoMinMajor = 2;
 // what to do. Does not call lib_init. Each call is a fresh dlopen (tests).
 std::variant<MosquittoLibrary, std::string> load_mosquitto_library(const char* soname);
 
-// The process's libmosquitto: loaded and initialised (lib_init) on the first
-// call, which may block on file I/O; nullptr if it cannot be, `error` then
-// says why (the same text on every later call).
+// One library, loaded and initialised (lib_init) by the first get() that
+// finds it; a get() that does not (missing, not libmosquitto, too old)
+// leaves nothing loaded and the next get() tries again, so a box whose
+// libmosquitto1 is installed or upgraded after the failure connects at its
+// next attempt, without a restart. get() may block on file I/O (the pool);
+// calls from several threads at once load it once. if_loaded() never blocks.
+class MosquittoLoader {
+public:
+  explicit MosquittoLoader(std::string soname) : soname_(std::move(soname)) {}
+  MosquittoLoader(const MosquittoLoader&) = delete;
+  MosquittoLoader& operator=(const MosquittoLoader&) = delete;
+
+  // nullptr if it cannot be loaded now: `error` says why and what to do.
+  const MosquittoLibrary* get(std::string& error);
+  const MosquittoLibrary* if_loaded() const noexcept {
+    return ready_.load(std::memory_order_acquire) ? &lib_ : nullptr;
+  }
+
+private:
+  const std::string soname_;
+  std::mutex mutex_;  // one load at a time
+  MosquittoLibrary lib_;  // written once, under mutex_, before ready_
+  std::atomic<bool> ready_{false};
+};
+
+// The process's libmosquitto (kMosquittoSoname, a MosquittoLoader).
 const MosquittoLibrary* mosquitto_library(std::string& error);
 
 // The library if mosquitto_library() has loaded it, else nullptr. Never blocks.
