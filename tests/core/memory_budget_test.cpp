@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <new>
@@ -442,7 +443,15 @@ TEST_CASE("memory: an impossible size is refused in every form, never wrapped ro
     sink = p;
     return p;
   };
-  for (std::size_t n : {kMax, kMax - 8, kMax - 15, kMax - 63, kMax - 4095}) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan aborts a malloc past its maximum (allocator_may_return_null=0, as
+  // CI runs it) instead of returning null: only the sizes the header itself
+  // wraps, refused before malloc, can be asked of it.
+  const std::initializer_list<std::size_t> sizes = {kMax, kMax - 8, kMax - 15};
+#else
+  const std::initializer_list<std::size_t> sizes = {kMax, kMax - 8, kMax - 15, kMax - 63, kMax - 4095};
+#endif
+  for (std::size_t n : sizes) {
     INFO("size SIZE_MAX - " << kMax - n);
     CHECK_THROWS_AS(keep(::operator new(n)), std::bad_alloc);
     CHECK_THROWS_AS(keep(::operator new[](n)), std::bad_alloc);
